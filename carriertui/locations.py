@@ -1,0 +1,124 @@
+"""The one place that computes paths and reads the configuration.
+
+Everything the app writes lives under the platformdirs user directories, or under
+``CARRIERTUI_HOME`` when it is set, so tests and side-by-side installations never share a file.
+Configuration is a TOML file; any key can be overridden by ``CARRIERTUI_<SECTION>_<KEY>``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+APP_NAME = "carriertui"
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _home() -> Path | None:
+    home = os.environ.get("CARRIERTUI_HOME")
+    return Path(home).expanduser() if home else None
+
+
+def data_dir() -> Path:
+    """Where the database, demo database and exports live."""
+    home = _home()
+    if home is not None:
+        return home / "data"
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def config_dir() -> Path:
+    """Where config.toml and key files live."""
+    home = _home()
+    if home is not None:
+        return home / "config"
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+def exports_dir() -> Path:
+    """Default folder for CSV exports."""
+    home = _home()
+    if home is not None:
+        return home / "exports"
+    import platformdirs
+
+    return Path(platformdirs.user_documents_dir())
+
+
+def config_path() -> Path:
+    return config_dir() / "config.toml"
+
+
+def default_db_path() -> Path:
+    return data_dir() / "carriertui.sqlite"
+
+
+def demo_db_path() -> Path:
+    return data_dir() / "demo.sqlite"
+
+
+def seed_dir() -> Path:
+    """The read-only seed files shipped with the project (``data/`` in the repository)."""
+    installed = _PACKAGE_DIR / "_data"
+    if installed.is_dir():
+        return installed
+    return _PACKAGE_DIR.parent / "data"
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create a directory readable only by its owner (it holds databases and keys)."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+class ConfigError(ValueError):
+    """The configuration file cannot be read."""
+
+
+def load_config(path: Path | None = None, environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Read config.toml and apply ``CARRIERTUI_<SECTION>_<KEY>`` overrides.
+
+    The returned mapping is ``{section: {key: value}}`` with lower-case section and key names.
+    Environment values stay strings; callers convert them where they read them.
+    """
+    environ = os.environ if environ is None else environ
+    path = config_path() if path is None else path
+    config: dict[str, Any] = {}
+    if path.exists():
+        try:
+            with path.open("rb") as handle:
+                loaded = tomllib.load(handle)
+        except (OSError, tomllib.TOMLDecodeError) as error:
+            raise ConfigError(f"cannot read {path}: {error}") from error
+        for section, values in loaded.items():
+            if isinstance(values, dict):
+                config[section.lower()] = {k.lower(): v for k, v in values.items()}
+    reserved = {"CARRIERTUI_HOME", "CARRIERTUI_DB"}
+    for name, value in environ.items():
+        if not name.startswith("CARRIERTUI_") or name in reserved or name.startswith("CARRIERTUI_TEST"):
+            continue
+        rest = name[len("CARRIERTUI_") :].lower()
+        section, sep, key = rest.partition("_")
+        if sep and key:
+            config.setdefault(section, {})[key] = value
+    return config
+
+
+def database_url(cli_value: str | None = None, environ: dict[str, str] | None = None) -> str:
+    """The database to open: ``--db``, then ``CARRIERTUI_DB``, then ``[database] url``, then the
+    SQLite file in the data directory."""
+    environ = os.environ if environ is None else environ
+    if cli_value:
+        return cli_value
+    if environ.get("CARRIERTUI_DB"):
+        return environ["CARRIERTUI_DB"]
+    configured = load_config(environ=environ).get("database", {}).get("url")
+    if configured:
+        return str(configured)
+    return f"sqlite:///{default_db_path()}"

@@ -1,0 +1,287 @@
+"""Customers: the account's companies. Every change is validated and audited here."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import or_
+from sqlmodel import Session, col, select
+
+from carriertui.store import audit, validation
+from carriertui.store.context import Actor
+from carriertui.store.currencies import ISO_4217
+from carriertui.store.db import Database
+from carriertui.store.errors import NotFoundError, StaleEditError, ValidationError
+from carriertui.store.models import (
+    AuditAction,
+    Customer,
+    CustomerStatus,
+    HttpVerb,
+    InvoiceSchedule,
+    Role,
+)
+
+TABLE = "customer"
+_ACCOUNT_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
+# Fields an operator may change after creation. Currency is fixed once the customer exists.
+EDITABLE_FIELDS = (
+    "name",
+    "account_code",
+    "status",
+    "tax_percent",
+    "balance",
+    "debit_limit",
+    "channels",
+    "invoice_schedule",
+    "invoice_due_days",
+)
+CREATE_FIELDS = (*EDITABLE_FIELDS, "currency")
+DEFAULTS: dict[str, Any] = {
+    "account_code": None,
+    "status": CustomerStatus.ACTIVE,
+    "currency": "USD",
+    "tax_percent": Decimal(0),
+    "balance": Decimal(0),
+    "debit_limit": Decimal(0),
+    "channels": 0,
+    "invoice_schedule": InvoiceSchedule.NONE,
+    "invoice_due_days": 0,
+}
+
+
+@dataclass(frozen=True)
+class CustomerRecord:
+    id: int
+    name: str
+    account_code: str | None
+    status: CustomerStatus
+    currency: str
+    tax_percent: Decimal
+    balance: Decimal
+    debit_limit: Decimal
+    channels: int
+    invoice_schedule: InvoiceSchedule
+    invoice_due_days: int
+    created_at: datetime
+    version: int
+
+    def values(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def _to_record(customer: Customer) -> CustomerRecord:
+    assert customer.id is not None
+    return CustomerRecord(
+        id=customer.id,
+        name=customer.name,
+        account_code=customer.account_code,
+        status=CustomerStatus(customer.status),
+        currency=customer.currency,
+        tax_percent=customer.tax_percent,
+        balance=customer.balance,
+        debit_limit=customer.debit_limit,
+        channels=customer.channels,
+        invoice_schedule=InvoiceSchedule(customer.invoice_schedule),
+        invoice_due_days=customer.invoice_due_days,
+        created_at=customer.created_at,
+        version=customer.version,
+    )
+
+
+def _audit_view(customer: Customer) -> dict[str, Any] | None:
+    data = audit.snapshot(customer)
+    if data is not None:
+        data.pop("name_folded", None)
+    return data
+
+
+def clean_value(field: str, value: Any) -> Any:
+    """Parse one customer field from form or CLI input, or raise ValidationError."""
+    if field == "name":
+        return validation.text("name", value, max_length=100)
+    if field == "account_code":
+        code = validation.text("account_code", value, max_length=32, required=False)
+        if code is not None and not _ACCOUNT_CODE.match(code):
+            raise ValidationError(
+                "account_code", "letters, digits and . _ - only, starting with a letter or digit"
+            )
+        return code
+    if field == "status":
+        return validation.choice("status", value, CustomerStatus)
+    if field == "currency":
+        code = str(value or "").strip().upper()
+        if code not in ISO_4217:
+            raise ValidationError("currency", "must be an ISO 4217 code such as USD, EUR or GBP")
+        return code
+    if field == "tax_percent":
+        return validation.decimal("tax_percent", value, minimum=Decimal(0), maximum=Decimal(100))
+    if field == "balance":
+        return validation.decimal(
+            "balance", value, minimum=Decimal(-(10**12)), maximum=Decimal(10**12)
+        )
+    if field == "debit_limit":
+        return validation.decimal("debit_limit", value, minimum=Decimal(0), maximum=Decimal(10**12))
+    if field == "channels":
+        return validation.integer("channels", value, minimum=0, maximum=1_000_000)
+    if field == "invoice_schedule":
+        return validation.choice("invoice_schedule", value, InvoiceSchedule)
+    if field == "invoice_due_days":
+        return validation.integer("invoice_due_days", value, minimum=0, maximum=365)
+    raise ValidationError(field, "is not a customer field")
+
+
+def _clean(values: Mapping[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:
+    cleaned: dict[str, Any] = {}
+    for field, value in values.items():
+        if field not in allowed:
+            if field == "currency":
+                raise ValidationError("currency", "is fixed after the customer is created")
+            raise ValidationError(field, "is not a customer field")
+        cleaned[field] = clean_value(field, value)
+    return cleaned
+
+
+def _check_unique(session: Session, values: Mapping[str, Any], exclude_id: int | None) -> None:
+    if "name" in values:
+        query = select(Customer.id).where(Customer.name_folded == values["name"].casefold())
+        if exclude_id is not None:
+            query = query.where(Customer.id != exclude_id)
+        if session.exec(query).first() is not None:
+            raise ValidationError("name", f"a customer named {values['name']!r} exists already")
+    if values.get("account_code"):
+        query = select(Customer.id).where(Customer.account_code == values["account_code"])
+        if exclude_id is not None:
+            query = query.where(Customer.id != exclude_id)
+        if session.exec(query).first() is not None:
+            raise ValidationError(
+                "account_code", f"account code {values['account_code']!r} is in use already"
+            )
+
+
+def like_escape(text: str) -> str:
+    """Make ``%`` and ``_`` in operator input match themselves in a LIKE pattern."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def list_customers(db: Database, actor: Actor, search: str | None = None) -> list[CustomerRecord]:
+    """All customers by name; ``search`` matches name, account code or status (case-insensitive)."""
+    actor.require(Role.VIEWER, "list customers")
+    with db.read() as session:
+        query = select(Customer).order_by(col(Customer.name_folded))
+        if search and search.strip():
+            pattern = f"%{like_escape(search.strip().casefold())}%"
+            query = query.where(
+                or_(
+                    col(Customer.name_folded).like(pattern, escape="\\"),
+                    col(Customer.account_code).ilike(pattern, escape="\\"),
+                    col(Customer.status).ilike(pattern, escape="\\"),
+                )
+            )
+        return [_to_record(customer) for customer in session.exec(query)]
+
+
+def get_customer(db: Database, actor: Actor, customer_id: int) -> CustomerRecord:
+    actor.require(Role.VIEWER, "read customers")
+    with db.read() as session:
+        customer = session.get(Customer, customer_id)
+        if customer is None:
+            raise NotFoundError(f"no customer with id {customer_id}")
+        return _to_record(customer)
+
+
+def find_customer(db: Database, actor: Actor, name_or_code: str) -> CustomerRecord:
+    """By account code, exact name (case-insensitive) or numeric id."""
+    actor.require(Role.VIEWER, "read customers")
+    wanted = name_or_code.strip()
+    with db.read() as session:
+        customer = session.exec(
+            select(Customer).where(
+                or_(Customer.account_code == wanted, Customer.name_folded == wanted.casefold())
+            )
+        ).first()
+        if customer is None and wanted.isdigit():
+            customer = session.get(Customer, int(wanted))
+        if customer is None:
+            raise NotFoundError(f"no customer named or coded {wanted!r}")
+        return _to_record(customer)
+
+
+def create_customer(
+    db: Database, actor: Actor, values: Mapping[str, Any], *, comment: str | None = None
+) -> CustomerRecord:
+    actor.require(Role.OPERATOR, "create customers")
+    cleaned = {**DEFAULTS, **_clean(values, CREATE_FIELDS)}
+    if "name" not in cleaned:
+        raise ValidationError("name", "is required")
+    with db.write() as session:
+        _check_unique(session, cleaned, exclude_id=None)
+        customer = Customer(name_folded=cleaned["name"].casefold(), **cleaned)
+        session.add(customer)
+        session.flush()
+        audit.record(
+            session,
+            actor,
+            action=AuditAction.CREATE,
+            verb=HttpVerb.POST,
+            table=TABLE,
+            key=customer.id,
+            customer_id=customer.id,
+            message=f"Customer {customer.name} created",
+            after=_audit_view(customer),
+            comment=comment,
+        )
+        return _to_record(customer)
+
+
+def update_customer(
+    db: Database,
+    actor: Actor,
+    customer_id: int,
+    changes: Mapping[str, Any],
+    *,
+    expected_version: int,
+    comment: str | None = None,
+) -> CustomerRecord:
+    """Apply ``changes`` if the customer is still at ``expected_version``.
+
+    A stale version raises StaleEditError carrying the current record, so the UI can show both;
+    nothing is overwritten silently. Unchanged fields are dropped; no change writes nothing.
+    """
+    actor.require(Role.OPERATOR, "change customers")
+    cleaned = _clean(changes, EDITABLE_FIELDS)
+    with db.write() as session:
+        customer = session.get(Customer, customer_id)
+        if customer is None:
+            raise NotFoundError(f"no customer with id {customer_id}")
+        if customer.version != expected_version:
+            raise StaleEditError(TABLE, customer_id, _to_record(customer), dict(cleaned))
+        real = {k: v for k, v in cleaned.items() if getattr(customer, k) != v}
+        if not real:
+            return _to_record(customer)
+        _check_unique(session, real, exclude_id=customer_id)
+        before = _audit_view(customer)
+        for field, value in real.items():
+            setattr(customer, field, value)
+        if "name" in real:
+            customer.name_folded = real["name"].casefold()
+        session.add(customer)
+        session.flush()
+        audit.record(
+            session,
+            actor,
+            action=AuditAction.UPDATE,
+            verb=HttpVerb.PUT,
+            table=TABLE,
+            key=customer.id,
+            customer_id=customer.id,
+            message=f"Customer {customer.name} updated: {', '.join(sorted(real))}",
+            before=before,
+            after=_audit_view(customer),
+            comment=comment,
+        )
+        return _to_record(customer)

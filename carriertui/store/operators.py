@@ -1,0 +1,244 @@
+"""Operator accounts and logins."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, func, select
+
+from carriertui.store import audit, passwords
+from carriertui.store.context import Actor
+from carriertui.store.db import Database
+from carriertui.store.errors import AuthenticationError, NotFoundError, ValidationError
+from carriertui.store.models import AuditAction, HttpVerb, Operator, Role
+from carriertui.store.types import utcnow
+
+MAX_FAILED_LOGINS = 10
+LOCKOUT = timedelta(minutes=15)
+TABLE = "operator"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class OperatorRecord:
+    id: int
+    name: str
+    role: Role
+    failed_logins: int
+    locked_until: datetime | None
+    last_login_at: datetime | None
+    created_at: datetime
+
+    def is_locked(self, now: datetime | None = None) -> bool:
+        return self.locked_until is not None and self.locked_until > (now or utcnow())
+
+
+def _to_record(operator: Operator) -> OperatorRecord:
+    assert operator.id is not None
+    return OperatorRecord(
+        id=operator.id,
+        name=operator.name,
+        role=Role(operator.role),
+        failed_logins=operator.failed_logins,
+        locked_until=operator.locked_until,
+        last_login_at=operator.last_login_at,
+        created_at=operator.created_at,
+    )
+
+
+def validate_name(name: str) -> str:
+    name = name.strip()
+    if not _NAME.match(name):
+        raise ValidationError(
+            "name", "1-64 characters: letters, digits and . _ @ - (starting with a letter or digit)"
+        )
+    return name
+
+
+def parse_role(value: str) -> Role:
+    try:
+        return Role(value.strip().lower())
+    except ValueError:
+        raise ValidationError("role", "must be one of admin, operator, viewer") from None
+
+
+def _get_by_name(session: Session, name: str) -> Operator | None:
+    return session.exec(select(Operator).where(Operator.name == name)).first()
+
+
+def count_operators(db: Database) -> int:
+    """How many operators exist (0 on a fresh database: the TUI offers to create the first admin)."""
+    with db.read() as session:
+        return int(session.exec(select(func.count()).select_from(Operator)).one())
+
+
+def _insert(session: Session, actor: Actor, name: str, role: Role, password: str) -> Operator:
+    if _get_by_name(session, name) is not None:
+        raise ValidationError("name", f"an operator named {name!r} exists already")
+    operator = Operator(name=name, role=role, password_hash=passwords.hash_password(password))
+    session.add(operator)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        action=AuditAction.CREATE,
+        verb=HttpVerb.POST,
+        table=TABLE,
+        key=operator.id,
+        message=f"Operator {name} created ({role.value})",
+        after=audit.snapshot(operator),
+    )
+    return operator
+
+
+def create_operator(db: Database, actor: Actor, name: str, role: Role | str, password: str) -> OperatorRecord:
+    actor.require(Role.ADMIN, "create operators")
+    name = validate_name(name)
+    role = parse_role(role) if isinstance(role, str) else role
+    passwords.check_password_policy(password, username=name)
+    with db.write() as session:
+        return _to_record(_insert(session, actor, name, role, password))
+
+
+def create_first_admin(db: Database, name: str, password: str, ip: str) -> OperatorRecord:
+    """Create the first admin on an empty database. Refused once any operator exists, checked
+    inside the write transaction so two first-runs cannot both succeed."""
+    name = validate_name(name)
+    passwords.check_password_policy(password, username=name)
+    password_hash_input = password
+    with db.write() as session:
+        if session.exec(select(func.count()).select_from(Operator)).one():
+            raise ValidationError("name", "an operator exists already: log in instead")
+        actor = Actor(name=name, role=Role.ADMIN, ip=ip)
+        return _to_record(_insert(session, actor, name, Role.ADMIN, password_hash_input))
+
+
+def list_operators(db: Database, actor: Actor) -> list[OperatorRecord]:
+    actor.require(Role.ADMIN, "list operators")
+    with db.read() as session:
+        return [_to_record(o) for o in session.exec(select(Operator).order_by(col(Operator.name)))]
+
+
+def get_operator(db: Database, actor: Actor, name: str) -> OperatorRecord:
+    actor.require(Role.VIEWER, "read operators")
+    with db.read() as session:
+        operator = _get_by_name(session, name)
+        if operator is None:
+            raise NotFoundError(f"no operator named {name!r}")
+        return _to_record(operator)
+
+
+def change_password(db: Database, actor: Actor, name: str, new_password: str) -> None:
+    """An admin may set anyone's password; everyone else only their own."""
+    if actor.name != name:
+        actor.require(Role.ADMIN, "change another operator's password")
+    passwords.check_password_policy(new_password, username=name)
+    new_hash = passwords.hash_password(new_password)
+    with db.write() as session:
+        operator = _get_by_name(session, name)
+        if operator is None:
+            raise NotFoundError(f"no operator named {name!r}")
+        before = audit.snapshot(operator)
+        operator.password_hash = new_hash
+        session.add(operator)
+        session.flush()
+        audit.record(
+            session,
+            actor,
+            action=AuditAction.UPDATE,
+            verb=HttpVerb.PUT,
+            table=TABLE,
+            key=operator.id,
+            message=f"Password of operator {name} changed",
+            before=before,
+            after=audit.snapshot(operator),
+        )
+
+
+def unlock_operator(db: Database, actor: Actor, name: str) -> OperatorRecord:
+    actor.require(Role.ADMIN, "unlock operators")
+    with db.write() as session:
+        operator = _get_by_name(session, name)
+        if operator is None:
+            raise NotFoundError(f"no operator named {name!r}")
+        before = audit.snapshot(operator)
+        operator.failed_logins = 0
+        operator.locked_until = None
+        session.add(operator)
+        session.flush()
+        audit.record(
+            session,
+            actor,
+            action=AuditAction.UPDATE,
+            verb=HttpVerb.PUT,
+            table=TABLE,
+            key=operator.id,
+            message=f"Operator {name} unlocked",
+            before=before,
+            after=audit.snapshot(operator),
+        )
+        return _to_record(operator)
+
+
+def authenticate(db: Database, name: str, password: str, ip: str) -> Actor:
+    """Check a login. Returns the Actor for the session, or raises AuthenticationError.
+
+    Unknown user, wrong password and locked account give the same error and cost the same
+    argon2 verification. Ten consecutive failures lock the account for 15 minutes; successes,
+    failures and lockouts of existing accounts are audited.
+    """
+    name = name.strip()
+    with db.read() as session:
+        operator = _get_by_name(session, name)
+        stored_hash = operator.password_hash if operator else passwords.dummy_hash()
+    # The slow part runs outside any write transaction, so it never holds the database lock.
+    password_ok = passwords.verify_password(stored_hash, password)
+    if operator is None:
+        raise AuthenticationError()
+    rehash = passwords.hash_password(password) if password_ok and passwords.needs_rehash(stored_hash) else None
+
+    with db.write() as session:
+        current = _get_by_name(session, name)
+        if current is None:
+            raise AuthenticationError()
+        now = utcnow()
+        actor = Actor(name=current.name, role=Role(current.role), ip=ip, operator_id=current.id)
+        before = audit.snapshot(current)
+        locked = current.locked_until is not None and current.locked_until > now
+        if locked:
+            audit.record(
+                session, actor, action=AuditAction.LOGIN, verb=HttpVerb.POST, table=TABLE,
+                key=current.id, message="Login refused: account is locked",
+            )
+        elif password_ok and current.password_hash == stored_hash:
+            current.failed_logins = 0
+            current.locked_until = None
+            current.last_login_at = now
+            if rehash:
+                current.password_hash = rehash
+            session.add(current)
+            session.flush()
+            audit.record(
+                session, actor, action=AuditAction.LOGIN, verb=HttpVerb.POST, table=TABLE,
+                key=current.id, message="Login", before=before, after=audit.snapshot(current),
+            )
+            return actor
+        else:
+            current.failed_logins += 1
+            message = f"Login failed ({current.failed_logins} of {MAX_FAILED_LOGINS})"
+            if current.failed_logins >= MAX_FAILED_LOGINS:
+                current.locked_until = now + LOCKOUT
+                current.failed_logins = 0
+                minutes = int(LOCKOUT.total_seconds() // 60)
+                message = (
+                    f"Account locked for {minutes} minutes after {MAX_FAILED_LOGINS} failed logins"
+                )
+            session.add(current)
+            session.flush()
+            audit.record(
+                session, actor, action=AuditAction.LOGIN, verb=HttpVerb.POST, table=TABLE,
+                key=current.id, message=message, before=before, after=audit.snapshot(current),
+            )
+    raise AuthenticationError()
