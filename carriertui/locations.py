@@ -101,7 +101,11 @@ def load_config(path: Path | None = None, environ: dict[str, str] | None = None)
                 config[section.lower()] = {k.lower(): v for k, v in values.items()}
     reserved = {"CARRIERTUI_HOME", "CARRIERTUI_DB"}
     for name, value in environ.items():
-        if not name.startswith("CARRIERTUI_") or name in reserved or name.startswith("CARRIERTUI_TEST"):
+        if (
+            not name.startswith("CARRIERTUI_")
+            or name in reserved
+            or name.startswith("CARRIERTUI_TEST")
+        ):
             continue
         rest = name[len("CARRIERTUI_") :].lower()
         section, sep, key = rest.partition("_")

@@ -85,12 +85,16 @@ class Database:
             Path(database).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         engine = create_engine(
             self.url,
-            connect_args={"timeout": self.busy_timeout_s, "check_same_thread": False, **connect_args},
+            connect_args={
+                "timeout": self.busy_timeout_s,
+                "check_same_thread": False,
+                **connect_args,
+            },
         )
         busy_ms = int(self.busy_timeout_s * 1000)
 
         @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_connection, _record) -> None:  # noqa: ANN001
+        def _on_connect(dbapi_connection, _record) -> None:
             # Take BEGIN out of the driver's hands so that the "begin" hook below decides it.
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
@@ -101,7 +105,7 @@ class Database:
             cursor.close()
 
         @event.listens_for(engine, "begin")
-        def _on_begin(connection) -> None:  # noqa: ANN001
+        def _on_begin(connection) -> None:
             write = connection.get_execution_options().get(_WRITE_OPTION, False)
             connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
@@ -121,7 +125,10 @@ class Database:
     @contextlib.contextmanager
     def write(self) -> Iterator[Session]:
         """One write transaction: committed when the block ends, rolled back on any exception."""
-        with self._translate_errors(), Session(self._write_engine, expire_on_commit=False) as session:
+        with (
+            self._translate_errors(),
+            Session(self._write_engine, expire_on_commit=False) as session,
+        ):
             try:
                 yield session
                 session.commit()

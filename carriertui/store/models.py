@@ -74,9 +74,15 @@ class Operator(SQLModel, table=True):
     role: str = Field(sa_column=Column(String(16), nullable=False))
     password_hash: str = Field(sa_column=Column(String(255), nullable=False))
     failed_logins: int = Field(default=0, nullable=False)
-    locked_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
-    last_login_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    locked_until: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime, nullable=True)
+    )
+    last_login_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime, nullable=True)
+    )
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
     version: int = Field(default=1, sa_column=_operator_version)
 
 
@@ -101,7 +107,9 @@ class Customer(SQLModel, table=True):
     channels: int = Field(default=0, nullable=False)
     invoice_schedule: str = Field(sa_column=Column(String(10), nullable=False))
     invoice_due_days: int = Field(default=0, nullable=False)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
     version: int = Field(default=1, sa_column=_customer_version)
 
 
@@ -112,7 +120,9 @@ class Option(SQLModel, table=True):
 
     key: str = Field(sa_column=Column(String(64), primary_key=True))
     value_json: str = Field(sa_column=Column(Text, nullable=False))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
 
 
 class AuditEntry(SQLModel, table=True):
@@ -124,7 +134,9 @@ class AuditEntry(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
     actor: str = Field(sa_column=Column(String(255), nullable=False))
     ip: str = Field(sa_column=Column(String(64), nullable=False))
     action: str = Field(sa_column=Column(String(16), nullable=False))

@@ -69,7 +69,7 @@ def _get_by_name(session: Session, name: str) -> Operator | None:
 
 
 def count_operators(db: Database) -> int:
-    """How many operators exist (0 on a fresh database: the TUI offers to create the first admin)."""
+    """How many operators exist (0 on a fresh database: the TUI offers a first admin)."""
     with db.read() as session:
         return int(session.exec(select(func.count()).select_from(Operator)).one())
 
@@ -93,7 +93,9 @@ def _insert(session: Session, actor: Actor, name: str, role: Role, password: str
     return operator
 
 
-def create_operator(db: Database, actor: Actor, name: str, role: Role | str, password: str) -> OperatorRecord:
+def create_operator(
+    db: Database, actor: Actor, name: str, role: Role | str, password: str
+) -> OperatorRecord:
     actor.require(Role.ADMIN, "create operators")
     name = validate_name(name)
     role = parse_role(role) if isinstance(role, str) else role
@@ -197,7 +199,11 @@ def authenticate(db: Database, name: str, password: str, ip: str) -> Actor:
     password_ok = passwords.verify_password(stored_hash, password)
     if operator is None:
         raise AuthenticationError()
-    rehash = passwords.hash_password(password) if password_ok and passwords.needs_rehash(stored_hash) else None
+    rehash = (
+        passwords.hash_password(password)
+        if password_ok and passwords.needs_rehash(stored_hash)
+        else None
+    )
 
     with db.write() as session:
         current = _get_by_name(session, name)
@@ -209,8 +215,13 @@ def authenticate(db: Database, name: str, password: str, ip: str) -> Actor:
         locked = current.locked_until is not None and current.locked_until > now
         if locked:
             audit.record(
-                session, actor, action=AuditAction.LOGIN, verb=HttpVerb.POST, table=TABLE,
-                key=current.id, message="Login refused: account is locked",
+                session,
+                actor,
+                action=AuditAction.LOGIN,
+                verb=HttpVerb.POST,
+                table=TABLE,
+                key=current.id,
+                message="Login refused: account is locked",
             )
         elif password_ok and current.password_hash == stored_hash:
             current.failed_logins = 0
@@ -221,8 +232,15 @@ def authenticate(db: Database, name: str, password: str, ip: str) -> Actor:
             session.add(current)
             session.flush()
             audit.record(
-                session, actor, action=AuditAction.LOGIN, verb=HttpVerb.POST, table=TABLE,
-                key=current.id, message="Login", before=before, after=audit.snapshot(current),
+                session,
+                actor,
+                action=AuditAction.LOGIN,
+                verb=HttpVerb.POST,
+                table=TABLE,
+                key=current.id,
+                message="Login",
+                before=before,
+                after=audit.snapshot(current),
             )
             return actor
         else:
@@ -238,7 +256,14 @@ def authenticate(db: Database, name: str, password: str, ip: str) -> Actor:
             session.add(current)
             session.flush()
             audit.record(
-                session, actor, action=AuditAction.LOGIN, verb=HttpVerb.POST, table=TABLE,
-                key=current.id, message=message, before=before, after=audit.snapshot(current),
+                session,
+                actor,
+                action=AuditAction.LOGIN,
+                verb=HttpVerb.POST,
+                table=TABLE,
+                key=current.id,
+                message=message,
+                before=before,
+                after=audit.snapshot(current),
             )
     raise AuthenticationError()

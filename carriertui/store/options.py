@@ -52,7 +52,7 @@ DEFINITIONS: dict[str, OptionDef] = {
         OptionDef(
             "audit_comment",
             "Audit Comment",
-            "Ask for a reason on every save in the operator UI; the reason is kept in the audit log.",
+            "Ask for a reason on every save in the operator UI; the reason is audited.",
             lambda value: validation.boolean("audit_comment", value),
             default=False,
             nullable=False,
@@ -87,6 +87,14 @@ def parse_value(definition: OptionDef, raw: Any) -> Any:
     return definition.parse(raw)
 
 
+def _describe(value: Any) -> str:
+    if value is None:
+        return "unset"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
+
+
 def get_options(db: Database, actor: Actor) -> Options:
     actor.require(Role.VIEWER, "read options")
     with db.read() as session:
@@ -100,7 +108,9 @@ def set_options(
 ) -> Options:
     """Set several options in one transaction, one audit entry per option that changed."""
     actor.require(Role.ADMIN, "change account options")
-    parsed = {resolve_key(key).key: parse_value(resolve_key(key), raw) for key, raw in changes.items()}
+    parsed = {
+        resolve_key(key).key: parse_value(resolve_key(key), raw) for key, raw in changes.items()
+    }
     with db.write() as session:
         for key, value in parsed.items():
             row = session.get(Option, key)
@@ -121,7 +131,7 @@ def set_options(
                 verb=HttpVerb.PUT,
                 table=TABLE,
                 key=key,
-                message=f"Option {DEFINITIONS[key].label} set to {'unset' if value is None else value}",
+                message=f"Option {DEFINITIONS[key].label} set to {_describe(value)}",
                 before={"key": key, "value": old},
                 after={"key": key, "value": value},
                 comment=comment,

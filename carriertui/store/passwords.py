@@ -6,6 +6,7 @@ Hashing and verifying cost about 130 ms each: callers on the UI thread run them 
 from __future__ import annotations
 
 import functools
+import itertools
 import secrets
 import string
 
@@ -68,17 +69,21 @@ def _is_repetition(text: str) -> bool:
 
 def _is_sequence(text: str) -> bool:
     """'123456789012345' or 'abcdefghijklmno' (or descending): each character one step on."""
-    steps = {(ord(b) - ord(a)) for a, b in zip(text, text[1:], strict=False)}
+    steps = {(ord(b) - ord(a)) for a, b in itertools.pairwise(text)}
     return steps in ({1}, {-1}, {1, -9}, {-1, 9})
 
 
-def check_password_policy(password: str, *, username: str | None = None, field: str = "password") -> None:
+def check_password_policy(
+    password: str, *, username: str | None = None, field: str = "password"
+) -> None:
     """Raise ValidationError unless ``password`` meets the policy.
 
     No composition rules and no truncation: every character counts, spaces and unicode included.
     """
     if len(password) < MIN_LENGTH:
-        raise ValidationError(field, f"must be at least {MIN_LENGTH} characters (it has {len(password)})")
+        raise ValidationError(
+            field, f"must be at least {MIN_LENGTH} characters (it has {len(password)})"
+        )
     if len(password) > MAX_LENGTH:
         raise ValidationError(field, f"must be at most {MAX_LENGTH} characters")
     folded = password.lower()

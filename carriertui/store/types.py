@@ -19,7 +19,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:  # noqa: ANN001
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -29,7 +29,7 @@ class UTCDateTime(TypeDecorator[datetime]):
             return value.replace(tzinfo=None)
         return value
 
-    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:  # noqa: ANN001
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -55,12 +55,12 @@ class FixedDecimal(TypeDecorator[Decimal]):
     impl = BigInteger
     cache_ok = True
 
-    def process_bind_param(self, value: Decimal | int | str | None, dialect) -> int | None:  # noqa: ANN001
+    def process_bind_param(self, value: Decimal | int | str | None, dialect) -> int | None:
         if value is None:
             return None
         return int(quantize(Decimal(value)) * _FACTOR)
 
-    def process_result_value(self, value: int | None, dialect) -> Decimal | None:  # noqa: ANN001
+    def process_result_value(self, value: int | None, dialect) -> Decimal | None:
         if value is None:
             return None
         return quantize(Decimal(value) / _FACTOR)

@@ -23,14 +23,18 @@ def text(
             raise ValidationError(field, "is required")
         return None
     if len(cleaned) > max_length:
-        raise ValidationError(field, f"must be at most {max_length} characters (it has {len(cleaned)})")
+        raise ValidationError(
+            field, f"must be at most {max_length} characters (it has {len(cleaned)})"
+        )
     check = cleaned.replace("\n", "").replace("\t", "") if multiline else cleaned
     if has_control_characters(check):
         raise ValidationError(field, "must not contain control characters")
     return cleaned
 
 
-def integer(field: str, value: Any, *, minimum: int | None = None, maximum: int | None = None) -> int:
+def integer(
+    field: str, value: Any, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
     if isinstance(value, bool):
         raise ValidationError(field, "must be a whole number")
     if isinstance(value, int):
@@ -42,7 +46,9 @@ def integer(field: str, value: Any, *, minimum: int | None = None, maximum: int 
         try:
             number = int(raw)
         except ValueError:
-            raise ValidationError(field, f"must be a whole number, not {str(value)[:40]!r}") from None
+            raise ValidationError(
+                field, f"must be a whole number, not {str(value)[:40]!r}"
+            ) from None
     if minimum is not None and number < minimum:
         raise ValidationError(field, f"must be at least {minimum}")
     if maximum is not None and number > maximum:

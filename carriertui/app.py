@@ -1,0 +1,214 @@
+"""The Textual app: screens, global bindings, command palette, theme.
+
+Start-up stays fast by loading the store (SQLModel, about 0.6 s to import) in a worker after the
+login screen's first frame; by the time the operator has typed a password it is ready.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING, ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.message import Message
+
+from carriertui.commands import CustomerCommands, NavigationCommands
+from carriertui.screens.login import LoginScreen
+
+if TYPE_CHECKING:
+    from carriertui.store.context import Actor
+    from carriertui.store.db import Database
+
+log = logging.getLogger("carriertui")
+
+THEMES = ("textual-dark", "textual-light", "nord", "gruvbox", "tokyo-night")
+
+
+class StoreReady(Message):
+    """The database is open; ``operator_count`` tells whether a first admin is needed."""
+
+    def __init__(self, operator_count: int) -> None:
+        super().__init__()
+        self.operator_count = operator_count
+
+
+class StoreFailed(Message):
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self.error = error
+
+
+class CarrierApp(App[int]):
+    TITLE = "carriertui"
+    CSS_PATH = "app.tcss"
+    COMMANDS = App.COMMANDS | {NavigationCommands, CustomerCommands}
+    COMMAND_PALETTE_BINDING = "ctrl+p"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f1", "help", "Help", id="app.help", tooltip="Keys and help for this screen"),
+        Binding(
+            "ctrl+t",
+            "cycle_theme",
+            "Theme",
+            id="app.theme",
+            show=False,
+            tooltip="Switch to the next colour theme",
+        ),
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True, tooltip="Leave carriertui"),
+    ]
+
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        demo: bool = False,
+        auto_login: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.database_url = database_url
+        self.demo = demo
+        self.auto_login = auto_login
+        self.db: Database | None = None
+        self.actor: Actor | None = None
+        self.store_error: Exception | None = None
+        self.store_ready = threading.Event()
+        self._operator_count: int | None = None
+
+    # -- start-up ---------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.push_screen(LoginScreen())
+        # After the first frame: load the store off the UI thread.
+        self.call_after_refresh(self._start_store)
+
+    def _start_store(self) -> None:
+        self.run_worker(self._open_store, thread=True, group="store", exit_on_error=False)
+
+    def _open_store(self) -> None:
+        try:
+            from carriertui.store import operators
+            from carriertui.store.db import open_database
+
+            database = open_database(self.database_url)
+            count = operators.count_operators(database)
+        except Exception as error:
+            log.exception("cannot open the database")
+            self.store_error = error
+            self.store_ready.set()
+            self.post_message(StoreFailed(error))
+            return
+        self.db = database
+        self._operator_count = count
+        self.store_ready.set()
+        self.post_message(StoreReady(count))
+
+    def on_store_ready(self, message: StoreReady) -> None:
+        if self.auto_login:
+            self._auto_login(self.auto_login)
+            return
+        if message.operator_count == 0:
+            from carriertui.screens.login import FirstAdminScreen
+
+            self.switch_screen(FirstAdminScreen())
+
+    def on_store_failed(self, message: StoreFailed) -> None:
+        screen = self.screen
+        if isinstance(screen, LoginScreen):
+            screen.show_store_error(message.error)
+
+    def _auto_login(self, name: str) -> None:
+        """The demo: log in as the demo admin without a password (only ever used by `demo`)."""
+        from carriertui.screens.base import run_service
+
+        def find() -> Actor:
+            from carriertui.store.context import Actor, client_ip
+            from carriertui.store.models import Role
+
+            assert self.db is not None
+            from carriertui.store import operators
+
+            record = operators.get_operator(self.db, Actor(name, Role.ADMIN, client_ip()), name)
+            return Actor(record.name, record.role, client_ip(), operator_id=record.id)
+
+        run_service(self, find, on_done=self.logged_in)
+
+    # -- session ----------------------------------------------------------------------------
+
+    def logged_in(self, actor: Actor) -> None:
+        from carriertui.screens.customers import CustomersScreen
+
+        self.actor = actor
+        self.switch_screen(CustomersScreen())
+
+    def action_logout(self) -> None:
+        self.actor = None
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        self.switch_screen(LoginScreen())
+
+    # -- navigation used by screens and the palette -----------------------------------------
+
+    def open_customer(self, customer_id: int) -> None:
+        from carriertui.screens.customer import CustomerScreen
+
+        if self.actor is None:
+            return
+        current = self.screen
+        if isinstance(current, CustomerScreen):
+            self.switch_screen(CustomerScreen(customer_id))
+        else:
+            self.push_screen(CustomerScreen(customer_id))
+
+    def go_customers(self) -> None:
+        from carriertui.screens.customers import CustomersScreen
+
+        if self.actor is None:
+            return
+        while len(self.screen_stack) > 2 and not isinstance(self.screen, CustomersScreen):
+            self.pop_screen()
+
+    def new_customer(self) -> None:
+        from carriertui.screens.customers import CustomersScreen
+
+        self.go_customers()
+        screen = self.screen
+        if isinstance(screen, CustomersScreen):
+            screen.action_new_customer()
+
+    def go_options(self) -> None:
+        from carriertui.screens.options import OptionsScreen
+
+        if self.actor is None:
+            return
+        if not isinstance(self.screen, OptionsScreen):
+            self.push_screen(OptionsScreen())
+
+    def action_help(self) -> None:
+        from carriertui.screens.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss()
+            return
+        self.push_screen(HelpScreen(self.screen))
+
+    def action_cycle_theme(self) -> None:
+        current = self.theme
+        names = [name for name in THEMES if name in self.available_themes]
+        following = names[(names.index(current) + 1) % len(names)] if current in names else names[0]
+        self.theme = following
+        self.notify(f"Theme: {following}", timeout=2)
+
+
+def run(database_url: str, *, demo: bool = False, auto_login: str | None = None) -> int:
+    """Run the TUI until the operator quits. Returns the exit code."""
+    app = CarrierApp(database_url, demo=demo, auto_login=auto_login)
+    result = app.run()
+    if app.store_error is not None and app.actor is None:
+        import sys
+
+        from carriertui.text import sanitize
+
+        print(f"error: {sanitize(app.store_error)}", file=sys.stderr)
+        return 1
+    return result or 0

@@ -1,0 +1,116 @@
+"""Command palette providers, labelled ``"namespace: verb"`` (Posting's convention).
+
+Customer names are data: hits are built as Content with our own match highlighting, because the
+palette parses plain strings (prompt and help) as markup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.content import Content
+
+from carriertui.text import sanitize
+
+if TYPE_CHECKING:
+    from carriertui.app import CarrierApp
+
+
+def highlighted(provider: Provider, query: str, label: str) -> tuple[float, Content]:
+    """Score ``label`` against ``query`` and highlight the matched characters, treating the
+    label as plain text (``Matcher.highlight`` would parse it as markup)."""
+    matcher = provider.matcher(query)
+    score, offsets = matcher.fuzzy_search.match(query, label)
+    content = Content(label)
+    for offset in offsets:
+        content = content.stylize(matcher.match_style, offset, offset + 1)
+    return score, content
+
+
+class NavigationCommands(Provider):
+    """go:, customer: new, session:, theme: — what the operator can do from anywhere."""
+
+    def _commands(self) -> list[tuple[str, Callable[[], object], str]]:
+        app: CarrierApp = self.app  # type: ignore[assignment]
+        if app.actor is None:
+            return [("app: quit", app.exit, "Leave carriertui")]
+        from carriertui.store.models import Role
+
+        commands: list[tuple[str, Callable[[], object], str]] = [
+            ("go: customers", app.go_customers, "The list of every customer"),
+            ("help: keys for this screen", app.action_help, "Keys and help (F1)"),
+            ("theme: next theme", app.action_cycle_theme, "Cycle the colour theme (ctrl+t)"),
+            ("theme: choose theme", app.action_change_theme, "Pick a colour theme from a list"),
+            ("session: log out", app.action_logout, "Back to the login screen"),
+            ("app: quit", app.exit, "Leave carriertui (ctrl+q)"),
+        ]
+        if app.actor.can(Role.OPERATOR):
+            commands.insert(1, ("customer: new", app.new_customer, "Create a customer (n)"))
+        if app.actor.can(Role.ADMIN):
+            commands.insert(1, ("go: options", app.go_options, "Settings > Options (admins)"))
+        screen_commands = getattr(self.screen, "palette_commands", None)
+        if callable(screen_commands):
+            commands = list(screen_commands()) + commands
+        return commands
+
+    async def discover(self) -> Hits:
+        for label, callback, help_text in self._commands():
+            yield DiscoveryHit(Content(label), callback, text=label, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        for label, callback, help_text in self._commands():
+            score, display = highlighted(self, query, label)
+            if score > 0:
+                yield Hit(score, display, callback, text=label, help=help_text)
+
+
+class CustomerCommands(Provider):
+    """``customer: <name>``: jump to any customer by name or account code."""
+
+    async def _customers(self) -> list[tuple[str, int]]:
+        app: CarrierApp = self.app  # type: ignore[assignment]
+        if app.actor is None or app.db is None:
+            return []
+        from carriertui.store import customers
+
+        records = await asyncio.to_thread(customers.list_customers, app.db, app.actor)
+        labels = []
+        for record in records:
+            code = f" ({record.account_code})" if record.account_code else ""
+            labels.append((sanitize(f"customer: {record.name}{code}"), record.id))
+        return labels
+
+    async def search(self, query: str) -> Hits:
+        app: CarrierApp = self.app  # type: ignore[assignment]
+        for label, customer_id in await self._customers():
+            score, display = highlighted(self, query, label)
+            if score > 0:
+                yield Hit(
+                    score,
+                    display,
+                    partial(app.open_customer, customer_id),
+                    text=label,
+                    help="Open this customer",
+                )
+
+
+class CustomerSwitcherCommands(CustomerCommands):
+    """The customer switcher (ctrl+o on a customer): lists every customer before any typing."""
+
+    async def discover(self) -> Hits:
+        app: CarrierApp = self.app  # type: ignore[assignment]
+        for label, customer_id in await self._customers():
+            name = label.removeprefix("customer: ")
+            yield DiscoveryHit(Content(name), partial(app.open_customer, customer_id), text=name)
+
+    async def search(self, query: str) -> Hits:
+        app: CarrierApp = self.app  # type: ignore[assignment]
+        for label, customer_id in await self._customers():
+            name = label.removeprefix("customer: ")
+            score, display = highlighted(self, query, name)
+            if score > 0:
+                yield Hit(score, display, partial(app.open_customer, customer_id), text=name)

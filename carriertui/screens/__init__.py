@@ -1,0 +1,1 @@
+"""Screens and modals: thin layers that compose widgets and call services in workers."""

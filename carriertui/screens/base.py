@@ -1,0 +1,114 @@
+"""What every screen shares: the top bar, F1 help text, and running services off the UI thread."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.dom import DOMNode
+from textual.screen import Screen
+from textual.widgets import Static
+from textual.worker import Worker, get_current_worker
+
+from carriertui.widgets.plain import join, notify_plain
+
+if TYPE_CHECKING:
+    from carriertui.app import CarrierApp
+
+log = logging.getLogger("carriertui")
+
+
+def run_service(
+    node: DOMNode,
+    call: Callable[[], Any],
+    *,
+    on_done: Callable[[Any], None],
+    on_error: Callable[[Exception], None] | None = None,
+    group: str = "service",
+    exclusive: bool = False,
+    description: str = "",
+) -> Worker[None]:
+    """Run ``call`` (a service call: SQL, argon2, SMTP) in a thread worker.
+
+    ``on_done``/``on_error`` run back on the UI thread. With ``exclusive`` a newer call in the same
+    group cancels the older one, and a cancelled call's result is dropped, so a slow stale query
+    never overwrites a newer answer.
+    """
+
+    def work() -> None:
+        worker = get_current_worker()
+        try:
+            result = call()
+        except Exception as error:
+            if worker.is_cancelled:
+                return
+            if on_error is None:
+                node.app.call_from_thread(report_error, node.app, error)
+            else:
+                node.app.call_from_thread(on_error, error)
+            return
+        if not worker.is_cancelled:
+            node.app.call_from_thread(on_done, result)
+
+    return node.run_worker(
+        work,
+        thread=True,
+        group=group,
+        exclusive=exclusive,
+        description=description,
+        exit_on_error=False,
+    )
+
+
+def report_error(app: Any, error: Exception) -> None:
+    """Show an error to the operator. Expected errors (the store's) as they are; others briefly,
+    with the details in the log (never a password: services never put one in an exception)."""
+    from carriertui.store.errors import StoreError  # the store is loaded before any service runs
+
+    if isinstance(error, StoreError):
+        notify_plain(app, str(error), severity="error", timeout=8)
+    else:
+        log.exception("unexpected error", exc_info=error)
+        notify_plain(
+            app, f"Unexpected error: {type(error).__name__}: {error}", severity="error", timeout=10
+        )
+
+
+class TopBar(Static):
+    """One line: product, where you are, who you are, and a DEMO badge on the demo database."""
+
+    DEFAULT_CSS = """
+    TopBar { height: 1; width: 1fr; }
+    """
+
+    def __init__(self, title: str) -> None:
+        super().__init__(id="top-bar")
+        self._title = title
+
+    def on_mount(self) -> None:
+        self.refresh_bar()
+
+    def refresh_bar(self) -> None:
+        app: CarrierApp = self.app  # type: ignore[assignment]
+        parts: list[Any] = [(" carriertui ", "bold reverse"), (f" {self._title}", "bold")]
+        if app.actor is not None:
+            parts.append((f"  {app.actor.name} ({app.actor.role.value})", "dim"))
+        if app.demo:
+            parts.append(("  DEMO DATABASE: changes touch only the demo ", "bold $warning"))
+        self.update(join(*parts))
+
+
+class BaseScreen(Screen[Any]):
+    """A full screen with a top bar; ``HELP`` is shown by F1."""
+
+    HELP: ClassVar[str] = ""
+    TITLE_TEXT: ClassVar[str] = ""
+
+    def compose_top(self) -> ComposeResult:
+        yield TopBar(self.TITLE_TEXT)
+
+    @property
+    def carrier(self) -> CarrierApp:
+        return self.app  # type: ignore[return-value]

@@ -1,0 +1,365 @@
+"""One customer: a header strip with the switcher, then the Main, Contacts, Number Block,
+Summary and Audit Log tabs."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.command import CommandPalette
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Button, DataTable, Footer, Label, Static, TabbedContent, TabPane
+
+from carriertui.screens.base import BaseScreen, report_error, run_service
+from carriertui.screens.customer_form import (
+    ask_reason_then,
+    changed_values,
+    customer_rows,
+    fill_form,
+    form_texts,
+)
+from carriertui.store.audit import AuditRecord
+from carriertui.store.customers import CustomerRecord
+from carriertui.store.models import Role
+from carriertui.widgets.form import Form
+from carriertui.widgets.format import money, status_style, utc
+from carriertui.widgets.plain import join, plain, plain_text
+
+TABS = (
+    ("main", "Main"),
+    ("contacts", "Contacts"),
+    ("numbers", "Number Block"),
+    ("summary", "Summary"),
+    ("audit", "Audit Log"),
+)
+
+COMING = {
+    "contacts": (
+        "Contacts are not available in this version yet.\n\n"
+        "This tab will list the customer's contacts: each one a separate portal login (email and "
+        "password) with phone, mobile, contact type, public and private notes, verification "
+        "flags, password reset (generated and emailed, or set by hand), Delay and Save, and "
+        "Portal Login to see what the customer sees."
+    ),
+    "numbers": (
+        "Internal number blocks are not available in this version yet.\n\n"
+        "This tab will allocate the customer's next free block of extensions (from Number Range "
+        "Start and Block Size in Settings > Options), so SIP extensions never clash between "
+        "customers, and show which numbers of the block are in use."
+    ),
+    "summary": (
+        "Call summaries are not available in this version yet.\n\n"
+        "This tab will show hourly-updated summaries (24 hours, daily, weekly, monthly, UTC) "
+        "with ASR, ACD, profit and charges; cell selection with sum and average; copy and CSV "
+        "export; Generate Invoice and CDR report downloads."
+    ),
+}
+
+
+class CustomerHeader(Static):
+    """Name, switcher, status, balance, debit limit, channels."""
+
+    DEFAULT_CSS = """
+    CustomerHeader { height: auto; }
+    """
+
+    def show(self, record: CustomerRecord) -> None:
+        code = f"  {record.account_code}" if record.account_code else ""
+        self.update(
+            join(
+                (record.name, "bold"),
+                (code, "dim"),
+                "   ",
+                (record.status.value, status_style(record.status.value) or "bold"),
+                "\n",
+                "Balance ",
+                (money(record.balance, record.currency), "bold"),
+                "   Debit limit ",
+                (money(record.debit_limit, record.currency), "bold"),
+                "   Channels ",
+                (str(record.channels), "bold"),
+            )
+        )
+
+
+class CustomerScreen(BaseScreen):
+    TITLE_TEXT = "Customer"
+    HELP = (
+        "One customer. The header shows status, balance, debit limit and channels; ctrl+o "
+        "switches to another customer.\n\n"
+        "Main: edit the details. ctrl+s is Save and Stay, ctrl+g is Save and Continue (saves, "
+        "then back to the list). Every change is audited; with Audit Comment on (Settings > "
+        "Options) a save asks for a reason. If someone else saved the customer after you opened "
+        "it, nothing is overwritten: you see both versions and choose.\n\n"
+        "`[` and `]` move between tabs; Esc goes back to the list."
+    )
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "save(False)", "Save & stay", id="customer.save_stay", priority=True),
+        Binding(
+            "ctrl+g", "save(True)", "Save & continue", id="customer.save_continue", priority=True
+        ),
+        Binding(
+            "ctrl+o",
+            "switch_customer",
+            "Switch",
+            id="customer.switch",
+            tooltip="Jump to another customer",
+        ),
+        Binding("left_square_bracket", "tab(-1)", "Prev tab", id="customer.prev_tab", show=False),
+        Binding("right_square_bracket", "tab(1)", "Next tab", id="customer.next_tab", show=False),
+        Binding("r,f5", "refresh", "Refresh", id="customer.refresh", show=False),
+        Binding("escape", "back", "Back", id="customer.back"),
+    ]
+
+    def __init__(self, customer_id: int) -> None:
+        super().__init__()
+        self.customer_id = customer_id
+        self.record: CustomerRecord | None = None
+
+    # -- layout -----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_top()
+        with Horizontal(id="customer-header-row"):
+            yield CustomerHeader("Loading…", id="customer-header")
+            yield Button(
+                "Switch \u25be", id="switch", compact=True, tooltip="Switch customer (ctrl+o)"
+            )
+        with TabbedContent(id="customer-tabs"):
+            with TabPane("Main", id="main"), VerticalScroll(id="main-scroll"):
+                yield Form(id="customer-form")
+                yield Label("", id="main-info", markup=False)
+                with Horizontal(classes="form-buttons", id="main-buttons"):
+                    yield Button(
+                        "Save and Stay (ctrl+s)", id="save-stay", variant="primary", compact=True
+                    )
+                    yield Button("Save and Continue (ctrl+g)", id="save-continue", compact=True)
+            for tab_id, title in TABS[1:-1]:
+                with TabPane(title, id=tab_id), VerticalScroll():
+                    yield Static(COMING[tab_id], classes="coming")
+            with TabPane("Audit Log", id="audit"), Vertical():
+                yield Label(
+                    "Newest first. Sorting, filters, search and View Difference come with the "
+                    "full audit log.",
+                    classes="hint",
+                    markup=False,
+                )
+                table: DataTable[object] = DataTable(
+                    id="audit-table", cursor_type="row", zebra_stripes=True
+                )
+                yield table
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#audit-table", DataTable)
+        for title in ("Date / Time (UTC)", "User", "IP", "Action", "Table", "Key", "Message"):
+            table.add_column(plain_text(title))
+        self.load()
+
+    @property
+    def can_edit(self) -> bool:
+        actor = self.carrier.actor
+        return actor is not None and actor.can(Role.OPERATOR)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "save":
+            return self.can_edit and self.record is not None
+        return True
+
+    # -- loading ----------------------------------------------------------------------------
+
+    def load(self) -> None:
+        app = self.carrier
+        assert app.db is not None and app.actor is not None
+        db, actor, customer_id = app.db, app.actor, self.customer_id
+        from carriertui.store import audit, customers
+
+        def fetch() -> tuple[CustomerRecord, list[AuditRecord]]:
+            return (
+                customers.get_customer(db, actor, customer_id),
+                audit.list_entries(db, actor, customer_id=customer_id),
+            )
+
+        run_service(self, fetch, on_done=self._loaded, group="customer-load", exclusive=True)
+
+    def _loaded(self, result: tuple[CustomerRecord, list[AuditRecord]]) -> None:
+        record, entries = result
+        self.show_record(record)
+        self.show_audit(entries)
+
+    def show_record(self, record: CustomerRecord) -> None:
+        self.record = record
+        self.query_one(CustomerHeader).show(record)
+        form = self.query_one(Form)
+        if form.row("name") is None:
+            form.mount_all(customer_rows(record, editable=self.can_edit))
+        else:
+            fill_form(form, record)
+        info = (
+            f"Created {utc(record.created_at)} · currency {record.currency} is fixed"
+            f" · version {record.version}"
+        )
+        if not self.can_edit:
+            info += " · read only (viewer)"
+        self.query_one("#main-info", Label).update(plain(info))
+        self.query_one("#main-buttons").display = self.can_edit
+        self.refresh_bindings()
+
+    def show_audit(self, entries: list[AuditRecord]) -> None:
+        table = self.query_one("#audit-table", DataTable)
+        table.clear()
+        for entry in entries:
+            message = entry.message + (f" — reason: {entry.comment}" if entry.comment else "")
+            table.add_row(
+                plain_text(utc(entry.created_at)),
+                plain_text(entry.actor),
+                plain_text(entry.ip),
+                plain_text(entry.action),
+                plain_text(entry.table),
+                plain_text(entry.primary_key),
+                plain_text(message),
+            )
+
+    # -- saving -----------------------------------------------------------------------------
+
+    @on(Button.Pressed, "#save-stay")
+    def _save_stay(self) -> None:
+        self.action_save(False)
+
+    @on(Button.Pressed, "#save-continue")
+    def _save_continue(self) -> None:
+        self.action_save(True)
+
+    def action_save(self, leave: bool) -> None:
+        if self.record is None or not self.can_edit:
+            return
+        form = self.query_one(Form)
+        form.clear_errors()
+        record = self.record
+        changes = changed_values(form, record)
+        if not changes:
+            self.notify("No changes to save", timeout=3)
+            if leave:
+                self.dismiss_to_list()
+            return
+        app = self.carrier
+        assert app.db is not None and app.actor is not None
+        db, actor = app.db, app.actor
+        from carriertui.store import customers
+
+        def save(reason: str | None) -> None:
+            run_service(
+                self,
+                lambda: customers.update_customer(
+                    db, actor, record.id, changes, expected_version=record.version, comment=reason
+                ),
+                on_done=lambda saved: self._saved(saved, leave),
+                on_error=lambda error: self._save_failed(error, changes),
+                group="customer-save",
+                exclusive=True,
+            )
+
+        ask_reason_then(self, save)
+
+    def _saved(self, record: CustomerRecord, leave: bool) -> None:
+        self.notify("Saved", timeout=3)
+        if leave:
+            self.dismiss_to_list()
+            return
+        self.show_record(record)
+        self.load()
+
+    def _save_failed(self, error: Exception, changes: dict[str, Any]) -> None:
+        from carriertui.screens.dialogs import ConflictScreen
+        from carriertui.store.errors import StaleEditError, ValidationError
+
+        if isinstance(error, ValidationError) and self.query_one(Form).show_error(
+            error.field, error.message
+        ):
+            return
+        if isinstance(error, StaleEditError):
+            current: CustomerRecord = error.current
+            assert self.record is not None
+            theirs, opened = form_texts(current), form_texts(self.record)
+            rows = [(field, str(mine), theirs[field]) for field, mine in changes.items()]
+            rows += [
+                (field, "(not changed by you)", text)
+                for field, text in theirs.items()
+                if field not in changes and text != opened[field]
+            ]
+
+            def chosen(choice: str | None) -> None:
+                if choice == "reload":
+                    self.show_record(current)
+                    self.load()
+                else:
+                    # Keep the operator's text, but against the new version: saving again is an
+                    # informed overwrite, not a silent one.
+                    assert self.record is not None
+                    self.record = current
+                    self.query_one(CustomerHeader).show(current)
+
+            self.app.push_screen(ConflictScreen(rows, "Someone"), chosen)
+            return
+        report_error(self.app, error)
+
+    # -- navigation -------------------------------------------------------------------------
+
+    def dismiss_to_list(self) -> None:
+        self.carrier.go_customers()
+
+    def action_back(self) -> None:
+        if (
+            self.record is not None
+            and self.can_edit
+            and changed_values(self.query_one(Form), self.record)
+        ):
+            from carriertui.screens.dialogs import ConfirmScreen
+
+            def answered(discard: bool | None) -> None:
+                if discard:
+                    self.dismiss_to_list()
+
+            self.app.push_screen(
+                ConfirmScreen("Discard your unsaved changes?", "Discard", "Stay"), answered
+            )
+            return
+        self.dismiss_to_list()
+
+    @on(Button.Pressed, "#switch")
+    def action_switch_customer(self) -> None:
+        from carriertui.commands import CustomerSwitcherCommands
+
+        self.app.push_screen(
+            CommandPalette(providers=[CustomerSwitcherCommands], placeholder="Switch to customer…")
+        )
+
+    def action_tab(self, step: int) -> None:
+        tabs = self.query_one(TabbedContent)
+        ids = [tab_id for tab_id, _ in TABS]
+        current = ids.index(tabs.active) if tabs.active in ids else 0
+        tabs.active = ids[(current + step) % len(ids)]
+
+    def action_refresh(self) -> None:
+        self.load()
+
+    def palette_commands(self) -> list[tuple[str, Any, str]]:
+        commands: list[tuple[str, Any, str]] = [
+            (
+                f"tab: {title}",
+                lambda tab_id=tab_id: setattr(self.query_one(TabbedContent), "active", tab_id),
+                f"Show the {title} tab",
+            )
+            for tab_id, title in TABS
+        ]
+        commands.append(
+            ("customer: switch", self.action_switch_customer, "Jump to another customer (ctrl+o)")
+        )
+        if self.can_edit:
+            commands.append(("customer: save and stay", lambda: self.action_save(False), "ctrl+s"))
+            commands.append(
+                ("customer: save and continue", lambda: self.action_save(True), "ctrl+g")
+            )
+        return commands

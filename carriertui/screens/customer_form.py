@@ -1,0 +1,240 @@
+"""The customer form: used to create a customer (modal) and on the customer's Main tab."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Select, Static
+
+from carriertui.screens.base import run_service
+from carriertui.store.customers import CustomerRecord
+from carriertui.store.models import CustomerStatus, InvoiceSchedule
+from carriertui.widgets.form import FieldRow, Form
+from carriertui.widgets.format import number
+
+STATUS_OPTIONS = [(status.value, status.value) for status in CustomerStatus]
+SCHEDULE_OPTIONS = [(schedule.value.capitalize(), schedule.value) for schedule in InvoiceSchedule]
+
+
+def customer_rows(record: CustomerRecord | None, *, editable: bool) -> list[FieldRow]:
+    """The form rows for a customer; ``record`` None means a new one (currency editable)."""
+
+    def text(
+        field: str, value: str, placeholder: str = "", *, restrict: str | None = None
+    ) -> Input:
+        return Input(
+            value,
+            placeholder=placeholder,
+            id=f"field-{field}",
+            compact=True,
+            disabled=not editable,
+            restrict=restrict,
+        )
+
+    def select(field: str, options: list[tuple[str, str]], value: str) -> Select[str]:
+        return Select(
+            options,
+            value=value,
+            allow_blank=False,
+            id=f"field-{field}",
+            compact=True,
+            disabled=not editable,
+        )
+
+    decimal = r"[-0-9.,]*"
+    whole = r"[0-9,_]*"
+    rows = [
+        FieldRow("Name", text("name", record.name if record else "", "Company name"), field="name"),
+        FieldRow(
+            "Account code",
+            text("account_code", (record.account_code or "") if record else "", "e.g. NWT-001"),
+            field="account_code",
+            hint="Unique; letters, digits, . _ -",
+        ),
+        FieldRow(
+            "Status",
+            select("status", STATUS_OPTIONS, record.status.value if record else "Active"),
+            field="status",
+        ),
+        FieldRow(
+            "Currency",
+            Input(
+                record.currency if record else "USD",
+                id="field-currency",
+                compact=True,
+                disabled=not editable or record is not None,
+                max_length=3,
+                tooltip="Fixed once the customer exists",
+            ),
+            field="currency",
+            hint="ISO 4217; fixed after creation",
+        ),
+        FieldRow(
+            "Tax %",
+            text("tax_percent", number(record.tax_percent) if record else "0", restrict=decimal),
+            field="tax_percent",
+        ),
+        FieldRow(
+            "Balance",
+            text("balance", number(record.balance) if record else "0", restrict=decimal),
+            field="balance",
+        ),
+        FieldRow(
+            "Debit limit",
+            text("debit_limit", number(record.debit_limit) if record else "0", restrict=decimal),
+            field="debit_limit",
+            hint="How far below zero the balance may go",
+        ),
+        FieldRow(
+            "Channels",
+            text("channels", str(record.channels) if record else "0", restrict=whole),
+            field="channels",
+            hint="Concurrent calls allowed",
+        ),
+        FieldRow(
+            "Invoice schedule",
+            select(
+                "invoice_schedule",
+                SCHEDULE_OPTIONS,
+                record.invoice_schedule.value if record else "none",
+            ),
+            field="invoice_schedule",
+        ),
+        FieldRow(
+            "Invoice due days",
+            text(
+                "invoice_due_days", str(record.invoice_due_days) if record else "0", restrict=whole
+            ),
+            field="invoice_due_days",
+        ),
+    ]
+    return rows
+
+
+def form_texts(record: CustomerRecord) -> dict[str, str]:
+    """What each control shows for ``record``: the inverse of the service's parsing."""
+    return {
+        "name": record.name,
+        "account_code": record.account_code or "",
+        "status": record.status.value,
+        "currency": record.currency,
+        "tax_percent": number(record.tax_percent),
+        "balance": number(record.balance),
+        "debit_limit": number(record.debit_limit),
+        "channels": str(record.channels),
+        "invoice_schedule": record.invoice_schedule.value,
+        "invoice_due_days": str(record.invoice_due_days),
+    }
+
+
+def fill_form(form: Form, record: CustomerRecord) -> None:
+    """Show ``record`` in an existing form (after a save or a reload)."""
+    for field, text in form_texts(record).items():
+        row = form.row(field)
+        if row is None:
+            continue
+        control = row.control
+        if isinstance(control, Input | Select):
+            control.value = text
+
+
+def changed_values(form: Form, record: CustomerRecord) -> dict[str, Any]:
+    """The fields whose text differs from ``record`` (the service parses and validates them)."""
+    shown = form_texts(record)
+    return {
+        field: value
+        for field, value in form.values().items()
+        if field != "currency" and str(value if value is not None else "").strip() != shown[field]
+    }
+
+
+def ask_reason_then(screen: Any, save: Callable[[str | None], None]) -> None:
+    """When Audit Comment is on, ask for the reason before ``save``; Esc cancels the save."""
+    app = screen.app
+    assert app.db is not None and app.actor is not None
+    db, actor = app.db, app.actor
+    from carriertui.store import options
+
+    def decided(audit_comment: bool) -> None:
+        if not audit_comment:
+            save(None)
+            return
+        from carriertui.screens.dialogs import ReasonScreen
+
+        def given(reason: str | None) -> None:
+            if reason:
+                save(reason)
+            else:
+                app.notify("Save cancelled: no reason given", severity="warning", timeout=4)
+
+        app.push_screen(ReasonScreen(), given)
+
+    run_service(screen, lambda: options.get_options(db, actor).audit_comment, on_done=decided)
+
+
+class NewCustomerScreen(ModalScreen[CustomerRecord | None]):
+    """Create a customer. Errors appear under the field they belong to; nothing is saved until
+    every field is valid."""
+
+    HELP = (
+        "Fill in the customer and press ctrl+s (or the Create button). Currency cannot be "
+        "changed later. Esc closes without saving."
+    )
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "save", "Create", id="new_customer.save", priority=True),
+        Binding("escape", "cancel", "Cancel", id="new_customer.cancel"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="new-customer", classes="dialog"):
+            yield Static("New customer", classes="dialog-title")
+            with VerticalScroll(classes="dialog-body"), Form(id="customer-form"):
+                yield from customer_rows(None, editable=True)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Create (ctrl+s)", id="create", variant="primary", compact=True)
+                yield Button("Cancel (esc)", id="cancel", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#field-name", Input).focus()
+
+    @on(Button.Pressed, "#create")
+    def action_save(self) -> None:
+        form = self.query_one(Form)
+        form.clear_errors()
+        values = {k: v for k, v in form.values().items() if not (k == "account_code" and not v)}
+        app = self.app
+        assert app.db is not None and app.actor is not None  # type: ignore[attr-defined]
+        db, actor = app.db, app.actor  # type: ignore[attr-defined]
+        from carriertui.store import customers
+
+        def save(reason: str | None) -> None:
+            run_service(
+                self,
+                lambda: customers.create_customer(db, actor, values, comment=reason),
+                on_done=self.dismiss,
+                on_error=self._failed,
+                group="create",
+                exclusive=True,
+            )
+
+        ask_reason_then(self, save)
+
+    def _failed(self, error: Exception) -> None:
+        from carriertui.screens.base import report_error
+        from carriertui.store.errors import ValidationError
+
+        if isinstance(error, ValidationError) and self.query_one(Form).show_error(
+            error.field, error.message
+        ):
+            return
+        report_error(self.app, error)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,69 @@
+"""F1: what this screen is for and every key it answers to."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import DataTable, Markdown, Static
+
+from carriertui.widgets.plain import plain_text
+
+_KEY_NAMES = {
+    "left_square_bracket": "[",
+    "right_square_bracket": "]",
+    "slash": "/",
+    "escape": "esc",
+}
+
+
+def key_label(key: str) -> str:
+    return _KEY_NAMES.get(key, key)
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,f1,q", "close", "Close", id="help.close"),
+    ]
+
+    def __init__(self, target: Screen[object]) -> None:
+        super().__init__()
+        self._target = target
+
+    def compose(self) -> ComposeResult:
+        title = getattr(self._target, "TITLE_TEXT", "") or type(self._target).__name__
+        with Vertical(classes="dialog", id="help-dialog"):
+            yield Static(f"Help: {title}", classes="dialog-title", markup=False)
+            with VerticalScroll(classes="dialog-body"):
+                # HELP texts are written by us (class attributes), never data: Markdown is safe.
+                yield Markdown(getattr(self._target, "HELP", "") or "No help for this screen.")
+                table: DataTable[object] = DataTable(
+                    id="help-keys", cursor_type="row", show_cursor=False
+                )
+                yield table
+            yield Static(
+                "Esc closes · ctrl+p opens the command palette", classes="hint", markup=False
+            )
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns(plain_text("Key"), plain_text("Does"))
+        seen: set[str] = set()
+        for key, active in self._target.active_bindings.items():
+            binding = active.binding
+            description = binding.tooltip or binding.description or binding.action
+            label = key_label(key)
+            if label in seen or not description:
+                continue
+            seen.add(label)
+            table.add_row(plain_text(label), plain_text(description))
+        table.add_row(
+            plain_text("ctrl+p"), plain_text("Command palette: customer: NAME, go: …, theme: …")
+        )
+        table.add_row(plain_text("f1"), plain_text("This help"))
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,153 @@
+"""Settings > Options: account-wide settings (admins change them; others may look)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Button, Footer, Input, Label, Static, Switch
+
+from carriertui.screens.base import BaseScreen, report_error, run_service
+from carriertui.store.models import Role
+from carriertui.store.options import DEFINITIONS, Options
+from carriertui.widgets.form import FieldRow, Form
+from carriertui.widgets.plain import plain
+
+
+class OptionsScreen(BaseScreen):
+    TITLE_TEXT = "Settings > Options"
+    HELP = (
+        "Account-wide settings. Number Range Start and Block Size define the internal number "
+        "blocks (block k covers start + k*size to start + (k+1)*size - 1); both must be set "
+        "before any block can be assigned. Leave a number empty to unset it.\n\n"
+        "Audit Comment: when on, every save in this UI asks for a reason, kept in the audit "
+        "log.\n\n"
+        "ctrl+s saves; Esc goes back."
+    )
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "save", "Save", id="options.save", priority=True),
+        Binding("escape", "back", "Back", id="options.back"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.options: Options | None = None
+
+    @property
+    def can_edit(self) -> bool:
+        actor = self.carrier.actor
+        return actor is not None and actor.can(Role.ADMIN)
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_top()
+        with VerticalScroll(id="options-body"):
+            yield Static("Settings > Options", classes="dialog-title")
+            with Form(id="options-form"):
+                for key in ("number_range_start", "block_size"):
+                    definition = DEFINITIONS[key]
+                    yield FieldRow(
+                        definition.label,
+                        Input(
+                            id=f"option-{key}",
+                            compact=True,
+                            restrict=r"[0-9]*",
+                            placeholder="unset",
+                            disabled=not self.can_edit,
+                        ),
+                        field=key,
+                    )
+                    yield Label(definition.help, classes="hint", markup=False)
+                definition = DEFINITIONS["audit_comment"]
+                yield FieldRow(
+                    definition.label,
+                    Switch(id="option-audit_comment", disabled=not self.can_edit),
+                    field="audit_comment",
+                )
+                yield Label(definition.help, classes="hint", markup=False)
+            yield Label(
+                "" if self.can_edit else "Read only: only admins change options.",
+                id="options-status",
+                markup=False,
+            )
+            with Horizontal(classes="form-buttons"):
+                yield Button(
+                    "Save (ctrl+s)",
+                    id="options-save",
+                    variant="primary",
+                    compact=True,
+                    disabled=not self.can_edit,
+                )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load()
+
+    def load(self) -> None:
+        app = self.carrier
+        assert app.db is not None and app.actor is not None
+        db, actor = app.db, app.actor
+        from carriertui.store import options
+
+        run_service(
+            self, lambda: options.get_options(db, actor), on_done=self._show, group="options"
+        )
+
+    def _show(self, values: Options) -> None:
+        self.options = values
+        for key in ("number_range_start", "block_size"):
+            value = getattr(values, key)
+            self.query_one(f"#option-{key}", Input).value = "" if value is None else str(value)
+        self.query_one("#option-audit_comment", Switch).value = values.audit_comment
+        focus = self.query_one("#option-number_range_start", Input)
+        if self.can_edit:
+            focus.focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "save":
+            return self.can_edit
+        return True
+
+    @on(Button.Pressed, "#options-save")
+    def action_save(self) -> None:
+        if not self.can_edit or self.options is None:
+            return
+        form = self.query_one(Form)
+        form.clear_errors()
+        changes = form.values()
+        app = self.carrier
+        assert app.db is not None and app.actor is not None
+        db, actor = app.db, app.actor
+        from carriertui.screens.customer_form import ask_reason_then
+        from carriertui.store import options
+
+        def save(reason: str | None) -> None:
+            run_service(
+                self,
+                lambda: options.set_options(db, actor, changes, comment=reason),
+                on_done=self._saved,
+                on_error=self._failed,
+                group="options-save",
+                exclusive=True,
+            )
+
+        ask_reason_then(self, save)
+
+    def _saved(self, values: Options) -> None:
+        self.options = values
+        self.query_one("#options-status", Label).update(plain("Saved."))
+        self.notify("Options saved", timeout=3)
+
+    def _failed(self, error: Exception) -> None:
+        from carriertui.store.errors import ValidationError
+
+        if isinstance(error, ValidationError) and self.query_one(Form).show_error(
+            error.field, error.message
+        ):
+            return
+        report_error(self.app, error)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

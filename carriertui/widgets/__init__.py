@@ -1,0 +1,1 @@
+"""Reusable widgets. They render data only through widgets/plain.py."""

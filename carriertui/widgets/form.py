@@ -1,0 +1,93 @@
+"""Form rows: a label, a control, and the validation message right under the control."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widget import Widget
+from textual.widgets import Input, Label, Select, Switch
+
+from carriertui.widgets.plain import plain
+
+
+class FieldRow(Vertical):
+    """One field of a form. ``field`` is the service's field name, so a ValidationError's
+    ``field`` finds the row to show its message under."""
+
+    DEFAULT_CSS = """
+    FieldRow { height: auto; }
+    FieldRow > Horizontal { height: auto; }
+    FieldRow .field-label { width: 20; padding: 0 1 0 0; }
+    FieldRow .field-control { width: 1fr; }
+    FieldRow .field-error { display: none; padding: 0 0 0 20; }
+    FieldRow.-invalid .field-error { display: block; }
+    """
+
+    def __init__(self, label: str, control: Widget, *, field: str, hint: str = "") -> None:
+        super().__init__(id=f"row-{field}", classes="field-row")
+        self.field = field
+        self.control = control
+        control.add_class("field-control")
+        self._label = label
+        self._hint = hint
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            yield Label(self._label, classes="field-label", markup=False)
+            yield self.control
+        yield Label("", classes="field-error", markup=False)
+
+    def on_mount(self) -> None:
+        if self._hint:
+            self.control.tooltip = self._hint
+
+    def set_error(self, message: str | None) -> None:
+        error = self.query_one(".field-error", Label)
+        error.update(plain(f"\u26a0 {message}") if message else "")
+        self.set_class(bool(message), "-invalid")
+
+    @property
+    def value(self) -> object:
+        control = self.control
+        if isinstance(control, Input):
+            return control.value
+        if isinstance(control, Select):
+            return None if control.value is Select.BLANK else control.value
+        if isinstance(control, Switch):
+            return control.value
+        raise TypeError(f"unsupported control {type(control).__name__}")
+
+
+class Form(Vertical):
+    """A column of FieldRows with helpers to read values and show errors."""
+
+    DEFAULT_CSS = """
+    Form { height: auto; }
+    """
+
+    def rows(self) -> Iterable[FieldRow]:
+        return self.query(FieldRow)
+
+    def row(self, field: str) -> FieldRow | None:
+        for row in self.rows():
+            if row.field == field:
+                return row
+        return None
+
+    def values(self) -> dict[str, object]:
+        return {row.field: row.value for row in self.rows() if not row.control.disabled}
+
+    def clear_errors(self) -> None:
+        for row in self.rows():
+            row.set_error(None)
+
+    def show_error(self, field: str, message: str) -> bool:
+        """Put ``message`` under ``field`` and focus it; False when the form has no such field."""
+        row = self.row(field)
+        if row is None:
+            return False
+        row.set_error(message)
+        row.control.focus()
+        return True

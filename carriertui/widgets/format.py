@@ -1,0 +1,38 @@
+"""Display formats shared by screens (pure functions of values)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+
+def money(amount: Decimal, currency: str = "") -> str:
+    """``1,234.50 USD``: two places unless the amount needs more (up to the stored four)."""
+    normalized = amount.normalize()
+    exponent = normalized.as_tuple().exponent
+    places = max(2, -exponent) if isinstance(exponent, int) else 2
+    text = f"{amount:,.{min(places, 4)}f}"
+    return f"{text} {currency}".strip()
+
+
+def number(amount: Decimal) -> str:
+    """A plain decimal for an edit field: no grouping, no trailing zeros beyond two places."""
+    normalized = amount.normalize()
+    exponent = normalized.as_tuple().exponent
+    places = max(0, -exponent) if isinstance(exponent, int) else 0
+    return f"{amount:.{places}f}"
+
+
+def utc(moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def status_style(status: str) -> str:
+    return {
+        "Active": "",
+        "Inactive": "dim",
+        "Penalty": "bold red",
+        "Pending Approval": "yellow",
+    }.get(status, "")
