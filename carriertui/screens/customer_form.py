@@ -14,6 +14,7 @@ from textual.widgets import Button, Input, Select, Static
 
 from carriertui.screens.base import run_service
 from carriertui.store.customers import CustomerRecord
+from carriertui.text import sanitize
 from carriertui.store.models import CustomerStatus, InvoiceSchedule
 from carriertui.widgets.form import FieldRow, Form
 from carriertui.widgets.format import number
@@ -22,14 +23,29 @@ STATUS_OPTIONS = [(status.value, status.value) for status in CustomerStatus]
 SCHEDULE_OPTIONS = [(schedule.value.capitalize(), schedule.value) for schedule in InvoiceSchedule]
 
 
+NEW_CUSTOMER_TEXTS = {
+    "name": "",
+    "account_code": "",
+    "status": CustomerStatus.ACTIVE.value,
+    "currency": "USD",
+    "tax_percent": "0",
+    "balance": "0",
+    "debit_limit": "0",
+    "channels": "0",
+    "invoice_schedule": InvoiceSchedule.NONE.value,
+    "invoice_due_days": "0",
+}
+_DECIMAL = r"[-0-9.,]*"
+_WHOLE = r"[0-9,_]*"
+
+
 def customer_rows(record: CustomerRecord | None, *, editable: bool) -> list[FieldRow]:
     """The form rows for a customer; ``record`` None means a new one (currency editable)."""
+    shown = form_texts(record) if record is not None else NEW_CUSTOMER_TEXTS
 
-    def text(
-        field: str, value: str, placeholder: str = "", *, restrict: str | None = None
-    ) -> Input:
+    def text(field: str, placeholder: str = "", *, restrict: str | None = None) -> Input:
         return Input(
-            value,
+            shown[field],
             placeholder=placeholder,
             id=f"field-{field}",
             compact=True,
@@ -37,91 +53,69 @@ def customer_rows(record: CustomerRecord | None, *, editable: bool) -> list[Fiel
             restrict=restrict,
         )
 
-    def select(field: str, options: list[tuple[str, str]], value: str) -> Select[str]:
+    def select(field: str, options: list[tuple[str, str]]) -> Select[str]:
         return Select(
             options,
-            value=value,
+            value=shown[field],
             allow_blank=False,
             id=f"field-{field}",
             compact=True,
             disabled=not editable,
         )
 
-    decimal = r"[-0-9.,]*"
-    whole = r"[0-9,_]*"
-    rows = [
-        FieldRow("Name", text("name", record.name if record else "", "Company name"), field="name"),
+    currency = Input(
+        shown["currency"],
+        id="field-currency",
+        compact=True,
+        disabled=not editable or record is not None,
+        max_length=3,
+        tooltip="Fixed once the customer exists",
+    )
+    return [
+        FieldRow("Name", text("name", "Company name"), field="name"),
         FieldRow(
             "Account code",
-            text("account_code", (record.account_code or "") if record else "", "e.g. NWT-001"),
+            text("account_code", "e.g. NWT-001"),
             field="account_code",
             hint="Unique; letters, digits, . _ -",
         ),
-        FieldRow(
-            "Status",
-            select("status", STATUS_OPTIONS, record.status.value if record else "Active"),
-            field="status",
-        ),
-        FieldRow(
-            "Currency",
-            Input(
-                record.currency if record else "USD",
-                id="field-currency",
-                compact=True,
-                disabled=not editable or record is not None,
-                max_length=3,
-                tooltip="Fixed once the customer exists",
-            ),
-            field="currency",
-            hint="ISO 4217; fixed after creation",
-        ),
-        FieldRow(
-            "Tax %",
-            text("tax_percent", number(record.tax_percent) if record else "0", restrict=decimal),
-            field="tax_percent",
-        ),
-        FieldRow(
-            "Balance",
-            text("balance", number(record.balance) if record else "0", restrict=decimal),
-            field="balance",
-        ),
+        FieldRow("Status", select("status", STATUS_OPTIONS), field="status"),
+        FieldRow("Currency", currency, field="currency", hint="ISO 4217; fixed after creation"),
+        FieldRow("Tax %", text("tax_percent", restrict=_DECIMAL), field="tax_percent"),
+        FieldRow("Balance", text("balance", restrict=_DECIMAL), field="balance"),
         FieldRow(
             "Debit limit",
-            text("debit_limit", number(record.debit_limit) if record else "0", restrict=decimal),
+            text("debit_limit", restrict=_DECIMAL),
             field="debit_limit",
             hint="How far below zero the balance may go",
         ),
         FieldRow(
             "Channels",
-            text("channels", str(record.channels) if record else "0", restrict=whole),
+            text("channels", restrict=_WHOLE),
             field="channels",
             hint="Concurrent calls allowed",
         ),
         FieldRow(
             "Invoice schedule",
-            select(
-                "invoice_schedule",
-                SCHEDULE_OPTIONS,
-                record.invoice_schedule.value if record else "none",
-            ),
+            select("invoice_schedule", SCHEDULE_OPTIONS),
             field="invoice_schedule",
         ),
         FieldRow(
-            "Invoice due days",
-            text(
-                "invoice_due_days", str(record.invoice_due_days) if record else "0", restrict=whole
-            ),
-            field="invoice_due_days",
+            "Invoice due days", text("invoice_due_days", restrict=_WHOLE), field="invoice_due_days"
         ),
     ]
-    return rows
 
 
 def form_texts(record: CustomerRecord) -> dict[str, str]:
-    """What each control shows for ``record``: the inverse of the service's parsing."""
+    """What each control shows for ``record``: the inverse of the service's parsing.
+
+    Text fields are sanitized like every other display of data (an Input renders its value
+    verbatim); a field left as shown is not a change, so a stored control character is only
+    replaced when the operator edits that field.
+    """
     return {
-        "name": record.name,
-        "account_code": record.account_code or "",
+        "name": sanitize(record.name),
+        "account_code": sanitize(record.account_code or ""),
         "status": record.status.value,
         "currency": record.currency,
         "tax_percent": number(record.tax_percent),

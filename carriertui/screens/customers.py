@@ -45,6 +45,8 @@ class CustomersScreen(BaseScreen):
     def __init__(self) -> None:
         super().__init__()
         self._records: list[CustomerRecord] = []
+        # The search the table currently shows; None until the first load has arrived.
+        self.shown_search: str | None = None
 
     def compose(self) -> ComposeResult:
         yield from self.compose_top()
@@ -80,7 +82,8 @@ class CustomersScreen(BaseScreen):
         db, actor = app.db, app.actor
         from carriertui.store import customers
 
-        self.query_one(DataTable).loading = not self._records
+        if self.shown_search is None:
+            self.query_one("#customers-status", Label).update("Loading customers…")
         run_service(
             self,
             lambda: customers.list_customers(db, actor, search),
@@ -91,7 +94,6 @@ class CustomersScreen(BaseScreen):
 
     def _show(self, records: list[CustomerRecord], search: str, keep_id: int | None) -> None:
         table = self.query_one(DataTable)
-        table.loading = False
         if keep_id is None and table.row_count:
             keep_id = self.current_id()
         self._records = records
@@ -116,6 +118,7 @@ class CustomersScreen(BaseScreen):
         if search.strip():
             shown += f" matching {search.strip()!r}"
         self.query_one("#customers-status", Label).update(plain(shown))
+        self.shown_search = search
 
     def current_id(self) -> int | None:
         table = self.query_one(DataTable)

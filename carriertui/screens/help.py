@@ -52,11 +52,16 @@ class HelpScreen(ModalScreen[None]):
         table = self.query_one(DataTable)
         table.add_columns(plain_text("Key"), plain_text("Does"))
         seen: set[str] = set()
-        for key, active in self._target.active_bindings.items():
-            binding = active.binding
-            description = binding.tooltip or binding.description or binding.action
+        # The screen's own keys first, then the app's, then the focused widget's.
+        rank = {id(self._target): 0, id(self.app): 1}
+        active = sorted(
+            self._target.active_bindings.items(), key=lambda item: rank.get(id(item[1].node), 2)
+        )
+        for key, binding_info in active:
+            binding = binding_info.binding
+            description = binding.tooltip or binding.description
             label = key_label(key)
-            if label in seen or not description:
+            if label in seen or not description or not binding_info.enabled:
                 continue
             seen.add(label)
             table.add_row(plain_text(label), plain_text(description))

@@ -177,7 +177,7 @@ class Database:
                 return 0
             with self.read() as session:
                 row = session.get(models.Meta, "schema_version")
-        return int(row.value) if row else 0
+                return int(row.value) if row else 0
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -1,0 +1,647 @@
+"""Command line: ``carriertui`` opens the TUI; subcommands script the same services.
+
+Start-up matters (``carriertui --help`` and the TUI's first frame), so nothing heavy is imported at
+module level: the store (SQLModel, about 0.6 s) and argon2 are imported inside the commands.
+
+Every write goes through a service with ``Actor.api()``, so CLI changes are audited like any other.
+Every data string printed passes through :func:`carriertui.text.sanitize`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import unicodedata
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from carriertui import locations
+from carriertui.text import sanitize
+
+if TYPE_CHECKING:
+    from carriertui.store.db import Database
+
+PROG = "carriertui"
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+BUSY_TIMEOUT_ENV = "CARRIERTUI_BUSY_TIMEOUT"
+ROLES = ("admin", "operator", "viewer")
+FORMATS = ("table", "json")
+
+
+class CommandError(Exception):
+    """A failure the CLI reports in one line; ``code`` is the exit status."""
+
+    def __init__(self, message: str, code: int = EXIT_ERROR) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# -- output ------------------------------------------------------------------------------------
+
+
+def _out(line: str = "") -> None:
+    print(line)
+
+
+def _cell_width(text: str) -> int:
+    width = 0
+    for char in text:
+        if unicodedata.combining(char):
+            continue
+        width += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+    return width
+
+
+def print_table(
+    headers: Sequence[str], rows: Sequence[Sequence[Any]], *, right: Sequence[int] = ()
+) -> None:
+    """Columns padded to their widest cell; ``right`` lists the indexes of numeric columns."""
+    cells = [[sanitize(value) for value in row] for row in rows]
+    widths = [_cell_width(header) for header in headers]
+    for row in cells:
+        for index, value in enumerate(row):
+            widths[index] = max(widths[index], _cell_width(value))
+
+    def line(values: Sequence[str]) -> str:
+        parts = []
+        for index, value in enumerate(values):
+            pad = " " * (widths[index] - _cell_width(value))
+            parts.append(pad + value if index in right else value + pad)
+        return "  ".join(parts).rstrip()
+
+    _out(line([sanitize(header) for header in headers]))
+    _out(line(["-" * width for width in widths]))
+    for row in cells:
+        _out(line(row))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return iso_utc(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+# json.dumps escapes C0 controls inside strings but not DEL and C1 controls (with ensure_ascii off).
+_JSON_UNSAFE = re.compile("[\x7f-\x9f]")
+
+
+def print_json(data: Any) -> None:
+    """JSON with every control character escaped: faithful data, harmless to a terminal."""
+    text = json.dumps(data, default=_json_default, ensure_ascii=False, indent=2)
+    text = _JSON_UNSAFE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+    # Only the indentation's newlines remain; sanitize keeps them and has nothing else to do.
+    _out(sanitize(text, multiline=True))
+
+
+def iso_utc(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _when(value: datetime | None, missing: str = "-") -> str:
+    return missing if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _money(value: Decimal) -> str:
+    cents = value.quantize(Decimal("0.01"))
+    return f"{cents:.2f}" if cents == value else f"{value.normalize():f}"
+
+
+def _option_text(value: Any) -> str:
+    if value is None:
+        return "unset"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+# -- database ----------------------------------------------------------------------------------
+
+
+def _busy_timeout(args: argparse.Namespace) -> float | None:
+    raw = args.busy_timeout if args.busy_timeout is not None else os.environ.get(BUSY_TIMEOUT_ENV)
+    if raw is None or str(raw).strip() == "":
+        return None
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < 86400:
+        raise CommandError(f"busy timeout must be a number of seconds, not {raw!r}", EXIT_USAGE)
+    return seconds
+
+
+def database_url(args: argparse.Namespace) -> str:
+    return locations.database_url(args.db)
+
+
+@contextmanager
+def opened(args: argparse.Namespace, url: str | None = None) -> Iterator[Database]:
+    """The database named by ``--db`` (or ``url``), its schema created or upgraded if needed.
+
+    A database already at the current version is not written to on open, so read commands keep
+    working while another process holds the write lock.
+    """
+    from carriertui.store.db import SCHEMA_VERSION, open_database
+
+    kwargs: dict[str, Any] = {}
+    timeout = _busy_timeout(args)
+    if timeout is not None:
+        kwargs["busy_timeout_s"] = timeout
+    db = open_database(url or database_url(args), create=False, **kwargs)
+    try:
+        if _schema_version(db) != SCHEMA_VERSION:
+            db.create_schema()
+        yield db
+    finally:
+        db.dispose()
+
+
+def _schema_version(db: Database) -> int:
+    """Like ``Database.schema_version()``, reading the value while its session is open (that
+    method reads the row's attribute after the session rolled back, which fails: detached row)."""
+    from sqlalchemy import inspect
+
+    from carriertui.store.models import Meta
+
+    with db.read() as session:
+        if not inspect(session.connection()).has_table(Meta.__tablename__):
+            return 0
+        row = session.get(Meta, "schema_version")
+        return int(row.value) if row else 0
+
+
+def api_actor():
+    from carriertui.store.context import Actor
+
+    return Actor.api()
+
+
+# -- passwords ---------------------------------------------------------------------------------
+
+
+def read_password(args: argparse.Namespace, username: str) -> str:
+    """From one line of stdin (``--password-stdin``) or typed twice at a hidden prompt."""
+    from carriertui.store.passwords import check_password_policy
+
+    if args.password_stdin:
+        line = sys.stdin.readline()
+        if not line:
+            raise CommandError("no password on standard input", EXIT_USAGE)
+        password = line.removesuffix("\n").removesuffix("\r")
+        check_password_policy(password, username=username)
+        return password
+
+    import getpass
+
+    try:
+        password = getpass.getpass(f"New password for {username}: ")
+        # Check before asking again: nobody should type a rejected password twice.
+        check_password_policy(password, username=username)
+        again = getpass.getpass("Repeat the password: ")
+    except EOFError:
+        raise CommandError("no password given", EXIT_USAGE) from None
+    if password != again:
+        raise CommandError("the passwords do not match; nothing was changed", EXIT_USAGE)
+    return password
+
+
+# -- commands ----------------------------------------------------------------------------------
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    from carriertui.app import run
+
+    return run(database_url(args))
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from carriertui.store.db import open_database, redacted_url
+
+    kwargs: dict[str, Any] = {}
+    timeout = _busy_timeout(args)
+    if timeout is not None:
+        kwargs["busy_timeout_s"] = timeout
+    db = open_database(database_url(args), create=False, **kwargs)
+    try:
+        version = db.create_schema()
+        _out(f"database ready: {sanitize(redacted_url(db.url))} (schema version {version})")
+    finally:
+        db.dispose()
+    return EXIT_OK
+
+
+def _operator_row(record: Any) -> dict[str, Any]:
+    return {
+        "name": record.name,
+        "role": record.role.value,
+        "failed_logins": record.failed_logins,
+        "locked_until": record.locked_until,
+        "last_login_at": record.last_login_at,
+        "created_at": record.created_at,
+    }
+
+
+def cmd_operator_add(args: argparse.Namespace) -> int:
+    from carriertui.store import operators
+    from carriertui.store.errors import NotFoundError, ValidationError
+
+    name = operators.validate_name(args.name)
+    with opened(args) as db:
+        actor = api_actor()
+        try:  # fail before the prompt; create_operator checks again inside its transaction
+            operators.get_operator(db, actor, name)
+            raise ValidationError("name", f"an operator named {name!r} exists already")
+        except NotFoundError:
+            pass
+        password = read_password(args, name)
+        record = operators.create_operator(db, actor, name, args.role, password)
+    _out(f"created operator {sanitize(record.name)} ({record.role.value})")
+    return EXIT_OK
+
+
+def cmd_operator_list(args: argparse.Namespace) -> int:
+    from carriertui.store import operators
+
+    with opened(args) as db:
+        records = operators.list_operators(db, api_actor())
+    if args.format == "json":
+        print_json([_operator_row(record) for record in records])
+        return EXIT_OK
+    print_table(
+        (
+            "Name",
+            "Role",
+            "Failed logins",
+            "Locked until (UTC)",
+            "Last login (UTC)",
+            "Created (UTC)",
+        ),
+        [
+            (
+                r.name,
+                r.role.value,
+                r.failed_logins,
+                _when(r.locked_until) if r.is_locked() else "-",
+                _when(r.last_login_at, "never"),
+                _when(r.created_at),
+            )
+            for r in records
+        ],
+        right=(2,),
+    )
+    return EXIT_OK
+
+
+def cmd_operator_passwd(args: argparse.Namespace) -> int:
+    from carriertui.store import operators
+
+    with opened(args) as db:
+        actor = api_actor()
+        name = operators.get_operator(db, actor, args.name.strip()).name  # fail before the prompt
+        password = read_password(args, name)
+        operators.change_password(db, actor, name, password)
+    _out(f"password of operator {sanitize(name)} changed")
+    return EXIT_OK
+
+
+def cmd_operator_unlock(args: argparse.Namespace) -> int:
+    from carriertui.store import operators
+
+    with opened(args) as db:
+        record = operators.unlock_operator(db, api_actor(), args.name.strip())
+    _out(f"operator {sanitize(record.name)} unlocked")
+    return EXIT_OK
+
+
+CUSTOMER_COLUMNS = (
+    "Name",
+    "Code",
+    "Status",
+    "Currency",
+    "Balance",
+    "Debit limit",
+    "Channels",
+    "Schedule",
+)
+
+
+def cmd_customers_list(args: argparse.Namespace) -> int:
+    from carriertui.store import customers
+
+    with opened(args) as db:
+        records = customers.list_customers(db, api_actor(), args.search)
+    if args.format == "json":
+        print_json([record.values() for record in records])
+        return EXIT_OK
+    print_table(
+        CUSTOMER_COLUMNS,
+        [
+            (
+                r.name,
+                r.account_code or "",
+                r.status.value,
+                r.currency,
+                _money(r.balance),
+                _money(r.debit_limit),
+                r.channels,
+                r.invoice_schedule.value,
+            )
+            for r in records
+        ],
+        right=(4, 5, 6),
+    )
+    return EXIT_OK
+
+
+# CLI option dest -> customer field
+CUSTOMER_OPTIONS = {
+    "name": "name",
+    "code": "account_code",
+    "currency": "currency",
+    "status": "status",
+    "tax": "tax_percent",
+    "balance": "balance",
+    "debit_limit": "debit_limit",
+    "channels": "channels",
+    "invoice_schedule": "invoice_schedule",
+    "invoice_due_days": "invoice_due_days",
+}
+
+
+def cmd_customers_add(args: argparse.Namespace) -> int:
+    from carriertui.store import customers
+
+    values = {
+        field: getattr(args, dest)
+        for dest, field in CUSTOMER_OPTIONS.items()
+        if getattr(args, dest) is not None
+    }
+    with opened(args) as db:
+        record = customers.create_customer(db, api_actor(), values)
+    _out(f"created customer {record.id}: {sanitize(record.name)}")
+    return EXIT_OK
+
+
+def cmd_options_show(args: argparse.Namespace) -> int:
+    from carriertui.store import options
+
+    with opened(args) as db:
+        current = options.get_options(db, api_actor()).as_dict()
+    rows = [
+        {"key": key, "label": definition.label, "value": current[key]}
+        for key, definition in options.DEFINITIONS.items()
+    ]
+    if args.format == "json":
+        print_json(rows)
+        return EXIT_OK
+    print_table(
+        ("Key", "Label", "Value"),
+        [(row["key"], row["label"], _option_text(row["value"])) for row in rows],
+    )
+    return EXIT_OK
+
+
+def cmd_options_set(args: argparse.Namespace) -> int:
+    from carriertui.store import options
+
+    key = options.resolve_key(args.key).key
+    with opened(args) as db:
+        current = options.set_options(db, api_actor(), {key: args.value}).as_dict()
+    _out(f"{key} = {sanitize(_option_text(current[key]))}")
+    return EXIT_OK
+
+
+def cmd_config_path(args: argparse.Namespace) -> int:
+    _out(sanitize(str(locations.config_path())))
+    return EXIT_OK
+
+
+def demo_url() -> str:
+    return f"sqlite:///{locations.demo_db_path()}"
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from carriertui.store.demo import DEMO_OPERATOR
+
+    url = demo_url()
+    if args.print_db:
+        _out(sanitize(url))
+        return EXIT_OK
+    if args.reset or not locations.demo_db_path().exists():
+        from carriertui.store.demo import build_demo
+
+        build_demo(url, reset=args.reset).dispose()
+        if args.build_only:
+            _out(f"demo database built: {sanitize(url)}")
+            return EXIT_OK
+    elif args.build_only:
+        _out(f"demo database exists: {sanitize(url)} (use --reset to rebuild it)")
+        return EXIT_OK
+    from carriertui.app import run
+
+    return run(url, demo=True, auto_login=DEMO_OPERATOR)
+
+
+# -- parser ------------------------------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"error: {sanitize(message)}\n")
+
+
+def _add_db_options(parser: argparse.ArgumentParser, *, default: Any) -> None:
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        default=default,
+        help="database: sqlite:///PATH, postgresql://..., or a file path "
+        "(default: $CARRIERTUI_DB, then [database] url in the config, then the local SQLite file)",
+    )
+    # For scripts and tests: how long to wait for another process's write lock (seconds).
+    parser.add_argument("--busy-timeout", type=str, default=default, help=argparse.SUPPRESS)
+
+
+def _format_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=FORMATS, default="table", help="output format")
+
+
+def _password_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from one line of standard input instead of prompting twice",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # Subcommands accept --db too (carriertui customers list --db X); SUPPRESS keeps a global --db.
+    common = argparse.ArgumentParser(add_help=False)
+    _add_db_options(common, default=argparse.SUPPRESS)
+
+    parser = _Parser(
+        prog=PROG,
+        description="A keyboard-first terminal tool for a VoIP carrier's NOC. "
+        "Without a command it opens the TUI.",
+        epilog="Run 'carriertui COMMAND --help' for a command's options.",
+    )
+    _add_db_options(parser, default=None)
+    parser.set_defaults(handler=cmd_tui)
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    def command(
+        group: Any, name: str, help_text: str, handler: Callable[[argparse.Namespace], int] | None
+    ) -> argparse.ArgumentParser:
+        sub = group.add_parser(
+            name, help=help_text, description=help_text, parents=[common], formatter_class=_fmt
+        )
+        if handler is not None:
+            sub.set_defaults(handler=handler)
+        return sub
+
+    def group_of(sub: argparse.ArgumentParser) -> Any:
+        sub.set_defaults(handler=lambda _args, sub=sub: _missing_subcommand(sub))
+        return sub.add_subparsers(title="commands", metavar="COMMAND")
+
+    command(commands, "init", "create the database schema, or upgrade it", cmd_init)
+
+    operator = group_of(command(commands, "operator", "manage operator accounts", None))
+    sub = command(operator, "add", "create an operator (asks for the password)", cmd_operator_add)
+    sub.add_argument("name", help="login name")
+    sub.add_argument("--role", choices=ROLES, required=True, help="what the operator may do")
+    _password_option(sub)
+    sub = command(operator, "list", "list operators", cmd_operator_list)
+    _format_option(sub)
+    sub = command(operator, "passwd", "set an operator's password", cmd_operator_passwd)
+    sub.add_argument("name", help="login name")
+    _password_option(sub)
+    sub = command(operator, "unlock", "unlock an operator after failed logins", cmd_operator_unlock)
+    sub.add_argument("name", help="login name")
+
+    customers = group_of(command(commands, "customers", "list and create customers", None))
+    sub = command(customers, "list", "list customers by name", cmd_customers_list)
+    sub.add_argument("--search", metavar="TEXT", help="match name, account code or status")
+    _format_option(sub)
+    sub = command(customers, "add", "create a customer", cmd_customers_add)
+    sub.add_argument("--name", required=True, help="company name (unique)")
+    sub.add_argument("--code", help="account code (unique): letters, digits and . _ -")
+    sub.add_argument("--currency", help="ISO 4217 code, fixed once created (default USD)")
+    sub.add_argument("--status", help="Active (default), Inactive, Penalty or 'Pending Approval'")
+    sub.add_argument("--tax", metavar="PERCENT", help="tax percent, 0-100")
+    sub.add_argument("--balance", metavar="AMOUNT", help="opening balance (may be negative)")
+    sub.add_argument("--debit-limit", metavar="AMOUNT", help="how far below zero it may go")
+    sub.add_argument("--channels", metavar="N", help="concurrent call limit")
+    sub.add_argument("--invoice-schedule", help="none (default), daily, weekly or monthly")
+    sub.add_argument("--invoice-due-days", metavar="DAYS", help="days until an invoice is due")
+
+    opts = group_of(command(commands, "options", "show and change account options", None))
+    sub = command(opts, "show", "show the account options", cmd_options_show)
+    _format_option(sub)
+    sub = command(opts, "set", "set an option ('unset' clears it)", cmd_options_set)
+    sub.add_argument("key", help="option key, e.g. number_range_start")
+    sub.add_argument("value", help="new value, or 'unset'")
+
+    config = group_of(command(commands, "config", "configuration file", None))
+    command(config, "path", "print the configuration file's path", cmd_config_path)
+
+    sub = command(
+        commands, "demo", "open the TUI on a demo database (built on first use)", cmd_demo
+    )
+    sub.add_argument("--reset", action="store_true", help="rebuild the demo database from scratch")
+    sub.add_argument("--build-only", action="store_true", help="build it, do not open the TUI")
+    sub.add_argument("--print-db", action="store_true", help="print the demo database URL")
+    return parser
+
+
+def _fmt(prog: str) -> argparse.HelpFormatter:
+    return argparse.HelpFormatter(prog, max_help_position=32)
+
+
+def _missing_subcommand(parser: argparse.ArgumentParser) -> int:
+    parser.print_usage(sys.stderr)
+    print(f"error: {parser.prog}: choose a command (see --help)", file=sys.stderr)
+    return EXIT_USAGE
+
+
+# -- main --------------------------------------------------------------------------------------
+
+
+def _error(message: str) -> None:
+    text = str(message).strip().splitlines()
+    print(f"error: {sanitize(text[0] if text else 'failed')}", file=sys.stderr)
+
+
+def _database_error(error: Exception, args: argparse.Namespace) -> int | None:
+    """An SQLAlchemy error as one line, or None when ``error`` is not one."""
+    exc = sys.modules.get("sqlalchemy.exc")
+    if exc is None or not isinstance(error, exc.SQLAlchemyError):
+        return None
+    cause = getattr(error, "orig", None) or error
+    first = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+    if "database is locked" in first.lower():
+        _error(f"the database is locked by another process: {first}")
+        return EXIT_ERROR
+    try:
+        from carriertui.store.db import redacted_url
+
+        where = redacted_url(database_url(args))
+    except Exception:
+        where = "the database"
+    if isinstance(error, exc.OperationalError):
+        _error(f"cannot connect to {where}: {first}")
+    else:
+        _error(f"database error on {where}: {first}")
+    return EXIT_ERROR
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # --help, or a usage error already printed by argparse
+        return stop.code if isinstance(stop.code, int) else EXIT_USAGE
+
+    from carriertui.store.errors import StoreError, ValidationError
+
+    try:
+        return args.handler(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_ERROR
+    except CommandError as error:
+        _error(str(error))
+        return error.code
+    except ValidationError as error:
+        _error(f"{error.field}: {error.message}")
+        return EXIT_USAGE
+    except (StoreError, locations.ConfigError) as error:
+        _error(str(error))
+        return EXIT_ERROR
+    except OSError as error:
+        _error(str(error))
+        return EXIT_ERROR
+    except Exception as error:
+        code = _database_error(error, args)
+        if code is None:
+            raise
+        return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,150 @@
+"""The demo database: a small, realistic account to try carriertui on without touching real data.
+
+Everything is created through the services, as an operator would create it, so the demo's audit
+log starts with the customers' creation. The seed lives in ``data/demo.toml``.
+
+Importing this module is cheap (``carriertui demo`` reads ``DEMO_OPERATOR`` before deciding whether
+to build anything); the store modules are imported inside :func:`build_demo`.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from carriertui import locations
+
+if TYPE_CHECKING:
+    from carriertui.store.context import Actor
+    from carriertui.store.db import Database
+
+DEMO_OPERATOR = "demo"
+DEMO_IP = "127.0.0.1"
+DEMO_OPTIONS: dict[str, Any] = {
+    "number_range_start": 1000,
+    "block_size": 1000,
+    "audit_comment": False,
+}
+SEED_FILE = "demo.toml"
+_SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def seed_path() -> Path:
+    return locations.seed_dir() / SEED_FILE
+
+
+def load_seed(path: Path | None = None) -> dict[str, Any]:
+    """The parsed seed file. Raises ValueError naming the file when it cannot be read."""
+    path = seed_path() if path is None else path
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise ValueError(f"cannot read the demo seed {path}: {error}") from error
+
+
+def seed_customers(seed: dict[str, Any]) -> list[dict[str, Any]]:
+    """The customer fields of each ``[[customers]]`` table.
+
+    Nested tables (contacts, blocks, CDRs of later issues) are left for their own loaders; an
+    unknown plain field is a typo in the seed and raises ValueError rather than vanishing.
+    """
+    from carriertui.store.customers import CREATE_FIELDS
+
+    result = []
+    for index, entry in enumerate(seed.get("customers", []), start=1):
+        values: dict[str, Any] = {}
+        for key, value in entry.items():
+            if key in CREATE_FIELDS:
+                values[key] = value
+            elif not isinstance(value, dict | list):
+                raise ValueError(f"demo seed customer #{index}: unknown field {key!r}")
+        result.append(values)
+    return result
+
+
+def demo_actor() -> Actor:
+    from carriertui.store.context import Actor
+    from carriertui.store.models import Role
+
+    return Actor(name=DEMO_OPERATOR, role=Role.ADMIN, ip=DEMO_IP)
+
+
+def _sqlite_files(url: str) -> list[Path]:
+    """The SQLite file behind ``url`` and its side files; empty for other backends."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if (
+        parsed.get_backend_name() != "sqlite"
+        or not parsed.database
+        or parsed.database == ":memory:"
+    ):
+        return []
+    main = Path(parsed.database)
+    return [main, *(main.with_name(main.name + suffix) for suffix in _SQLITE_SIDE_FILES)]
+
+
+def _remove(files: list[Path]) -> None:
+    for path in files:
+        path.unlink(missing_ok=True)
+
+
+def _demo_password(check: Any) -> str:
+    """A random password nobody needs (the demo logs in without a prompt) that passes the policy."""
+    from carriertui.store.passwords import generate_password
+
+    while True:
+        password = generate_password()
+        try:
+            check(password, username=DEMO_OPERATOR)
+        except Exception:  # noqa: S112 - a rare unlucky draw (e.g. contains "demo"): draw again
+            continue
+        return password
+
+
+def build_demo(url: str, *, reset: bool = False) -> Database:
+    """Create (or, with ``reset``, recreate) the demo database at ``url`` and return it open.
+
+    Building twice is harmless: when the demo operator exists the database is complete (the
+    operator is created last) and is returned as it is. A build that fails on a new SQLite file
+    removes the file, so a half-built demo never looks finished.
+    """
+    from carriertui.store import customers, operators, options
+    from carriertui.store.db import normalize_url, open_database
+    from carriertui.store.errors import DatabaseURLError, NotFoundError
+    from carriertui.store.models import Role
+    from carriertui.store.passwords import check_password_policy
+
+    url = normalize_url(url)
+    files = _sqlite_files(url)
+    if reset:
+        if not files:
+            raise DatabaseURLError("resetting the demo works on a SQLite file only")
+        _remove(files)
+    new_file = bool(files) and not files[0].exists()
+    actor = demo_actor()
+    db = open_database(url)
+    try:
+        try:
+            operators.get_operator(db, actor, DEMO_OPERATOR)
+            return db
+        except NotFoundError:
+            pass
+        options.set_options(db, actor, DEMO_OPTIONS)
+        # A build interrupted before its end may have created some customers already.
+        existing = {record.name.casefold() for record in customers.list_customers(db, actor)}
+        for values in seed_customers(load_seed()):
+            if str(values.get("name", "")).strip().casefold() not in existing:
+                customers.create_customer(db, actor, values)
+        # Last, so that its presence means the build completed.
+        operators.create_operator(
+            db, actor, DEMO_OPERATOR, Role.ADMIN, _demo_password(check_password_policy)
+        )
+    except BaseException:
+        db.dispose()
+        if new_file:
+            _remove(files)
+        raise
+    return db

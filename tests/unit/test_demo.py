@@ -1,0 +1,182 @@
+"""The demo database: built through the services from data/demo.toml, idempotent, resettable."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from carriertui import locations
+from carriertui.cli import main
+from carriertui.store import audit, customers, operators, options
+from carriertui.store import demo as demo_module
+from carriertui.store.demo import DEMO_OPERATOR, build_demo, demo_actor, seed_customers
+from carriertui.store.errors import ValidationError
+from carriertui.store.models import CustomerStatus, InvoiceSchedule, Role
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fast_argon2: object) -> Path:
+    """A private CARRIERTUI_HOME; argon2 at minimal cost (the demo hashes one password a build)."""
+    monkeypatch.setenv("CARRIERTUI_HOME", str(tmp_path))
+    monkeypatch.delenv("CARRIERTUI_DB", raising=False)
+    monkeypatch.delenv("CARRIERTUI_BUSY_TIMEOUT", raising=False)
+    return tmp_path
+
+
+def seed_entries() -> list[dict]:
+    with (locations.seed_dir() / "demo.toml").open("rb") as handle:
+        return tomllib.load(handle)["customers"]
+
+
+def test_seed_file_is_varied_and_realistic() -> None:
+    entries = seed_entries()
+    assert 10 <= len(entries) <= 15
+    names = [entry["name"] for entry in entries]
+    assert len({name.casefold() for name in names}) == len(names)
+    codes = [entry["account_code"] for entry in entries]
+    assert len(set(codes)) == len(codes)
+    assert any("[" in name and "]" in name for name in names)
+    assert {entry["status"] for entry in entries} == {status.value for status in CustomerStatus}
+    assert {entry["invoice_schedule"] for entry in entries} == {s.value for s in InvoiceSchedule}
+    currencies = {entry["currency"] for entry in entries}
+    assert {"USD", "EUR", "GBP"} <= currencies
+    assert len(currencies) >= 5
+    assert any(entry["balance"] < 0 for entry in entries)
+    assert any(entry["tax_percent"] > 0 for entry in entries)
+
+
+def test_seed_customers_keeps_nested_tables_out_and_refuses_unknown_fields() -> None:
+    seed = {
+        "customers": [
+            {"name": "A", "currency": "EUR", "contacts": [{"name": "x"}], "blocks": {"n": 1}},
+        ]
+    }
+    assert seed_customers(seed) == [{"name": "A", "currency": "EUR"}]
+    with pytest.raises(ValueError, match="unknown field 'balanse'"):
+        seed_customers({"customers": [{"name": "A", "balanse": 1}]})
+
+
+def test_build_demo_creates_customers_operator_and_options(home: Path) -> None:
+    url = f"sqlite:///{home / 'demo.sqlite'}"
+    db = build_demo(url)
+    try:
+        actor = demo_actor()
+        records = customers.list_customers(db, actor)
+        entries = seed_entries()
+        assert len(records) == len(entries)
+        by_name = {record.name: record for record in records}
+        atlas = by_name["Atlas Comms [UK]"]
+        seed_atlas = next(entry for entry in entries if entry["name"] == "Atlas Comms [UK]")
+        assert atlas.account_code == seed_atlas["account_code"]
+        assert str(atlas.balance) == f"{seed_atlas['balance']:.4f}"
+        assert atlas.currency == seed_atlas["currency"]
+
+        demo_operator = operators.get_operator(db, actor, DEMO_OPERATOR)
+        assert demo_operator.role is Role.ADMIN
+        assert options.get_options(db, actor).as_dict() == {
+            "number_range_start": 1000,
+            "block_size": 1000,
+            "audit_comment": False,
+        }
+
+        log = list(reversed(audit.list_entries(db, actor)))  # oldest first
+        creates = [entry for entry in log if entry.table == "customer"]
+        assert len(creates) == len(entries)
+        assert all(entry.action == "CREATE" for entry in creates)
+        assert {(entry.actor, entry.ip) for entry in log} == {("demo", "127.0.0.1")}
+        assert log[-1].table == "operator"  # created last: its presence means "complete"
+        assert all(entry.after and entry.after["password_hash"] == "***" for entry in log[-1:])
+    finally:
+        db.dispose()
+
+    # A second build without reset changes nothing (not even the audit log).
+    db = build_demo(url)
+    try:
+        assert len(customers.list_customers(db, demo_actor())) == len(seed_entries())
+        assert len(operators.list_operators(db, demo_actor())) == 1
+        assert len(audit.list_entries(db, demo_actor())) == len(log)
+    finally:
+        db.dispose()
+
+
+def test_reset_starts_from_scratch(home: Path) -> None:
+    path = home / "demo.sqlite"
+    url = f"sqlite:///{path}"
+    db = build_demo(url)
+    customers.create_customer(db, demo_actor(), {"name": "Added by hand"})
+    db.dispose()
+
+    db = build_demo(url, reset=True)
+    try:
+        names = {record.name for record in customers.list_customers(db, demo_actor())}
+        assert "Added by hand" not in names
+        assert len(names) == len(seed_entries())
+    finally:
+        db.dispose()
+
+
+def test_failed_build_removes_the_half_built_file(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = home / "demo.sqlite"
+    bad_seed = {"customers": [{"name": "Fine Ltd"}, {"name": "Broken", "currency": "XXX"}]}
+    monkeypatch.setattr(demo_module, "load_seed", lambda: bad_seed)
+    with pytest.raises(ValidationError):
+        build_demo(f"sqlite:///{path}")
+    assert not path.exists()
+    assert not Path(f"{path}-wal").exists()
+
+
+def test_an_interrupted_build_is_completed_without_duplicates(home: Path) -> None:
+    path = home / "demo.sqlite"
+    url = f"sqlite:///{path}"
+    from carriertui.store.db import open_database
+
+    # As if a build had stopped after a few customers (before the demo operator existed).
+    db = open_database(url)
+    for values in seed_customers(demo_module.load_seed())[:3]:
+        customers.create_customer(db, demo_actor(), values)
+    db.dispose()
+
+    db = build_demo(url)
+    try:
+        assert len(customers.list_customers(db, demo_actor())) == len(seed_entries())
+        operators.get_operator(db, demo_actor(), DEMO_OPERATOR)
+    finally:
+        db.dispose()
+
+
+def test_cli_demo_build_only_and_rebuild(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = home / "data" / "demo.sqlite"
+    url = f"sqlite:///{path}"
+
+    assert main(["demo", "--reset", "--build-only"]) == 0
+    out = capsys.readouterr().out
+    assert out.strip() == f"demo database built: {url}"
+
+    assert main(["--db", url, "customers", "list", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == len(seed_entries())
+    assert main(["--db", url, "operator", "list", "--format", "json"]) == 0
+    assert [(o["name"], o["role"]) for o in json.loads(capsys.readouterr().out)] == [
+        ("demo", "admin")
+    ]
+    assert main(["--db", url, "options", "show", "--format", "json"]) == 0
+    values = {row["key"]: row["value"] for row in json.loads(capsys.readouterr().out)}
+    assert values == {"number_range_start": 1000, "block_size": 1000, "audit_comment": False}
+
+    # Without --reset an existing demo database is left as it is.
+    assert main(["demo", "--build-only"]) == 0
+    assert "exists" in capsys.readouterr().out
+    assert main(["--db", url, "customers", "list", "--format", "json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == len(seed_entries())
+
+
+def test_reset_refuses_a_non_sqlite_url() -> None:
+    from carriertui.store.errors import DatabaseURLError
+
+    with pytest.raises(DatabaseURLError, match="SQLite"):
+        build_demo("postgresql://u@127.0.0.1:1/x", reset=True)
