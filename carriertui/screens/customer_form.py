@@ -14,8 +14,8 @@ from textual.widgets import Button, Input, Select, Static
 
 from carriertui.screens.base import run_service
 from carriertui.store.customers import CustomerRecord
-from carriertui.text import sanitize
 from carriertui.store.models import CustomerStatus, InvoiceSchedule
+from carriertui.text import sanitize
 from carriertui.widgets.form import FieldRow, Form
 from carriertui.widgets.format import number
 

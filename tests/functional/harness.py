@@ -18,12 +18,32 @@ from carriertui.store.models import Customer, Role
 PASSWORD = "correct horse battery staple"
 FIXED_CREATED = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 SEED_CUSTOMERS = (
-    {"name": "Northwind Telecom Ltd", "account_code": "NWT-001", "currency": "GBP",
-     "balance": "1520.75", "debit_limit": "500", "channels": 60, "invoice_schedule": "monthly"},
-    {"name": "Bluefin Voice GmbH", "account_code": "BFV-002", "currency": "EUR",
-     "status": "Penalty", "balance": "-310.4", "debit_limit": "250", "channels": 30},
-    {"name": "Atlas Comms [UK]", "account_code": "ATL-003", "currency": "USD",
-     "status": "Pending Approval", "channels": 10, "invoice_schedule": "weekly"},
+    {
+        "name": "Northwind Telecom Ltd",
+        "account_code": "NWT-001",
+        "currency": "GBP",
+        "balance": "1520.75",
+        "debit_limit": "500",
+        "channels": 60,
+        "invoice_schedule": "monthly",
+    },
+    {
+        "name": "Bluefin Voice GmbH",
+        "account_code": "BFV-002",
+        "currency": "EUR",
+        "status": "Penalty",
+        "balance": "-310.4",
+        "debit_limit": "250",
+        "channels": 30,
+    },
+    {
+        "name": "Atlas Comms [UK]",
+        "account_code": "ATL-003",
+        "currency": "USD",
+        "status": "Pending Approval",
+        "channels": 10,
+        "invoice_schedule": "weekly",
+    },
 )
 
 
@@ -45,9 +65,17 @@ def seed(path: Path, *, with_customers: bool = True, hostile: tuple[str, ...] = 
         for index, name in enumerate(hostile):
             session.add(
                 Customer(
-                    name=name, name_folded=name.casefold(), account_code=f"HOST-{index}",
-                    status="Active", currency="USD", tax_percent=0, balance=0, debit_limit=0,
-                    channels=0, invoice_schedule="none", invoice_due_days=0,
+                    name=name,
+                    name_folded=name.casefold(),
+                    account_code=f"HOST-{index}",
+                    status="Active",
+                    currency="USD",
+                    tax_percent=0,
+                    balance=0,
+                    debit_limit=0,
+                    channels=0,
+                    invoice_schedule="none",
+                    invoice_due_days=0,
                 )
             )
     with db.write() as session:
@@ -69,7 +97,7 @@ async def settle(pilot: Pilot[object], rounds: int = 3) -> None:
         await pilot.pause()
 
 
-async def wait_for(pilot: Pilot[object], predicate, timeout: float = 10.0) -> None:  # noqa: ANN001
+async def wait_for(pilot: Pilot[object], predicate, timeout: float = 10.0) -> None:
     import asyncio
 
     loop = asyncio.get_running_loop()

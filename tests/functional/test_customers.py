@@ -33,14 +33,16 @@ def _table_names(screen: CustomersScreen) -> list[str]:
     return [table.get_row_at(i)[0].plain for i in range(table.row_count)]
 
 
-async def _open(pilot, name: str) -> CustomerScreen:  # noqa: ANN001
+async def _open(pilot, name: str) -> CustomerScreen:
     app = pilot.app
     screen = app.screen
     table = screen.query_one("#customers-table", DataTable)
     index = _table_names(screen).index(name)
     table.move_cursor(row=index)
     await pilot.press("enter")
-    await wait_for(pilot, lambda: isinstance(app.screen, CustomerScreen) and app.screen.record is not None)
+    await wait_for(
+        pilot, lambda: isinstance(app.screen, CustomerScreen) and app.screen.record is not None
+    )
     return app.screen
 
 
@@ -49,13 +51,19 @@ async def test_search_filters_and_escape_clears(tmp_path: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await log_in(pilot)
         screen = app.screen
-        assert _table_names(screen) == ["Atlas Comms [UK]", "Bluefin Voice GmbH", "Northwind Telecom Ltd"]
+        assert _table_names(screen) == [
+            "Atlas Comms [UK]",
+            "Bluefin Voice GmbH",
+            "Northwind Telecom Ltd",
+        ]
         await pilot.press("slash")
         assert app.focused is screen.query_one("#customer-search", Input)
         await pilot.press(*"penalty", "enter")
         await settle(pilot)
         assert _table_names(screen) == ["Bluefin Voice GmbH"]
-        assert "1 customer matching 'penalty'" in str(screen.query_one("#customers-status", Label).render())
+        assert "1 customer matching 'penalty'" in str(
+            screen.query_one("#customers-status", Label).render()
+        )
         await pilot.press("escape")
         await settle(pilot)
         assert len(_table_names(screen)) == 3
@@ -87,10 +95,16 @@ async def test_new_customer_shows_errors_next_to_fields_and_saves_nothing_until_
         modal.query_one("#field-currency", Input).value = "eur"
         modal.query_one("#field-debit_limit", Input).value = "750.5"
         await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: isinstance(app.screen, CustomerScreen) and app.screen.record is not None)
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, CustomerScreen) and app.screen.record is not None
+        )
         assert app.screen.record.name == "Orca Networks"
     created = _by_name(url, "Orca Networks")
-    assert (created.currency, created.debit_limit, created.account_code) == ("EUR", Decimal("750.5"), "ORC-9")
+    assert (created.currency, created.debit_limit, created.account_code) == (
+        "EUR",
+        Decimal("750.5"),
+        "ORC-9",
+    )
     entries = audit.list_entries(open_db(url), ADMIN, customer_id=created.id)
     assert [(e.action, e.actor) for e in entries] == [("CREATE", "olga")]
 
@@ -116,9 +130,15 @@ async def test_save_and_stay_then_save_and_continue(tmp_path: Path) -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, CustomersScreen))
     record = _by_name(url, "Northwind Telecom Ltd")
     assert (record.balance, record.channels, record.version) == (Decimal("99.5"), 75, 3)
-    updates = [e for e in audit.list_entries(open_db(url), ADMIN, customer_id=record.id) if e.action == "UPDATE"]
+    updates = [
+        e
+        for e in audit.list_entries(open_db(url), ADMIN, customer_id=record.id)
+        if e.action == "UPDATE"
+    ]
     assert len(updates) == 2
-    assert updates[-1].before["balance"] == "1520.7500" and updates[-1].after["balance"] == "99.5000"
+    assert (
+        updates[-1].before["balance"] == "1520.7500" and updates[-1].after["balance"] == "99.5000"
+    )
 
 
 async def test_bad_value_on_main_tab_is_shown_under_the_field(tmp_path: Path) -> None:
@@ -130,7 +150,9 @@ async def test_bad_value_on_main_tab_is_shown_under_the_field(tmp_path: Path) ->
         screen.query_one("#field-tax_percent", Input).value = "150"
         await pilot.press("ctrl+s")
         await settle(pilot)
-        assert "at most 100" in str(screen.query_one("#row-tax_percent .field-error", Label).render())
+        assert "at most 100" in str(
+            screen.query_one("#row-tax_percent .field-error", Label).render()
+        )
         assert app.focused is screen.query_one("#field-tax_percent", Input)
     assert _by_name(url, "Atlas Comms [UK]").version == 1
 
@@ -142,7 +164,9 @@ async def test_someone_elses_save_is_never_overwritten_silently(tmp_path: Path) 
         await log_in(pilot)
         screen = await _open(pilot, "Bluefin Voice GmbH")
         opened = screen.record
-        customers.update_customer(open_db(url), ADMIN, opened.id, {"debit_limit": "999"}, expected_version=1)
+        customers.update_customer(
+            open_db(url), ADMIN, opened.id, {"debit_limit": "999"}, expected_version=1
+        )
         screen.query_one("#field-debit_limit", Input).value = "10"
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: isinstance(app.screen, ConflictScreen))
@@ -213,7 +237,13 @@ async def test_audit_tab_lists_this_customers_entries(tmp_path: Path) -> None:
         assert tabs.active == "audit"
         table = screen.query_one("#audit-table", DataTable)
         assert table.row_count == 1
-        assert [c.plain for c in table.get_row_at(0)][1:6] == ["seed", "127.0.0.1", "CREATE", "customer", str(screen.record.id)]
+        assert [c.plain for c in table.get_row_at(0)][1:6] == [
+            "seed",
+            "127.0.0.1",
+            "CREATE",
+            "customer",
+            str(screen.record.id),
+        ]
 
 
 async def test_palette_and_switcher_jump_to_a_customer(tmp_path: Path) -> None:
@@ -226,7 +256,9 @@ async def test_palette_and_switcher_jump_to_a_customer(tmp_path: Path) -> None:
         await pilot.pause(0.5)
         await settle(pilot)
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, CustomerScreen) and app.screen.record is not None)
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, CustomerScreen) and app.screen.record is not None
+        )
         assert app.screen.record.name == "Bluefin Voice GmbH"
         await pilot.press("ctrl+o")
         await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
@@ -236,9 +268,11 @@ async def test_palette_and_switcher_jump_to_a_customer(tmp_path: Path) -> None:
         await pilot.press("enter")
         await wait_for(
             pilot,
-            lambda: isinstance(app.screen, CustomerScreen)
-            and app.screen.record is not None
-            and app.screen.record.name == "Atlas Comms [UK]",
+            lambda: (
+                isinstance(app.screen, CustomerScreen)
+                and app.screen.record is not None
+                and app.screen.record.name == "Atlas Comms [UK]"
+            ),
         )
         await pilot.press("escape")
         await settle(pilot)
@@ -251,7 +285,9 @@ async def test_options_screen_validates_and_saves(tmp_path: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await log_in(pilot)
         await pilot.press("o")
-        await wait_for(pilot, lambda: isinstance(app.screen, OptionsScreen) and app.screen.options is not None)
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, OptionsScreen) and app.screen.options is not None
+        )
         screen = app.screen
         screen.query_one("#option-number_range_start", Input).value = "1000"
         screen.query_one("#option-block_size", Input).value = "0"

@@ -73,7 +73,9 @@ async def test_customer_screen_header_and_form_keep_hostile_names_literal(
         names = [table.get_row_at(i)[0].plain for i in range(table.row_count)]
         table.move_cursor(row=names.index(sanitize(name)))
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, CustomerScreen) and app.screen.record is not None)
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, CustomerScreen) and app.screen.record is not None
+        )
         header = app.screen.query_one(CustomerHeader).render().plain
         assert header.startswith(sanitize(name))
         assert not _controls(header.replace("\n", ""))

@@ -34,7 +34,7 @@ async def test_login_opens_the_customers_screen(tmp_path: Path) -> None:
     assert logins[0].message == "Login"
 
 
-async def _attempt(pilot, name: str, password: str) -> str:  # noqa: ANN001
+async def _attempt(pilot, name: str, password: str) -> str:
     app = pilot.app
     app.screen.query_one("#login-name", Input).value = name
     app.screen.query_one("#login-password", Input).value = password
@@ -83,4 +83,6 @@ async def test_first_admin_is_offered_on_an_empty_database(tmp_path: Path) -> No
         await wait_for(pilot, lambda: isinstance(app.screen, CustomersScreen))
         assert app.actor is not None and app.actor.role is Role.ADMIN
     db = open_db(url)
-    assert [o.name for o in operators.list_operators(db, Actor("t", Role.ADMIN, "x"))] == ["noc-admin"]
+    assert [o.name for o in operators.list_operators(db, Actor("t", Role.ADMIN, "x"))] == [
+        "noc-admin"
+    ]
