@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -15,14 +17,28 @@ from carriertui.store.models import Role
 from carriertui.widgets.format import money, status_style
 from carriertui.widgets.plain import plain, plain_text
 
-COLUMNS = (
-    ("name", "Name", None),
-    ("code", "Code", None),
-    ("status", "Status", None),
-    ("balance", "Balance", "right"),
-    ("debit", "Debit limit", "right"),
-    ("channels", "Ch.", "right"),
-    ("schedule", "Invoices", None),
+
+def _right(value: str) -> Text:
+    return plain_text(value, justify="right")
+
+
+# key, title, right-aligned, the narrowest screen that shows it, the cell for a record.
+# Debit limit and invoice schedule give way at 80 columns (an SSH session's default); both are in
+# the customer's header and Main tab.
+COLUMNS: tuple[tuple[str, str, bool, int, Callable[[CustomerRecord], Text]], ...] = (
+    ("name", "Name", False, 0, lambda r: plain_text(r.name)),
+    ("code", "Code", False, 0, lambda r: plain_text(r.account_code or "")),
+    (
+        "status",
+        "Status",
+        False,
+        0,
+        lambda r: plain_text(r.status.value, style=status_style(r.status.value)),
+    ),
+    ("balance", "Balance", True, 0, lambda r: _right(money(r.balance, r.currency))),
+    ("channels", "Ch.", True, 0, lambda r: _right(str(r.channels))),
+    ("debit", "Debit limit", True, 100, lambda r: _right(money(r.debit_limit, r.currency))),
+    ("schedule", "Invoices", False, 112, lambda r: plain_text(r.invoice_schedule.value)),
 )
 
 
@@ -47,6 +63,7 @@ class CustomersScreen(BaseScreen):
         self._records: list[CustomerRecord] = []
         # The search the table currently shows; None until the first load has arrived.
         self.shown_search: str | None = None
+        self._columns: tuple[str, ...] = ()
 
     def compose(self) -> ComposeResult:
         yield from self.compose_top()
@@ -59,10 +76,7 @@ class CustomersScreen(BaseScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for key, title, justify in COLUMNS:
-            table.add_column(plain_text(title, justify=justify), key=key)
-        table.focus()
+        self.query_one(DataTable).focus()
         self.load()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -92,33 +106,44 @@ class CustomersScreen(BaseScreen):
             exclusive=True,
         )
 
+    def _visible_columns(self) -> tuple[str, ...]:
+        width = self.size.width or self.app.size.width
+        return tuple(key for key, _, _, minimum, _ in COLUMNS if width >= minimum)
+
+    def on_resize(self) -> None:
+        if self._columns != self._visible_columns():
+            self._fill(keep_id=self.current_id())
+
     def _show(self, records: list[CustomerRecord], search: str, keep_id: int | None) -> None:
-        table = self.query_one(DataTable)
-        if keep_id is None and table.row_count:
+        if keep_id is None:
             keep_id = self.current_id()
         self._records = records
-        table.clear()
-        for record in records:
-            table.add_row(
-                plain_text(record.name),
-                plain_text(record.account_code or ""),
-                plain_text(record.status.value, style=status_style(record.status.value)),
-                plain_text(money(record.balance, record.currency), justify="right"),
-                plain_text(money(record.debit_limit, record.currency), justify="right"),
-                plain_text(str(record.channels), justify="right"),
-                plain_text(record.invoice_schedule.value),
-                key=str(record.id),
-            )
-        if keep_id is not None:
-            for index, record in enumerate(records):
-                if record.id == keep_id:
-                    table.move_cursor(row=index)
-                    break
+        self._fill(keep_id)
         shown = f"{len(records)} customer{'s' if len(records) != 1 else ''}"
         if search.strip():
             shown += f" matching {search.strip()!r}"
         self.query_one("#customers-status", Label).update(plain(shown))
         self.shown_search = search
+
+    def _fill(self, keep_id: int | None) -> None:
+        table = self.query_one(DataTable)
+        visible = self._visible_columns()
+        if visible != self._columns:
+            table.clear(columns=True)
+            for key, title, right, _, _ in COLUMNS:
+                if key in visible:
+                    table.add_column(plain_text(title, justify="right" if right else None), key=key)
+            self._columns = visible
+        else:
+            table.clear()
+        cells = [cell for key, _, _, _, cell in COLUMNS if key in visible]
+        for record in self._records:
+            table.add_row(*(cell(record) for cell in cells), key=str(record.id))
+        if keep_id is not None:
+            for index, record in enumerate(self._records):
+                if record.id == keep_id:
+                    table.move_cursor(row=index)
+                    break
 
     def current_id(self) -> int | None:
         table = self.query_one(DataTable)
