@@ -156,33 +156,17 @@ def opened(args: argparse.Namespace, url: str | None = None) -> Iterator[Databas
     A database already at the current version is not written to on open, so read commands keep
     working while another process holds the write lock.
     """
-    from carriertui.store.db import SCHEMA_VERSION, open_database
+    from carriertui.store.db import open_database
 
     kwargs: dict[str, Any] = {}
     timeout = _busy_timeout(args)
     if timeout is not None:
         kwargs["busy_timeout_s"] = timeout
-    db = open_database(url or database_url(args), create=False, **kwargs)
+    db = open_database(url or database_url(args), **kwargs)
     try:
-        if _schema_version(db) != SCHEMA_VERSION:
-            db.create_schema()
         yield db
     finally:
         db.dispose()
-
-
-def _schema_version(db: Database) -> int:
-    """Like ``Database.schema_version()``, reading the value while its session is open (that
-    method reads the row's attribute after the session rolled back, which fails: detached row)."""
-    from sqlalchemy import inspect
-
-    from carriertui.store.models import Meta
-
-    with db.read() as session:
-        if not inspect(session.connection()).has_table(Meta.__tablename__):
-            return 0
-        row = session.get(Meta, "schema_version")
-        return int(row.value) if row else 0
 
 
 def api_actor():

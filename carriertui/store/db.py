@@ -151,7 +151,13 @@ class Database:
     # -- schema -----------------------------------------------------------------------------
 
     def create_schema(self) -> int:
-        """Create missing tables and bring the schema to SCHEMA_VERSION. Returns the version."""
+        """Create missing tables and bring the schema to SCHEMA_VERSION. Returns the version.
+
+        A database already at SCHEMA_VERSION is only read, never written: opening it does not
+        wait for (or take) the write lock another process may hold.
+        """
+        if self.schema_version() == SCHEMA_VERSION:
+            return SCHEMA_VERSION
         SQLModel.metadata.create_all(self.engine)
         with self.write() as session:
             row = session.get(models.Meta, "schema_version")
