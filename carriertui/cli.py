@@ -214,18 +214,11 @@ def cmd_tui(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from carriertui.store.db import open_database, redacted_url
+    from carriertui.store.db import redacted_url
 
-    kwargs: dict[str, Any] = {}
-    timeout = _busy_timeout(args)
-    if timeout is not None:
-        kwargs["busy_timeout_s"] = timeout
-    db = open_database(database_url(args), create=False, **kwargs)
-    try:
-        version = db.create_schema()
+    with opened(args) as db:
+        version = db.schema_version()
         _out(f"database ready: {sanitize(redacted_url(db.url))} (schema version {version})")
-    finally:
-        db.dispose()
     return EXIT_OK
 
 
