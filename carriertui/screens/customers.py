@@ -63,7 +63,6 @@ class CustomersScreen(BaseScreen):
         self._records: list[CustomerRecord] = []
         # The search the table currently shows; None until the first load has arrived.
         self.shown_search: str | None = None
-        self._columns: tuple[str, ...] = ()
 
     def compose(self) -> ComposeResult:
         yield from self.compose_top()
@@ -111,8 +110,16 @@ class CustomersScreen(BaseScreen):
         return tuple(key for key, _, _, minimum, _ in COLUMNS if width >= minimum)
 
     def on_resize(self) -> None:
-        if self._columns != self._visible_columns():
+        if self._records:
             self._fill(keep_id=self.current_id())
+
+    def _name_width(self) -> int | None:
+        """Below 100 columns long names are cut (with an ellipsis) so the numbers stay visible."""
+        width = self.size.width or self.app.size.width
+        if width >= 100 or not self._records:
+            return None
+        longest = max(len(record.name) for record in self._records)
+        return max(12, min(longest, width - 52))
 
     def _show(self, records: list[CustomerRecord], search: str, keep_id: int | None) -> None:
         if keep_id is None:
@@ -128,14 +135,12 @@ class CustomersScreen(BaseScreen):
     def _fill(self, keep_id: int | None) -> None:
         table = self.query_one(DataTable)
         visible = self._visible_columns()
-        if visible != self._columns:
-            table.clear(columns=True)
-            for key, title, right, _, _ in COLUMNS:
-                if key in visible:
-                    table.add_column(plain_text(title, justify="right" if right else None), key=key)
-            self._columns = visible
-        else:
-            table.clear()
+        table.clear(columns=True)
+        for key, title, right, _, _ in COLUMNS:
+            if key in visible:
+                width = self._name_width() if key == "name" else None
+                label = plain_text(title, justify="right" if right else None)
+                table.add_column(label, key=key, width=width)
         cells = [cell for key, _, _, _, cell in COLUMNS if key in visible]
         for record in self._records:
             table.add_row(*(cell(record) for cell in cells), key=str(record.id))

@@ -24,7 +24,14 @@ def plain(value: object, *, multiline: bool = False, style: str = "") -> Content
 
 def plain_text(value: object, *, style: str = "", justify: str | None = None) -> Text:
     """Data as a Rich Text (for DataTable cells): one line, no markup parsed."""
-    return Text(sanitize(value), style=style, no_wrap=True, end="", justify=justify)  # type: ignore[arg-type]
+    return Text(
+        sanitize(value),
+        style=style,
+        no_wrap=True,
+        overflow="ellipsis",
+        end="",
+        justify=justify,  # type: ignore[arg-type]
+    )
 
 
 def join(*parts: Content | tuple[object, str] | str) -> Content:
