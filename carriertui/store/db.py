@@ -8,6 +8,7 @@ get the same number) or fails at once with "database is locked", ignoring the bu
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -37,8 +38,9 @@ def normalize_url(url: str) -> str:
         url = f"postgresql+psycopg://{rest}"
     try:
         parsed = make_url(url)
-    except ArgumentError as error:
-        raise DatabaseURLError(f"bad database URL {url!r}: {error}") from error
+    except (ArgumentError, ValueError) as error:
+        # ValueError: SQLAlchemy's answer to a non-numeric port.
+        raise DatabaseURLError(f"bad database URL {redacted_url(url)!r}: {error}") from error
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
         raise DatabaseURLError(
             f"unsupported database {parsed.get_backend_name()!r}: use sqlite:///PATH or postgresql://..."
@@ -46,12 +48,15 @@ def normalize_url(url: str) -> str:
     return url
 
 
+_CREDENTIALS = re.compile(r"(://[^/@:]*):[^/@]*@")
+
+
 def redacted_url(url: str) -> str:
     """The URL with any password hidden, for messages."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return url
+    except (ArgumentError, ValueError):
+        return _CREDENTIALS.sub(r"\1:***@", url)
 
 
 def _is_locked_error(error: OperationalError) -> bool:

@@ -33,16 +33,18 @@ async def _ready(pilot: Pilot[object]) -> None:
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_login_screen(app: CarrierApp, snap_compare, size: tuple[int, int]) -> None:  # noqa: ANN001
+def test_login_screen(app: CarrierApp, snap_compare, size: tuple[int, int]) -> None:
     async def run_before(pilot: Pilot[object]) -> None:
-        await wait_for(pilot, lambda: app.store_ready.is_set() and isinstance(app.screen, LoginScreen))
+        await wait_for(
+            pilot, lambda: app.store_ready.is_set() and isinstance(app.screen, LoginScreen)
+        )
         await _ready(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_customers_screen(app: CarrierApp, snap_compare, size: tuple[int, int]) -> None:  # noqa: ANN001
+def test_customers_screen(app: CarrierApp, snap_compare, size: tuple[int, int]) -> None:
     async def run_before(pilot: Pilot[object]) -> None:
         await log_in(pilot)
         await _ready(pilot)
@@ -51,7 +53,7 @@ def test_customers_screen(app: CarrierApp, snap_compare, size: tuple[int, int]) 
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_customer_screen(app: CarrierApp, snap_compare, size: tuple[int, int]) -> None:  # noqa: ANN001
+def test_customer_screen(app: CarrierApp, snap_compare, size: tuple[int, int]) -> None:
     async def run_before(pilot: Pilot[object]) -> None:
         await log_in(pilot)
         await pilot.press("down", "enter")  # the second customer: Bluefin Voice GmbH (Penalty)
