@@ -345,6 +345,31 @@ def cmd_customers_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_customers_show(args: argparse.Namespace) -> int:
+    from carriertui.store import customers
+
+    with opened(args) as db:
+        record = customers.find_customer(db, api_actor(), args.customer)
+    values = record.values()
+    if args.format == "json":
+        print_json(values)
+        return EXIT_OK
+    print_table(
+        ("Field", "Value"), [(field, _field_text(value)) for field, value in values.items()]
+    )
+    return EXIT_OK
+
+
+def _field_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if hasattr(value, "value"):  # enums
+        return str(value.value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
 # CLI option dest -> customer field
 CUSTOMER_OPTIONS = {
     "name": "name",
@@ -511,9 +536,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command(operator, "unlock", "unlock an operator after failed logins", cmd_operator_unlock)
     sub.add_argument("name", help="login name")
 
-    customers = group_of(command(commands, "customers", "list and create customers", None))
+    customers = group_of(command(commands, "customers", "list, show and create customers", None))
     sub = command(customers, "list", "list customers by name", cmd_customers_list)
     sub.add_argument("--search", metavar="TEXT", help="match name, account code or status")
+    _format_option(sub)
+    sub = command(customers, "show", "show one customer's details", cmd_customers_show)
+    sub.add_argument("customer", help="account code, exact name, or id")
     _format_option(sub)
     sub = command(customers, "add", "create a customer", cmd_customers_add)
     sub.add_argument("--name", required=True, help="company name (unique)")

@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from carriertui.store import audit, validation
@@ -195,20 +195,22 @@ def get_customer(db: Database, actor: Actor, customer_id: int) -> CustomerRecord
 
 
 def find_customer(db: Database, actor: Actor, name_or_code: str) -> CustomerRecord:
-    """By account code, exact name (case-insensitive) or numeric id."""
+    """By account code, exact name (both case-insensitive, an exact code first) or numeric id."""
     actor.require(Role.VIEWER, "read customers")
     wanted = name_or_code.strip()
     with db.read() as session:
-        customer = session.exec(
-            select(Customer).where(
-                or_(Customer.account_code == wanted, Customer.name_folded == wanted.casefold())
-            )
-        ).first()
-        if customer is None and wanted.isdigit():
-            customer = session.get(Customer, int(wanted))
-        if customer is None:
-            raise NotFoundError(f"no customer named or coded {wanted!r}")
-        return _to_record(customer)
+        candidates = (
+            Customer.account_code == wanted,
+            Customer.name_folded == wanted.casefold(),
+            func.lower(Customer.account_code) == wanted.lower(),
+        )
+        for condition in candidates:
+            customer = session.exec(select(Customer).where(condition)).first()
+            if customer is not None:
+                return _to_record(customer)
+        if wanted.isdigit() and (customer := session.get(Customer, int(wanted))) is not None:
+            return _to_record(customer)
+    raise NotFoundError(f"no customer named or coded {wanted!r}")
 
 
 def create_customer(

@@ -82,7 +82,7 @@ def test_help_in_a_real_process_lists_every_subcommand(home: Path) -> None:
             listed[words[0]] = " ".join(words[1:])
     assert set(listed) == set(SUBCOMMANDS)
     # One-line help for each (customers wraps to the next line in argparse's layout).
-    assert "list and create customers" in result.stdout
+    assert "list, show and create customers" in result.stdout
     assert all(help_text for name, help_text in listed.items() if name != "customers")
 
 
@@ -275,6 +275,27 @@ def test_customers_list_search(home: Path, capsys: pytest.CaptureFixture[str]) -
     code, out, _ = run(capsys, "customers", "list", "--search", "pending")
     assert "Kestrel SIP" in out
     assert "Bluefin" not in out
+
+
+def test_customers_show_by_code_name_or_id_and_unknown_customer(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    add_customer(capsys, "Bluefin Voice GmbH", "--code", "BFV-2", "--currency", "eur")
+    for wanted in ("BFV-2", "bfv-2", "bluefin voice gmbh", "1"):
+        code, out, _ = run(capsys, "customers", "show", wanted, "--format", "json")
+        assert code == 0, wanted
+        shown = json.loads(out)
+        assert (shown["name"], shown["currency"], shown["balance"]) == (
+            "Bluefin Voice GmbH",
+            "EUR",
+            "0.0000",
+        )
+    code, out, _ = run(capsys, "customers", "show", "BFV-2")
+    assert code == 0
+    assert "account_code" in out and "BFV-2" in out
+    code, out, err = run(capsys, "customers", "show", "Nowhere Ltd")
+    assert (code, out) == (1, "")
+    assert one_error_line(err) == "error: no customer named or coded 'Nowhere Ltd'"
 
 
 def test_customers_add_is_audited_as_api_from_the_ssh_client(
