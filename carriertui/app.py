@@ -78,9 +78,23 @@ class CarrierApp(App[int]):
     # -- start-up ---------------------------------------------------------------------------
 
     def on_mount(self) -> None:
+        self._apply_keymap()
         self.push_screen(LoginScreen())
         # After the first frame: load the store off the UI thread.
         self.call_after_refresh(self._start_store)
+
+    def _apply_keymap(self) -> None:
+        """Rebind keys from the config file's ``[keymap]`` table: binding id = "keys", e.g.
+        ``"customers.new" = "a"`` or ``"customer.save_stay" = "ctrl+s,f2"`` (ids: README)."""
+        from carriertui.locations import ConfigError, load_config
+
+        try:
+            keymap = load_config().get("keymap", {})
+        except ConfigError as error:
+            self.notify(str(error), severity="error", markup=False, timeout=10)
+            return
+        if isinstance(keymap, dict) and keymap:
+            self.set_keymap({str(key): str(keys) for key, keys in keymap.items()})
 
     def _start_store(self) -> None:
         self.run_worker(self._open_store, thread=True, group="store", exit_on_error=False)

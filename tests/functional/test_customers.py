@@ -317,3 +317,20 @@ async def test_f1_lists_the_screens_keys_and_ctrl_t_changes_theme(tmp_path: Path
         before = app.theme
         await pilot.press("ctrl+t")
         assert app.theme != before
+
+
+async def test_keymap_from_the_config_file_rebinds_by_id(tmp_path: Path) -> None:
+    from carriertui import locations
+
+    config = locations.config_path()
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text('[keymap]\n"customers.new" = "a"\n')
+    app = CarrierApp(seed(tmp_path / "c.sqlite"))
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        assert isinstance(app.screen, CustomersScreen)
+        await pilot.press("a")
+        await settle(pilot)
+        assert isinstance(app.screen, NewCustomerScreen)
