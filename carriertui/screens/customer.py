@@ -10,8 +10,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.command import CommandPalette
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, DataTable, Footer, Label, Static, TabbedContent, TabPane
+from textual.widgets import Button, Footer, Label, Static, TabbedContent, TabPane
 
+from carriertui.grid.model import Query, SortKey
 from carriertui.screens.base import BaseScreen, report_error, run_service
 from carriertui.screens.customer_form import (
     ask_reason_then,
@@ -20,13 +21,14 @@ from carriertui.screens.customer_form import (
     fill_form,
     form_texts,
 )
-from carriertui.store.audit import AuditRecord
 from carriertui.store.customers import CustomerRecord
 from carriertui.store.models import Role
 from carriertui.widgets.form import Form
 from carriertui.widgets.format import money, status_style, utc
-from carriertui.widgets.plain import join, plain, plain_text
+from carriertui.widgets.grid import Grid
+from carriertui.widgets.plain import join, plain
 
+AUDIT_QUERY = Query(sort=(SortKey("created_at", descending=True),))
 TABS = (
     ("main", "Main"),
     ("contacts", "Contacts"),
@@ -121,6 +123,10 @@ class CustomerScreen(BaseScreen):
     # -- layout -----------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        from carriertui.store import audit
+
+        app = self.carrier
+        assert app.db is not None and app.actor is not None
         yield from self.compose_top()
         with Horizontal(id="customer-header-row"):
             yield CustomerHeader("Loading…", id="customer-header")
@@ -141,21 +147,19 @@ class CustomerScreen(BaseScreen):
                     yield Static(COMING[tab_id], classes="coming")
             with TabPane("Audit Log", id="audit"), Vertical():
                 yield Label(
-                    "Newest first. Sorting, filters, search and View Difference come with the "
-                    "full audit log.",
-                    classes="hint",
+                    "This customer's changes, newest first. View Difference and the account-wide "
+                    "log come with the full audit log.",
+                    classes="tab-hint",
                     markup=False,
                 )
-                table: DataTable[object] = DataTable(
-                    id="audit-table", cursor_type="row", zebra_stripes=True
+                yield Grid(
+                    audit.grid_source(app.db, app.actor, customer_id=self.customer_id),
+                    query=AUDIT_QUERY,
+                    id="audit-grid",
                 )
-                yield table
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#audit-table", DataTable)
-        for title in ("Date / Time (UTC)", "User", "IP", "Action", "Table", "Key", "Message"):
-            table.add_column(plain_text(title))
         self.load()
 
     @property
@@ -174,20 +178,15 @@ class CustomerScreen(BaseScreen):
         app = self.carrier
         assert app.db is not None and app.actor is not None
         db, actor, customer_id = app.db, app.actor, self.customer_id
-        from carriertui.store import audit, customers
+        from carriertui.store import customers
 
-        def fetch() -> tuple[CustomerRecord, list[AuditRecord]]:
-            return (
-                customers.get_customer(db, actor, customer_id),
-                audit.list_entries(db, actor, customer_id=customer_id),
-            )
-
-        run_service(self, fetch, on_done=self._loaded, group="customer-load", exclusive=True)
-
-    def _loaded(self, result: tuple[CustomerRecord, list[AuditRecord]]) -> None:
-        record, entries = result
-        self.show_record(record)
-        self.show_audit(entries)
+        run_service(
+            self,
+            lambda: customers.get_customer(db, actor, customer_id),
+            on_done=self.show_record,
+            group="customer-load",
+            exclusive=True,
+        )
 
     def show_record(self, record: CustomerRecord) -> None:
         self.record = record
@@ -206,21 +205,6 @@ class CustomerScreen(BaseScreen):
         self.query_one("#main-info", Label).update(plain(info))
         self.query_one("#main-buttons").display = self.can_edit
         self.refresh_bindings()
-
-    def show_audit(self, entries: list[AuditRecord]) -> None:
-        table = self.query_one("#audit-table", DataTable)
-        table.clear()
-        for entry in entries:
-            message = entry.message + (f" — reason: {entry.comment}" if entry.comment else "")
-            table.add_row(
-                plain_text(utc(entry.created_at)),
-                plain_text(entry.actor),
-                plain_text(entry.ip),
-                plain_text(entry.action),
-                plain_text(entry.table),
-                plain_text(entry.primary_key),
-                plain_text(message),
-            )
 
     # -- saving -----------------------------------------------------------------------------
 
@@ -269,7 +253,7 @@ class CustomerScreen(BaseScreen):
             self.dismiss_to_list()
             return
         self.show_record(record)
-        self.load()
+        self.query_one("#audit-grid", Grid).refresh_data()
 
     def _save_failed(self, error: Exception, changes: dict[str, Any]) -> None:
         from carriertui.screens.dialogs import ConflictScreen
@@ -293,7 +277,7 @@ class CustomerScreen(BaseScreen):
             def chosen(choice: str | None) -> None:
                 if choice == "reload":
                     self.show_record(current)
-                    self.load()
+                    self.query_one("#audit-grid", Grid).refresh_data()
                 else:
                     # Keep the operator's text, but against the new version: saving again is an
                     # informed overwrite, not a silent one.
@@ -344,6 +328,7 @@ class CustomerScreen(BaseScreen):
 
     def action_refresh(self) -> None:
         self.load()
+        self.query_one("#audit-grid", Grid).refresh_data()
 
     def palette_commands(self) -> list[tuple[str, Any, str]]:
         commands: list[tuple[str, Any, str]] = [

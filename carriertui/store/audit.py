@@ -11,9 +11,11 @@ from typing import Any
 
 from sqlmodel import Session, SQLModel, col, select
 
+from carriertui.grid.model import Column, ColumnType
 from carriertui.store.context import Actor
 from carriertui.store.db import Database
 from carriertui.store.models import AuditAction, AuditEntry, HttpVerb, Role
+from carriertui.store.rowsource import SqlRowSource
 
 REDACTED = "***"
 # Field names whose values never reach the audit log; matched case-insensitively on the last
@@ -145,3 +147,31 @@ def list_entries(
         if customer_id is not None:
             query = query.where(AuditEntry.customer_id == customer_id)
         return [_to_record(entry) for entry in session.exec(query)]
+
+
+GRID_COLUMNS = (
+    Column("created_at", "Date / Time (UTC)", ColumnType.TIMESTAMP),
+    Column("actor", "User", width=12),
+    Column("ip", "IP", width=15),
+    Column("action", "Action", width=8),
+    Column("verb", "Verb", width=6),
+    Column("table_name", "Table", width=10),
+    Column("primary_key", "Key", width=8),
+    Column("message", "Message", width=40),
+)
+
+
+def grid_source(db: Database, actor: Actor, *, customer_id: int | None = None) -> SqlRowSource:
+    """Audit entries for the grid, newest first by default (the caller's initial sort)."""
+    actor.require(Role.VIEWER, "read the audit log")
+    table = AuditEntry.__table__  # type: ignore[attr-defined]
+    where = table.c.customer_id == customer_id if customer_id is not None else None
+    return SqlRowSource(
+        db,
+        name="audit-log" if customer_id is None else f"audit-log-customer-{customer_id}",
+        columns=GRID_COLUMNS,
+        selectable=table,
+        expressions={column.key: table.c[column.key] for column in GRID_COLUMNS},
+        key=table.c.id,
+        where=where,
+    )

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
+from carriertui.grid.model import Column, ColumnType
 from carriertui.store import audit, validation
 from carriertui.store.context import Actor
 from carriertui.store.currencies import ISO_4217
@@ -25,6 +26,7 @@ from carriertui.store.models import (
     InvoiceSchedule,
     Role,
 )
+from carriertui.store.rowsource import SqlRowSource
 
 TABLE = "customer"
 _ACCOUNT_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
@@ -287,3 +289,30 @@ def update_customer(
             comment=comment,
         )
         return _to_record(customer)
+
+
+GRID_COLUMNS = (
+    Column("name", "Name", width=24),
+    Column("account_code", "Code", width=10),
+    Column("status", "Status", width=16),
+    Column("currency", "Cur", width=3, searchable=True),
+    Column("balance", "Balance", ColumnType.MONEY, width=12),
+    Column("channels", "Ch.", ColumnType.INTEGER, width=5),
+    Column("debit_limit", "Debit limit", ColumnType.MONEY, width=12),
+    Column("invoice_schedule", "Invoices", width=8),
+    Column("created_at", "Created (UTC)", ColumnType.TIMESTAMP),
+)
+
+
+def grid_source(db: Database, actor: Actor) -> SqlRowSource:
+    """Every customer, for the customers grid (sorted, filtered and searched in SQL)."""
+    actor.require(Role.VIEWER, "list customers")
+    table = Customer.__table__  # type: ignore[attr-defined]
+    return SqlRowSource(
+        db,
+        name="customers",
+        columns=GRID_COLUMNS,
+        selectable=table,
+        expressions={column.key: table.c[column.key] for column in GRID_COLUMNS},
+        key=table.c.id,
+    )

@@ -134,9 +134,19 @@ async def log_in(
         password_input.focus()
     await pilot.press("enter")
     await wait_for(
-        pilot,
-        lambda: isinstance(app.screen, CustomersScreen) and app.screen.shown_search is not None,
+        pilot, lambda: isinstance(app.screen, CustomersScreen) and app.screen.grid.view.loaded
     )
+
+
+def grid_column(grid, index: int = 0) -> list[object]:  # noqa: ANN001
+    """The values of one column for the loaded rows of a Grid (in display order)."""
+    view = grid.view
+    return [view.row_at(i)[1][index] for i in range(view.row_count) if view.row_at(i)]
+
+
+async def wait_grid(pilot: Pilot[object], grid) -> None:  # noqa: ANN001
+    """Wait until the grid's current query has its count and first page."""
+    await wait_for(pilot, lambda: grid.view.loaded)
 
 
 def freeze_cursors(app: CarrierApp) -> None:

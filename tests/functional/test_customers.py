@@ -18,7 +18,16 @@ from carriertui.screens.options import OptionsScreen
 from carriertui.store import audit, customers, options
 from carriertui.store.context import Actor
 from carriertui.store.models import Role
-from tests.functional.harness import log_in, open_db, seed, settle, wait_for
+from carriertui.widgets.grid import Grid
+from tests.functional.harness import (
+    grid_column,
+    log_in,
+    open_db,
+    seed,
+    settle,
+    wait_for,
+    wait_grid,
+)
 
 SIZE = (80, 24)
 ADMIN = Actor("test", Role.ADMIN, "127.0.0.1")
@@ -29,16 +38,13 @@ def _by_name(url: str, name: str) -> customers.CustomerRecord:
 
 
 def _table_names(screen: CustomersScreen) -> list[str]:
-    table = screen.query_one("#customers-table", DataTable)
-    return [table.get_row_at(i)[0].plain for i in range(table.row_count)]
+    return [str(name) for name in grid_column(screen.grid)]
 
 
-async def _open(pilot, name: str) -> CustomerScreen:
+async def _open(pilot, name: str) -> CustomerScreen:  # noqa: ANN001
     app = pilot.app
     screen = app.screen
-    table = screen.query_one("#customers-table", DataTable)
-    index = _table_names(screen).index(name)
-    table.move_cursor(row=index)
+    screen.grid.view.move_cursor(_table_names(screen).index(name))
     await pilot.press("enter")
     await wait_for(
         pilot, lambda: isinstance(app.screen, CustomerScreen) and app.screen.record is not None
@@ -57,16 +63,15 @@ async def test_search_filters_and_escape_clears(tmp_path: Path) -> None:
             "Northwind Telecom Ltd",
         ]
         await pilot.press("slash")
-        assert app.focused is screen.query_one("#customer-search", Input)
+        assert app.focused is screen.query_one("#grid-search", Input)
         await pilot.press(*"penalty", "enter")
-        await settle(pilot)
+        await wait_grid(pilot, screen.grid)
         assert _table_names(screen) == ["Bluefin Voice GmbH"]
-        assert "1 customer matching 'penalty'" in str(
-            screen.query_one("#customers-status", Label).render()
-        )
-        await pilot.press("escape")
-        await settle(pilot)
+        assert screen.grid.status_text().startswith("1 of 3 rows")
+        await pilot.press("slash", "escape")
+        await wait_grid(pilot, screen.grid)
         assert len(_table_names(screen)) == 3
+        assert app.focused is screen.grid.view
 
 
 async def test_new_customer_shows_errors_next_to_fields_and_saves_nothing_until_valid(
@@ -235,15 +240,27 @@ async def test_audit_tab_lists_this_customers_entries(tmp_path: Path) -> None:
             await pilot.press("right_square_bracket")
         tabs = screen.query_one(TabbedContent)
         assert tabs.active == "audit"
-        table = screen.query_one("#audit-table", DataTable)
-        assert table.row_count == 1
-        assert [c.plain for c in table.get_row_at(0)][1:6] == [
+        audit_grid = screen.query_one("#audit-grid", Grid)
+        await wait_grid(pilot, audit_grid)
+        view = audit_grid.view
+        assert view.row_count == 1
+        assert list(view.row_at(0)[1][1:7]) == [
             "seed",
             "127.0.0.1",
             "CREATE",
+            "POST",
             "customer",
             str(screen.record.id),
         ]
+        # A save shows up in the tab at once, newest first.
+        await pilot.press("shift+tab")
+        screen.action_tab(-4)
+        await settle(pilot)
+        screen.query_one("#field-channels", Input).value = "31"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: screen.record.version == 2)
+        await wait_for(pilot, lambda: view.row_count == 2 and view.row_at(0) is not None)
+        assert view.row_at(0)[1][3] == "UPDATE"
 
 
 async def test_palette_and_switcher_jump_to_a_customer(tmp_path: Path) -> None:

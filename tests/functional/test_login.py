@@ -26,8 +26,7 @@ async def test_login_opens_the_customers_screen(tmp_path: Path) -> None:
         await log_in(pilot, type_keys=True)
         assert isinstance(app.screen, CustomersScreen)
         assert app.actor is not None and app.actor.name == "alice"
-        table = app.screen.query_one("#customers-table")
-        assert table.row_count == 3
+        assert app.screen.grid.view.row_count == 3
     db = open_db(url)
     logins = [e for e in audit.list_entries(db, Actor("t", Role.ADMIN, "x")) if e.action == "LOGIN"]
     assert [e.actor for e in logins] == ["alice"]

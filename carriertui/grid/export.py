@@ -1,0 +1,275 @@
+"""CSV export and clipboard text for the grid.
+
+CSV (RFC 4180: comma, double quotes doubled, CRLF line ends, UTF-8 without a BOM; a BOM only
+helps old Excel guess the encoding and breaks every other reader's first header cell):
+
+- text cells starting with ``=``, ``+``, ``-``, ``@``, TAB, CR or LF get a leading ``'``, so a
+  spreadsheet shows them instead of running them as formulas (OWASP "CSV injection");
+- numbers (int, Decimal, float) are written as numbers, negative ones too; a Decimal in plain
+  notation (``format(d, "f")``: never ``1E+2``);
+- timestamps in ISO 8601 UTC (``2026-11-26T01:02:03Z``, with ``.ffffff`` when there are
+  microseconds, so an export loses nothing); booleans ``true``/``false``; None empty.
+
+The file is written next to its target under a temporary name, flushed to disk and renamed into
+place only when complete: a cancel or a failure leaves no file at ``path`` (a file already there is
+left as it was). The export is created with mode 0600, as ``mkstemp`` makes it: it holds customer
+data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import errno
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from carriertui.grid.model import Column, Row, display_text
+
+
+class ExportError(Exception):
+    """An export that could not be written; the message is one line naming the path."""
+
+
+class ExportCancelled(Exception):  # not an ExportError: a cancel is no failure
+    """The operator cancelled the export; nothing was written."""
+
+
+_DANGEROUS_START = frozenset("=+-@\t\r\n")
+_PASS_THROUGH = frozenset({int, float, type(None)})  # csv writes these as they are
+_CLIPBOARD_BREAKS = re.compile("[\t\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+_SHOWN_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def csv_text(text: str) -> str:
+    """A text cell neutralised for spreadsheets: a leading ``'`` when it could start a formula."""
+    if text and text[0] in _DANGEROUS_START:
+        return "'" + text
+    return text
+
+
+def _iso_utc(value: datetime) -> str:
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    if value.microsecond:
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def csv_cell(value: Any) -> Any:
+    """The cell for ``value``: a str, or an int/float/None that the csv module writes as is."""
+    kind = type(value)
+    if kind in _PASS_THROUGH:
+        return value
+    if kind is str:
+        return csv_text(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime):
+        return _iso_utc(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, int):  # an IntEnum, say: its number
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    return csv_text(str(value))
+
+
+def _picker(
+    width: int, value_indexes: Sequence[int] | None
+) -> Callable[[Sequence[Any]], Sequence[Any]]:
+    if value_indexes is None:
+        return lambda values: values
+    indexes = tuple(value_indexes)
+    if len(indexes) != width:
+        raise ValueError(f"{len(indexes)} value indexes for {width} columns")
+    return lambda values: [values[i] for i in indexes]
+
+
+def write_csv(
+    path: Path,
+    columns: Sequence[Column],
+    batches: Iterable[list[Row]],
+    *,
+    include_header: bool = True,
+    group_header: bool = False,
+    on_progress: Callable[[int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+    value_indexes: Sequence[int] | None = None,
+) -> int:
+    """Write the rows of ``batches`` to ``path`` as CSV; return the number of rows written.
+
+    Each row's values line up with ``columns``, or, with ``value_indexes``, ``values[i]`` for
+    each i gives the columns' cells (a selection of some columns of a source's rows).
+    ``group_header`` writes the column groups' titles in a row above the titles.
+    ``cancelled`` is asked before each batch (raising :class:`ExportCancelled`);
+    ``on_progress`` gets the rows written so far after each batch.
+    Raises :class:`ExportError` for a path that cannot be written (missing folder, a folder,
+    no permission, a full disk).
+    """
+    path = Path(path)
+    pick = _picker(len(columns), value_indexes)
+    temporary = _create_temporary(path)
+    iterator: Iterator[list[Row]] = iter(batches)
+    written = 0
+    try:
+        with open(temporary.fd, "w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle, dialect="excel", lineterminator="\r\n")
+            try:
+                if group_header:
+                    writer.writerow([csv_text(column.group or "") for column in columns])
+                if include_header:
+                    writer.writerow([csv_text(column.title) for column in columns])
+            except OSError as error:
+                raise _export_error(path, error) from error
+            while True:
+                if cancelled is not None and cancelled():
+                    raise ExportCancelled(f"export to {_shown(path)} cancelled")
+                batch = next(iterator, None)
+                if batch is None:
+                    break
+                cells = [
+                    [
+                        value if type(value) in _PASS_THROUGH else csv_cell(value)
+                        for value in pick(values)
+                    ]
+                    for _key, values in batch
+                ]
+                try:
+                    writer.writerows(cells)
+                except OSError as error:
+                    raise _export_error(path, error) from error
+                written += len(batch)
+                if on_progress is not None:
+                    on_progress(written)
+            try:
+                handle.flush()
+                os.fsync(handle.fileno())
+            except OSError as error:
+                raise _export_error(path, error) from error
+        try:
+            os.replace(temporary.name, path)
+        except OSError as error:
+            raise _export_error(path, error) from error
+    except OSError as error:
+        # close() flushing the last buffer onto a full disk lands here.
+        _remove(temporary.name)
+        raise _export_error(path, error) from error
+    except BaseException:
+        _remove(temporary.name)
+        raise
+    finally:
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            close()
+    return written
+
+
+class _Temporary:
+    def __init__(self, fd: int, name: str) -> None:
+        self.fd = fd
+        self.name = name
+
+
+def _create_temporary(path: Path) -> _Temporary:
+    folder = path.parent
+    if path.is_dir():
+        raise ExportError(f"cannot export to {_shown(path)}: it is a folder")
+    if not folder.exists():
+        raise ExportError(
+            f"cannot export to {_shown(path)}: folder {_shown(folder)} does not exist"
+        )
+    if not folder.is_dir():
+        raise ExportError(f"cannot export to {_shown(path)}: {_shown(folder)} is not a folder")
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
+    except OSError as error:
+        raise _export_error(path, error) from error
+    return _Temporary(fd, name)
+
+
+def _remove(name: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(name)
+
+
+_REASONS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.EROFS: "the file system is read-only",
+    errno.ENOENT: "the folder does not exist",
+    errno.EISDIR: "it is a folder",
+    errno.ENOTDIR: "a part of the path is not a folder",
+    errno.ENAMETOOLONG: "the name is too long",
+}
+
+
+def _export_error(path: Path, error: OSError) -> ExportError:
+    reason = _REASONS.get(error.errno or 0) or _shown(error.strerror or str(error))
+    return ExportError(f"cannot export to {_shown(path)}: {reason}")
+
+
+def _shown(value: object) -> str:
+    """A path or message on one line, whatever characters it holds."""
+    return _SHOWN_CONTROL.sub("?", str(value))
+
+
+# -- clipboard ----------------------------------------------------------------------------------
+
+
+def _tsv_cell(text: str) -> str:
+    return _CLIPBOARD_BREAKS.sub(" ", text)
+
+
+def to_tsv(
+    columns: Sequence[Column],
+    rows: Iterable[Row],
+    *,
+    headers: bool,
+    group_headers: bool,
+    value_indexes: Sequence[int] | None = None,
+) -> str:
+    """Tab-separated text of ``rows`` for the clipboard (pastes into a spreadsheet as cells).
+
+    Cells are their display text, with tabs and line breaks inside them turned into spaces;
+    rows end with ``\\n`` except the last. ``group_headers`` adds a row of each column's group
+    title (empty when it has none) above the titles, which ``headers`` adds. ``value_indexes``
+    as in :func:`write_csv`.
+    """
+    pick = _picker(len(columns), value_indexes)
+    lines: list[str] = []
+    if group_headers:
+        lines.append("\t".join(_tsv_cell(column.group or "") for column in columns))
+    if headers:
+        lines.append("\t".join(_tsv_cell(column.title) for column in columns))
+    for _key, values in rows:
+        cells = pick(values)
+        lines.append(
+            "\t".join(
+                _tsv_cell(display_text(column, value))
+                for column, value in zip(columns, cells, strict=True)
+            )
+        )
+    return "\n".join(lines)
+
+
+_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def default_export_name(source_name: str, now: datetime) -> str:
+    """``audit-log-20261126T010203Z.csv``: the table name and the UTC time, safe as a file name."""
+    if now.tzinfo is None:
+        raise ValueError("naive datetime given; pass an aware UTC time")
+    stem = _NAME_UNSAFE.sub("-", source_name).strip(".-") or "export"
+    return f"{stem}-{now.astimezone(UTC):%Y%m%dT%H%M%SZ}.csv"

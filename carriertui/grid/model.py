@@ -1,0 +1,318 @@
+"""Columns, sort/filter/search queries, and the row source protocol every grid reads from.
+
+Semantics (the SQL and the in-memory source both implement exactly these; tests compare them):
+
+- **Sort**: by the query's sort keys in order, then by the row key ascending as a final
+  tie-breaker, so paging is deterministic. ``None`` sorts first ascending and last descending.
+  Text compares by code point (SQLite BINARY, PostgreSQL COLLATE "C").
+- **Set filter**: a row passes when its value is one of ``Filter.values`` (``None`` may be one;
+  an empty set passes nothing).
+- **Range filter**: ``low <= value <= high`` (either bound optional); ``None`` never passes.
+- **Search**: a row passes when any searchable column's *search text* contains the search text,
+  ignoring ASCII case only (``A``-``Z`` = ``a``-``z``; ``É`` and ``é`` differ): SQLite's LIKE,
+  PostgreSQL's ILIKE under COLLATE "C". ``%``, ``_`` and ``\\`` in the text match themselves.
+  The search text of a TEXT column is its value, of an INTEGER column the decimal digits
+  (``str(int)``, SQL ``CAST(.. AS TEXT)``); ``None`` never matches. Only these two types can be
+  searchable (``search_text_columns`` rejects others: no SQL cast would agree with Python's
+  ``str`` of a Decimal or a timestamp). An empty search passes everything.
+- All filters and the search combine with AND.
+- **Distinct**: ``search`` there matches a TEXT column's value, and any other column's
+  ``display_text`` (so an operator finds ``1,234`` as shown), ignoring ASCII case.
+- **Aggregate**: numeric columns only, ``None`` skipped; ints sum to an int, Decimals (with ints)
+  to an exact Decimal; a float anywhere makes the sum a float (a Decimal cannot be added to one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Literal, Protocol
+
+RowKey = Any
+Row = tuple[RowKey, tuple[Any, ...]]  # (key, values in column order)
+
+
+class ColumnType(StrEnum):
+    TEXT = "text"
+    INTEGER = "integer"
+    DECIMAL = "decimal"
+    MONEY = "money"
+    PERCENT = "percent"
+    DURATION = "duration"  # seconds
+    TIMESTAMP = "timestamp"  # aware UTC datetime
+    BOOLEAN = "boolean"
+
+
+NUMERIC_TYPES = frozenset(
+    {
+        ColumnType.INTEGER,
+        ColumnType.DECIMAL,
+        ColumnType.MONEY,
+        ColumnType.PERCENT,
+        ColumnType.DURATION,
+    }
+)
+RANGE_TYPES = NUMERIC_TYPES | {ColumnType.TIMESTAMP}
+SEARCHABLE_TYPES = frozenset({ColumnType.TEXT, ColumnType.INTEGER})
+
+Align = Literal["left", "right", "center"]
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    title: str
+    type: ColumnType = ColumnType.TEXT
+    width: int | None = None  # cells; None: chosen from the title and type
+    align: Align | None = None  # None: right for numbers, left otherwise
+    formatter: Callable[[Any], str] | None = None  # value -> display text; None: by type
+    sortable: bool = True
+    filterable: bool = True
+    searchable: bool | None = None  # None: text columns only
+    group: str | None = None  # a group header above the titles, e.g. "Calls"
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.type in NUMERIC_TYPES
+
+    @property
+    def is_searchable(self) -> bool:
+        return self.type is ColumnType.TEXT if self.searchable is None else self.searchable
+
+    @property
+    def alignment(self) -> Align:
+        if self.align is not None:
+            return self.align
+        return "right" if self.is_numeric else "left"
+
+
+@dataclass(frozen=True)
+class SortKey:
+    key: str
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A set filter (``values``) or a range filter (``low``/``high``) on one column."""
+
+    key: str
+    values: frozenset[Any] | None = None
+    low: Any = None
+    high: Any = None
+
+    @property
+    def is_range(self) -> bool:
+        return self.values is None
+
+
+@dataclass(frozen=True)
+class Query:
+    sort: tuple[SortKey, ...] = ()
+    filters: tuple[Filter, ...] = ()  # at most one per column
+    search: str = ""
+
+    def with_filter(self, new: Filter | None, key: str) -> Query:
+        """This query with column ``key``'s filter replaced by ``new`` (None removes it)."""
+        kept = tuple(f for f in self.filters if f.key != key)
+        return replace(self, filters=(*kept, new) if new is not None else kept)
+
+    def without_filter(self, key: str) -> Query:
+        return self.with_filter(None, key)
+
+    def filter_for(self, key: str) -> Filter | None:
+        return next((f for f in self.filters if f.key == key), None)
+
+    def sort_direction(self, key: str) -> tuple[int, bool] | None:
+        """(position, descending) of ``key`` among the sort keys, or None."""
+        for index, sort in enumerate(self.sort):
+            if sort.key == key:
+                return index, sort.descending
+        return None
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """Over the numeric cells of a selection: count, sum, plain average, min, max."""
+
+    count: int = 0
+    total: Decimal | int | float | None = None
+    minimum: Any = None
+    maximum: Any = None
+
+    @property
+    def average(self) -> Decimal | float | None:
+        if not self.count or self.total is None:
+            return None
+        if isinstance(self.total, Decimal):
+            return self.total / self.count
+        return self.total / self.count
+
+
+@dataclass(frozen=True)
+class DistinctValue:
+    value: Any
+    count: int
+
+
+class RowSource(Protocol):
+    """What the grid reads. Implementations must be safe to call from worker threads."""
+
+    columns: Sequence[Column]
+    name: str  # a short name for export files, e.g. "audit-log"
+
+    def count(self, query: Query) -> int:
+        """Rows passing the query's filters and search."""
+        ...
+
+    def total(self) -> int:
+        """Rows with no filter or search."""
+        ...
+
+    def page(self, query: Query, offset: int, limit: int) -> list[Row]:
+        """Rows ``offset`` .. ``offset + limit - 1`` of the sorted, filtered result."""
+        ...
+
+    def distinct(
+        self, query: Query, key: str, *, search: str = "", limit: int = 1000
+    ) -> list[DistinctValue]:
+        """Values of column ``key`` with their counts, under the query's other filters and its
+        search (not the column's own filter), most frequent first, then by value; ``search``
+        narrows the values themselves (ASCII case ignored)."""
+        ...
+
+    def aggregate(self, query: Query, keys: Sequence[str], offset: int, limit: int) -> Aggregate:
+        """Aggregate over the numeric cells of columns ``keys`` in rows ``offset`` ..
+        ``offset + limit - 1`` of the result (non-numeric columns and None are skipped)."""
+        ...
+
+    def index_of(self, query: Query, key: RowKey) -> int | None:
+        """Position of the row with ``key`` in the result; None when filtered out or gone."""
+        ...
+
+    def iter_rows(
+        self, query: Query, offset: int = 0, limit: int | None = None, batch: int = 5000
+    ) -> Iterator[list[Row]]:
+        """The result in batches, for export: never the whole table in memory."""
+        ...
+
+    def refresh(self) -> None:
+        """Forget cached counts (and results): the next call sees the data as it is now."""
+        ...
+
+
+@dataclass
+class ColumnSet:
+    """Columns by key, for sources and the widget."""
+
+    columns: Sequence[Column]
+    by_key: dict[str, Column] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.by_key = {column.key: column for column in self.columns}
+
+    def index(self, key: str) -> int:
+        return [column.key for column in self.columns].index(key)
+
+
+def display_text(column: Column, value: Any) -> str:
+    """The cell text for ``value`` (not yet sanitized: the widget does that)."""
+    if value is None:
+        return ""
+    if column.formatter is not None:
+        return column.formatter(value)
+    if column.type is ColumnType.TIMESTAMP and isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if column.type is ColumnType.BOOLEAN:
+        return "yes" if value else "no"
+    if column.type in (ColumnType.MONEY, ColumnType.DECIMAL) and isinstance(value, Decimal):
+        return f"{value:,.2f}" if column.type is ColumnType.MONEY else f"{value.normalize():f}"
+    if column.type is ColumnType.PERCENT:
+        return f"{value:.2f}%"
+    if column.type is ColumnType.DURATION:
+        seconds = int(value)
+        return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+    if column.type is ColumnType.INTEGER:
+        return f"{value:,}"
+    return str(value)
+
+
+_ASCII_FOLD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def fold_ascii(text: str) -> str:
+    """``text`` with ASCII letters lower-cased and every other character kept (as LIKE does)."""
+    return text.translate(_ASCII_FOLD)
+
+
+def search_text_columns(columns: Sequence[Column]) -> tuple[int, ...]:
+    """Positions of the searchable columns; ValueError for a searchable column of a type whose
+    text the SQL and the in-memory source could not agree on."""
+    positions = []
+    for index, column in enumerate(columns):
+        if not column.is_searchable:
+            continue
+        if column.type not in SEARCHABLE_TYPES:
+            raise ValueError(
+                f"column {column.key!r}: a {column.type} column cannot be searchable "
+                f"(only {', '.join(sorted(SEARCHABLE_TYPES))})"
+            )
+        positions.append(index)
+    return tuple(positions)
+
+
+def search_text(value: Any) -> str | None:
+    """What the search looks in for a searchable cell's value (None: nothing to find)."""
+    if value is None:
+        return None
+    return value if type(value) is str else str(value)
+
+
+def distinct_label(column: Column, value: Any) -> str:
+    """What ``RowSource.distinct``'s ``search`` matches for one value of ``column``."""
+    if column.type is ColumnType.TEXT:
+        return search_text(value) or ""
+    return display_text(column, value)
+
+
+def merge_aggregates(parts: Iterable[Aggregate]) -> Aggregate:
+    """One Aggregate over several (e.g. one per column of a selection)."""
+    count = 0
+    totals: list[Any] = []
+    minimums: list[Any] = []
+    maximums: list[Any] = []
+    for part in parts:
+        if not part.count:
+            continue
+        count += part.count
+        if part.total is not None:
+            totals.append(part.total)
+        if part.minimum is not None:
+            minimums.append(part.minimum)
+        if part.maximum is not None:
+            maximums.append(part.maximum)
+    if not count:
+        return Aggregate()
+    if any(isinstance(total, float) for total in totals):
+        totals = [float(total) for total in totals]
+    return Aggregate(
+        count=count,
+        total=sum(totals[1:], totals[0]) if totals else None,
+        minimum=min(minimums) if minimums else None,
+        maximum=max(maximums) if maximums else None,
+    )
+
+
+def aggregate_values(values: Iterable[Any]) -> Aggregate:
+    """Aggregate over plain numbers (None skipped, bools are not numbers)."""
+    numbers = [v for v in values if v is not None and not isinstance(v, bool)]
+    if not numbers:
+        return Aggregate()
+    if any(isinstance(v, float) for v in numbers):
+        total: Any = sum(float(v) for v in numbers)
+    else:
+        total = sum(numbers[1:], numbers[0])
+    return Aggregate(count=len(numbers), total=total, minimum=min(numbers), maximum=max(numbers))

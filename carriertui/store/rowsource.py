@@ -1,0 +1,422 @@
+"""A row source over SQL: the grid's sort, filters and search become WHERE / ORDER BY / LIMIT.
+
+Nothing here loads a table into Python: a page is one query, a count is one query (cached per
+filter set until :meth:`SqlRowSource.refresh`), an export is one streaming query.
+
+Both backends give the results :mod:`carriertui.grid.model` defines:
+
+- NULL placement is explicit (``NULLS FIRST`` ascending, ``NULLS LAST`` descending; omitted for
+  NOT NULL columns, where it changes nothing and would stop PostgreSQL using a plain index).
+- Text sorts by code point: SQLite compares BINARY already, PostgreSQL gets ``COLLATE "C"``.
+- The search is ``LIKE`` on SQLite (which folds ASCII case only) and ``ILIKE`` under
+  ``COLLATE "C"`` on PostgreSQL, which also folds ASCII only whatever the database's locale
+  (a plain ILIKE in a UTF-8 locale would match ``É`` to ``é`` and disagree with SQLite).
+
+Indexes, for the budgets in issue 3: index every sortable column. On PostgreSQL an index serves
+these ORDER BYs only if it matches them: ``(col COLLATE "C")`` for text, and ``NULLS FIRST``
+for a nullable column (``CREATE INDEX ... (name COLLATE "C" NULLS FIRST, id)``).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping, Sequence
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    Integer,
+    Select,
+    String,
+    Text,
+    and_,
+    cast,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy import Enum as SqlEnum
+from sqlalchemy.sql.elements import UnaryExpression
+
+from carriertui.grid.model import (
+    Aggregate,
+    Column,
+    ColumnType,
+    DistinctValue,
+    Filter,
+    Query,
+    Row,
+    RowKey,
+    distinct_label,
+    fold_ascii,
+    merge_aggregates,
+    search_text_columns,
+)
+from carriertui.store.db import Database
+from carriertui.store.types import MONEY_SCALE, FixedDecimal
+
+_COUNT_CACHE_SIZE = 32
+# Below this offset a plain OFFSET is cheap; above it, and past the middle of the result, the page
+# is read backwards from the end (which needs the count, usually cached by then).
+DEFAULT_REVERSE_MIN_OFFSET = 1000
+_LIKE_ESCAPE = "\\"
+_FIXED_QUANTUM = Decimal(1).scaleb(-MONEY_SCALE)
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern (escape ``\\``) matching any text that contains ``text``."""
+    escaped = (
+        text.replace(_LIKE_ESCAPE, _LIKE_ESCAPE * 2)
+        .replace("%", _LIKE_ESCAPE + "%")
+        .replace("_", _LIKE_ESCAPE + "_")
+    )
+    return f"%{escaped}%"
+
+
+def _base_type(element: ColumnElement[Any]) -> Any:
+    kind = element.type
+    return getattr(kind, "impl_instance", None) or getattr(kind, "impl", kind)
+
+
+def _is_text(element: ColumnElement[Any]) -> bool:
+    base = _base_type(element)
+    return isinstance(base, String) and not isinstance(base, SqlEnum)
+
+
+def _is_integer(element: ColumnElement[Any]) -> bool:
+    return isinstance(element.type, Integer)
+
+
+class SqlRowSource:
+    """Rows of ``selectable`` (a table or a join), one value per column from ``expressions``.
+
+    ``expressions`` maps each column key to its SQL expression (normally the table's column, so
+    TypeDecorators such as UTCDateTime and FixedDecimal convert the values); ``key`` is the unique,
+    non-null row key (the primary key); ``where`` an optional fixed condition (the audit entries
+    of one customer).
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        name: str,
+        columns: Sequence[Column],
+        selectable: FromClause,
+        expressions: Mapping[str, ColumnElement[Any]],
+        key: ColumnElement[Any],
+        where: ColumnElement[bool] | None = None,
+        reverse_min_offset: int = DEFAULT_REVERSE_MIN_OFFSET,
+    ) -> None:
+        self.columns: Sequence[Column] = tuple(columns)
+        self.name = name
+        missing = [column.key for column in self.columns if column.key not in expressions]
+        if missing:
+            raise ValueError(f"{name}: no SQL expression for columns {missing}")
+        self._db = db
+        self._postgres = db.backend == "postgresql"
+        self._selectable = selectable
+        self._key = key
+        self._where = where
+        self._expressions = {column.key: expressions[column.key] for column in self.columns}
+        self._by_key = {column.key: column for column in self.columns}
+        self._searchable = [
+            self._expressions[self.columns[i].key] for i in search_text_columns(self.columns)
+        ]
+        self._labeled = [
+            self._expressions[column.key].label(f"c{index}")
+            for index, column in enumerate(self.columns)
+        ]
+        self.reverse_min_offset = reverse_min_offset
+        self._lock = threading.Lock()
+        self._counts: OrderedDict[Any, int] = OrderedDict()
+
+    # -- the protocol ---------------------------------------------------------------------------
+
+    def count(self, query: Query) -> int:
+        cache_key = (frozenset(query.filters), query.search)
+        with self._lock:
+            if cache_key in self._counts:
+                self._counts.move_to_end(cache_key)
+                return self._counts[cache_key]
+        statement = select(func.count()).select_from(self._selectable)
+        statement = statement.where(*self._conditions(query))
+        with self._db.read() as session:
+            result = int(session.connection().execute(statement).scalar_one())
+        with self._lock:
+            self._counts[cache_key] = result
+            while len(self._counts) > _COUNT_CACHE_SIZE:
+                self._counts.popitem(last=False)
+        return result
+
+    def total(self) -> int:
+        return self.count(Query())
+
+    def refresh(self) -> None:
+        with self._lock:
+            self._counts.clear()
+
+    def page(self, query: Query, offset: int, limit: int) -> list[Row]:
+        _check_range(offset, limit)
+        if limit == 0:
+            return []
+        if offset >= self.reverse_min_offset:
+            count = self.count(query)
+            if offset >= count:
+                return []
+            if offset > count / 2:
+                # OFFSET walks past every skipped row: from the end, the walk is short.
+                start = count - offset - limit
+                statement = self._rows_statement(query, reverse=True)
+                statement = statement.offset(max(start, 0)).limit(limit + min(start, 0))
+                rows = self._fetch(statement)
+                rows.reverse()
+                return rows
+        return self._fetch(self._rows_statement(query).offset(offset).limit(limit))
+
+    def distinct(
+        self, query: Query, key: str, *, search: str = "", limit: int = 1000
+    ) -> list[DistinctValue]:
+        column = self._column(key)
+        expression = self._expressions[key]
+        number = func.count().label("n")
+        conditions = self._conditions(query.without_filter(key))
+        by_text = column.type is ColumnType.TEXT
+        if search and by_text:
+            conditions.append(self._like(expression, search))
+        statement = (
+            select(expression.label("v"), number)
+            .select_from(self._selectable)
+            .where(*conditions)
+            .group_by(expression)
+            .order_by(number.desc(), *self._order(expression, descending=False))
+        )
+        limit = max(limit, 0)
+        if not search or by_text:
+            statement = statement.limit(limit)
+            with self._db.read() as session:
+                return [DistinctValue(v, n) for v, n in session.connection().execute(statement)]
+        # Any other type is searched by its display text, which SQL cannot compute: stream the
+        # groups in order and keep the first ``limit`` that match.
+        needle = fold_ascii(search)
+        found: list[DistinctValue] = []
+        with self._db.read() as session:
+            result = session.connection().execute(
+                statement.execution_options(stream_results=True, yield_per=1000)
+            )
+            for value, n in result:
+                if len(found) >= limit:
+                    break
+                if value is not None and needle in fold_ascii(distinct_label(column, value)):
+                    found.append(DistinctValue(value, n))
+            result.close()
+        return found
+
+    def aggregate(self, query: Query, keys: Sequence[str], offset: int, limit: int) -> Aggregate:
+        _check_range(offset, limit)
+        numeric = [key for key in keys if self._column(key).is_numeric]
+        if not numeric or limit == 0:
+            return Aggregate()
+        values = [self._expressions[key].label(f"a{i}") for i, key in enumerate(numeric)]
+        inner = select(*values).select_from(self._selectable).where(*self._conditions(query))
+        if offset > 0 or limit < self.count(query):
+            inner = inner.order_by(*self._order_by(query)).offset(offset).limit(limit)
+        rows = inner.subquery()
+        parts = []
+        for i in range(len(numeric)):
+            cell = rows.c[f"a{i}"]
+            parts += [func.count(cell), func.sum(cell), func.min(cell), func.max(cell)]
+        with self._db.read() as session:
+            result = session.connection().execute(select(*parts)).one()
+        aggregates = []
+        for i, key in enumerate(numeric):
+            count, total, minimum, maximum = result[4 * i : 4 * i + 4]
+            if _is_integer(self._expressions[key]):
+                # PostgreSQL's SUM(bigint) is numeric; the column holds integers.
+                total = None if total is None else int(total)
+            aggregates.append(Aggregate(int(count), total, minimum, maximum))
+        return merge_aggregates(aggregates)
+
+    def index_of(self, query: Query, key: RowKey) -> int | None:
+        conditions = self._conditions(query)
+        sorts = [(self._expressions[s.key], s.descending) for s in query.sort]
+        # The row itself, if the query keeps it: its sort values place it.
+        probe = (
+            select(literal_column("1"), *[expression for expression, _ in sorts])
+            .select_from(self._selectable)
+            .where(self._key == key, *conditions)
+        )
+        with self._db.read() as session:
+            connection = session.connection()
+            found = connection.execute(probe).first()
+            if found is None:
+                return None
+            before = self._before([*zip(sorts, found[1:], strict=True), ((self._key, False), key)])
+            statement = (
+                select(func.count()).select_from(self._selectable).where(*conditions, before)
+            )
+            return int(connection.execute(statement).scalar_one())
+
+    def iter_rows(
+        self, query: Query, offset: int = 0, limit: int | None = None, batch: int = 5000
+    ) -> Iterator[list[Row]]:
+        _check_range(offset, 0 if limit is None else limit)
+        if batch <= 0:
+            raise ValueError("batch must be positive")
+        statement = self._rows_statement(query)
+        if offset:
+            statement = statement.offset(offset)
+        if limit is not None:
+            statement = statement.limit(limit)
+        statement = statement.execution_options(stream_results=True, yield_per=batch)
+        with self._db.read() as session:
+            result = session.connection().execute(statement)
+            try:
+                for part in result.partitions(batch):
+                    yield [(row[0], row[1:]) for row in part]
+            finally:
+                result.close()
+
+    # -- SQL building ---------------------------------------------------------------------------
+
+    def _column(self, key: str) -> Column:
+        try:
+            return self._by_key[key]
+        except KeyError:
+            raise KeyError(f"{self.name}: no column {key!r}") from None
+
+    def _fetch(self, statement: Select[Any]) -> list[Row]:
+        with self._db.read() as session:
+            return [(row[0], row[1:]) for row in session.connection().execute(statement)]
+
+    def _rows_statement(self, query: Query, *, reverse: bool = False) -> Select[Any]:
+        return (
+            select(self._key, *self._labeled)
+            .select_from(self._selectable)
+            .where(*self._conditions(query))
+            .order_by(*self._order_by(query, reverse=reverse))
+        )
+
+    def _collated(self, expression: ColumnElement[Any]) -> ColumnElement[Any]:
+        if False:
+            return expression.collate("C")
+        return expression
+
+    def _order(
+        self, expression: ColumnElement[Any], *, descending: bool
+    ) -> list[UnaryExpression[Any]]:
+        collated = self._collated(expression)
+        term = collated.desc() if descending else collated.asc()
+        if not _nullable(expression):
+            return [term]
+        return [term.nulls_last() if descending else term.nulls_first()]
+
+    def _order_by(self, query: Query, *, reverse: bool = False) -> list[UnaryExpression[Any]]:
+        terms: list[UnaryExpression[Any]] = []
+        for sort in query.sort:
+            self._column(sort.key)
+            expression = self._expressions[sort.key]
+            terms += self._order(expression, descending=sort.descending != reverse)
+        # The row key last, so that equal sort values still come in one fixed order.
+        return terms + self._order(self._key, descending=reverse)
+
+    def _conditions(self, query: Query) -> list[ColumnElement[bool]]:
+        conditions: list[ColumnElement[bool]] = []
+        if self._where is not None:
+            conditions.append(self._where)
+        for spec in query.filters:
+            conditions.append(self._filter(spec))
+        if query.search:
+            if self._searchable:
+                conditions.append(or_(*[self._like(e, query.search) for e in self._searchable]))
+            else:
+                conditions.append(false())
+        return conditions
+
+    def _filter(self, spec: Filter) -> ColumnElement[bool]:
+        self._column(spec.key)
+        expression = self._expressions[spec.key]
+        if not spec.is_range:
+            values = [v for v in spec.values or () if _storable(expression, v)]
+            terms = [expression.in_([v for v in values if v is not None])] if values else []
+            if None in (spec.values or ()):
+                terms.append(expression.is_(None))
+            return or_(*terms) if terms else false()
+        terms = [expression.is_not(None)]
+        if spec.low is not None:
+            terms.append(self._collated(expression) >= _bound(expression, spec.low, ROUND_CEILING))
+        if spec.high is not None:
+            terms.append(self._collated(expression) <= _bound(expression, spec.high, ROUND_FLOOR))
+        return and_(*terms)
+
+    def _like(self, expression: ColumnElement[Any], search: str) -> ColumnElement[bool]:
+        pattern = like_pattern(search)
+        if not _is_text(expression):
+            expression = cast(expression, Text)
+        if self._postgres:
+            # ILIKE under "C" folds ASCII letters only, exactly as SQLite's LIKE does.
+            return expression.collate("C").ilike(pattern, escape=_LIKE_ESCAPE)
+        return expression.like(pattern, escape=_LIKE_ESCAPE)
+
+    def _before(
+        self, places: Sequence[tuple[tuple[ColumnElement[Any], bool], Any]]
+    ) -> ColumnElement[bool]:
+        """Rows sorting before the row whose sort values are ``places`` (in the ORDER BY's
+        terms: None first ascending, last descending)."""
+        alternatives: list[ColumnElement[bool]] = []
+        equal: list[ColumnElement[bool]] = []
+        for (expression, descending), value in places:
+            collated = self._collated(expression)
+            if value is None:
+                earlier = expression.is_not(None) if descending else false()
+                same = expression.is_(None)
+            elif descending:
+                earlier = collated > value
+                same = expression == value
+            else:
+                earlier = collated < value
+                if _nullable(expression):
+                    earlier = or_(expression.is_(None), earlier)
+                same = expression == value
+            alternatives.append(and_(*equal, earlier) if equal else earlier)
+            equal.append(same)
+        return or_(*alternatives) if alternatives else true()
+
+
+def _nullable(expression: ColumnElement[Any]) -> bool:
+    """False only for a table column declared NOT NULL (a NULLS clause would change nothing)."""
+    return getattr(expression, "nullable", True) is not False
+
+
+def _storable(expression: ColumnElement[Any], value: Any) -> bool:
+    """False for a set-filter value the column cannot hold (a FixedDecimal with more places
+    would be rounded when bound, and then match a different value)."""
+    if value is None:
+        return True
+    if isinstance(expression.type, FixedDecimal) and isinstance(value, Decimal | float | int):
+        return Decimal(value).quantize(_FIXED_QUANTUM) == value
+    if _is_integer(expression) and isinstance(value, Decimal | float):
+        return math.isfinite(value) and value == int(value)
+    return True
+
+
+def _bound(expression: ColumnElement[Any], value: Any, rounding: str) -> Any:
+    """A range bound the column can hold without changing which values pass: a FixedDecimal
+    lower bound rounds up to its scale, an upper one down (and likewise to integers)."""
+    if isinstance(expression.type, FixedDecimal) and isinstance(value, Decimal | float | int):
+        return Decimal(value).quantize(_FIXED_QUANTUM, rounding=rounding)
+    if _is_integer(expression) and isinstance(value, Decimal | float) and math.isfinite(value):
+        return int(Decimal(value).to_integral_value(rounding=rounding))
+    return value
+
+
+def _check_range(offset: int, limit: int) -> None:
+    if offset < 0 or limit < 0:
+        raise ValueError(f"offset and limit must not be negative (got {offset}, {limit})")

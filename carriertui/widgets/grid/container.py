@@ -1,0 +1,496 @@
+"""The grid as screens use it: chips, search box, the virtual view, a status line, dialogs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Button, Input, Static
+
+from carriertui.grid.model import Aggregate, Filter, Query, Row, RowKey, RowSource
+from carriertui.widgets.grid.view import DataGrid, Selection, cell_text
+from carriertui.widgets.plain import notify_plain, plain
+
+CLIPBOARD_ROW_LIMIT = 100_000
+# extra aggregates a screen adds (the summary: weighted ASR and ACD): (source, query, selection)
+# -> short texts; runs in a worker thread.
+ExtraAggregates = Callable[[RowSource, Query, Selection], list[str]]
+
+
+class RowActivated(Message):
+    """Enter on a row (when the grid's ``enter`` is "activate")."""
+
+    def __init__(self, grid: Grid, key: RowKey, values: tuple[Any, ...]) -> None:
+        super().__init__()
+        self.grid = grid
+        self.key = key
+        self.values = values
+
+    @property
+    def control(self) -> Grid:
+        return self.grid
+
+
+def format_number(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:,.2f}" if abs(value) < 10**15 else f"{value:.4E}"
+
+
+def describe_filter(grid: DataGrid, item: Filter) -> str:
+    column = next(c for c in grid.columns if c.key == item.key)
+    if item.is_range:
+        low = "" if item.low is None else cell_text(column, item.low)
+        high = "" if item.high is None else cell_text(column, item.high)
+        return f"{column.title}: {low}…{high}"
+    shown = sorted(cell_text(column, value) or "(empty)" for value in item.values or ())
+    text = ", ".join(shown[:3]) + (f" +{len(shown) - 3}" if len(shown) > 3 else "")
+    return f"{column.title}: {text or 'nothing'}"
+
+
+class Grid(Vertical):
+    """A DataGrid with everything around it. ``enter``: "view" shows the cell's whole value,
+    "activate" posts RowActivated (the screen opens the record)."""
+
+    DEFAULT_CSS = """
+    Grid { height: 1fr; }
+    Grid > #grid-chips { height: auto; display: none; }
+    Grid > #grid-chips.-active { display: block; }
+    Grid > #grid-chips Button { margin: 0 1 0 0; min-width: 4; }
+    Grid > #grid-search { display: none; }
+    Grid > #grid-search.-active { display: block; }
+    Grid > #grid-status { height: 1; color: $text-muted; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("s", "sort", "Sort", id="grid.sort", tooltip="Sort by this column: up, down, off"),
+        Binding(
+            "S",
+            "sort(True)",
+            "Sort+",
+            id="grid.sort_add",
+            show=False,
+            tooltip="Add this column as a further sort key",
+        ),
+        Binding("f", "filter", "Filter", id="grid.filter", tooltip="Filter this column by values"),
+        Binding("F", "clear_filters", "Clear filters", id="grid.clear_filters", show=False),
+        Binding("slash", "search", "Search", id="grid.search"),
+        Binding(
+            "r,f5",
+            "refresh",
+            "Refresh",
+            id="grid.refresh",
+            show=False,
+            tooltip="Re-query; the cursor stays on the same record",
+        ),
+        Binding(
+            "v",
+            "view_cell",
+            "View",
+            id="grid.view",
+            show=False,
+            tooltip="Show the cell's whole value",
+        ),
+        Binding("enter", "enter", "Open", id="grid.enter", show=False),
+        Binding(
+            "space",
+            "toggle_check",
+            "Check",
+            id="grid.check",
+            show=False,
+            tooltip="Tick or untick this row",
+        ),
+        Binding(
+            "m,shift+f10", "menu", "Menu", id="grid.menu", tooltip="Copy, copy with headers, export"
+        ),
+    ]
+
+    def __init__(
+        self,
+        source: RowSource,
+        *,
+        query: Query | None = None,
+        enter: str = "view",
+        checkable: bool = False,
+        extra_aggregates: ExtraAggregates | None = None,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id)
+        self._source = source
+        self._query = query
+        self._enter = enter
+        self._checkable = checkable
+        self._extra = extra_aggregates
+        self._aggregate_generation = 0
+
+    def compose(self) -> ComposeResult:
+        yield Horizontal(id="grid-chips")
+        yield Input(
+            placeholder="search, Enter to apply, Esc to clear", id="grid-search", compact=True
+        )
+        yield DataGrid(self._source, query=self._query, checkable=self._checkable, id="grid-view")
+        yield Static("", id="grid-status", markup=False)
+
+    @property
+    def view(self) -> DataGrid:
+        return self.query_one(DataGrid)
+
+    @property
+    def source(self) -> RowSource:
+        return self.view.source
+
+    def set_source(self, source: RowSource) -> None:
+        self._source = source
+        self.view.set_source(source)
+
+    def focus(self, scroll_visible: bool = True) -> Grid:
+        self.view.focus(scroll_visible)
+        return self
+
+    # -- status, chips ----------------------------------------------------------------------
+
+    @on(DataGrid.CountChanged)
+    @on(DataGrid.Loading)
+    def _count_changed(self, event: Message) -> None:
+        event.stop()
+        self._update_status()
+
+    @on(DataGrid.QueryChanged)
+    def _query_changed(self, event: DataGrid.QueryChanged) -> None:
+        event.stop()
+        self._update_chips()
+        self._update_status()
+
+    def _update_chips(self) -> None:
+        chips = self.query_one("#grid-chips", Horizontal)
+        chips.remove_children()
+        query = self.view.query
+        buttons = [
+            Button(
+                plain(describe_filter(self.view, item) + " ✕"),
+                name=item.key,
+                compact=True,
+                classes="grid-chip",
+                tooltip="Remove this filter",
+            )
+            for item in query.filters
+        ]
+        if query.search:
+            buttons.append(
+                Button(
+                    plain(f"search: {query.search} ✕"),
+                    name="\x00search",
+                    compact=True,
+                    classes="grid-chip",
+                    tooltip="Clear the search",
+                )
+            )
+        chips.mount_all(buttons)
+        chips.set_class(bool(buttons), "-active")
+
+    @on(Button.Pressed, ".grid-chip")
+    def _chip_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        view = self.view
+        if event.button.name == "\x00search":
+            self.query_one("#grid-search", Input).value = ""
+            view.set_query(replace(view.query, search=""))
+        else:
+            view.set_query(view.query.without_filter(event.button.name or ""))
+        view.focus()
+
+    def _update_status(self, aggregates: str = "") -> None:
+        view = self.view
+        if view.error is not None:
+            text = f"error: {view.error}"
+        elif view.count is None:
+            text = "loading…"
+        else:
+            filtered = view.query.filters or view.query.search
+            noun = "row" if (view.total if filtered else view.count) == 1 else "rows"
+            text = f"{view.count:,} {noun}"
+            if filtered and view.total is not None:
+                text = f"{view.count:,} of {view.total:,} {noun}"
+            if view.checked:
+                text += f" · {len(view.checked):,} ticked"
+        if aggregates:
+            text += " · " + aggregates
+        self.query_one("#grid-status", Static).update(plain(text))
+
+    @on(DataGrid.SelectionChanged)
+    def _selection_changed(self, event: DataGrid.SelectionChanged) -> None:
+        event.stop()
+        selection = self.view.selection
+        if selection is None:
+            self._update_status()
+            return
+        self._aggregate_generation += 1
+        generation = self._aggregate_generation
+        view = self.view
+        numeric = [
+            c.key for c in view.columns[selection.left : selection.right + 1] if c.is_numeric
+        ]
+        source, query, extra = view.source, view.query, self._extra
+
+        def work() -> tuple[int, Aggregate | None, list[str]]:
+            result = (
+                source.aggregate(query, numeric, selection.top, selection.rows) if numeric else None
+            )
+            extras = extra(source, query, selection) if extra is not None else []
+            return generation, result, extras
+
+        from carriertui.screens.base import run_service
+
+        self.set_timer(
+            0.05,
+            lambda: (
+                run_service(
+                    self,
+                    work,
+                    on_done=self._show_aggregates,
+                    group="grid-aggregate",
+                    exclusive=True,
+                )
+                if generation == self._aggregate_generation
+                else None
+            ),
+        )
+
+    def _show_aggregates(self, result: tuple[int, Aggregate | None, list[str]]) -> None:
+        generation, aggregate, extras = result
+        if generation != self._aggregate_generation or self.view.selection is None:
+            return
+        selection = self.view.selection
+        parts = [f"sel {selection.rows:,}×{selection.columns}"]
+        if aggregate is not None and aggregate.count:
+            parts.append(
+                f"n {aggregate.count:,} sum {format_number(aggregate.total)} "
+                f"avg {format_number(aggregate.average)} min {format_number(aggregate.minimum)} "
+                f"max {format_number(aggregate.maximum)}"
+            )
+        parts.extend(extras)
+        self._update_status(" · ".join(parts))
+
+    # -- actions ----------------------------------------------------------------------------
+
+    def action_sort(self, add: bool = False) -> None:
+        view = self.view
+        if view.columns:
+            view.cycle_sort(view.cursor[1], add=add)
+
+    def action_filter(self) -> None:
+        from carriertui.widgets.grid.dialogs import FilterScreen
+
+        view = self.view
+        column = view.cursor_column
+        if column is None:
+            return
+        if not column.filterable:
+            self.notify(f"{column.title} cannot be filtered", severity="warning", markup=False)
+            return
+
+        def chosen(result: Filter | bool | None) -> None:
+            if result is False:
+                return
+            view.set_query(view.query.with_filter(result or None, column.key))  # type: ignore[arg-type]
+            view.focus()
+
+        self.app.push_screen(FilterScreen(view.source, view.query, column), chosen)
+
+    def action_clear_filters(self) -> None:
+        view = self.view
+        if view.query.filters or view.query.search:
+            self.query_one("#grid-search", Input).value = ""
+            view.set_query(Query(sort=view.query.sort))
+
+    def action_search(self) -> None:
+        search = self.query_one("#grid-search", Input)
+        search.add_class("-active")
+        search.focus()
+
+    @on(Input.Submitted, "#grid-search")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        view = self.view
+        text = event.value.strip()
+        if not text:
+            event.input.remove_class("-active")
+        view.set_query(replace(view.query, search=text))
+        view.focus()
+
+    def on_key(self, event: Any) -> None:
+        search = self.query_one("#grid-search", Input)
+        if event.key == "escape" and self.app.focused is search:
+            event.stop()
+            search.value = ""
+            search.remove_class("-active")
+            view = self.view
+            if view.query.search:
+                view.set_query(replace(view.query, search=""))
+            view.focus()
+
+    def action_refresh(self) -> None:
+        self.view.reload(keep_cursor=True)
+
+    def refresh_data(self, *, key: RowKey | None = None) -> None:
+        """Re-query; the cursor goes to ``key`` (e.g. a record just created) or stays put."""
+        self.view.reload(keep_cursor=True, key=key)
+
+    def action_toggle_check(self) -> None:
+        if self.view.checkable and self.view.toggle_check() is not None:
+            self._update_status()
+
+    def action_enter(self) -> None:
+        view = self.view
+        row = view.row_at(view.cursor[0])
+        if row is None:
+            return
+        if self._enter == "activate":
+            self.post_message(RowActivated(self, row[0], row[1]))
+        else:
+            self.action_view_cell()
+
+    def action_view_cell(self) -> None:
+        from carriertui.widgets.grid.dialogs import CellScreen
+
+        view = self.view
+        row = view.row_at(view.cursor[0])
+        column = view.cursor_column
+        if row is None or column is None:
+            return
+        value = row[1][view.cursor[1]]
+        from carriertui.grid.model import display_text
+
+        self.app.push_screen(CellScreen(column.title, display_text(column, value)))
+
+    @on(DataGrid.MenuRequested)
+    def action_menu(self, event: Message | None = None) -> None:
+        from carriertui.widgets.grid.dialogs import GridMenu
+
+        if event is not None:
+            event.stop()
+        view = self.view
+        selection = view.effective_selection()
+        if selection is None:
+            return
+        summary = f"{selection.rows:,} × {selection.columns} cells"
+        if view.selection is None:
+            summary = "All rows (nothing selected)"
+
+        def chosen(choice: str | None) -> None:
+            if choice == "export":
+                self.export()
+            elif choice in ("copy", "copy_headers", "copy_groups"):
+                self.copy(headers=choice != "copy", groups=choice == "copy_groups")
+
+        self.app.push_screen(GridMenu(summary, groups=view.has_groups), chosen)
+
+    # -- copy and export --------------------------------------------------------------------
+
+    def _selected_rows(self, selection: Selection) -> list[Row]:
+        """Rows of the selection from the source (runs in a worker)."""
+        return self.view.source.page(self.view.query, selection.top, selection.rows)
+
+    def copy(self, *, headers: bool = False, groups: bool = False) -> None:
+        """Tab-separated text of the selection (or the cursor cell) to the clipboard (OSC 52)."""
+        from carriertui.grid.export import to_tsv
+        from carriertui.screens.base import run_service
+
+        view = self.view
+        selection = view.effective_selection()
+        if selection is None:
+            return
+        if selection.rows > CLIPBOARD_ROW_LIMIT:
+            notify_plain(
+                self.app,
+                f"{selection.rows:,} rows is too many for the clipboard; use Export",
+                severity="warning",
+            )
+            return
+        columns = list(view.columns[selection.left : selection.right + 1])
+
+        def work() -> str:
+            rows = [
+                (key, values[selection.left : selection.right + 1])
+                for key, values in self._selected_rows(selection)
+            ]
+            return to_tsv(columns, rows, headers=headers or groups, group_headers=groups)
+
+        def done(text: str) -> None:
+            self.app.copy_to_clipboard(text)
+            notify_plain(
+                self.app,
+                f"Copied {selection.rows:,} × {selection.columns} cells"
+                + (" with headers" if headers else ""),
+                timeout=3,
+            )
+            self.last_copied = text
+
+        run_service(self, work, on_done=done, group="grid-copy", exclusive=True)
+
+    def export(self) -> None:
+        """The selection, or the whole filtered result when nothing is selected, to CSV."""
+        from carriertui import locations
+        from carriertui.grid.export import default_export_name, write_csv
+        from carriertui.widgets.grid.dialogs import ExportScreen
+
+        view = self.view
+        source, query = view.source, view.query
+        selection = view.selection
+        if selection is None:
+            offset, limit = 0, None
+            columns = list(view.columns)
+            left, right = 0, len(columns) - 1
+            total = view.count
+            summary = f"All {total:,} rows of the current view" if total is not None else "All rows"
+        else:
+            offset, limit = selection.top, selection.rows
+            left, right = selection.left, selection.right
+            columns = list(view.columns[left : right + 1])
+            total = selection.rows
+            summary = f"The selection: {selection.rows:,} rows × {selection.columns} columns"
+        default = locations.exports_dir() / default_export_name(source.name, datetime.now(UTC))
+
+        def start(
+            path: Path,
+            progress: Callable[[int, int | None], None],
+            cancel: Any,
+            finished: Callable[[Any], None],
+        ) -> None:
+            def batches() -> Iterator[list[Row]]:
+                for batch in source.iter_rows(query, offset, limit):
+                    yield [(key, values[left : right + 1]) for key, values in batch]
+
+            def work() -> Path:
+                write_csv(
+                    path,
+                    columns,
+                    batches(),
+                    on_progress=lambda done: self.app.call_from_thread(progress, done, total),
+                    cancelled=cancel.is_set,
+                )
+                return path
+
+            from carriertui.screens.base import run_service
+
+            run_service(self, work, on_done=finished, on_error=finished, group="grid-export")
+
+        def closed(path: Path | None) -> None:
+            if path is not None:
+                notify_plain(self.app, f"Exported to {path}", timeout=6)
+
+        self.app.push_screen(ExportScreen(default, summary, start), closed)
+
+    def status_text(self) -> str:
+        return str(self.query_one("#grid-status", Static).render())

@@ -1,0 +1,330 @@
+"""The grid's modals: column filter, context menu, export, and a cell's whole value."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, OptionList, ProgressBar, SelectionList, Static
+from textual.widgets.option_list import Option
+from textual.widgets.selection_list import Selection as ListItem
+
+from carriertui.grid.model import Column, ColumnType, DistinctValue, Filter, Query, RowSource
+from carriertui.widgets.grid.view import cell_text
+from carriertui.widgets.plain import plain
+
+MENU_ITEMS = (
+    ("copy", "Copy"),
+    ("copy_headers", "Copy with Headers"),
+    ("copy_groups", "Copy with Group Headers"),
+    ("export", "Export…"),
+)
+
+
+class GridMenu(ModalScreen[str | None]):
+    """Right-click, m or shift+F10 on a selection."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Close", id="menu.close")]
+
+    def __init__(self, summary: str, *, groups: bool) -> None:
+        super().__init__()
+        self._summary = summary
+        self._groups = groups
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="grid-menu"):
+            yield Static(plain(self._summary), classes="dialog-title")
+            options = [
+                Option(label, id=key)
+                for key, label in MENU_ITEMS
+                if key != "copy_groups" or self._groups
+            ]
+            yield OptionList(*options, id="grid-menu-options")
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+def parse_bound(column: Column, text: str) -> Any:
+    """A range bound typed by the operator: a number, or a UTC date/time for timestamps."""
+    text = text.strip()
+    if not text:
+        return None
+    if column.type is ColumnType.TIMESTAMP:
+        for pattern in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"):
+            try:
+                return datetime.strptime(text, pattern).replace(tzinfo=UTC)
+            except ValueError:
+                continue
+        raise ValueError("use YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS] (UTC)")
+    try:
+        number = Decimal(text.replace(",", ""))
+    except InvalidOperation:
+        raise ValueError("must be a number") from None
+    if column.type in (ColumnType.INTEGER, ColumnType.DURATION) and number == number.to_integral():
+        return int(number)
+    return number
+
+
+def format_bound(column: Column, value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return str(value)
+
+
+class FilterScreen(ModalScreen[Filter | None | bool]):
+    """A column's set filter (distinct values with counts) and, for numbers and times, a range.
+
+    Dismisses with the new Filter, None to clear the column's filter, or False when cancelled.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="filter.cancel"),
+        Binding("ctrl+s", "apply", "Apply", id="filter.apply", priority=True),
+        Binding("ctrl+a", "select_all", "All", id="filter.all", priority=True),
+        Binding("ctrl+n", "select_none", "None", id="filter.none", priority=True),
+    ]
+    LIMIT = 1000
+
+    def __init__(self, source: RowSource, query: Query, column: Column) -> None:
+        super().__init__()
+        self._source = source
+        self._query = query
+        self._column = column
+        self._values: list[DistinctValue] = []
+        self._current = query.filter_for(column.key)
+        self.loaded = False
+
+    @property
+    def has_range(self) -> bool:
+        return self._column.type in (
+            ColumnType.INTEGER,
+            ColumnType.DECIMAL,
+            ColumnType.MONEY,
+            ColumnType.PERCENT,
+            ColumnType.DURATION,
+            ColumnType.TIMESTAMP,
+        )
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="filter-dialog"):
+            yield Static(plain(f"Filter: {self._column.title}"), classes="dialog-title")
+            yield Input(placeholder="search values", id="filter-search", compact=True)
+            yield SelectionList[int](id="filter-values")
+            yield Label("", id="filter-info", markup=False)
+            if self.has_range:
+                low = high = ""
+                if self._current is not None and self._current.is_range:
+                    low = format_bound(self._column, self._current.low)
+                    high = format_bound(self._column, self._current.high)
+                hint = (
+                    "UTC, YYYY-MM-DD [HH:MM]" if self._column.type is ColumnType.TIMESTAMP else ""
+                )
+                with Horizontal(id="filter-range"):
+                    yield Label("From", markup=False)
+                    yield Input(low, placeholder=hint, id="filter-low", compact=True)
+                    yield Label("to", markup=False)
+                    yield Input(high, placeholder=hint, id="filter-high", compact=True)
+                yield Label("", id="filter-error", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Apply (ctrl+s)", id="apply", variant="primary", compact=True)
+                yield Button("All (ctrl+a)", id="all", compact=True)
+                yield Button("None (ctrl+n)", id="none", compact=True)
+                yield Button("Clear filter", id="clear", compact=True)
+
+    def on_mount(self) -> None:
+        self._load("")
+        self.query_one(SelectionList).focus()
+
+    def _load(self, search: str) -> None:
+        source, query, key = self._source, self._query, self._column.key
+
+        def work() -> list[DistinctValue]:
+            return source.distinct(query, key, search=search, limit=self.LIMIT)
+
+        from carriertui.screens.base import run_service
+
+        run_service(self, work, on_done=self._show, group="filter-values", exclusive=True)
+
+    def _show(self, values: list[DistinctValue]) -> None:
+        self._values = values
+        chosen = (
+            self._current.values
+            if self._current is not None and not self._current.is_range
+            else None
+        )
+        options = self.query_one(SelectionList)
+        options.clear_options()
+        options.add_options(
+            ListItem(
+                plain(f"{cell_text(self._column, item.value) or '(empty)'}  ({item.count:,})"),
+                index,
+                chosen is None or item.value in chosen,
+            )
+            for index, item in enumerate(values)
+        )
+        more = " (first 1,000 shown: search to narrow)" if len(values) >= self.LIMIT else ""
+        self.query_one("#filter-info", Label).update(plain(f"{len(values):,} values{more}"))
+        self.loaded = True
+
+    @on(Input.Changed, "#filter-search")
+    def _search(self, event: Input.Changed) -> None:
+        self._load(event.value)
+
+    @on(Button.Pressed, "#all")
+    def action_select_all(self) -> None:
+        self.query_one(SelectionList).select_all()
+
+    @on(Button.Pressed, "#none")
+    def action_select_none(self) -> None:
+        self.query_one(SelectionList).deselect_all()
+
+    @on(Button.Pressed, "#clear")
+    def _clear(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#apply")
+    def action_apply(self) -> None:
+        key = self._column.key
+        if self.has_range:
+            try:
+                low = parse_bound(self._column, self.query_one("#filter-low", Input).value)
+                high = parse_bound(self._column, self.query_one("#filter-high", Input).value)
+            except ValueError as error:
+                self.query_one("#filter-error", Label).update(plain(f"\u26a0 {error}"))
+                return
+            if low is not None or high is not None:
+                self.dismiss(Filter(key, low=low, high=high))
+                return
+        selected = set(self.query_one(SelectionList).selected)
+        searched = bool(self.query_one("#filter-search", Input).value.strip())
+        complete = len(self._values) < self.LIMIT and not searched
+        if complete and len(selected) == len(self._values):
+            self.dismiss(None)  # everything chosen: no filter
+            return
+        self.dismiss(Filter(key, values=frozenset(self._values[i].value for i in selected)))
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+
+class CellScreen(ModalScreen[None]):
+    """A cell's whole value (long messages, JSON, notes), as plain text."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,v,q", "close", "Close", id="cell.close"),
+        Binding("c", "copy", "Copy", id="cell.copy"),
+    ]
+
+    def __init__(self, title: str, text: str) -> None:
+        super().__init__()
+        self._title = title
+        self._text = text
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="cell-dialog"):
+            yield Static(plain(self._title), classes="dialog-title")
+            with VerticalScroll(classes="dialog-body"):
+                yield Static(plain(self._text, multiline=True), id="cell-value")
+            yield Static("c copies · Esc closes", classes="hint", markup=False)
+
+    def action_copy(self) -> None:
+        self.app.copy_to_clipboard(self._text)
+        self.notify("Copied the value", timeout=2)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class ExportScreen(ModalScreen[Path | None]):
+    """Where to write the CSV; then a progress bar and Cancel while it is written.
+
+    The grid passes ``start(path, progress, cancel_event)``, which runs the export in a worker and
+    calls back ``finished(result_or_error)``.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="export.cancel"),
+    ]
+
+    def __init__(self, default_path: Path, summary: str, start: Any) -> None:
+        super().__init__()
+        self._default = default_path
+        self._summary = summary
+        self._start = start
+        self.cancel_event = threading.Event()
+        self.running = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="export-dialog"):
+            yield Static("Export to CSV", classes="dialog-title")
+            yield Static(plain(self._summary), classes="dialog-text")
+            yield Input(str(self._default), id="export-path", compact=True)
+            yield Label("", id="export-error", markup=False)
+            yield ProgressBar(id="export-progress", show_eta=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Export", id="export", variant="primary", compact=True)
+                yield Button("Cancel (esc)", id="cancel", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#export-progress").display = False
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#export")
+    def _export(self) -> None:
+        if self.running:
+            return
+        text = self.query_one(Input).value.strip()
+        if not text:
+            self.query_one("#export-error", Label).update(plain("\u26a0 enter a file path"))
+            return
+        path = Path(text).expanduser()
+        self.running = True
+        self.query_one("#export", Button).disabled = True
+        self.query_one("#export-error", Label).update("")
+        bar = self.query_one(ProgressBar)
+        bar.display = True
+        self._start(path, self.progress, self.cancel_event, self.finished)
+
+    def progress(self, done: int, total: int | None) -> None:
+        bar = self.query_one(ProgressBar)
+        bar.update(total=total, progress=done)
+
+    def finished(self, result: Any) -> None:
+        self.running = False
+        if isinstance(result, Exception):
+            self.query_one("#export", Button).disabled = False
+            self.query_one(ProgressBar).display = False
+            from carriertui.grid.export import ExportCancelled
+
+            if isinstance(result, ExportCancelled):
+                self.dismiss(None)
+                return
+            self.query_one("#export-error", Label).update(plain(f"\u26a0 {result}"))
+            return
+        self.dismiss(result)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        if self.running:
+            self.cancel_event.set()  # the worker stops, removes its temp file, then finishes
+            return
+        self.dismiss(None)

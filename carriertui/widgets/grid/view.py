@@ -1,0 +1,682 @@
+"""The virtual grid body: renders only the rows on screen, fetching pages from a row source.
+
+Like Toolong's log view: a ScrollView with ``virtual_size`` and ``render_line``, an LRU cache of
+pages, and queries in thread workers, so the cost of a frame does not grow with the row count.
+The header (an optional group row and the titles) is drawn as the first lines of the view and
+stays put while the rows scroll.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from textual import events
+from textual.actions import SkipAction
+from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.worker import get_current_worker
+
+from carriertui.grid.model import Column, ColumnType, Query, Row, RowKey, RowSource, SortKey
+from carriertui.grid.model import display_text as model_display_text
+from carriertui.text import sanitize
+
+PAGE_SIZE = 100
+_DEFAULT_WIDTHS = {
+    ColumnType.TEXT: 18,
+    ColumnType.INTEGER: 9,
+    ColumnType.DECIMAL: 12,
+    ColumnType.MONEY: 13,
+    ColumnType.PERCENT: 8,
+    ColumnType.DURATION: 9,
+    ColumnType.TIMESTAMP: 19,
+    ColumnType.BOOLEAN: 5,
+}
+CHECK_GUTTER = 2
+CELL_PAD = 1  # one space before each cell
+
+
+def column_width(column: Column) -> int:
+    return max(column.width or _DEFAULT_WIDTHS[column.type], len(column.title) + 2)
+
+
+def cell_text(column: Column, value: Any) -> str:
+    """What a cell shows: the column's display text, sanitized (data is never markup)."""
+    return sanitize(model_display_text(column, value))
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A rectangle of cells: rows ``top``..``bottom`` and columns ``left``..``right`` inclusive."""
+
+    top: int
+    left: int
+    bottom: int
+    right: int
+
+    @classmethod
+    def between(cls, anchor: tuple[int, int], cursor: tuple[int, int]) -> Selection:
+        (r1, c1), (r2, c2) = anchor, cursor
+        return cls(min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2))
+
+    def contains(self, row: int, column: int) -> bool:
+        return self.top <= row <= self.bottom and self.left <= column <= self.right
+
+    @property
+    def rows(self) -> int:
+        return self.bottom - self.top + 1
+
+    @property
+    def columns(self) -> int:
+        return self.right - self.left + 1
+
+
+class DataGrid(ScrollView, can_focus=True):
+    """Rows of a RowSource under a Query, with a cell cursor, a range selection and check marks.
+
+    The container (``Grid``) owns the chips, search box, status line and dialogs; this widget
+    owns the data it shows and posts messages when something the container shows changes.
+    """
+
+    DEFAULT_CSS = """
+    DataGrid {
+        height: 1fr;
+        overflow: auto auto;
+        & > .datagrid--header { text-style: bold; background: $panel; }
+        & > .datagrid--group { color: $text-muted; background: $panel; }
+        & > .datagrid--zebra { background: $foreground 4%; }
+        & > .datagrid--cursor-row { background: $foreground 8%; }
+        & > .datagrid--selected { background: $primary 35%; }
+        & > .datagrid--cursor { background: $primary; color: $text; text-style: bold; }
+        & > .datagrid--pending { color: $text-muted; }
+        & > .datagrid--checked { color: $success; text-style: bold; }
+    }
+    """
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "datagrid--header",
+        "datagrid--group",
+        "datagrid--cursor",
+        "datagrid--cursor-row",
+        "datagrid--selected",
+        "datagrid--zebra",
+        "datagrid--pending",
+        "datagrid--checked",
+    }
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "move(-1, 0)", "Up", show=False),
+        Binding("down,j", "move(1, 0)", "Down", show=False),
+        Binding("left,h", "move(0, -1)", "Left", show=False),
+        Binding("right,l", "move(0, 1)", "Right", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home,g", "jump(0)", "First row", show=False),
+        Binding("end,G", "jump(-1)", "Last row", show=False),
+        Binding("shift+up", "extend(-1, 0)", "Select up", show=False),
+        Binding("shift+down", "extend(1, 0)", "Select down", show=False),
+        Binding("shift+left", "extend(0, -1)", "Select left", show=False),
+        Binding("shift+right", "extend(0, 1)", "Select right", show=False),
+        Binding("shift+pageup", "extend_page(-1)", "Select page up", show=False),
+        Binding("shift+pagedown", "extend_page(1)", "Select page down", show=False),
+        Binding("ctrl+a", "select_all", "Select all", id="grid.select_all", show=False),
+        Binding("escape", "clear_selection", "Clear selection", show=False),
+    ]
+
+    class QueryChanged(Message):
+        """Sort, filter or search changed (the container redraws chips)."""
+
+    class CountChanged(Message):
+        """The filtered count (or the total) arrived."""
+
+    class SelectionChanged(Message):
+        """The cursor or the selection moved (the container recomputes aggregates)."""
+
+    class MenuRequested(Message):
+        """Right button released over the grid: the container opens the context menu."""
+
+    class Loading(Message):
+        def __init__(self, loading: bool) -> None:
+            super().__init__()
+            self.loading = loading
+
+    class _PageLoaded(Message):
+        def __init__(self, generation: int, page: int, rows: list[Row]) -> None:
+            super().__init__()
+            self.generation = generation
+            self.page = page
+            self.rows = rows
+
+    class _CountLoaded(Message):
+        def __init__(self, generation: int, count: int, total: int, cursor: int | None) -> None:
+            super().__init__()
+            self.generation = generation
+            self.count = count
+            self.total = total
+            self.cursor = cursor
+
+    class _Failed(Message):
+        def __init__(self, generation: int, error: Exception) -> None:
+            super().__init__()
+            self.generation = generation
+            self.error = error
+
+    def __init__(
+        self,
+        source: RowSource,
+        *,
+        query: Query | None = None,
+        checkable: bool = False,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id)
+        self.source = source
+        self.columns: Sequence[Column] = tuple(source.columns)
+        self.query = query or Query()
+        self.checkable = checkable
+        self.checked: set[RowKey] = set()
+        self.count: int | None = None  # rows under the query; None while counting
+        self.total: int | None = None  # rows with no filter
+        self.cursor = (0, 0)  # (row, column)
+        self.anchor: tuple[int, int] | None = None  # selection anchor while extending
+        self.selection: Selection | None = None
+        self.error: Exception | None = None
+        self._generation = 0
+        self._pages: LRUCache[int, list[Row]] = LRUCache(maxsize=64)
+        self._pending: set[tuple[int, int]] = set()
+        self._restore_key: RowKey | None = None
+        self._widths = [column_width(column) for column in self.columns]
+        self._offsets: list[int] = []
+        self._dragging = False
+        self._compute_offsets()
+
+    # -- geometry ---------------------------------------------------------------------------
+
+    @property
+    def has_groups(self) -> bool:
+        return any(column.group for column in self.columns)
+
+    @property
+    def header_height(self) -> int:
+        return 2 if self.has_groups else 1
+
+    @property
+    def check_width(self) -> int:
+        return CHECK_GUTTER if self.checkable else 0
+
+    def _compute_offsets(self) -> None:
+        offsets, x = [], self.check_width
+        for width in self._widths:
+            offsets.append(x)
+            x += width + CELL_PAD
+        self._offsets = offsets
+        self._content_width = x
+
+    @property
+    def body_height(self) -> int:
+        return max(1, self.scrollable_content_region.height - self.header_height)
+
+    def _update_virtual_size(self) -> None:
+        rows = self.count if self.count is not None else self._known_rows()
+        self.virtual_size = Size(self._content_width, rows + self.header_height)
+
+    def _known_rows(self) -> int:
+        page0 = self._pages.get(0)
+        return len(page0) if page0 is not None else 0
+
+    @property
+    def row_count(self) -> int:
+        return self.count if self.count is not None else self._known_rows()
+
+    # -- data -------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.reload()
+
+    def set_query(self, query: Query) -> None:
+        """Show the rows under ``query``: cursor back to the top, selection cleared."""
+        self.query = query
+        self.cursor = (0, self.cursor[1])
+        self.selection = None
+        self.anchor = None
+        self.scroll_to(y=0, animate=False)
+        self.reload(keep_cursor=False)
+        self.post_message(self.QueryChanged())
+
+    def set_source(self, source: RowSource) -> None:
+        self.source = source
+        self.columns = tuple(source.columns)
+        self._widths = [column_width(column) for column in self.columns]
+        self._compute_offsets()
+        self.checked.clear()
+        self.set_query(Query())
+
+    def reload(self, *, keep_cursor: bool = True, key: RowKey | None = None) -> None:
+        """Re-query (refresh): new generation, empty cache. The cursor then moves to the row with
+        ``key``, or with ``keep_cursor`` stays on the same record when it still exists."""
+        restore = key if key is not None else (self.key_at(self.cursor[0]) if keep_cursor else None)
+        self._generation += 1
+        self._pages.clear()
+        self._pending.clear()
+        self.error = None
+        self._restore_key = restore
+        refresh = getattr(self.source, "refresh", None)
+        if callable(refresh):
+            refresh()
+        generation = self._generation
+        first_page = 0 if self._restore_key is None else self.cursor[0] // PAGE_SIZE
+        self._fetch_page(first_page)
+        self._loading_timer = self.set_timer(0.15, lambda: self._show_loading(generation))
+        self.run_worker(
+            lambda: self._count_work(generation, self.query, self._restore_key),
+            thread=True,
+            group="grid-count",
+            exclusive=True,
+            exit_on_error=False,
+        )
+
+    def _show_loading(self, generation: int) -> None:
+        if generation == self._generation and (self.count is None or not self._pages.get(0)):
+            self.post_message(self.Loading(True))
+
+    def _count_work(self, generation: int, query: Query, restore: RowKey | None) -> None:
+        worker = get_current_worker()
+        try:
+            count = self.source.count(query)
+            total = self.source.total()
+            cursor = self.source.index_of(query, restore) if restore is not None else None
+        except Exception as error:
+            if not worker.is_cancelled:
+                self.post_message(self._Failed(generation, error))
+            return
+        if not worker.is_cancelled:
+            self.post_message(self._CountLoaded(generation, count, total, cursor))
+
+    def _fetch_page(self, page: int) -> None:
+        request = (self._generation, page)
+        if page < 0 or request in self._pending or self._pages.get(page) is not None:
+            return
+        self._pending.add(request)
+        generation, query = self._generation, self.query
+
+        def work() -> None:
+            try:
+                rows = self.source.page(query, page * PAGE_SIZE, PAGE_SIZE)
+            except Exception as error:
+                self.post_message(self._Failed(generation, error))
+                return
+            self.post_message(self._PageLoaded(generation, page, rows))
+
+        self.run_worker(work, thread=True, group="grid-page", exit_on_error=False)
+
+    def on_data_grid__page_loaded(self, message: _PageLoaded) -> None:
+        message.stop()
+        self._pending.discard((message.generation, message.page))
+        if message.generation != self._generation:
+            return  # a stale answer to an older sort/filter/search
+        self._pages.set(message.page, message.rows)
+        if self.count is None or message.page == 0:
+            self._update_virtual_size()
+        self.refresh()
+        self.post_message(self.Loading(False))
+        if self.selection is None:
+            self.post_message(self.SelectionChanged())
+
+    def on_data_grid__count_loaded(self, message: _CountLoaded) -> None:
+        message.stop()
+        if message.generation != self._generation:
+            return
+        self.count = message.count
+        self.total = message.total
+        self._update_virtual_size()
+        row = self.cursor[0]
+        if self._restore_key is not None and message.cursor is not None:
+            row = message.cursor
+        self._restore_key = None
+        self._set_cursor(min(row, max(0, message.count - 1)), self.cursor[1], scroll=True)
+        self.refresh()
+        self.post_message(self.CountChanged())
+        self.post_message(self.Loading(False))
+
+    def on_data_grid__failed(self, message: _Failed) -> None:
+        message.stop()
+        if message.generation != self._generation:
+            return
+        self.error = message.error
+        self.post_message(self.Loading(False))
+        self.post_message(self.CountChanged())
+
+    def row_at(self, index: int) -> Row | None:
+        """The row at ``index`` if its page is loaded (asks for the page otherwise)."""
+        if index < 0 or (self.count is not None and index >= self.count):
+            return None
+        page = index // PAGE_SIZE
+        rows = self._pages.get(page)
+        if rows is None:
+            self._fetch_page(page)
+            return None
+        offset = index - page * PAGE_SIZE
+        return rows[offset] if offset < len(rows) else None
+
+    def key_at(self, index: int) -> RowKey | None:
+        row = self.row_at(index)
+        return row[0] if row is not None else None
+
+    @property
+    def cursor_key(self) -> RowKey | None:
+        return self.key_at(self.cursor[0])
+
+    @property
+    def cursor_column(self) -> Column | None:
+        return self.columns[self.cursor[1]] if self.columns else None
+
+    @property
+    def loaded(self) -> bool:
+        """The current query's count and first page have arrived."""
+        return self.count is not None and (self.count == 0 or self._pages.get(0) is not None)
+
+    # -- rendering --------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.scrollable_content_region.width
+        if y < self.header_height:
+            strip = self._group_line() if (self.has_groups and y == 0) else self._title_line()
+        else:
+            strip = self._row_line(scroll_y + y - self.header_height)
+        return strip.crop_extend(scroll_x, scroll_x + width, self.rich_style)
+
+    def _group_line(self) -> Strip:
+        style = self.get_component_rich_style("datagrid--group")
+        segments = [Segment(" " * self.check_width, style)]
+        index = 0
+        while index < len(self.columns):
+            group = self.columns[index].group or ""
+            span = index
+            while span + 1 < len(self.columns) and (self.columns[span + 1].group or "") == group:
+                span += 1
+            width = sum(self._widths[i] + CELL_PAD for i in range(index, span + 1))
+            label = f" {group} ".center(width, "─") if group else " " * width
+            segments.append(Segment(label[:width], style))
+            index = span + 1
+        return Strip(segments)
+
+    def _title_line(self) -> Strip:
+        style = self.get_component_rich_style("datagrid--header")
+        segments = [Segment(" " * self.check_width, style)]
+        for index, column in enumerate(self.columns):
+            mark = ""
+            direction = self.query.sort_direction(column.key)
+            if direction is not None:
+                position, descending = direction
+                mark = ("↓" if descending else "↑") + (
+                    str(position + 1) if len(self.query.sort) > 1 else ""
+                )
+            if self.query.filter_for(column.key) is not None:
+                mark += "▿"
+            title = column.title
+            room = self._widths[index] - len(mark)
+            text = title[:room] + mark if column.alignment != "right" else mark + title[:room]
+            segments.append(
+                Segment(" " + _align(text, self._widths[index], column.alignment), style)
+            )
+        return Strip(segments)
+
+    def _row_line(self, index: int) -> Strip:
+        if index >= self.row_count:
+            return Strip.blank(self._content_width, self.rich_style)
+        row = self.row_at(index)
+        if row is None:
+            pending = self.get_component_rich_style("datagrid--pending")
+            return Strip(
+                [
+                    Segment(
+                        " " * self.check_width
+                        + "  …".ljust(self._content_width - self.check_width),
+                        pending,
+                    )
+                ]
+            )
+        key, values = row
+        base = self.rich_style
+        if index % 2:
+            base = base + self.get_component_rich_style("datagrid--zebra")
+        cursor_row, cursor_column = self.cursor
+        if index == cursor_row:
+            base = base + self.get_component_rich_style("datagrid--cursor-row")
+        segments: list[Segment] = []
+        if self.checkable:
+            checked = key in self.checked
+            style = base + self.get_component_rich_style("datagrid--checked") if checked else base
+            segments.append(Segment("✓ " if checked else "  ", style))
+        selected = self.get_component_rich_style("datagrid--selected")
+        cursor_style = self.get_component_rich_style("datagrid--cursor")
+        focused = self.has_focus
+        for position, column in enumerate(self.columns):
+            style = base
+            if self.selection is not None and self.selection.contains(index, position):
+                style = style + selected
+            if index == cursor_row and position == cursor_column and focused:
+                style = style + cursor_style
+            text = cell_text(column, values[position])
+            segments.append(
+                Segment(" " + _align(text, self._widths[position], column.alignment), style)
+            )
+        return Strip(segments)
+
+    # -- cursor and selection ---------------------------------------------------------------
+
+    def _set_cursor(self, row: int, column: int, *, scroll: bool = True) -> None:
+        last_row = max(0, self.row_count - 1)
+        row = min(max(0, row), last_row)
+        column = min(max(0, column), max(0, len(self.columns) - 1))
+        self.cursor = (row, column)
+        if scroll:
+            self._scroll_to_cursor()
+        self.refresh()
+        self.post_message(self.SelectionChanged())
+
+    def _scroll_to_cursor(self) -> None:
+        row, column = self.cursor
+        top = int(self.scroll_y)
+        height = self.body_height
+        if row < top:
+            self.scroll_to(y=row, animate=False)
+        elif row >= top + height:
+            self.scroll_to(y=row - height + 1, animate=False)
+        if self.columns:
+            left = self._offsets[column]
+            right = left + self._widths[column] + CELL_PAD
+            view = self.scrollable_content_region.width
+            if left < self.scroll_x:
+                self.scroll_to(x=left, animate=False)
+            elif right > self.scroll_x + view:
+                self.scroll_to(x=right - view, animate=False)
+
+    def move_cursor(self, row: int, column: int | None = None) -> None:
+        """Put the cursor on ``row`` (and ``column``), clearing any selection."""
+        self.selection = None
+        self.anchor = None
+        self._set_cursor(row, self.cursor[1] if column is None else column)
+
+    def action_move(self, rows: int, columns: int) -> None:
+        self.selection = None
+        self.anchor = None
+        self._set_cursor(self.cursor[0] + rows, self.cursor[1] + columns)
+
+    def action_page(self, direction: int) -> None:
+        self.action_move(direction * self.body_height, 0)
+
+    def action_jump(self, where: int) -> None:
+        self.selection = None
+        self.anchor = None
+        target = 0 if where == 0 else max(0, self.row_count - 1)
+        self._set_cursor(target, self.cursor[1])
+
+    def action_extend(self, rows: int, columns: int) -> None:
+        if self.anchor is None:
+            self.anchor = self.cursor
+        self._set_cursor(self.cursor[0] + rows, self.cursor[1] + columns)
+        self.selection = Selection.between(self.anchor, self.cursor)
+        self.refresh()
+        self.post_message(self.SelectionChanged())
+
+    def action_extend_page(self, direction: int) -> None:
+        self.action_extend(direction * self.body_height, 0)
+
+    def action_select_all(self) -> None:
+        if not self.row_count or not self.columns:
+            return
+        self.anchor = (0, 0)
+        self.selection = Selection(0, 0, self.row_count - 1, len(self.columns) - 1)
+        self.refresh()
+        self.post_message(self.SelectionChanged())
+
+    def action_clear_selection(self) -> None:
+        if self.selection is None:
+            # Nothing to clear here: let Esc reach the screen (back, close).
+            raise SkipAction()
+        self.selection = None
+        self.anchor = None
+        self.refresh()
+        self.post_message(self.SelectionChanged())
+
+    def toggle_check(self) -> RowKey | None:
+        key = self.cursor_key
+        if key is None:
+            return None
+        if key in self.checked:
+            self.checked.discard(key)
+        else:
+            self.checked.add(key)
+        self.refresh()
+        return key
+
+    def effective_selection(self) -> Selection | None:
+        """The selection, or the cursor cell when nothing is selected (None on an empty grid)."""
+        if self.selection is not None:
+            return self.selection
+        if not self.row_count or not self.columns:
+            return None
+        row, column = self.cursor
+        return Selection(row, column, row, column)
+
+    # -- sorting ----------------------------------------------------------------------------
+
+    def cycle_sort(self, column_index: int, *, add: bool = False) -> None:
+        """ascending -> descending -> none; ``add`` keeps the other sort keys (secondary)."""
+        column = self.columns[column_index]
+        if not column.sortable:
+            self.notify(f"{column.title} cannot be sorted", severity="warning", markup=False)
+            return
+        current = self.query.sort_direction(column.key)
+        others = tuple(s for s in self.query.sort if s.key != column.key) if add else ()
+        if current is None:
+            new = SortKey(column.key)
+        elif not current[1]:
+            new = SortKey(column.key, descending=True)
+        else:
+            new = None
+        if add and current is not None and new is not None:
+            sort = tuple(new if s.key == column.key else s for s in self.query.sort)
+        else:
+            sort = (*others, new) if new is not None else others
+        from dataclasses import replace
+
+        self.set_query(replace(self.query, sort=sort))
+
+    # -- mouse ------------------------------------------------------------------------------
+
+    def column_at(self, x: int) -> int | None:
+        x += int(self.scroll_x)
+        for index, offset in enumerate(self._offsets):
+            if offset <= x < offset + self._widths[index] + CELL_PAD:
+                return index
+        return None
+
+    def _cell_at(self, event: events.MouseEvent) -> tuple[int, int] | None:
+        offset = event.get_content_offset(self)
+        if offset is None or offset.y < self.header_height:
+            return None
+        column = self.column_at(offset.x)
+        row = int(self.scroll_y) + offset.y - self.header_height
+        if column is None or row >= self.row_count:
+            return None
+        return row, column
+
+    async def _on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        if offset.y == self.header_height - 1:
+            column = self.column_at(offset.x)
+            if column is not None:
+                self.cycle_sort(column, add=event.shift)
+            return
+        if self.checkable and offset.x + int(self.scroll_x) < self.check_width:
+            cell = self._cell_at(event)
+            if cell is not None:
+                self._set_cursor(cell[0], self.cursor[1])
+                self.toggle_check()
+                self.post_message(self.SelectionChanged())
+
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        cell = self._cell_at(event)
+        if cell is None:
+            return
+        if event.button == 3:  # right button: keep the selection, open the menu on release
+            return
+        self.focus()
+        if event.shift:
+            self.anchor = self.anchor or self.cursor
+            self._set_cursor(*cell, scroll=False)
+            self.selection = Selection.between(self.anchor, self.cursor)
+        else:
+            self.anchor = cell
+            self.selection = None
+            self._set_cursor(*cell, scroll=False)
+        self._dragging = True
+        self.capture_mouse()
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        if not self._dragging:
+            return
+        cell = self._cell_at(event)
+        if cell is None or self.anchor is None:
+            return
+        self._set_cursor(*cell, scroll=True)
+        self.selection = Selection.between(self.anchor, self.cursor)
+        self.refresh()
+
+    def on_mouse_up(self, event: events.MouseUp) -> None:
+        if event.button == 3:
+            self.post_message(self.MenuRequested())
+            return
+        if self._dragging:
+            self._dragging = False
+            self.release_mouse()
+            self.post_message(self.SelectionChanged())
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+
+def _align(text: str, width: int, alignment: str) -> str:
+    """Fit ``text`` into ``width`` terminal cells (wide characters count double)."""
+    size = cell_len(text)
+    if size > width:
+        return set_cell_size(text, max(0, width - 1)) + "…" if width > 0 else ""
+    pad = width - size
+    if alignment == "right":
+        return " " * pad + text
+    if alignment == "center":
+        return " " * (pad // 2) + text + " " * (pad - pad // 2)
+    return text + " " * pad
