@@ -138,13 +138,13 @@ async def log_in(
     )
 
 
-def grid_column(grid, index: int = 0) -> list[object]:  # noqa: ANN001
+def grid_column(grid, index: int = 0) -> list[object]:
     """The values of one column for the loaded rows of a Grid (in display order)."""
     view = grid.view
     return [view.row_at(i)[1][index] for i in range(view.row_count) if view.row_at(i)]
 
 
-async def wait_grid(pilot: Pilot[object], grid) -> None:  # noqa: ANN001
+async def wait_grid(pilot: Pilot[object], grid) -> None:
     """Wait until the grid's current query has its count and first page."""
     await wait_for(pilot, lambda: grid.view.loaded)
 

@@ -41,7 +41,7 @@ def _table_names(screen: CustomersScreen) -> list[str]:
     return [str(name) for name in grid_column(screen.grid)]
 
 
-async def _open(pilot, name: str) -> CustomerScreen:  # noqa: ANN001
+async def _open(pilot, name: str) -> CustomerScreen:
     app = pilot.app
     screen = app.screen
     screen.grid.view.move_cursor(_table_names(screen).index(name))
