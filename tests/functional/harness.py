@@ -144,9 +144,12 @@ def grid_column(grid, index: int = 0) -> list[object]:
     return [view.row_at(i)[1][index] for i in range(view.row_count) if view.row_at(i)]
 
 
-async def wait_grid(pilot: Pilot[object], grid) -> None:
-    """Wait until the grid's current query has its count and first page."""
-    await wait_for(pilot, lambda: grid.view.loaded)
+async def wait_grid(pilot: Pilot[object], grid, after: int | None = None) -> None:
+    """Wait until the grid's current query has its count and first page; with ``after`` (a
+    generation seen before a key press) also until the grid has re-queried since."""
+    await wait_for(
+        pilot, lambda: grid.view.loaded and (after is None or grid.view.generation > after)
+    )
 
 
 def freeze_cursors(app: CarrierApp) -> None:

@@ -187,6 +187,7 @@ class DataGrid(ScrollView, can_focus=True):
         self.selection: Selection | None = None
         self.error: Exception | None = None
         self._generation = 0
+        self._count_generation = -1
         self._pages: LRUCache[int, list[Row]] = LRUCache(maxsize=64)
         self._pending: set[tuple[int, int]] = set()
         self._restore_key: RowKey | None = None
@@ -333,6 +334,7 @@ class DataGrid(ScrollView, can_focus=True):
             return
         self.count = message.count
         self.total = message.total
+        self._count_generation = message.generation
         self._update_virtual_size()
         row = self.cursor[0]
         if self._restore_key is not None and message.cursor is not None:
@@ -376,9 +378,16 @@ class DataGrid(ScrollView, can_focus=True):
         return self.columns[self.cursor[1]] if self.columns else None
 
     @property
+    def generation(self) -> int:
+        """Goes up with every re-query (sort, filter, search, refresh)."""
+        return self._generation
+
+    @property
     def loaded(self) -> bool:
-        """The current query's count and first page have arrived."""
-        return self.count is not None and (self.count == 0 or self._pages.get(0) is not None)
+        """The current query's count and the rows around the cursor have arrived."""
+        if self._count_generation != self._generation or self.count is None:
+            return False
+        return self.count == 0 or self._pages.get(self.cursor[0] // PAGE_SIZE) is not None
 
     # -- rendering --------------------------------------------------------------------------
 
