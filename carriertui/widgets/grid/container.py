@@ -133,6 +133,7 @@ class Grid(Vertical):
         self._checkable = checkable
         self._extra = extra_aggregates
         self._aggregate_generation = 0
+        self._status = ""
 
     def compose(self) -> ComposeResult:
         yield Horizontal(id="grid-chips")
@@ -226,7 +227,9 @@ class Grid(Vertical):
                 text += f" · {len(view.checked):,} ticked"
         if aggregates:
             text += " · " + aggregates
-        self.query_one("#grid-status", Static).update(plain(text))
+        if text != self._status:  # a cursor move that changes nothing repaints nothing
+            self._status = text
+            self.query_one("#grid-status", Static).update(plain(text))
 
     @on(DataGrid.SelectionChanged)
     def _selection_changed(self, event: DataGrid.SelectionChanged) -> None:
@@ -493,4 +496,4 @@ class Grid(Vertical):
         self.app.push_screen(ExportScreen(default, summary, start), closed)
 
     def status_text(self) -> str:
-        return str(self.query_one("#grid-status", Static).render())
+        return self._status

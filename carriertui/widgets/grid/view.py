@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
+from rich.style import Style
 from textual import events
 from textual.actions import SkipAction
 from textual.binding import Binding, BindingType
@@ -194,6 +195,9 @@ class DataGrid(ScrollView, can_focus=True):
         self._widths = [column_width(column) for column in self.columns]
         self._offsets: list[int] = []
         self._dragging = False
+        self._had_selection = False
+        self._style_cache: dict[str, Style] = {}
+        self._text_cache: LRUCache[tuple[int, int], list[str]] = LRUCache(maxsize=512)
         self._compute_offsets()
 
     # -- geometry ---------------------------------------------------------------------------
@@ -383,6 +387,12 @@ class DataGrid(ScrollView, can_focus=True):
         return self._generation
 
     @property
+    def rows_ready(self) -> bool:
+        """The rows at the top of the view have arrived for the current query (the count may
+        still be on its way: the first frame with rows does not wait for it)."""
+        return self._pages.get(int(self.scroll_y) // PAGE_SIZE) is not None
+
+    @property
     def loaded(self) -> bool:
         """The current query's count and the rows around the cursor have arrived."""
         if self._count_generation != self._generation or self.count is None:
@@ -436,46 +446,66 @@ class DataGrid(ScrollView, can_focus=True):
             )
         return Strip(segments)
 
+    def _style(self, name: str) -> Style:
+        """Component styles, computed once per theme/CSS change instead of once per line."""
+        style = self._style_cache.get(name)
+        if style is None:
+            style = self.rich_style if name == "base" else self.get_component_rich_style(name)
+            self._style_cache[name] = style
+        return style
+
+    def notify_style_update(self) -> None:
+        self._style_cache.clear()
+        self._text_cache.clear()
+        super().notify_style_update()
+
+    def _cells(self, index: int, row: Row) -> list[str]:
+        """The aligned cell texts of a row; cached, since moving the cursor repaints a row
+        whose text has not changed."""
+        cached = self._text_cache.get((self._generation, index))
+        if cached is None:
+            values = row[1]
+            cached = [
+                " "
+                + _align(
+                    cell_text(column, values[position]), self._widths[position], column.alignment
+                )
+                for position, column in enumerate(self.columns)
+            ]
+            self._text_cache.set((self._generation, index), cached)
+        return cached
+
     def _row_line(self, index: int) -> Strip:
         if index >= self.row_count:
-            return Strip.blank(self._content_width, self.rich_style)
+            return Strip.blank(self._content_width, self._style("base"))
         row = self.row_at(index)
         if row is None:
-            pending = self.get_component_rich_style("datagrid--pending")
+            filler = "  …".ljust(self._content_width - self.check_width)
             return Strip(
-                [
-                    Segment(
-                        " " * self.check_width
-                        + "  …".ljust(self._content_width - self.check_width),
-                        pending,
-                    )
-                ]
+                [Segment(" " * self.check_width + filler, self._style("datagrid--pending"))]
             )
-        key, values = row
-        base = self.rich_style
+        base = self._style("base")
         if index % 2:
-            base = base + self.get_component_rich_style("datagrid--zebra")
+            base = base + self._style("datagrid--zebra")
         cursor_row, cursor_column = self.cursor
         if index == cursor_row:
-            base = base + self.get_component_rich_style("datagrid--cursor-row")
+            base = base + self._style("datagrid--cursor-row")
         segments: list[Segment] = []
         if self.checkable:
-            checked = key in self.checked
-            style = base + self.get_component_rich_style("datagrid--checked") if checked else base
+            checked = row[0] in self.checked
+            style = base + self._style("datagrid--checked") if checked else base
             segments.append(Segment("✓ " if checked else "  ", style))
-        selected = self.get_component_rich_style("datagrid--selected")
-        cursor_style = self.get_component_rich_style("datagrid--cursor")
-        focused = self.has_focus
-        for position, column in enumerate(self.columns):
-            style = base
-            if self.selection is not None and self.selection.contains(index, position):
-                style = style + selected
-            if index == cursor_row and position == cursor_column and focused:
-                style = style + cursor_style
-            text = cell_text(column, values[position])
-            segments.append(
-                Segment(" " + _align(text, self._widths[position], column.alignment), style)
-            )
+        selection = self.selection
+        in_selection = selection is not None and selection.top <= index <= selection.bottom
+        selected = base + self._style("datagrid--selected") if in_selection else base
+        cursor_here = index == cursor_row and self.has_focus
+        for position, text in enumerate(self._cells(index, row)):
+            style = (
+                selected if in_selection and selection.left <= position <= selection.right else base
+            )  # type: ignore[union-attr]
+            if cursor_here and position == cursor_column:
+                style = style + self._style("datagrid--cursor")
+            segments.append(Segment(text, style))
         return Strip(segments)
 
     # -- cursor and selection ---------------------------------------------------------------
@@ -484,10 +514,19 @@ class DataGrid(ScrollView, can_focus=True):
         last_row = max(0, self.row_count - 1)
         row = min(max(0, row), last_row)
         column = min(max(0, column), max(0, len(self.columns) - 1))
+        old_row = self.cursor[0]
         self.cursor = (row, column)
+        before = self.scroll_offset
         if scroll:
             self._scroll_to_cursor()
-        self.refresh()
+        if self.scroll_offset == before and self.selection is None and not self._had_selection:
+            # Only two rows change: repaint those, not the whole view (a key press at 1M rows
+            # costs the same as at 10).
+            self.refresh_line(self.header_height + old_row)
+            self.refresh_line(self.header_height + row)
+        else:
+            self.refresh()
+        self._had_selection = self.selection is not None
         self.post_message(self.SelectionChanged())
 
     def _scroll_to_cursor(self) -> None:
