@@ -143,6 +143,9 @@ class Grid(Vertical):
         yield DataGrid(self._source, query=self._query, checkable=self._checkable, id="grid-view")
         yield Static("", id="grid-status", markup=False)
 
+    def on_mount(self) -> None:
+        self._update_chips()  # an initial query may carry filters
+
     @property
     def view(self) -> DataGrid:
         return self.query_one(DataGrid)
