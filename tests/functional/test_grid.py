@@ -280,3 +280,39 @@ async def test_refresh_keeps_the_cursor_on_the_same_record(tmp_path: Path) -> No
         await wait_for(pilot, lambda: grid.view.cursor[0] == 152)
         assert grid.view.cursor_key == 151
         assert grid.view.count == 302
+
+
+async def test_the_header_funnel_opens_the_columns_filter() -> None:
+    app = GridApp(memory_source())
+    async with app.run_test(size=SIZE) as pilot:
+        grid = await started(pilot)
+        view = grid.view
+        funnel = view._offsets[1] + view._widths[1]  # Status's last cell, title row is y=1
+        await pilot.click("#grid-view", offset=(funnel, 1))
+        await wait_for(pilot, lambda: isinstance(app.screen, FilterScreen) and app.screen.loaded)
+        assert view.cursor[1] == 1
+        assert view.query.sort == ()  # the funnel filters, it does not sort
+
+
+async def test_a_slow_query_says_loading_and_keeps_the_old_rows() -> None:
+    import threading
+
+    gate = threading.Event()
+
+    class SlowSource(InMemoryRowSource):
+        def page(self, query, offset, limit):
+            if query.search:
+                gate.wait(5)
+            return super().page(query, offset, limit)
+
+    app = GridApp(SlowSource(COLUMNS, ROWS, name="calls"))
+    async with app.run_test(size=SIZE) as pilot:
+        grid = await started(pilot)
+        await pilot.press("slash", *"kes", "enter")
+        await pilot.pause(0.4)
+        assert grid.status_text().startswith("loading…")
+        assert app.is_running
+        gate.set()
+        await wait_grid(pilot, grid)
+        assert names(grid) == ["Kestrel"]
+        assert grid.status_text().startswith("1 of 5 row")

@@ -134,6 +134,7 @@ class Grid(Vertical):
         self._extra = extra_aggregates
         self._aggregate_generation = 0
         self._status = ""
+        self._is_loading = False
 
     def compose(self) -> ComposeResult:
         yield Horizontal(id="grid-chips")
@@ -165,9 +166,15 @@ class Grid(Vertical):
     # -- status, chips ----------------------------------------------------------------------
 
     @on(DataGrid.CountChanged)
-    @on(DataGrid.Loading)
-    def _count_changed(self, event: Message) -> None:
+    def _count_changed(self, event: DataGrid.CountChanged) -> None:
         event.stop()
+        self._update_status()
+
+    @on(DataGrid.Loading)
+    def _loading(self, event: DataGrid.Loading) -> None:
+        """A query slower than 150 ms: say so, while the old rows stay on screen."""
+        event.stop()
+        self._is_loading = event.loading
         self._update_status()
 
     @on(DataGrid.QueryChanged)
@@ -218,7 +225,7 @@ class Grid(Vertical):
         view = self.view
         if view.error is not None:
             text = f"error: {view.error}"
-        elif view.count is None:
+        elif view.count is None or self._is_loading:
             text = "loading…"
         else:
             filtered = view.query.filters or view.query.search
@@ -294,6 +301,11 @@ class Grid(Vertical):
         view = self.view
         if view.columns:
             view.cycle_sort(view.cursor[1], add=add)
+
+    @on(DataGrid.FilterRequested)
+    def _funnel_clicked(self, event: DataGrid.FilterRequested) -> None:
+        event.stop()
+        self.action_filter()
 
     def action_filter(self) -> None:
         from carriertui.widgets.grid.dialogs import FilterScreen

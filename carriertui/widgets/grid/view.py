@@ -97,6 +97,8 @@ class DataGrid(ScrollView, can_focus=True):
         & > .datagrid--selected { background: $primary 35%; }
         & > .datagrid--cursor { background: $primary; color: $text; text-style: bold; }
         & > .datagrid--pending { color: $text-muted; }
+        & > .datagrid--funnel { color: $text-muted; background: $panel; }
+        & > .datagrid--funnel-active { color: $accent; background: $panel; text-style: bold; }
         & > .datagrid--checked { color: $success; text-style: bold; }
     }
     """
@@ -109,6 +111,8 @@ class DataGrid(ScrollView, can_focus=True):
         "datagrid--zebra",
         "datagrid--pending",
         "datagrid--checked",
+        "datagrid--funnel",
+        "datagrid--funnel-active",
     }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up,k", "move(-1, 0)", "Up", show=False),
@@ -137,6 +141,9 @@ class DataGrid(ScrollView, can_focus=True):
 
     class SelectionChanged(Message):
         """The cursor or the selection moved (the container recomputes aggregates)."""
+
+    class FilterRequested(Message):
+        """The funnel in a column header was clicked (the cursor is on that column now)."""
 
     class MenuRequested(Message):
         """Right button released over the grid: the container opens the context menu."""
@@ -276,7 +283,7 @@ class DataGrid(ScrollView, can_focus=True):
         generation = self._generation
         first_page = 0 if self._restore_key is None else self.cursor[0] // PAGE_SIZE
         self._fetch_page(first_page)
-        self._loading_timer = self.set_timer(0.15, lambda: self._show_loading(generation))
+        self.set_timer(0.15, lambda: self._show_loading(generation))
         self.run_worker(
             lambda: self._count_work(generation, self.query, self._restore_key),
             thread=True,
@@ -286,7 +293,7 @@ class DataGrid(ScrollView, can_focus=True):
         )
 
     def _show_loading(self, generation: int) -> None:
-        if generation == self._generation and (self.count is None or not self._pages.get(0)):
+        if generation == self._generation and not self.loaded:
             self.post_message(self.Loading(True))
 
     def _count_work(self, generation: int, query: Query, restore: RowKey | None) -> None:
@@ -426,7 +433,11 @@ class DataGrid(ScrollView, can_focus=True):
         return Strip(segments)
 
     def _title_line(self) -> Strip:
-        style = self.get_component_rich_style("datagrid--header")
+        """Titles with the sort mark (↑/↓, numbered when several) and, at the right edge of each
+        filterable column, a funnel: ▿ to open its filter, ▾ when a filter is on."""
+        style = self._style("datagrid--header")
+        funnel_style = self._style("datagrid--funnel")
+        active_style = self._style("datagrid--funnel-active")
         segments = [Segment(" " * self.check_width, style)]
         for index, column in enumerate(self.columns):
             mark = ""
@@ -436,14 +447,16 @@ class DataGrid(ScrollView, can_focus=True):
                 mark = ("↓" if descending else "↑") + (
                     str(position + 1) if len(self.query.sort) > 1 else ""
                 )
-            if self.query.filter_for(column.key) is not None:
-                mark += "▿"
+            width = self._widths[index] - (1 if column.filterable else 0)
+            room = width - len(mark)
             title = column.title
-            room = self._widths[index] - len(mark)
             text = title[:room] + mark if column.alignment != "right" else mark + title[:room]
-            segments.append(
-                Segment(" " + _align(text, self._widths[index], column.alignment), style)
-            )
+            segments.append(Segment(" " + _align(text, width, column.alignment), style))
+            if column.filterable:
+                active = self.query.filter_for(column.key) is not None
+                segments.append(
+                    Segment("▾" if active else "▿", active_style if active else funnel_style)
+                )
         return Strip(segments)
 
     def _style(self, name: str) -> Style:
@@ -663,7 +676,13 @@ class DataGrid(ScrollView, can_focus=True):
             return
         if offset.y == self.header_height - 1:
             column = self.column_at(offset.x)
-            if column is not None:
+            if column is None:
+                return
+            funnel = self._offsets[column] + self._widths[column]  # the column's last cell
+            if self.columns[column].filterable and offset.x + int(self.scroll_x) == funnel:
+                self._set_cursor(self.cursor[0], column, scroll=False)
+                self.post_message(self.FilterRequested())
+            else:
                 self.cycle_sort(column, add=event.shift)
             return
         if self.checkable and offset.x + int(self.scroll_x) < self.check_width:
