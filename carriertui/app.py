@@ -198,6 +198,14 @@ class CarrierApp(App[int]):
         if not isinstance(self.screen, OptionsScreen):
             self.push_screen(OptionsScreen())
 
+    def go_audit_log(self) -> None:
+        from carriertui.screens.audit import AuditLogScreen
+
+        if self.actor is None:
+            return
+        if not isinstance(self.screen, AuditLogScreen):
+            self.push_screen(AuditLogScreen())
+
     def action_help(self) -> None:
         from carriertui.screens.help import HelpScreen
 

@@ -25,7 +25,7 @@ from carriertui.store.customers import CustomerRecord
 from carriertui.store.models import Role
 from carriertui.widgets.form import Form
 from carriertui.widgets.format import money, status_style, utc
-from carriertui.widgets.grid import Grid
+from carriertui.widgets.grid import Grid, RowActivated
 from carriertui.widgets.plain import join, plain
 
 AUDIT_QUERY = Query(sort=(SortKey("created_at", descending=True),))
@@ -113,6 +113,14 @@ class CustomerScreen(BaseScreen):
         Binding("right_square_bracket", "tab(1)", "Next tab", id="customer.next_tab", show=False),
         Binding("r,f5", "refresh", "Refresh", id="customer.refresh", show=False),
         Binding("escape", "back", "Back", id="customer.back"),
+        Binding(
+            "d",
+            "difference",
+            "Difference",
+            id="customer.difference",
+            show=False,
+            tooltip="View Difference of the audit entry under the cursor",
+        ),
     ]
 
     def __init__(self, customer_id: int) -> None:
@@ -147,14 +155,14 @@ class CustomerScreen(BaseScreen):
                     yield Static(COMING[tab_id], classes="coming")
             with TabPane("Audit Log", id="audit"), Vertical():
                 yield Label(
-                    "This customer's changes, newest first. View Difference and the account-wide "
-                    "log come with the full audit log.",
+                    "This customer's changes, newest first. Enter or d: View Difference.",
                     classes="tab-hint",
                     markup=False,
                 )
                 yield Grid(
                     audit.grid_source(app.db, app.actor, customer_id=self.customer_id),
                     query=AUDIT_QUERY,
+                    enter="activate",
                     id="audit-grid",
                 )
         yield Footer()
@@ -325,6 +333,19 @@ class CustomerScreen(BaseScreen):
         ids = [tab_id for tab_id, _ in TABS]
         current = ids.index(tabs.active) if tabs.active in ids else 0
         tabs.active = ids[(current + step) % len(ids)]
+
+    @on(RowActivated)
+    def _audit_entry_activated(self, event: RowActivated) -> None:
+        from carriertui.screens.audit import open_difference
+
+        open_difference(self, int(event.key))
+
+    def action_difference(self) -> None:
+        from carriertui.screens.audit import open_difference
+
+        key = self.query_one("#audit-grid", Grid).view.cursor_key
+        if key is not None and self.query_one(TabbedContent).active == "audit":
+            open_difference(self, int(key))
 
     def action_refresh(self) -> None:
         self.load()

@@ -145,7 +145,7 @@ class Grid(Vertical):
         yield Static("", id="grid-status", markup=False)
 
     def on_mount(self) -> None:
-        self._update_chips()  # an initial query may carry filters
+        self.call_after_refresh(self._update_chips)  # an initial query may carry filters
 
     @property
     def view(self) -> DataGrid:
@@ -160,7 +160,12 @@ class Grid(Vertical):
         self.view.set_source(source)
 
     def focus(self, scroll_visible: bool = True) -> Grid:
-        self.view.focus(scroll_visible)
+        """Focus the grid's view (once it is mounted, when called from a screen's on_mount)."""
+        views = self.query(DataGrid)
+        if views:
+            views.first().focus(scroll_visible)
+        else:
+            self.call_after_refresh(self.focus, scroll_visible)
         return self
 
     # -- status, chips ----------------------------------------------------------------------
@@ -184,6 +189,8 @@ class Grid(Vertical):
         self._update_status()
 
     def _update_chips(self) -> None:
+        if not self.is_attached:
+            return
         chips = self.query_one("#grid-chips", Horizontal)
         chips.remove_children()
         query = self.view.query

@@ -1,0 +1,109 @@
+"""The audit log screens and View Difference, as an operator uses them at 80x24."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from textual.command import CommandPalette
+from textual.widgets import Input, TabbedContent
+
+from carriertui.app import CarrierApp
+from carriertui.screens.audit import AuditLogScreen, DiffScreen
+from carriertui.screens.customer import CustomerScreen
+from carriertui.widgets.diff_view import DiffView, FullDiff
+from carriertui.widgets.grid import Grid
+from tests.functional.harness import grid_column, log_in, seed, settle, wait_for, wait_grid
+
+SIZE = (80, 24)
+
+
+async def _edit_bluefin(pilot) -> CustomerScreen:
+    app = pilot.app
+    screen = app.screen
+    names = [str(n) for n in grid_column(screen.grid)]
+    screen.grid.view.move_cursor(names.index("Bluefin Voice GmbH"))
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(app.screen, CustomerScreen) and app.screen.record)
+    customer = app.screen
+    customer.query_one("#field-name", Input).value = "Bluefin Voice AG"
+    customer.query_one("#field-channels", Input).value = "35"
+    await pilot.press("ctrl+s")
+    await wait_for(pilot, lambda: customer.record.version == 2)
+    return customer
+
+
+async def test_customer_tab_enter_opens_view_difference_with_changed_fields(tmp_path: Path) -> None:
+    app = CarrierApp(seed(tmp_path / "a.sqlite"))
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot)
+        customer = await _edit_bluefin(pilot)
+        customer.query_one(TabbedContent).active = "audit"
+        audit_grid = customer.query_one("#audit-grid", Grid)
+        await wait_for(pilot, lambda: audit_grid.view.row_count == 2 and audit_grid.view.loaded)
+        audit_grid.focus()
+        await pilot.press("g", "enter")  # the newest entry: the UPDATE
+        await wait_for(pilot, lambda: isinstance(app.screen, DiffScreen))
+        diff = app.screen.query_one(DiffView)
+        assert [(c.path, c.before, c.after) for c in diff.changes] == [
+            ("channels", 30, 35),
+            ("name", "Bluefin Voice GmbH", "Bluefin Voice AG"),
+            ("version", 1, 2),
+        ]
+        fields = app.screen.query_one("#diff-fields", Grid)
+        await wait_grid(pilot, fields)
+        assert [str(v) for v in grid_column(fields)] == ["channels", "name", "version"]
+        assert "3 changed" in str(app.screen.query_one("#diff-summary").render())
+        await pilot.press("p")
+        patch = json.loads(app.clipboard)
+        assert {"op": "replace", "path": "/channels", "value": 35} in patch
+        await pilot.press("t")
+        assert diff.showing_full
+        full = app.screen.query_one(FullDiff)
+        assert not full.side_by_side  # 80 columns: one column with - and +
+        assert full.change_lines
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, CustomerScreen)
+
+
+async def test_full_view_is_side_by_side_from_100_columns(tmp_path: Path) -> None:
+    app = CarrierApp(seed(tmp_path / "a.sqlite"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await log_in(pilot)
+        await _edit_bluefin(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        app.go_audit_log()
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, AuditLogScreen) and app.screen.query(Grid)
+        )
+        grid = app.screen.query_one(Grid)
+        await wait_grid(pilot, grid)
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, DiffScreen))
+        await pilot.press("t")
+        full = app.screen.query_one(FullDiff)
+        assert full.side_by_side
+
+
+async def test_palette_goes_to_the_account_audit_log_newest_first(tmp_path: Path) -> None:
+    app = CarrierApp(seed(tmp_path / "a.sqlite"))
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot)
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"go: audit")
+        await pilot.pause(0.4)
+        await settle(pilot)
+        await pilot.press("enter")
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, AuditLogScreen) and app.screen.query(Grid)
+        )
+        grid = app.screen.query_one(Grid)
+        await wait_grid(pilot, grid)
+        actions = [grid.view.row_at(i)[1][3] for i in range(grid.view.row_count)]
+        assert actions[0] == "LOGIN"  # alice's login is the newest entry
+        assert actions.count("CREATE") == 6  # three operators, three customers
+        await pilot.press("escape")
+        assert not isinstance(app.screen, AuditLogScreen)
