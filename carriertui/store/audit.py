@@ -175,3 +175,15 @@ def grid_source(db: Database, actor: Actor, *, customer_id: int | None = None) -
         key=table.c.id,
         where=where,
     )
+
+
+def get_entry(db: Database, actor: Actor, entry_id: int) -> AuditRecord:
+    """One entry with its before/after records (View Difference)."""
+    from carriertui.store.errors import NotFoundError
+
+    actor.require(Role.VIEWER, "read the audit log")
+    with db.read() as session:
+        entry = session.get(AuditEntry, entry_id)
+        if entry is None:
+            raise NotFoundError(f"no audit entry {entry_id}")
+        return _to_record(entry)
