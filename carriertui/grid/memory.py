@@ -40,6 +40,10 @@ def _nulls_first(value: Any) -> tuple[bool, Any]:
 class InMemoryRowSource:
     """Rows ``(key, values)`` in memory; ``values`` in the order of ``columns``."""
 
+    # The grid may query this source on the UI thread: every call answers in microseconds for
+    # the few hundred rows it is meant for.
+    synchronous = True
+
     def __init__(self, columns: Sequence[Column], rows: Sequence[Row], name: str) -> None:
         self.columns: Sequence[Column] = tuple(columns)
         self.name = name

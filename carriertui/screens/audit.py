@@ -62,7 +62,14 @@ class DiffScreen(ModalScreen[None]):
                 id="diff-header",
             )
             yield DiffView(entry.before, entry.after, id="diff-view")
-            yield Footer()
+            # A plain line, not a Footer: a Footer composes a widget per binding, which cost
+            # about 100 ms every time View Difference opened.
+            yield Static(
+                "t fields/full · n/N next/prev change · b/a copy before/after · p copy JSON Patch"
+                " · v whole value · esc close",
+                id="diff-keys",
+                markup=False,
+            )
 
     def action_copy(self, what: str) -> None:
         entry = self.entry

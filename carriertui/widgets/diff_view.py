@@ -56,10 +56,14 @@ class FullDiff(VerticalScroll, can_focus=True):
         yield Static("", id="diff-full-text")
 
     def on_resize(self) -> None:
+        # Rendered when first shown (most openings never need it) and again on a new width.
         width = self.app.size.width
-        if width != self._width:
+        if width != self._width and self.display:
             self._width = width
             self.render_text()
+
+    def on_show(self) -> None:
+        self.on_resize()
 
     def render_text(self) -> None:
         self.side_by_side = self._width >= SIDE_BY_SIDE_MIN_WIDTH and (
@@ -146,7 +150,7 @@ class DiffView(Vertical):
             }
             rows.append((index, tuple(cells[column.key] for column in columns)))
         yield Grid(InMemoryRowSource(columns, rows, name="changes"), id="diff-fields")
-        yield FullDiff(self.before, self.after)
+        # The full view is mounted on the first `t`: most openings never need it.
 
     def _summary(self) -> str:
         if self.before is None and self.after is None:
@@ -165,7 +169,9 @@ class DiffView(Vertical):
     def on_mount(self) -> None:
         self.query_one(Grid).focus()
 
-    def action_toggle(self) -> None:
+    async def action_toggle(self) -> None:
+        if not self.query(FullDiff):
+            await self.mount(FullDiff(self.before, self.after))
         self.toggle_class("-full")
         if self.showing_full:
             self.query_one(FullDiff).focus()

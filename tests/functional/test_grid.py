@@ -300,6 +300,8 @@ async def test_a_slow_query_says_loading_and_keeps_the_old_rows() -> None:
     gate = threading.Event()
 
     class SlowSource(InMemoryRowSource):
+        synchronous = False  # a slow source (like SQL) is asked in a worker
+
         def page(self, query, offset, limit):
             if query.search:
                 gate.wait(5)

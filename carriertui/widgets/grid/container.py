@@ -137,10 +137,9 @@ class Grid(Vertical):
         self._is_loading = False
 
     def compose(self) -> ComposeResult:
+        # The search box is mounted on the first `/`: an Input per grid costs time on every
+        # screen that shows a grid, and most are never searched.
         yield Horizontal(id="grid-chips")
-        yield Input(
-            placeholder="search, Enter to apply, Esc to clear", id="grid-search", compact=True
-        )
         yield DataGrid(self._source, query=self._query, checkable=self._checkable, id="grid-view")
         yield Static("", id="grid-status", markup=False)
 
@@ -222,7 +221,7 @@ class Grid(Vertical):
         event.stop()
         view = self.view
         if event.button.name == "\x00search":
-            self.query_one("#grid-search", Input).value = ""
+            self._clear_search_box()
             view.set_query(replace(view.query, search=""))
         else:
             view.set_query(view.query.without_filter(event.button.name or ""))
@@ -333,14 +332,27 @@ class Grid(Vertical):
 
         self.app.push_screen(FilterScreen(view.source, view.query, column), chosen)
 
+    def _clear_search_box(self) -> None:
+        for search in self.query("#grid-search").results(Input):
+            search.value = ""
+
     def action_clear_filters(self) -> None:
         view = self.view
         if view.query.filters or view.query.search:
-            self.query_one("#grid-search", Input).value = ""
+            self._clear_search_box()
             view.set_query(Query(sort=view.query.sort))
 
-    def action_search(self) -> None:
-        search = self.query_one("#grid-search", Input)
+    async def action_search(self) -> None:
+        boxes = self.query("#grid-search").results(Input)
+        search = next(iter(boxes), None)
+        if search is None:
+            search = Input(
+                self.view.query.search,
+                placeholder="search, Enter to apply, Esc to clear",
+                id="grid-search",
+                compact=True,
+            )
+            await self.mount(search, before=self.view)
         search.add_class("-active")
         search.focus()
 
@@ -355,8 +367,8 @@ class Grid(Vertical):
         view.focus()
 
     def on_key(self, event: Any) -> None:
-        search = self.query_one("#grid-search", Input)
-        if event.key == "escape" and self.app.focused is search:
+        search = self.app.focused
+        if event.key == "escape" and isinstance(search, Input) and search.id == "grid-search":
             event.stop()
             search.value = ""
             search.remove_class("-active")

@@ -283,6 +283,9 @@ class DataGrid(ScrollView, can_focus=True):
         generation = self._generation
         first_page = 0 if self._restore_key is None else self.cursor[0] // PAGE_SIZE
         self._fetch_page(first_page)
+        if self._synchronous:
+            self._count_work(generation, self.query, self._restore_key)
+            return
         self.set_timer(0.15, lambda: self._show_loading(generation))
         self.run_worker(
             lambda: self._count_work(generation, self.query, self._restore_key),
@@ -292,21 +295,27 @@ class DataGrid(ScrollView, can_focus=True):
             exit_on_error=False,
         )
 
+    @property
+    def _synchronous(self) -> bool:
+        """Sources that answer in microseconds (in memory) are asked on the UI thread: a
+        thread hop would cost more than the query."""
+        return bool(getattr(self.source, "synchronous", False))
+
     def _show_loading(self, generation: int) -> None:
         if generation == self._generation and not self.loaded:
             self.post_message(self.Loading(True))
 
     def _count_work(self, generation: int, query: Query, restore: RowKey | None) -> None:
-        worker = get_current_worker()
+        worker = None if self._synchronous else get_current_worker()
         try:
             count = self.source.count(query)
             total = self.source.total()
             cursor = self.source.index_of(query, restore) if restore is not None else None
         except Exception as error:
-            if not worker.is_cancelled:
+            if worker is None or not worker.is_cancelled:
                 self.post_message(self._Failed(generation, error))
             return
-        if not worker.is_cancelled:
+        if worker is None or not worker.is_cancelled:
             self.post_message(self._CountLoaded(generation, count, total, cursor))
 
     def _fetch_page(self, page: int) -> None:
@@ -324,7 +333,10 @@ class DataGrid(ScrollView, can_focus=True):
                 return
             self.post_message(self._PageLoaded(generation, page, rows))
 
-        self.run_worker(work, thread=True, group="grid-page", exit_on_error=False)
+        if self._synchronous:
+            work()
+        else:
+            self.run_worker(work, thread=True, group="grid-page", exit_on_error=False)
 
     def on_data_grid__page_loaded(self, message: _PageLoaded) -> None:
         message.stop()
