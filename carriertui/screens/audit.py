@@ -21,6 +21,7 @@ from carriertui.widgets.format import utc
 from carriertui.widgets.grid import Grid, RowActivated
 from carriertui.widgets.plain import join, notify_plain
 
+NEW_ENTRIES_POLL_S = 10.0
 NEWEST_FIRST = Query(sort=(SortKey("created_at", descending=True),))
 
 
@@ -129,6 +130,7 @@ class AuditLogScreen(BaseScreen):
             audit.grid_source(app.db, app.actor),
             query=NEWEST_FIRST,
             enter="activate",
+            watch_new=NEW_ENTRIES_POLL_S,
             id="audit-log-grid",
         )
         yield Footer()

@@ -107,3 +107,33 @@ async def test_palette_goes_to_the_account_audit_log_newest_first(tmp_path: Path
         assert actions.count("CREATE") == 6  # three operators, three customers
         await pilot.press("escape")
         assert not isinstance(app.screen, AuditLogScreen)
+
+
+async def test_the_log_says_when_new_entries_arrived_and_r_shows_them(tmp_path: Path) -> None:
+    from carriertui.store import customers
+    from carriertui.store.context import Actor
+    from carriertui.store.models import Role
+    from tests.functional.harness import open_db
+
+    url = seed(tmp_path / "a.sqlite")
+    app = CarrierApp(url)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot)
+        app.go_audit_log()
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, AuditLogScreen) and app.screen.query(Grid)
+        )
+        grid = app.screen.query_one(Grid)
+        await wait_grid(pilot, grid)
+        shown = grid.view.count
+        customers.create_customer(
+            open_db(url), Actor("bob", Role.ADMIN, "10.9.9.9"), {"name": "New Co"}
+        )
+        grid._poll_new()  # the screen polls every few seconds; the test asks now
+        await wait_for(pilot, lambda: "1 new, press r" in grid.status_text())
+        assert grid.view.count == shown  # nothing moves under the operator's cursor
+        before = grid.view.generation
+        await pilot.press("r")
+        await wait_grid(pilot, grid, after=before)
+        assert grid.view.count == shown + 1
+        assert "new, press r" not in grid.status_text()

@@ -124,6 +124,7 @@ class Grid(Vertical):
         enter: str = "view",
         checkable: bool = False,
         extra_aggregates: ExtraAggregates | None = None,
+        watch_new: float | None = None,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
@@ -135,6 +136,8 @@ class Grid(Vertical):
         self._aggregate_generation = 0
         self._status = ""
         self._is_loading = False
+        self._watch_new = watch_new
+        self._new_rows = 0
 
     def compose(self) -> ComposeResult:
         # The search box is mounted on the first `/`: an Input per grid costs time on every
@@ -145,6 +148,30 @@ class Grid(Vertical):
 
     def on_mount(self) -> None:
         self.call_after_refresh(self._update_chips)  # an initial query may carry filters
+        if self._watch_new:
+            self.set_interval(self._watch_new, self._poll_new)
+
+    def _poll_new(self) -> None:
+        """The log is not pushed live (as in the product): say quietly when it has grown."""
+        view = self.view
+        if view.total is None:
+            return
+        source, shown = view.source, view.total
+
+        def work() -> int:
+            refresh = getattr(source, "refresh", None)
+            if callable(refresh):
+                refresh()
+            return source.total() - shown
+
+        def done(new: int) -> None:
+            if view.total == shown and new != self._new_rows:
+                self._new_rows = max(0, new)
+                self._update_status()
+
+        from carriertui.screens.base import run_service
+
+        run_service(self, work, on_done=done, on_error=lambda _error: None, group="grid-new")
 
     @property
     def view(self) -> DataGrid:
@@ -172,6 +199,7 @@ class Grid(Vertical):
     @on(DataGrid.CountChanged)
     def _count_changed(self, event: DataGrid.CountChanged) -> None:
         event.stop()
+        self._new_rows = 0  # a re-query shows them
         self._update_status()
 
     @on(DataGrid.Loading)
@@ -243,6 +271,8 @@ class Grid(Vertical):
                 text += f" · {len(view.checked):,} ticked"
         if aggregates:
             text += " · " + aggregates
+        if self._new_rows and view.count is not None:
+            text += f" · {self._new_rows:,} new, press r"
         if text != self._status:  # a cursor move that changes nothing repaints nothing
             self._status = text
             self.query_one("#grid-status", Static).update(plain(text))
