@@ -134,18 +134,14 @@ class CarrierApp(App[int]):
     def _auto_login(self, name: str) -> None:
         """The demo: log in as the demo admin without a password (only ever used by `demo`)."""
         from carriertui.screens.base import run_service
+        from carriertui.store import operators
+        from carriertui.store.context import client_ip
 
-        def find() -> Actor:
-            from carriertui.store.context import Actor, client_ip
-            from carriertui.store.models import Role
-
-            assert self.db is not None
-            from carriertui.store import operators
-
-            record = operators.get_operator(self.db, Actor(name, Role.ADMIN, client_ip()), name)
-            return Actor(record.name, record.role, client_ip(), operator_id=record.id)
-
-        run_service(self, find, on_done=self.logged_in)
+        db = self.db
+        assert db is not None
+        run_service(
+            self, lambda: operators.demo_login(db, name, client_ip()), on_done=self.logged_in
+        )
 
     # -- session ----------------------------------------------------------------------------
 

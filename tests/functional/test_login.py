@@ -85,3 +85,22 @@ async def test_first_admin_is_offered_on_an_empty_database(tmp_path: Path) -> No
     assert [o.name for o in operators.list_operators(db, Actor("t", Role.ADMIN, "x"))] == [
         "noc-admin"
     ]
+
+
+async def test_demo_opens_logged_in_with_a_banner_and_the_login_is_audited(tmp_path: Path) -> None:
+    from carriertui.store.demo import DEMO_OPERATOR, build_demo
+
+    url = f"sqlite:///{tmp_path / 'demo.sqlite'}"
+    build_demo(url).dispose()
+    app = CarrierApp(url, demo=True, auto_login=DEMO_OPERATOR)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, CustomersScreen) and app.screen.grid.view.loaded
+        )
+        assert app.actor is not None and app.actor.name == DEMO_OPERATOR
+        bar = str(app.screen.query_one("#top-bar").render())
+        assert "DEMO DATABASE" in bar
+        assert app.screen.grid.view.row_count >= 10
+    entries = audit.list_entries(open_db(url), Actor("t", Role.ADMIN, "x"))
+    assert entries[0].action == "LOGIN" and entries[0].actor == DEMO_OPERATOR
+    assert "without a password" in entries[0].message
