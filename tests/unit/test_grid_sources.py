@@ -12,14 +12,14 @@ from __future__ import annotations
 import functools
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Integer, MetaData, String, Table, Text, event, insert
+from sqlalchemy import BigInteger, Integer, MetaData, String, Table, Text, event, insert
 from sqlalchemy import Column as SqlColumn
 
 from carriertui.grid.memory import InMemoryRowSource
@@ -49,14 +49,22 @@ KEYS = tuple(column.key for column in COLUMNS)
 BY_KEY = {column.key: column for column in COLUMNS}
 RANGE_KEYS = ("qty", "amount", "at")
 
+# On PostgreSQL the text columns get a natural-language collation (ICU's root locale: "a" < "B",
+# "é" between "e" and "f"), as a database created with en_US.UTF-8 has: the source must still sort
+# by code point and fold only ASCII case. BIGINT, because PostgreSQL's SUM of it is a numeric.
+NATURAL = "und-x-icu"
 metadata = MetaData()
 grid_rows = Table(
     "grid_rows",
     metadata,
     SqlColumn("id", Integer, primary_key=True, autoincrement=False),
-    SqlColumn("name", Text, nullable=True),
-    SqlColumn("code", String(16), nullable=False),
-    SqlColumn("qty", Integer, nullable=True),
+    SqlColumn("name", Text().with_variant(Text(collation=NATURAL), "postgresql"), nullable=True),
+    SqlColumn(
+        "code",
+        String(16).with_variant(String(16, collation=NATURAL), "postgresql"),
+        nullable=False,
+    ),
+    SqlColumn("qty", BigInteger, nullable=True),
     SqlColumn("amount", FixedDecimal, nullable=True),
     SqlColumn("at", UTCDateTime, nullable=True),
 )
@@ -68,7 +76,7 @@ PROPERTY_SETTINGS = settings(
 )
 
 # Characters LIKE gives a meaning (% _ \), ASCII letters in both cases, and non-ASCII letters
-# whose case a Unicode-aware ILIKE would fold (É/é, Σ/σ) but the grid's search must not.
+# whose case a Unicode-aware ILIKE would fold (É/é, the two sigmas) but the grid's search must not.
 ALPHABET = "aAbB%_\\ -zÉéΣσ€😀"
 BASE_TIME = datetime(2026, 11, 26, 1, 2, 3, tzinfo=UTC)
 
@@ -180,7 +188,9 @@ def oracle_aggregate(
 
 short_text = st.text(alphabet=ALPHABET, max_size=3)
 times = st.one_of(
-    st.sampled_from([BASE_TIME, BASE_TIME + timedelta(microseconds=1), BASE_TIME.replace(year=1999)]),
+    st.sampled_from(
+        [BASE_TIME, BASE_TIME + timedelta(microseconds=1), BASE_TIME.replace(year=1999)]
+    ),
     st.datetimes(
         min_value=datetime(1990, 1, 1), max_value=datetime(2090, 1, 1), timezones=st.just(UTC)
     ),
@@ -196,9 +206,10 @@ row_values = st.tuples(
 
 @st.composite
 def tables(draw: st.DrawFn, max_rows: int = 40) -> list[Row]:
-    values = draw(st.lists(row_values, max_size=max_rows))
-    keys = draw(st.lists(st.integers(-10_000, 10_000), min_size=len(values), max_size=len(values),
-                         unique=True))
+    # The size first, uniformly: hypothesis's own lists are mostly a few elements long.
+    size = draw(st.integers(0, max_rows))
+    values = draw(st.lists(row_values, min_size=size, max_size=size))
+    keys = draw(st.lists(st.integers(-10_000, 10_000), min_size=size, max_size=size, unique=True))
     return list(zip(keys, values, strict=True))
 
 
@@ -216,8 +227,30 @@ def queries(draw: st.DrawFn, rows: Sequence[Row]) -> Query:
         else:
             values = draw(st.lists(seen | st.none(), max_size=4))
             filters.append(Filter(key, values=frozenset(values)))
-    search = draw(st.just("") | st.text(alphabet=ALPHABET + "0123", min_size=1, max_size=2))
+    search = draw(st.just("") | searches(rows, ("name", "code", "qty")))
     return Query(sort=sort, filters=tuple(filters), search=search)
+
+
+def swap_ascii_case(text: str, flips: list[bool]) -> str:
+    return "".join(
+        c.swapcase() if c.isascii() and flip else c for c, flip in zip(text, flips, strict=False)
+    )
+
+
+@st.composite
+def searches(draw: st.DrawFn, rows: Sequence[Row], keys: Sequence[str]) -> str:
+    """Random text, or a piece of a value in the table with some ASCII letters' case swapped
+    (so that searches find something, and case folding matters)."""
+    pieces = [
+        str(row[1][KEYS.index(key)]) for row in rows for key in keys if row[1][KEYS.index(key)]
+    ]
+    if not pieces or draw(st.booleans()):
+        return draw(st.text(alphabet=ALPHABET + "0123,.:", min_size=1, max_size=2))
+    piece = draw(st.sampled_from(pieces))
+    start = draw(st.integers(0, len(piece) - 1))
+    end = draw(st.integers(start + 1, len(piece)))
+    flips = draw(st.lists(st.booleans(), min_size=end - start, max_size=end - start))
+    return swap_ascii_case(piece[start:end], flips)
 
 
 # -- the sources ----------------------------------------------------------------------------------
@@ -264,7 +297,7 @@ def check_against_oracle(source: Any, rows: list[Row], query: Query, data: st.Da
     assert [r for batch in source.iter_rows(query, batch=7) for r in batch] == expected
 
     for key in KEYS:
-        search = data.draw(st.just("") | st.text(alphabet=ALPHABET + "0123,.-:", max_size=2))
+        search = data.draw(st.just("") | searches(rows, (key,)))
         limit = data.draw(st.sampled_from([1, 3, 1000]))
         got = source.distinct(query, key, search=search, limit=limit)
         assert got == oracle_distinct(rows, query, key, search, limit), (key, search)
@@ -555,3 +588,51 @@ def test_negative_offsets_are_refused(filled: tuple[Database, list[Row]]) -> Non
     for source in both_sources(db, rows):
         with pytest.raises(ValueError):
             source.page(Query(), -1, 5)
+
+
+def test_distinct_search_ignores_ascii_case_and_the_columns_own_filter(
+    sql_table: Database,
+) -> None:
+    names = ["Alpha", "ALPHA", "alpha", "alpha", "Beta", "ÄLPHA", None]
+    rows: list[Row] = [(i, (name, "x", i, None, None)) for i, name in enumerate(names)]
+    fill(sql_table, rows)
+    own = Query(filters=(Filter("name", values=frozenset({"Beta"})), Filter("qty", high=4)))
+    for source in both_sources(sql_table, rows):
+        found = source.distinct(own, "name", search="aLP")
+        assert found == [
+            DistinctValue("alpha", 2),
+            DistinctValue("ALPHA", 1),
+            DistinctValue("Alpha", 1),
+        ]
+        assert source.distinct(own, "name", search="lp", limit=2) == found[:2]
+        assert source.distinct(own, "name", search="äLP") == []
+        assert source.distinct(own, "name")[-1] == DistinctValue("Beta", 1)
+
+
+def test_iter_rows_values_are_exactly_those_of_page(sql_table: Database) -> None:
+    """iter_rows converts the stored values itself (for speed): the same types, the same
+    Decimal exponents (CSV writes ``str(d)``), the same UTC tzinfo as the column types give."""
+    rows: list[Row] = [
+        (1, ("a", "x", 0, Decimal(0), BASE_TIME)),
+        (2, ("b", "x", -1, Decimal("-0.0001"), BASE_TIME + timedelta(microseconds=10))),
+        (3, (None, "x", None, Decimal("12345678901.5"), datetime(1999, 12, 31, tzinfo=UTC))),
+        (4, ("d", "x", 7, None, None)),
+        (
+            5,
+            (
+                "e",
+                "x",
+                2**40,
+                Decimal("-3.25"),
+                BASE_TIME.astimezone(timezone(timedelta(hours=-5))),
+            ),
+        ),
+    ]
+    fill(sql_table, rows)
+    source = sql_source(sql_table)
+    paged = source.page(Query(), 0, 10)
+    streamed = [row for batch in source.iter_rows(Query(), batch=2) for row in batch]
+    assert [repr(row) for row in streamed] == [repr(row) for row in paged]
+    assert streamed == rows
+    for _key, values in streamed:
+        assert values[4] is None or values[4].tzinfo is UTC
