@@ -17,7 +17,7 @@ import sys
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -428,6 +428,96 @@ def cmd_options_set(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def parse_moment(text: str, *, end_of_day: bool = False) -> datetime:
+    """An ISO date or date-time as an aware UTC datetime; a naive one is taken as UTC.
+
+    A date alone is its first microsecond, or with ``end_of_day`` its last (so ``--until`` with a
+    date includes that whole day).
+    """
+    value = text.strip()
+    try:
+        day: date | None = date.fromisoformat(value)
+    except ValueError:
+        day = None
+    if day is not None:
+        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        return start + timedelta(days=1, microseconds=-1) if end_of_day else start
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise CommandError(
+            f"not an ISO date or date-time: {text!r} (e.g. 2026-03-01 or 2026-03-01T14:30:00Z)",
+            EXIT_USAGE,
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _write_csv_to_stdout(columns: Sequence[Any], batches: Any) -> None:
+    """CSV as ``grid.export.write_csv`` writes it (the same cells: RFC 4180, formulas
+    neutralised), to standard output; on a terminal, control characters are made visible."""
+    import csv
+
+    from carriertui.grid.export import csv_cell, csv_text
+
+    terminal = sys.stdout.isatty()
+
+    def cell(value: Any) -> Any:
+        shown = csv_cell(value)
+        return sanitize(shown) if terminal and isinstance(shown, str) else shown
+
+    writer = csv.writer(sys.stdout, dialect="excel", lineterminator="\r\n")
+    writer.writerow([csv_text(column.title) for column in columns])
+    for batch in batches:
+        writer.writerows([[cell(value) for value in values] for _key, values in batch])
+    sys.stdout.flush()
+
+
+def cmd_audit_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from carriertui.grid.export import ExportError, write_csv
+    from carriertui.store import audit, customers
+
+    since = parse_moment(args.since) if args.since else None
+    until = parse_moment(args.until, end_of_day=True) if args.until else None
+    if since is not None and until is not None and since > until:
+        raise CommandError("--since is after --until: nothing could match", EXIT_USAGE)
+    with opened(args) as db:
+        actor = api_actor()
+        customer_id = None
+        if args.customer is not None:
+            customer_id = customers.find_customer(db, actor, args.customer).id
+        batches = audit.export_batches(db, actor, customer_id=customer_id, since=since, until=until)
+        to_stdout = args.output in (None, "-")
+        try:
+            if to_stdout and args.format == "json":
+                audit.write_json(sys.stdout, batches)
+                sys.stdout.flush()
+            elif to_stdout:
+                _write_csv_to_stdout(audit.EXPORT_COLUMNS, audit.csv_rows(batches))
+            else:
+                path = Path(args.output).expanduser()
+                if args.format == "json":
+                    count = audit.export_json(path, batches)
+                else:
+                    count = write_csv(path, audit.EXPORT_COLUMNS, audit.csv_rows(batches))
+                _out(f"exported {count} audit entries to {sanitize(path)}")
+        except ExportError as error:
+            raise CommandError(str(error)) from error
+    return EXIT_OK
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from carriertui.store import audit
+
+    with opened(args) as db:
+        result = audit.verify(db, api_actor())
+    for warning in result.warnings:
+        print(f"warning: {sanitize(warning)}", file=sys.stderr)
+    _out(sanitize(result.message))
+    return EXIT_OK if result.ok else EXIT_ERROR
+
+
 def cmd_config_path(args: argparse.Namespace) -> int:
     _out(sanitize(str(locations.config_path())))
     return EXIT_OK
@@ -561,6 +651,30 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command(opts, "set", "set an option ('unset' clears it)", cmd_options_set)
     sub.add_argument("key", help="option key, e.g. number_range_start")
     sub.add_argument("value", help="new value, or 'unset'")
+
+    audit_log = group_of(command(commands, "audit", "export and verify the audit log", None))
+    sub = command(
+        audit_log, "export", "export audit entries, oldest first, as CSV or JSON", cmd_audit_export
+    )
+    sub.add_argument(
+        "--customer", metavar="CUSTOMER", help="only this customer's entries: code, name or id"
+    )
+    sub.add_argument(
+        "--since", metavar="T", help="entries at or after T: ISO date or date-time, UTC"
+    )
+    sub.add_argument(
+        "--until", metavar="T", help="entries up to T, inclusive (a date: its whole day), UTC"
+    )
+    sub.add_argument("--format", choices=("csv", "json"), default="csv", help="output format")
+    sub.add_argument(
+        "-o", "--output", metavar="PATH", help="write to PATH instead of standard output"
+    )
+    command(
+        audit_log,
+        "verify",
+        "check the audit log's HMAC chain and head; exit 1 naming the first entry that fails",
+        cmd_audit_verify,
+    )
 
     config = group_of(command(commands, "config", "configuration file", None))
     command(config, "path", "print the configuration file's path", cmd_config_path)

@@ -63,6 +63,23 @@ def demo_db_path() -> Path:
     return data_dir() / "demo.sqlite"
 
 
+def audit_key_path() -> Path:
+    """The audit log's HMAC key (created 0600 on first use unless CARRIERTUI_AUDIT_KEY is set)."""
+    return config_dir() / "audit.key"
+
+
+def audit_head_path(database: str) -> Path:
+    """The audit chain's head (entry count and last MAC) for one database, next to the key.
+
+    ``database`` identifies the database without secrets (its redacted URL); it is hashed, so the
+    demo and the real database, or two PostgreSQL servers, never share a head.
+    """
+    import hashlib
+
+    digest = hashlib.sha256(database.encode("utf-8")).hexdigest()[:16]
+    return config_dir() / f"audit-head-{digest}.json"
+
+
 def seed_dir() -> Path:
     """The read-only seed files shipped with the project (``data/`` in the repository)."""
     installed = _PACKAGE_DIR / "_data"

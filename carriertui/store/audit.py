@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from pathlib import Path
+from typing import Any, TextIO
 
+from sqlalchemy import select as core_select
 from sqlmodel import Session, SQLModel, col, select
 
-from carriertui.grid.model import Column, ColumnType
+from carriertui.grid.export import ExportError
+from carriertui.grid.model import Column, ColumnType, Row
+from carriertui.store import chain
 from carriertui.store.context import Actor
 from carriertui.store.db import Database
-from carriertui.store.models import AuditAction, AuditEntry, HttpVerb, Role
+from carriertui.store.models import AuditAction, AuditEntry, Customer, HttpVerb, Role
 from carriertui.store.rowsource import SqlRowSource
 
 REDACTED = "***"
@@ -96,6 +105,9 @@ def record(
         before_json=_dump(before),
         after_json=_dump(after),
     )
+    # Its place in the HMAC chain: on PostgreSQL this waits for the chain's advisory lock, held
+    # until the service's transaction ends (SQLite's BEGIN IMMEDIATE already serialises writers).
+    chain.seal(session, entry)
     session.add(entry)
     session.flush()
     return entry
@@ -116,6 +128,8 @@ class AuditRecord:
     comment: str | None
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+    seq: int | None = None  # position in the tamper-evidence chain (store/chain.py)
+    mac: str | None = None
 
 
 def _to_record(entry: AuditEntry) -> AuditRecord:
@@ -134,6 +148,8 @@ def _to_record(entry: AuditEntry) -> AuditRecord:
         comment=entry.comment,
         before=json.loads(entry.before_json) if entry.before_json else None,
         after=json.loads(entry.after_json) if entry.after_json else None,
+        seq=entry.seq,
+        mac=entry.mac,
     )
 
 
@@ -187,3 +203,161 @@ def get_entry(db: Database, actor: Actor, entry_id: int) -> AuditRecord:
         if entry is None:
             raise NotFoundError(f"no audit entry {entry_id}")
         return _to_record(entry)
+
+
+# -- export and verification (carriertui audit export / verify) --------------------------------
+
+EXPORT_COLUMNS = (
+    Column("id", "ID", ColumnType.INTEGER),
+    Column("created_at", "Date / Time (UTC)", ColumnType.TIMESTAMP),
+    Column("user", "User"),
+    Column("ip", "IP"),
+    Column("action", "Action"),
+    Column("verb", "Verb"),
+    Column("table", "Table"),
+    Column("primary_key", "Primary Key"),
+    Column("customer_id", "Customer ID", ColumnType.INTEGER),
+    Column("customer", "Customer"),
+    Column("message", "Message"),
+    Column("comment", "Comment"),
+    Column("before", "Before"),
+    Column("after", "After"),
+)
+_EXPORT_BATCH = 1000
+# json.dumps escapes C0 controls inside strings but not DEL and C1 controls (with ensure_ascii off).
+_JSON_UNSAFE = re.compile("[\x7f-\x9f]")
+
+
+def _stored_record(stored: str | None) -> dict[str, Any] | None:
+    # Redacted when written; redacted again on the way out, so a row from an older version or
+    # written by hand still never exports a secret.
+    return None if stored is None else redact(json.loads(stored))
+
+
+def export_batches(
+    db: Database,
+    actor: Actor,
+    *,
+    customer_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    batch: int = _EXPORT_BATCH,
+) -> Iterator[list[dict[str, Any]]]:
+    """Entries oldest first, in batches, as export objects (keys: EXPORT_COLUMNS' keys, ``seq``
+    and ``mac``; ``before``/``after`` as dicts). ``since`` and ``until`` are inclusive bounds on
+    ``created_at``. Streams: one query, read ``batch`` rows at a time."""
+    actor.require(Role.VIEWER, "read the audit log")
+    table = AuditEntry.__table__  # type: ignore[attr-defined]
+    customer = Customer.__table__  # type: ignore[attr-defined]
+    statement = (
+        core_select(table, customer.c.name.label("customer_name"))
+        .select_from(table.outerjoin(customer, customer.c.id == table.c.customer_id))
+        .order_by(table.c.id)
+        .execution_options(stream_results=True, yield_per=batch)
+    )
+    if customer_id is not None:
+        statement = statement.where(table.c.customer_id == customer_id)
+    if since is not None:
+        statement = statement.where(table.c.created_at >= since)
+    if until is not None:
+        statement = statement.where(table.c.created_at <= until)
+    with db.read() as session:
+        result = session.connection().execute(statement)
+        try:
+            for part in result.partitions():
+                yield [
+                    {
+                        "id": row.id,
+                        "created_at": row.created_at,
+                        "user": row.actor,
+                        "ip": row.ip,
+                        "action": row.action,
+                        "verb": row.verb,
+                        "table": row.table_name,
+                        "primary_key": row.primary_key,
+                        "customer_id": row.customer_id,
+                        "customer": row.customer_name,
+                        "message": row.message,
+                        "comment": row.comment,
+                        "before": _stored_record(row.before_json),
+                        "after": _stored_record(row.after_json),
+                        "seq": row.seq,
+                        "mac": row.mac,
+                    }
+                    for row in part
+                ]
+        finally:
+            result.close()
+
+
+def _record_text(value: dict[str, Any] | None) -> str | None:
+    return None if value is None else json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def csv_rows(batches: Iterable[list[dict[str, Any]]]) -> Iterator[list[Row]]:
+    """Export batches as grid rows for ``grid.export.write_csv`` over EXPORT_COLUMNS: before and
+    after become key-sorted JSON text."""
+    for objects in batches:
+        yield [
+            (
+                item["id"],
+                tuple(
+                    _record_text(item[c.key]) if c.key in ("before", "after") else item[c.key]
+                    for c in EXPORT_COLUMNS
+                ),
+            )
+            for item in objects
+        ]
+
+
+def _utc_iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def write_json(handle: TextIO, batches: Iterable[list[dict[str, Any]]]) -> int:
+    """A JSON list of the export objects, one per line, written as it streams. Every control
+    character is escaped: the data stays exact and is harmless on a terminal."""
+    written = 0
+    handle.write("[")
+    for objects in batches:
+        for item in objects:
+            data = {**item, "created_at": _utc_iso(item["created_at"])}
+            line = json.dumps(data, sort_keys=True, ensure_ascii=False)
+            line = _JSON_UNSAFE.sub(lambda match: f"\\u{ord(match.group()):04x}", line)
+            handle.write(("\n" if written == 0 else ",\n") + line)
+            written += 1
+    handle.write("\n]\n" if written else "]\n")
+    return written
+
+
+def export_json(path: Path, batches: Iterable[list[dict[str, Any]]]) -> int:
+    """:func:`write_json` to ``path`` as ``write_csv`` writes: a private temporary file renamed
+    into place when complete, so a failure leaves nothing half-written."""
+    path = Path(path)
+    if path.is_dir():
+        raise ExportError(f"cannot export to {path}: it is a folder")
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    except OSError as error:
+        raise ExportError(f"cannot export to {path}: {error.strerror or error}") from error
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            written = write_json(handle, batches)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(name, path)
+    except OSError as error:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name)
+        raise ExportError(f"cannot export to {path}: {error.strerror or error}") from error
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name)
+        raise
+    return written
+
+
+def verify(db: Database, actor: Actor) -> chain.Verification:
+    """Check the tamper-evidence chain of the whole log against its key and head."""
+    actor.require(Role.VIEWER, "verify the audit log")
+    return chain.verify(db)

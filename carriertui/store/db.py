@@ -21,7 +21,7 @@ from sqlmodel import Session, SQLModel
 from carriertui.store import models
 from carriertui.store.errors import DatabaseBusyError, DatabaseURLError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_BUSY_TIMEOUT_S = 10.0
 _WRITE_OPTION = "carriertui_write"
 
@@ -194,9 +194,19 @@ class Database:
         self.engine.dispose()
 
 
+def _audit_chain(session: Session) -> None:
+    """Version 2: the audit log's HMAC chain (seq, mac, the MACs of the entries already there)
+    and the triggers that make the audit table append-only."""
+    from carriertui.store import chain
+
+    chain.upgrade_schema(session)
+
+
 # version -> steps that bring a database from version-1 to version. create_all() adds new tables;
 # steps here alter existing ones (add a column, backfill) and run inside one write transaction.
-_MIGRATIONS: dict[int, tuple[Any, ...]] = {}
+# A new database runs every step from 1, so each step also copes with a table create_all() has
+# just made in its current shape (step 2 then only installs the append-only triggers).
+_MIGRATIONS: dict[int, tuple[Any, ...]] = {2: (_audit_chain,)}
 
 
 def open_database(url: str, *, create: bool = True, **kwargs: Any) -> Database:

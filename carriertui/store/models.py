@@ -131,6 +131,9 @@ class AuditEntry(SQLModel, table=True):
         Index("ix_audit_entry_created_at", "created_at"),
         Index("ix_audit_entry_customer_id", "customer_id", "created_at"),
         Index("ix_audit_entry_table_key", "table_name", "primary_key"),
+        # One entry per chain position: two writers chaining onto the same entry cannot both
+        # commit (carriertui/store/chain.py).
+        Index("ux_audit_entry_seq", "seq", unique=True),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -150,6 +153,12 @@ class AuditEntry(SQLModel, table=True):
     comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     before_json: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     after_json: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Tamper evidence (carriertui/store/chain.py): the entry's 1-based position in the log and its
+    # HMAC-SHA256 (hex) over the previous entry's MAC and this entry's other fields. Nullable only
+    # because a migrated table gains them; audit.record always sets both, and an entry without
+    # them fails `carriertui audit verify`.
+    seq: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    mac: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
 
 
 class Meta(SQLModel, table=True):

@@ -426,3 +426,21 @@ def test_snapshot_is_json_ready_and_redacted() -> None:
         "password": "***",
         "role": "admin",
     }
+
+
+# -- tamper evidence -------------------------------------------------------------------------
+
+
+def test_every_service_entry_is_chained(db, api, audit_log, fast_argon2) -> None:
+    record = customers.create_customer(db, api, {"name": "Acme Telecom"})
+    customers.update_customer(db, api, record.id, {"channels": 3}, expected_version=1)
+    options.set_options(db, api, {"block_size": 100, "number_range_start": 1000})
+    operators.create_operator(db, api, "bob", "operator", PASSWORD)
+    with pytest.raises(AuthenticationError):
+        operators.authenticate(db, "bob", "wrong wrong wrong wrong", ip="192.0.2.3")
+    rows = audit_log.rows()
+    assert [row.seq for row in rows] == list(range(1, len(rows) + 1))
+    assert all(row.mac is not None and len(row.mac) == 64 for row in rows)
+    newest = audit.list_entries(db, api)[0]
+    assert (newest.seq, newest.mac) == (rows[-1].seq, rows[-1].mac)
+    assert audit.verify(db, api).message == f"OK {len(rows)} entries"

@@ -1,0 +1,654 @@
+"""Tamper evidence for the audit log: an HMAC chain, its key, its head, and the append-only guard.
+
+**The chain.** Every audit entry carries ``seq``, its 1-based position in the log, and ``mac``::
+
+    mac = HMAC-SHA256(key, previous_mac + "\\n" + canonical_json(entry)).hexdigest()
+
+``previous_mac`` is the hex MAC of the entry at ``seq - 1``, or 64 zeros for the first entry.
+``canonical_json`` is one JSON object of every stored field except ``id`` (the database assigns it
+after the MAC is computed, and PostgreSQL sequences leave gaps) and ``mac`` itself: ``seq``,
+``created_at``, ``actor``, ``ip``, ``action``, ``verb``, ``table_name``, ``primary_key``,
+``customer_id``, ``message``, ``comment``, ``before_json``, ``after_json``. Keys sorted, no
+whitespace (separators ``,`` and ``:``), ASCII only (``\\uXXXX`` escapes, so the bytes never depend
+on an encoder's choices), NULL as ``null``; ``created_at`` as ``YYYY-MM-DDTHH:MM:SS.ffffffZ``
+(UTC, always six fraction digits: both backends keep microseconds); ``before_json`` and
+``after_json`` as the stored strings, not re-parsed. An edited field breaks that entry's MAC; an
+entry inserted, removed or moved breaks ``seq`` or the link to the previous MAC.
+
+**The key** lives outside the database: ``CARRIERTUI_AUDIT_KEY`` (hex of an even length is decoded,
+anything else is taken as UTF-8 text; at least 16 bytes either way), else ``audit.key`` in the
+config directory, created on first use with 32 random bytes as hex, mode 0600, published
+atomically (written under a temporary ``O_CREAT|O_EXCL`` name, then hard-linked into place, so a
+second process either wins the race or reads a complete key).
+
+**The head** (entry count, last MAC, and the first entry's MAC) is written after each committed
+audit write, to ``audit-head-<hash>.json`` next to the key, where the hash is of the database's
+redacted URL (for PostgreSQL also its schema). It is replaced atomically, under a lock file, and
+never moved backwards within the same log: when two processes commit in one order and write their
+heads in the other, the later entry's head stays. A head whose first MAC differs belongs to a new
+log at the same URL (``carriertui demo --reset``) and is replaced. A head of the same log whose
+entry is no longer in the log (entries deleted from the end, then new ones written) is kept as the
+evidence instead of being replaced. :func:`verify` detects a log shorter than its head and a log
+whose entry at the head's position is not the one the head recorded. A head moved or deleted on
+purpose (after restoring a backup, say) is the operator's decision: ``verify`` then only warns
+that a deleted tail cannot be detected.
+
+**Linearity.** Two writers must not both chain onto the same entry. On SQLite every write
+transaction starts with ``BEGIN IMMEDIATE``, which serialises writers; on PostgreSQL
+:func:`seal` takes a transaction-level advisory lock keyed by the audit table's OID before it
+reads the previous MAC, held until commit or rollback. The unique index on ``seq`` is the net
+under both: a second entry at the same position fails its insert, and the change rolls back.
+
+**Append-only.** Triggers refuse UPDATE and DELETE on the audit table (and TRUNCATE on
+PostgreSQL); :func:`drop_append_only_guard` exists for the schema migration and for tests that
+play the attacker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+import os
+import re
+import secrets
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, bindparam, event, func, inspect, select, text, update
+from sqlalchemy.orm import Session
+
+from carriertui import locations
+from carriertui.store.errors import StoreError
+from carriertui.store.models import AuditEntry
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: heads are still replaced atomically
+    fcntl = None  # type: ignore[assignment]
+
+if TYPE_CHECKING:
+    from carriertui.store.db import Database
+
+KEY_ENV = "CARRIERTUI_AUDIT_KEY"
+MIN_KEY_BYTES = 16
+GENESIS_MAC = "0" * 64
+APPEND_ONLY_MESSAGE = "audit_entry is append-only"
+# The fields under the MAC besides seq, in the table's order (the JSON sorts them anyway).
+CONTENT_FIELDS = (
+    "created_at",
+    "actor",
+    "ip",
+    "action",
+    "verb",
+    "table_name",
+    "primary_key",
+    "customer_id",
+    "message",
+    "comment",
+    "before_json",
+    "after_json",
+)
+CHAIN_FIELDS = ("seq", *CONTENT_FIELDS)
+HEAD_FORMAT = 1
+
+_HEX = re.compile(r"[0-9a-fA-F]+")
+_PENDING_HEAD = "carriertui.audit_chain_head"
+_PG_LOCK_CLASS = 0x63747569  # "ctui": the advisory lock's first key; the table's OID is the second
+_BACKFILL_BATCH = 1000
+_log = logging.getLogger(__name__)
+
+
+_key_cache: dict[tuple[Any, ...], bytes] = {}
+
+
+class AuditKeyError(StoreError):
+    """The audit key is missing, unreadable or too weak."""
+
+
+# -- the MAC -----------------------------------------------------------------------------------
+
+
+def _utc_text(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def entry_fields(entry: Any, *, seq: int | None = None) -> dict[str, Any]:
+    """The chained fields of ``entry`` (an AuditEntry or a row with those attributes)."""
+    fields = {name: getattr(entry, name) for name in CONTENT_FIELDS}
+    fields["seq"] = entry.seq if seq is None else seq
+    fields["created_at"] = _utc_text(fields["created_at"])
+    return fields
+
+
+def canonical_json(fields: Mapping[str, Any]) -> bytes:
+    return json.dumps(fields, sort_keys=True, ensure_ascii=True, separators=(",", ":")).encode(
+        "ascii"
+    )
+
+
+def compute_mac(key: bytes, previous_mac: str, fields: Mapping[str, Any]) -> str:
+    message = previous_mac.encode("utf-8") + b"\n" + canonical_json(fields)
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+# -- the key -----------------------------------------------------------------------------------
+
+
+def _key_from_text(raw: str, source: str) -> bytes:
+    value = raw.strip()
+    if not value:
+        raise AuditKeyError(f"the audit key in {source} is empty")
+    if _HEX.fullmatch(value) and len(value) % 2 == 0:
+        key = bytes.fromhex(value)
+    else:
+        key = value.encode("utf-8")
+    if len(key) < MIN_KEY_BYTES:
+        raise AuditKeyError(
+            f"the audit key in {source} is too short: it needs at least {MIN_KEY_BYTES} bytes "
+            f"({2 * MIN_KEY_BYTES} hex digits)"
+        )
+    return key
+
+
+def load_key(*, create: bool = True) -> bytes | None:
+    """The audit key: ``CARRIERTUI_AUDIT_KEY``, else the key file (created when ``create``).
+
+    None only when ``create`` is False and there is neither.
+    """
+    raw = os.environ.get(KEY_ENV)
+    if raw is not None:
+        return _key_from_text(raw, KEY_ENV)
+    path = locations.audit_key_path()
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        if not create:
+            return None
+        _create_key_file(path)
+        status = path.stat()
+    # Read once per file version: record() asks for the key on every audit write.
+    version = (str(path), status.st_ino, status.st_mtime_ns, status.st_size, status.st_mode)
+    cached = _key_cache.get(version)
+    if cached is None:
+        cached = _read_key_file(path)
+        _key_cache.clear()
+        _key_cache[version] = cached
+    return cached
+
+
+def _read_key_file(path: Path) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            mode = os.fstat(handle.fileno()).st_mode
+            data = handle.read(4096)
+    except OSError as error:
+        raise AuditKeyError(f"cannot read the audit key {path}: {error.strerror}") from error
+    if os.name == "posix" and mode & 0o077:
+        raise AuditKeyError(
+            f"the audit key {path} is open to other users (mode {mode & 0o777:o}); "
+            f"make it private with: chmod 600 {path}"
+        )
+    return _key_from_text(data.decode("utf-8", errors="replace"), str(path))
+
+
+def _write_new_file(path: Path, data: bytes) -> None:
+    """Create ``path`` (it must not exist) with mode 0600 and ``data``."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, 0o600)  # the umask can only have taken bits away; make it exact
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _create_key_file(path: Path) -> None:
+    locations.ensure_private_dir(path.parent)
+    data = (secrets.token_hex(32) + "\n").encode("ascii")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.new")
+    _write_new_file(temporary, data)
+    try:
+        os.link(temporary, path)  # atomic, and fails if another process published a key first
+    except FileExistsError:
+        pass
+    except OSError:
+        # A file system without hard links: create it in place (O_EXCL still picks one winner).
+        with contextlib.suppress(FileExistsError):
+            _write_new_file(path, data)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+# -- the head ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChainHead:
+    count: int
+    mac: str
+    first_mac: str
+
+
+class HeadUnreadable(Exception):
+    pass
+
+
+def database_identity(connection: Connection, schema: str | None = None) -> str:
+    """The database behind ``connection`` without secrets: the head file is keyed by it."""
+    url = connection.engine.url
+    if url.get_backend_name() == "sqlite":
+        database = url.database or ""
+        if database and database != ":memory:" and not database.startswith("file:"):
+            database = str(Path(database).expanduser().resolve())
+        return f"sqlite:///{database}"
+    if schema is None:
+        schema = connection.execute(text("SELECT current_schema()")).scalar_one()
+    return f"{url.render_as_string(hide_password=True)}#schema={schema}"
+
+
+def head_path(database: str) -> Path:
+    return locations.audit_head_path(database)
+
+
+def read_head(database: str) -> ChainHead | None:
+    """The recorded head of ``database``'s chain; None when there is none.
+
+    Raises :class:`HeadUnreadable` for a file that exists but is not a head.
+    """
+    path = head_path(database)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise HeadUnreadable(f"{path}: {error.strerror}") from error
+    try:
+        data = json.loads(raw)
+        head = ChainHead(int(data["count"]), str(data["mac"]), str(data["first_mac"]))
+    except (ValueError, TypeError, KeyError) as error:
+        raise HeadUnreadable(f"{path}: not a chain head ({error})") from error
+    if head.count < 0:
+        raise HeadUnreadable(f"{path}: not a chain head (negative count)")
+    return head
+
+
+@contextlib.contextmanager
+def _head_lock(path: Path) -> Iterator[None]:
+    fd = os.open(path.with_suffix(".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def write_head(database: str, head: ChainHead) -> bool:
+    """Record ``head`` unless the file already holds a later head of the same log.
+
+    Returns whether the file was replaced.
+    """
+    path = head_path(database)
+    locations.ensure_private_dir(path.parent)
+    with _head_lock(path):
+        try:
+            current = read_head(database)
+        except HeadUnreadable:
+            current = None
+        if (
+            current is not None
+            and current.first_mac == head.first_mac
+            and current.count >= head.count
+        ):
+            return False
+        payload = {
+            "format": HEAD_FORMAT,
+            "database": database,
+            "count": head.count,
+            "mac": head.mac,
+            "first_mac": head.first_mac,
+            "written_at": _utc_text(datetime.now(UTC)),
+        }
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".new", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(payload, handle, indent=2, sort_keys=True)
+                handle.write("\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(name, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(name)
+            raise
+    return True
+
+
+@dataclass(frozen=True)
+class _PendingHead:
+    """The head a write transaction will leave, written once it commits."""
+
+    database: str
+    head: ChainHead
+    # The recorded head contradicts the log (see _contradicts_head): keep it as the evidence.
+    keep_recorded: bool = False
+
+
+@event.listens_for(Session, "after_commit")
+def _write_pending_head(session: Session) -> None:
+    pending: _PendingHead | None = session.info.pop(_PENDING_HEAD, None)
+    if pending is None:
+        return
+    if pending.keep_recorded:
+        _log.warning(
+            "the audit log no longer holds the entry its chain head recorded: head %s kept; "
+            "run 'carriertui audit verify'",
+            head_path(pending.database),
+        )
+        return
+    try:
+        write_head(pending.database, pending.head)
+    except Exception as error:  # the change is committed: a head left behind is only less proof
+        _log.warning("the audit chain head was not written: %s", error)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_pending_head(session: Session, transaction: Any) -> None:
+    # A transaction that ends without committing (rollback, close) leaves no head. After a
+    # commit, after_commit has already taken it.
+    if transaction.parent is None:
+        session.info.pop(_PENDING_HEAD, None)
+
+
+# -- writing -----------------------------------------------------------------------------------
+
+
+def _table() -> Any:
+    return AuditEntry.__table__  # type: ignore[attr-defined]
+
+
+def _lock_chain(connection: Connection) -> str | None:
+    """On PostgreSQL, wait for the chain's advisory lock (held until this transaction ends) and
+    return the current schema. SQLite's BEGIN IMMEDIATE has serialised writers already."""
+    if connection.dialect.name != "postgresql":
+        return None
+    row = connection.execute(
+        text(
+            "SELECT pg_advisory_xact_lock(:lock_class, "
+            "(('audit_entry'::regclass)::oid::bigint - 2147483648)::integer), current_schema()"
+        ),
+        {"lock_class": _PG_LOCK_CLASS},
+    ).one()
+    return str(row[1])
+
+
+def _mac_at(connection: Connection, seq: int) -> str:
+    table = _table()
+    mac = connection.execute(select(table.c.mac).where(table.c.seq == seq)).scalar()
+    return mac or ""
+
+
+def seal(session: Session, entry: AuditEntry) -> None:
+    """Give ``entry`` (not yet flushed) its place in the chain and its MAC.
+
+    Called by ``audit.record`` inside the service's write transaction; any error here rolls the
+    whole change back. The head is written once the transaction commits. The first entry of a
+    transaction takes the lock and reads the previous link; later ones in the same transaction
+    follow on from the one before (the lock is still held, and audit entries are written
+    nowhere but here).
+    """
+    key = load_key(create=True)
+    assert key is not None
+    pending: _PendingHead | None = session.info.get(_PENDING_HEAD)
+    if pending is not None:
+        entry.seq = pending.head.count + 1
+        entry.mac = compute_mac(key, pending.head.mac, entry_fields(entry))
+        head = ChainHead(entry.seq, entry.mac, pending.head.first_mac)
+        session.info[_PENDING_HEAD] = _PendingHead(pending.database, head, pending.keep_recorded)
+        return
+    connection = session.connection()
+    schema = _lock_chain(connection)
+    table = _table()
+    last = connection.execute(
+        select(table.c.seq, table.c.mac)
+        .where(table.c.seq.is_not(None))
+        .order_by(table.c.seq.desc())
+        .limit(1)
+    ).first()
+    previous_seq, previous_mac = (0, GENESIS_MAC) if last is None else (last[0], last[1] or "")
+    entry.seq = previous_seq + 1
+    entry.mac = compute_mac(key, previous_mac, entry_fields(entry))
+    database = database_identity(connection, schema)
+    first_mac = entry.mac if entry.seq == 1 else _mac_at(connection, 1)
+    keep = _contradicts_head(connection, database, first_mac, previous_seq)
+    head = ChainHead(entry.seq, entry.mac, first_mac)
+    session.info[_PENDING_HEAD] = _PendingHead(database, head, keep)
+
+
+def _contradicts_head(connection: Connection, database: str, first_mac: str, count: int) -> bool:
+    """Whether the recorded head belongs to this log (same first entry) but the log no longer
+    holds the entry it recorded: entries were deleted from the end and others written since.
+
+    Such a head is kept rather than replaced, or enough new writes would hide the deletion from
+    :func:`verify`. (A log shorter than its head needs no check here: write_head never moves a
+    head backwards within one log.)
+    """
+    try:
+        recorded = read_head(database)
+    except HeadUnreadable:
+        return False
+    if recorded is None or recorded.first_mac != first_mac or recorded.count > count:
+        return False
+    return recorded.count > 0 and _mac_at(connection, recorded.count) != recorded.mac
+
+
+# -- the append-only guard ---------------------------------------------------------------------
+
+_SQLITE_GUARD = (
+    "CREATE TRIGGER IF NOT EXISTS audit_entry_no_update BEFORE UPDATE ON audit_entry "
+    f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END",
+    "CREATE TRIGGER IF NOT EXISTS audit_entry_no_delete BEFORE DELETE ON audit_entry "
+    f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END",
+)
+_SQLITE_UNGUARD = (
+    "DROP TRIGGER IF EXISTS audit_entry_no_update",
+    "DROP TRIGGER IF EXISTS audit_entry_no_delete",
+)
+# restrict_violation (SQLSTATE 23001) makes it an IntegrityError, as SQLite's RAISE(ABORT) is.
+_PG_GUARD = (
+    "CREATE OR REPLACE FUNCTION audit_entry_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    f"BEGIN RAISE EXCEPTION '{APPEND_ONLY_MESSAGE}' USING ERRCODE = 'restrict_violation'; END $$",
+    "DROP TRIGGER IF EXISTS audit_entry_no_update_delete ON audit_entry",
+    "CREATE TRIGGER audit_entry_no_update_delete BEFORE UPDATE OR DELETE ON audit_entry "
+    "FOR EACH ROW EXECUTE FUNCTION audit_entry_append_only()",
+    "DROP TRIGGER IF EXISTS audit_entry_no_truncate ON audit_entry",
+    "CREATE TRIGGER audit_entry_no_truncate BEFORE TRUNCATE ON audit_entry "
+    "FOR EACH STATEMENT EXECUTE FUNCTION audit_entry_append_only()",
+)
+_PG_UNGUARD = (
+    "DROP TRIGGER IF EXISTS audit_entry_no_update_delete ON audit_entry",
+    "DROP TRIGGER IF EXISTS audit_entry_no_truncate ON audit_entry",
+)
+
+
+def _connection(where: Session | Connection) -> Connection:
+    return where.connection() if isinstance(where, Session) else where
+
+
+def install_append_only_guard(where: Session | Connection) -> None:
+    """Triggers that refuse UPDATE and DELETE (and TRUNCATE) on the audit table. Idempotent."""
+    connection = _connection(where)
+    postgres = connection.dialect.name == "postgresql"
+    for statement in _PG_GUARD if postgres else _SQLITE_GUARD:
+        connection.exec_driver_sql(statement)
+
+
+def drop_append_only_guard(where: Session | Connection) -> None:
+    """Remove the triggers (the migration rewrites old rows; tests tamper). Idempotent."""
+    connection = _connection(where)
+    postgres = connection.dialect.name == "postgresql"
+    for statement in _PG_UNGUARD if postgres else _SQLITE_UNGUARD:
+        connection.exec_driver_sql(statement)
+
+
+# -- the schema migration (version 1 -> 2) -----------------------------------------------------
+
+
+def upgrade_schema(session: Session) -> None:
+    """Add ``seq`` and ``mac`` where missing, chain the entries already there (oldest id first),
+    index ``seq`` uniquely and install the append-only guard.
+
+    A new database (whose table create_all() made with both columns) only gets the guard.
+    """
+    connection = session.connection()
+    columns = {column["name"] for column in inspect(connection).get_columns("audit_entry")}
+    if "seq" not in columns:
+        connection.exec_driver_sql("ALTER TABLE audit_entry ADD COLUMN seq INTEGER")
+    if "mac" not in columns:
+        connection.exec_driver_sql("ALTER TABLE audit_entry ADD COLUMN mac VARCHAR(64)")
+    drop_append_only_guard(connection)
+    _chain_existing_entries(session, connection)
+    connection.exec_driver_sql(
+        "CREATE UNIQUE INDEX IF NOT EXISTS ux_audit_entry_seq ON audit_entry (seq)"
+    )
+    install_append_only_guard(connection)
+
+
+def _chain_existing_entries(session: Session, connection: Connection) -> None:
+    table = _table()
+    if not connection.execute(select(func.count()).select_from(table)).scalar_one():
+        return
+    key = load_key(create=True)
+    assert key is not None
+    schema = _lock_chain(connection)
+    connection.execute(update(table).values(seq=None, mac=None))
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("entry_id"))
+        .values(seq=bindparam("new_seq"), mac=bindparam("new_mac"))
+    )
+    content = [table.c[name] for name in CONTENT_FIELDS]
+    position, previous, first_mac, last_id = 0, GENESIS_MAC, "", None
+    while True:
+        query = select(table.c.id, *content).order_by(table.c.id).limit(_BACKFILL_BATCH)
+        if last_id is not None:
+            query = query.where(table.c.id > last_id)
+        rows = connection.execute(query).all()
+        if not rows:
+            break
+        changes = []
+        for row in rows:
+            position += 1
+            mac = compute_mac(key, previous, entry_fields(row, seq=position))
+            changes.append({"entry_id": row.id, "new_seq": position, "new_mac": mac})
+            previous = mac
+            first_mac = first_mac or mac
+        connection.execute(statement, changes)
+        last_id = rows[-1].id
+    head = ChainHead(position, previous, first_mac)
+    session.info[_PENDING_HEAD] = _PendingHead(database_identity(connection, schema), head)
+
+
+# -- verification ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The outcome of :func:`verify`: ``message`` is the one line the CLI prints."""
+
+    ok: bool
+    entries: int  # entries checked (all of them when ok)
+    message: str
+    entry_id: int | None = None  # the first entry that fails, when one does
+    warnings: tuple[str, ...] = ()
+
+
+def _failed(entries: int, entry_id: int | None, reason: str) -> Verification:
+    where = f"FAIL entry {entry_id}" if entry_id is not None else "FAIL"
+    return Verification(False, entries, f"{where}: {reason}", entry_id)
+
+
+def verify(db: Database, *, batch: int = 2000) -> Verification:
+    """Walk the audit log in id order, streaming, and check every link of the chain and the head.
+
+    Raises :class:`AuditKeyError` when there are entries but no key to check them with.
+    """
+    table = _table()
+    key = load_key(create=False)
+    columns = [table.c.id, table.c.seq, table.c.mac, *(table.c[n] for n in CONTENT_FIELDS)]
+    statement = (
+        select(*columns)
+        .order_by(table.c.id)
+        .execution_options(stream_results=True, yield_per=batch)
+    )
+    with db.read() as session:
+        connection = session.connection()
+        database = database_identity(connection)
+        # The head is read before the entries: whatever it counts was committed before the
+        # entries' snapshot, so a writer busy meanwhile cannot make a sound log look truncated.
+        try:
+            head = read_head(database)
+        except HeadUnreadable as error:
+            return _failed(0, None, f"the chain head is unreadable: {error}")
+        position, previous = 0, GENESIS_MAC
+        at_head: tuple[int, str] | None = None
+        result = connection.execute(statement)
+        try:
+            for row in result:
+                position += 1
+                if key is None:
+                    raise AuditKeyError(
+                        f"no audit key to check the log with: set {KEY_ENV} or restore "
+                        f"{locations.audit_key_path()}"
+                    )
+                if row.mac is None:
+                    return _failed(position - 1, row.id, "no MAC (written outside carriertui)")
+                if row.seq != position:
+                    return _failed(
+                        position - 1,
+                        row.id,
+                        f"sequence position {row.seq}, expected {position} "
+                        "(reordered, inserted or deleted)",
+                    )
+                expected = compute_mac(key, previous, entry_fields(row))
+                if not hmac.compare_digest(expected, row.mac):
+                    return _failed(position - 1, row.id, "MAC mismatch (edited or inserted)")
+                previous = row.mac
+                if head is not None and position == head.count:
+                    at_head = (row.id, row.mac)
+        finally:
+            result.close()
+    warnings: tuple[str, ...] = ()
+    if head is None:
+        if position:
+            warnings = (
+                f"no chain head at {head_path(database)}: entries deleted from the end of the "
+                "log cannot be detected",
+            )
+    elif head.count > position:
+        return _failed(
+            position,
+            None,
+            f"the log ends at entry {position} but the head says {head.count} entries",
+        )
+    elif at_head is not None and at_head[1] != head.mac:
+        return _failed(
+            position,
+            at_head[0],
+            f"not the entry the head recorded at position {head.count} "
+            "(entries deleted from the end, and others written since)",
+        )
+    return Verification(True, position, f"OK {position} entries", None, warnings)
