@@ -174,22 +174,63 @@ GRID_COLUMNS = (
     Column("table_name", "Table", width=10),
     Column("primary_key", "Key", width=8),
     Column("message", "Message", width=40),
+    # Not shown as data: the cell reads "View Difference" (Enter or d opens it), but the search
+    # looks inside both records, so an account code or an IP in the data finds the entry.
+    Column(
+        "data",
+        "Data",
+        width=15,
+        formatter=lambda _value: "View Difference",
+        sortable=False,
+        filterable=False,
+    ),
 )
+CUSTOMER_COLUMN = Column("customer", "Customer", width=18)
 
 
 def grid_source(db: Database, actor: Actor, *, customer_id: int | None = None) -> SqlRowSource:
-    """Audit entries for the grid, newest first by default (the caller's initial sort)."""
+    """Audit entries for the grid (the caller sorts newest first).
+
+    For one customer: that customer's entries. Account-wide: every entry, with a Customer column
+    (the customer's current name; empty for operators and options). The Message column carries
+    the Audit Comment reason when there is one.
+    """
+    from sqlalchemy import String, case, cast, func, literal
+
     actor.require(Role.VIEWER, "read the audit log")
     table = AuditEntry.__table__  # type: ignore[attr-defined]
-    where = table.c.customer_id == customer_id if customer_id is not None else None
+    expressions = {column.key: table.c[column.key] for column in GRID_COLUMNS[:7]}
+    expressions["message"] = case(
+        (table.c.comment.is_(None), table.c.message),
+        else_=table.c.message + literal(" (reason: ") + table.c.comment + literal(")"),
+    )
+    expressions["data"] = (
+        func.coalesce(table.c.before_json, literal(""))
+        + literal(" ")
+        + func.coalesce(table.c.after_json, literal(""))
+    )
+    if customer_id is not None:
+        return SqlRowSource(
+            db,
+            name=f"audit-log-customer-{customer_id}",
+            columns=GRID_COLUMNS,
+            selectable=table,
+            expressions=expressions,
+            key=table.c.id,
+            where=table.c.customer_id == customer_id,
+        )
+    from carriertui.store.models import Customer
+
+    customers = Customer.__table__  # type: ignore[attr-defined]
+    expressions["customer"] = cast(customers.c.name, String)
+    columns = (*GRID_COLUMNS[:1], CUSTOMER_COLUMN, *GRID_COLUMNS[1:])
     return SqlRowSource(
         db,
-        name="audit-log" if customer_id is None else f"audit-log-customer-{customer_id}",
-        columns=GRID_COLUMNS,
-        selectable=table,
-        expressions={column.key: table.c[column.key] for column in GRID_COLUMNS},
+        name="audit-log",
+        columns=columns,
+        selectable=table.outerjoin(customers, table.c.customer_id == customers.c.id),
+        expressions=expressions,
         key=table.c.id,
-        where=where,
     )
 
 

@@ -18,6 +18,10 @@ from tests.functional.harness import grid_column, log_in, seed, settle, wait_for
 SIZE = (80, 24)
 
 
+def grid_column_rows(grid: Grid) -> list[tuple]:
+    return [grid.view.row_at(i)[1] for i in range(grid.view.row_count)]
+
+
 async def _edit_bluefin(pilot) -> CustomerScreen:
     app = pilot.app
     screen = app.screen
@@ -102,9 +106,22 @@ async def test_palette_goes_to_the_account_audit_log_newest_first(tmp_path: Path
         )
         grid = app.screen.query_one(Grid)
         await wait_grid(pilot, grid)
-        actions = [grid.view.row_at(i)[1][3] for i in range(grid.view.row_count)]
-        assert actions[0] == "LOGIN"  # alice's login is the newest entry
-        assert actions.count("CREATE") == 6  # three operators, three customers
+        rows = [grid.view.row_at(i)[1] for i in range(grid.view.row_count)]
+        titles = [column.title for column in grid.view.columns]
+        action, customer = titles.index("Action"), titles.index("Customer")
+        assert rows[0][action] == "LOGIN"  # alice's login is the newest entry
+        assert [r[action] for r in rows].count("CREATE") == 6  # three operators, three customers
+        assert {r[customer] for r in rows} == {
+            None,
+            "Northwind Telecom Ltd",
+            "Bluefin Voice GmbH",
+            "Atlas Comms [UK]",
+        }
+        # The search looks inside the records: an account code finds its customer's entry.
+        before = grid.view.generation
+        await pilot.press("slash", *"BFV-002", "enter")
+        await wait_grid(pilot, grid, after=before)
+        assert [r[customer] for r in grid_column_rows(grid)] == ["Bluefin Voice GmbH"]
         await pilot.press("escape")
         assert not isinstance(app.screen, AuditLogScreen)
 

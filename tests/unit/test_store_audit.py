@@ -444,3 +444,23 @@ def test_every_service_entry_is_chained(db, api, audit_log, fast_argon2) -> None
     newest = audit.list_entries(db, api)[0]
     assert (newest.seq, newest.mac) == (rows[-1].seq, rows[-1].mac)
     assert audit.verify(db, api).message == f"OK {len(rows)} entries"
+
+
+def test_audit_grid_source_joins_customers_and_searches_inside_the_records(db, admin) -> None:
+    from carriertui.grid.model import Query
+    from carriertui.store import audit as audit_module
+    from carriertui.store import customers as customers_module
+
+    record = customers_module.create_customer(
+        db, admin, {"name": "Orca Networks", "account_code": "ORC-77"}, comment="ticket 9"
+    )
+    customers_module.create_customer(db, admin, {"name": "Other Co", "account_code": "OTH-1"})
+    source = audit_module.grid_source(db, admin)
+    titles = [column.key for column in source.columns]
+    rows = source.page(Query(search="ORC-77"), 0, 10)
+    assert len(rows) == 1 and source.count(Query(search="ORC-77")) == 1
+    values = dict(zip(titles, rows[0][1], strict=True))
+    assert values["customer"] == "Orca Networks"
+    assert values["message"] == "Customer Orca Networks created (reason: ticket 9)"
+    mine = audit_module.grid_source(db, admin, customer_id=record.id)
+    assert mine.count(Query()) == 1
