@@ -62,6 +62,49 @@ def run_service(
     )
 
 
+def save_with_reason(
+    node: DOMNode,
+    call: Callable[[str | None], Any],
+    *,
+    on_done: Callable[[Any], None],
+    on_error: Callable[[Exception], None],
+    group: str,
+) -> None:
+    """Run a saving service call ``call(reason)`` in a worker, asking first for the reason when
+    Audit Comment is on (Settings > Options). An empty reason or Esc cancels the save: nothing is
+    written."""
+    from carriertui.store import options  # loaded: a save only happens after login
+
+    app: Any = node.app
+    db, actor = app.db, app.actor
+
+    def save(reason: str | None) -> None:
+        run_service(
+            node,
+            lambda: call(reason),
+            on_done=on_done,
+            on_error=on_error,
+            group=group,
+            exclusive=True,
+        )
+
+    def decided(audit_comment: bool) -> None:
+        if not audit_comment:
+            save(None)
+            return
+        from carriertui.screens.dialogs import ReasonScreen
+
+        def given(reason: str | None) -> None:
+            if reason:
+                save(reason)
+            else:
+                app.notify("Save cancelled: no reason given", severity="warning", timeout=4)
+
+        app.push_screen(ReasonScreen(), given)
+
+    run_service(node, lambda: options.get_options(db, actor).audit_comment, on_done=decided)
+
+
 def report_error(app: Any, error: Exception) -> None:
     """Show an error to the operator. Expected errors (the store's) as they are; others briefly,
     with the details in the log (never a password: services never put one in an exception)."""

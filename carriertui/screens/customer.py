@@ -13,9 +13,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Footer, Label, Static, TabbedContent, TabPane
 
 from carriertui.grid.model import Query, SortKey
-from carriertui.screens.base import BaseScreen, report_error, run_service
+from carriertui.screens.base import BaseScreen, report_error, run_service, save_with_reason
 from carriertui.screens.customer_form import (
-    ask_reason_then,
     changed_values,
     customer_rows,
     fill_form,
@@ -241,19 +240,15 @@ class CustomerScreen(BaseScreen):
         db, actor = app.db, app.actor
         from carriertui.store import customers
 
-        def save(reason: str | None) -> None:
-            run_service(
-                self,
-                lambda: customers.update_customer(
-                    db, actor, record.id, changes, expected_version=record.version, comment=reason
-                ),
-                on_done=lambda saved: self._saved(saved, leave),
-                on_error=lambda error: self._save_failed(error, changes),
-                group="customer-save",
-                exclusive=True,
-            )
-
-        ask_reason_then(self, save)
+        save_with_reason(
+            self,
+            lambda reason: customers.update_customer(
+                db, actor, record.id, changes, expected_version=record.version, comment=reason
+            ),
+            on_done=lambda saved: self._saved(saved, leave),
+            on_error=lambda error: self._save_failed(error, changes),
+            group="customer-save",
+        )
 
     def _saved(self, record: CustomerRecord, leave: bool) -> None:
         self.notify("Saved", timeout=3)
@@ -265,11 +260,9 @@ class CustomerScreen(BaseScreen):
 
     def _save_failed(self, error: Exception, changes: dict[str, Any]) -> None:
         from carriertui.screens.dialogs import ConflictScreen
-        from carriertui.store.errors import StaleEditError, ValidationError
+        from carriertui.store.errors import StaleEditError
 
-        if isinstance(error, ValidationError) and self.query_one(Form).show_error(
-            error.field, error.message
-        ):
+        if self.query_one(Form).show_validation_error(error):
             return
         if isinstance(error, StaleEditError):
             current: CustomerRecord = error.current

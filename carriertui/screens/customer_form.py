@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, ClassVar
 
 from textual import on
@@ -12,7 +11,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Select, Static
 
-from carriertui.screens.base import run_service
+from carriertui.screens.base import report_error, save_with_reason
 from carriertui.store.customers import CustomerRecord
 from carriertui.store.models import CustomerStatus, InvoiceSchedule
 from carriertui.text import sanitize
@@ -148,30 +147,6 @@ def changed_values(form: Form, record: CustomerRecord) -> dict[str, Any]:
     }
 
 
-def ask_reason_then(screen: Any, save: Callable[[str | None], None]) -> None:
-    """When Audit Comment is on, ask for the reason before ``save``; Esc cancels the save."""
-    app = screen.app
-    assert app.db is not None and app.actor is not None
-    db, actor = app.db, app.actor
-    from carriertui.store import options
-
-    def decided(audit_comment: bool) -> None:
-        if not audit_comment:
-            save(None)
-            return
-        from carriertui.screens.dialogs import ReasonScreen
-
-        def given(reason: str | None) -> None:
-            if reason:
-                save(reason)
-            else:
-                app.notify("Save cancelled: no reason given", severity="warning", timeout=4)
-
-        app.push_screen(ReasonScreen(), given)
-
-    run_service(screen, lambda: options.get_options(db, actor).audit_comment, on_done=decided)
-
-
 class NewCustomerScreen(ModalScreen[CustomerRecord | None]):
     """Create a customer. Errors appear under the field they belong to; nothing is saved until
     every field is valid."""
@@ -207,27 +182,17 @@ class NewCustomerScreen(ModalScreen[CustomerRecord | None]):
         db, actor = app.db, app.actor  # type: ignore[attr-defined]
         from carriertui.store import customers
 
-        def save(reason: str | None) -> None:
-            run_service(
-                self,
-                lambda: customers.create_customer(db, actor, values, comment=reason),
-                on_done=self.dismiss,
-                on_error=self._failed,
-                group="create",
-                exclusive=True,
-            )
-
-        ask_reason_then(self, save)
+        save_with_reason(
+            self,
+            lambda reason: customers.create_customer(db, actor, values, comment=reason),
+            on_done=self.dismiss,
+            on_error=self._failed,
+            group="create",
+        )
 
     def _failed(self, error: Exception) -> None:
-        from carriertui.screens.base import report_error
-        from carriertui.store.errors import ValidationError
-
-        if isinstance(error, ValidationError) and self.query_one(Form).show_error(
-            error.field, error.message
-        ):
-            return
-        report_error(self.app, error)
+        if not self.query_one(Form).show_validation_error(error):
+            report_error(self.app, error)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

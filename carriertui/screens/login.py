@@ -189,12 +189,8 @@ class FirstAdminScreen(BaseScreen):
         self.carrier.logged_in(actor)  # type: ignore[arg-type]
 
     def _failed(self, error: Exception) -> None:
-        from carriertui.store.errors import ValidationError
-
         self.query_one("#admin-create", Button).disabled = False
-        if isinstance(error, ValidationError) and self.query_one(Form).show_error(
-            error.field, error.message
-        ):
+        if self.query_one(Form).show_validation_error(error):
             return
         label = self.query_one("#login-status", Label)
         label.update(plain(str(error)))

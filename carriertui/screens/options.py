@@ -10,7 +10,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Footer, Input, Label, Static, Switch
 
-from carriertui.screens.base import BaseScreen, report_error, run_service
+from carriertui.screens.base import BaseScreen, report_error, run_service, save_with_reason
 from carriertui.store.models import Role
 from carriertui.store.options import DEFINITIONS, Options
 from carriertui.widgets.form import FieldRow, Form
@@ -120,20 +120,15 @@ class OptionsScreen(BaseScreen):
         app = self.carrier
         assert app.db is not None and app.actor is not None
         db, actor = app.db, app.actor
-        from carriertui.screens.customer_form import ask_reason_then
         from carriertui.store import options
 
-        def save(reason: str | None) -> None:
-            run_service(
-                self,
-                lambda: options.set_options(db, actor, changes, comment=reason),
-                on_done=self._saved,
-                on_error=self._failed,
-                group="options-save",
-                exclusive=True,
-            )
-
-        ask_reason_then(self, save)
+        save_with_reason(
+            self,
+            lambda reason: options.set_options(db, actor, changes, comment=reason),
+            on_done=self._saved,
+            on_error=self._failed,
+            group="options-save",
+        )
 
     def _saved(self, values: Options) -> None:
         self.options = values
@@ -141,13 +136,8 @@ class OptionsScreen(BaseScreen):
         self.notify("Options saved", timeout=3)
 
     def _failed(self, error: Exception) -> None:
-        from carriertui.store.errors import ValidationError
-
-        if isinstance(error, ValidationError) and self.query_one(Form).show_error(
-            error.field, error.message
-        ):
-            return
-        report_error(self.app, error)
+        if not self.query_one(Form).show_validation_error(error):
+            report_error(self.app, error)
 
     def action_back(self) -> None:
         self.app.pop_screen()

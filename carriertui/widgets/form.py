@@ -83,6 +83,12 @@ class Form(Vertical):
         for row in self.rows():
             row.set_error(None)
 
+    def show_validation_error(self, error: Exception) -> bool:
+        """Show a service's ValidationError under its field; False when it is another error or
+        names a field this form does not have (the caller reports it another way)."""
+        field, message = getattr(error, "field", None), getattr(error, "message", None)
+        return bool(field and message) and self.show_error(str(field), str(message))
+
     def show_error(self, field: str, message: str) -> bool:
         """Put ``message`` under ``field`` and focus it; False when the form has no such field."""
         row = self.row(field)
