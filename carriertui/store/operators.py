@@ -184,6 +184,28 @@ def unlock_operator(db: Database, actor: Actor, name: str) -> OperatorRecord:
         return _to_record(operator)
 
 
+def _audit_login(
+    session: Session,
+    actor: Actor,
+    operator: Operator,
+    message: str,
+    *,
+    before: dict[str, object] | None = None,
+    after: dict[str, object] | None = None,
+) -> None:
+    audit.record(
+        session,
+        actor,
+        action=AuditAction.LOGIN,
+        verb=HttpVerb.POST,
+        table=TABLE,
+        key=operator.id,
+        message=message,
+        before=before,
+        after=after,
+    )
+
+
 def demo_login(db: Database, name: str, ip: str) -> Actor:
     """The demo's login without a password (only `carriertui demo` calls this, on the demo
     database). Audited like any login, so the demo's log reads like a real one."""
@@ -192,15 +214,7 @@ def demo_login(db: Database, name: str, ip: str) -> Actor:
         if operator is None:
             raise NotFoundError(f"no operator named {name!r}")
         actor = Actor(name=operator.name, role=Role(operator.role), ip=ip, operator_id=operator.id)
-        audit.record(
-            session,
-            actor,
-            action=AuditAction.LOGIN,
-            verb=HttpVerb.POST,
-            table=TABLE,
-            key=operator.id,
-            message="Login without a password (demo database)",
-        )
+        _audit_login(session, actor, operator, "Login without a password (demo database)")
         return actor
 
 
@@ -234,15 +248,7 @@ def authenticate(db: Database, name: str, password: str, ip: str) -> Actor:
         before = audit.snapshot(current)
         locked = current.locked_until is not None and current.locked_until > now
         if locked:
-            audit.record(
-                session,
-                actor,
-                action=AuditAction.LOGIN,
-                verb=HttpVerb.POST,
-                table=TABLE,
-                key=current.id,
-                message="Login refused: account is locked",
-            )
+            _audit_login(session, actor, current, "Login refused: account is locked")
         elif password_ok and current.password_hash == stored_hash:
             current.failed_logins = 0
             current.locked_until = None
@@ -251,16 +257,8 @@ def authenticate(db: Database, name: str, password: str, ip: str) -> Actor:
                 current.password_hash = rehash
             session.add(current)
             session.flush()
-            audit.record(
-                session,
-                actor,
-                action=AuditAction.LOGIN,
-                verb=HttpVerb.POST,
-                table=TABLE,
-                key=current.id,
-                message="Login",
-                before=before,
-                after=audit.snapshot(current),
+            _audit_login(
+                session, actor, current, "Login", before=before, after=audit.snapshot(current)
             )
             return actor
         else:
@@ -275,15 +273,7 @@ def authenticate(db: Database, name: str, password: str, ip: str) -> Actor:
                 )
             session.add(current)
             session.flush()
-            audit.record(
-                session,
-                actor,
-                action=AuditAction.LOGIN,
-                verb=HttpVerb.POST,
-                table=TABLE,
-                key=current.id,
-                message=message,
-                before=before,
-                after=audit.snapshot(current),
+            _audit_login(
+                session, actor, current, message, before=before, after=audit.snapshot(current)
             )
     raise AuthenticationError()
