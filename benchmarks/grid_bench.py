@@ -121,13 +121,14 @@ def build(path: Path, rows: int) -> None:
 
 
 class GridApp(App[None]):
-    def __init__(self, source: SqlRowSource) -> None:
+    def __init__(self, source: SqlRowSource, query: Query | None = None) -> None:
         super().__init__()
         self.source = source
+        self.initial_query = query
         self.mounted_at = 0.0
 
     def compose(self) -> ComposeResult:
-        yield Grid(self.source, id="grid")
+        yield Grid(self.source, query=self.initial_query, id="grid")
 
     def on_mount(self) -> None:
         self.mounted_at = time.perf_counter()
@@ -154,13 +155,15 @@ async def time_query(pilot, grid: Grid, query: Query) -> float:
     return elapsed * 1000
 
 
-async def measure_grid(source: SqlRowSource) -> dict[str, float]:
+async def measure_grid(
+    source: SqlRowSource, *, sort_key: str = "amount", initial: Query | None = None
+) -> dict[str, float]:
     results: dict[str, list[float]] = {
         k: [] for k in ("open_ms", "sort_ms", "filter_ms", "search_ms", "end_ms", "key_ms")
     }
     for _ in range(REPEATS):
         source.refresh()
-        app = GridApp(source)
+        app = GridApp(source, initial)
         async with app.run_test(size=SIZE) as pilot:
             grid = app.query_one(Grid)
             view = grid.view
@@ -168,7 +171,7 @@ async def measure_grid(source: SqlRowSource) -> dict[str, float]:
             results["open_ms"].append((time.perf_counter() - app.mounted_at) * 1000)
             await until(pilot, lambda: view.loaded)
             results["sort_ms"].append(
-                await time_query(pilot, grid, Query(sort=(SortKey("amount", descending=True),)))
+                await time_query(pilot, grid, Query(sort=(SortKey(sort_key, descending=True),)))
             )
             sorted_query = view.query
             results["filter_ms"].append(
@@ -244,30 +247,88 @@ async def measure_datatable(rows: int) -> float:
     return statistics.median(samples)
 
 
+def build_audit(path: Path, rows: int) -> None:
+    """N entries in the real audit_entry table (schema, indexes and append-only triggers as the
+    app creates them), written with raw executemany. The entries carry no MAC: this measures the
+    grid, not the chain (``audit verify`` would reject them)."""
+    from carriertui.store.db import open_database
+
+    open_database(f"sqlite:///{path}").dispose()
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    rng = random.Random(7)
+
+    def generate():
+        for i in range(1, rows + 1):
+            table = rng.choice(TABLES)
+            key = rng.randint(1, 99999)
+            before = f'{{"account_code": "ACC-{key}", "channels": {rng.randint(1, 500)}}}'
+            yield (
+                (start + timedelta(seconds=i * 17)).strftime("%Y-%m-%d %H:%M:%S.000000"),
+                rng.choice(ACTORS),
+                f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
+                rng.choice(ACTIONS),
+                rng.choice(["GET", "POST", "PUT", "DELETE"]),
+                table,
+                str(key),
+                rng.randint(1, 200),
+                f"{table} {key} changed: field {rng.randint(1, 40)}",
+                before,
+                before.replace("channels", "channel_limit"),
+                i,
+            )
+
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA synchronous=OFF")
+    connection.executemany(
+        "INSERT INTO audit_entry (created_at, actor, ip, action, verb, table_name, primary_key,"
+        " customer_id, message, before_json, after_json, seq) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        generate(),
+    )
+    connection.execute("ANALYZE")
+    connection.commit()
+    connection.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--db", type=Path, help="reuse (or build) the benchmark database here")
+    parser.add_argument(
+        "--audit",
+        action="store_true",
+        help="measure the real audit_entry table through audit.grid_source (account-wide log, "
+        "newest first, as the Audit Log screen opens it)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         path = args.db or Path(folder) / "bench.sqlite"
         built = 0.0
         if not path.exists():
             started = time.perf_counter()
-            build(path, args.rows)
+            (build_audit if args.audit else build)(path, args.rows)
             built = time.perf_counter() - started
         db = Database(f"sqlite:///{path}")
-        source = SqlRowSource(
-            db,
-            name="audit-log",
-            columns=COLUMNS,
-            selectable=entries,
-            expressions={column.key: entries.c[column.key] for column in COLUMNS},
-            key=entries.c.id,
-        )
+        if args.audit:
+            from carriertui.screens.audit import NEWEST_FIRST
+            from carriertui.store import audit
+            from carriertui.store.context import Actor
+            from carriertui.store.models import Role
+
+            source = audit.grid_source(db, Actor("bench", Role.VIEWER, "127.0.0.1"))
+            measuring = {"sort_key": "table_name", "initial": NEWEST_FIRST}
+        else:
+            source = SqlRowSource(
+                db,
+                name="audit-log",
+                columns=COLUMNS,
+                selectable=entries,
+                expressions={column.key: entries.c[column.key] for column in COLUMNS},
+                key=entries.c.id,
+            )
+            measuring = {}
         rows = source.total()
-        grid = asyncio.run(measure_grid(source))
+        grid = asyncio.run(measure_grid(source, **measuring))
         export = measure_export(source, rows, Path(folder))
         # Peak memory of the grid and the export, read before the DataTable baseline loads its
         # rows into this same process.
