@@ -219,16 +219,23 @@ def grid_source(db: Database, actor: Actor, *, customer_id: int | None = None) -
             key=table.c.id,
             where=table.c.customer_id == customer_id,
         )
+    from sqlalchemy import select
+
     from carriertui.store.models import Customer
 
     customers = Customer.__table__  # type: ignore[attr-defined]
-    expressions["customer"] = cast(customers.c.name, String)
+    # A scalar subquery, not a join: counting and paging stay on audit_entry and its indexes,
+    # and only the rows on screen look their customer up.
+    expressions["customer"] = cast(
+        select(customers.c.name).where(customers.c.id == table.c.customer_id).scalar_subquery(),
+        String,
+    )
     columns = (*GRID_COLUMNS[:1], CUSTOMER_COLUMN, *GRID_COLUMNS[1:])
     return SqlRowSource(
         db,
         name="audit-log",
         columns=columns,
-        selectable=table.outerjoin(customers, table.c.customer_id == customers.c.id),
+        selectable=table,
         expressions=expressions,
         key=table.c.id,
     )

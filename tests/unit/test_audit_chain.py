@@ -770,7 +770,7 @@ def test_a_version_1_database_gets_macs_and_triggers(backend) -> None:
         execute(session, "UPDATE audit_entry SET comment = 'fixed by hand' WHERE id = 2")
 
     upgraded = backend.open()  # create_schema() migrates
-    assert upgraded.schema_version() == SCHEMA_VERSION == 2
+    assert upgraded.schema_version() == SCHEMA_VERSION == 3
     assert {"seq", "mac"} <= columns_of(upgraded)
     entries = rows(upgraded)
     assert [e.message for e in entries] == messages
@@ -793,7 +793,7 @@ def test_an_empty_version_1_database_migrates(backend) -> None:
     db = backend.open()
     make_version_1(db)
     upgraded = backend.open()
-    assert upgraded.schema_version() == 2
+    assert upgraded.schema_version() == SCHEMA_VERSION
     assert not locations.audit_key_path().exists()  # no entries: no key needed yet
     write_entries(upgraded, 2)
     assert verify(upgraded).message == "OK 2 entries"

@@ -123,3 +123,17 @@ def test_redacted_url_of_an_unparseable_url_neither_raises_nor_shows_the_passwor
     # raise ValueError, and the fallback must not echo the password either.
     shown = redacted_url("postgresql://noc:hunter2secret@db.example.net:notaport/carrier")
     assert "hunter2secret" not in shown
+
+
+def test_the_audit_grid_columns_are_indexed(db) -> None:
+    from sqlalchemy import inspect
+
+    from carriertui.store.db import AUDIT_GRID_INDEXES
+
+    indexed = {
+        column
+        for index in inspect(db.engine).get_indexes("audit_entry")
+        for column in index["column_names"]
+        if len(index["column_names"]) == 1
+    }
+    assert set(AUDIT_GRID_INDEXES) <= indexed
