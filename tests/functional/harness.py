@@ -138,6 +138,18 @@ async def log_in(
     )
 
 
+async def palette_search(pilot: Pilot[object], text: str, *, key: str = "ctrl+p") -> None:
+    """Open the command palette (or the customer switcher, ``ctrl+o``) and type ``text``; the
+    hits are on screen when this returns (the palette searches in the background)."""
+    from textual.command import CommandPalette
+
+    await pilot.press(key)
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, CommandPalette))
+    await pilot.press(*text)
+    await pilot.pause(0.5)
+    await settle(pilot)
+
+
 def grid_column(grid, index: int = 0) -> list[object]:
     """The values of one column for the loaded rows of a Grid (in display order)."""
     view = grid.view

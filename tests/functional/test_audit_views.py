@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from textual.command import CommandPalette
 from textual.widgets import Input, TabbedContent
 
 from carriertui.app import CarrierApp
@@ -13,7 +12,15 @@ from carriertui.screens.audit import AuditLogScreen, DiffScreen
 from carriertui.screens.customer import CustomerScreen
 from carriertui.widgets.diff_view import DiffView, FullDiff
 from carriertui.widgets.grid import Grid
-from tests.functional.harness import grid_column, log_in, seed, settle, wait_for, wait_grid
+from tests.functional.harness import (
+    grid_column,
+    log_in,
+    palette_search,
+    seed,
+    settle,
+    wait_for,
+    wait_grid,
+)
 
 SIZE = (80, 24)
 
@@ -95,11 +102,7 @@ async def test_palette_goes_to_the_account_audit_log_newest_first(tmp_path: Path
     app = CarrierApp(seed(tmp_path / "a.sqlite"))
     async with app.run_test(size=SIZE) as pilot:
         await log_in(pilot)
-        await pilot.press("ctrl+p")
-        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
-        await pilot.press(*"go: audit")
-        await pilot.pause(0.4)
-        await settle(pilot)
+        await palette_search(pilot, "go: audit")
         await pilot.press("enter")
         await wait_for(
             pilot, lambda: isinstance(app.screen, AuditLogScreen) and app.screen.query(Grid)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from textual.command import CommandPalette
 from textual.widgets import DataTable, Input, Label, TabbedContent
 
 from carriertui.app import CarrierApp
@@ -23,6 +22,7 @@ from tests.functional.harness import (
     grid_column,
     log_in,
     open_db,
+    palette_search,
     seed,
     settle,
     wait_for,
@@ -271,21 +271,13 @@ async def test_palette_and_switcher_jump_to_a_customer(tmp_path: Path) -> None:
     app = CarrierApp(seed(tmp_path / "c.sqlite"))
     async with app.run_test(size=SIZE) as pilot:
         await log_in(pilot)
-        await pilot.press("ctrl+p")
-        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
-        await pilot.press(*"customer: bluefin")
-        await pilot.pause(0.5)
-        await settle(pilot)
+        await palette_search(pilot, "customer: bluefin")
         await pilot.press("enter")
         await wait_for(
             pilot, lambda: isinstance(app.screen, CustomerScreen) and app.screen.record is not None
         )
         assert app.screen.record.name == "Bluefin Voice GmbH"
-        await pilot.press("ctrl+o")
-        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
-        await pilot.press(*"atlas")
-        await pilot.pause(0.5)
-        await settle(pilot)
+        await palette_search(pilot, "atlas", key="ctrl+o")
         await pilot.press("enter")
         await wait_for(
             pilot,

@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.command import CommandPalette
 from textual.widgets import OptionList
 
 from carriertui.app import CarrierApp
@@ -18,7 +17,7 @@ from carriertui.screens.customer import CustomerHeader, CustomerScreen
 from carriertui.screens.customers import CustomersScreen
 from carriertui.text import sanitize
 from carriertui.widgets.grid.view import cell_text
-from tests.functional.harness import grid_column, log_in, seed, settle, wait_for
+from tests.functional.harness import grid_column, log_in, palette_search, seed, settle, wait_for
 
 HOSTILE = (
     "[@click=app.quit]x[/]",
@@ -90,11 +89,7 @@ async def test_palette_lists_hostile_names_as_plain_text(hostile_url: str) -> No
     app = CarrierApp(hostile_url)
     async with app.run_test(size=(80, 24)) as pilot:
         await log_in(pilot)
-        await pilot.press("ctrl+p")
-        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
-        await pilot.press(*"customer")
-        await pilot.pause(0.5)
-        await settle(pilot)
+        await palette_search(pilot, "customer")
         options = app.screen.query_one(OptionList)
         prompts = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
         joined = "\n".join(prompts)
