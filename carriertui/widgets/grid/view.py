@@ -271,7 +271,12 @@ class DataGrid(ScrollView, can_focus=True):
     def reload(self, *, keep_cursor: bool = True, key: RowKey | None = None) -> None:
         """Re-query (refresh): new generation, empty cache. The cursor then moves to the row with
         ``key``, or with ``keep_cursor`` stays on the same record when it still exists."""
-        restore = key if key is not None else (self.key_at(self.cursor[0]) if keep_cursor else None)
+        if key is None and keep_cursor:
+            # Only a row already on screen can be kept; fetching it for the old query would be
+            # wasted (its answer is dropped once the generation moves on).
+            current = self.row_at(self.cursor[0], fetch=False)
+            key = current[0] if current is not None else None
+        restore = key
         self._generation += 1
         self._pages.clear()
         self._pending.clear()
@@ -376,14 +381,16 @@ class DataGrid(ScrollView, can_focus=True):
         self.post_message(self.Loading(False))
         self.post_message(self.CountChanged())
 
-    def row_at(self, index: int) -> Row | None:
-        """The row at ``index`` if its page is loaded (asks for the page otherwise)."""
+    def row_at(self, index: int, *, fetch: bool = True) -> Row | None:
+        """The row at ``index`` if its page is loaded (with ``fetch``, asks for the page
+        otherwise)."""
         if index < 0 or (self.count is not None and index >= self.count):
             return None
         page = index // PAGE_SIZE
         rows = self._pages.get(page)
         if rows is None:
-            self._fetch_page(page)
+            if fetch:
+                self._fetch_page(page)
             return None
         offset = index - page * PAGE_SIZE
         return rows[offset] if offset < len(rows) else None
