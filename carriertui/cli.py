@@ -518,6 +518,201 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if result.ok else EXIT_ERROR
 
 
+# -- contacts, mail, delayed changes ------------------------------------------------------------
+
+
+def _contact_row(record: Any) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "customer": record.customer_name,
+        "name": record.name,
+        "email": record.email,
+        "phone": record.phone,
+        "mobile": record.mobile,
+        "contact_type": record.contact_type.value,
+        "email_verified": record.email_verified,
+        "mobile_verified": record.mobile_verified,
+        "ip_whitelist": list(record.ip_whitelist),
+        "last_login_at": record.last_login_at,
+    }
+
+
+def cmd_contacts_list(args: argparse.Namespace) -> int:
+    from carriertui.store import contacts, customers
+
+    with opened(args) as db:
+        actor = api_actor()
+        customer_id = None
+        if args.customer:
+            customer_id = customers.find_customer(db, actor, args.customer).id
+        records = contacts.list_contacts(db, actor, customer_id=customer_id)
+    if args.format == "json":
+        print_json([_contact_row(record) for record in records])
+        return EXIT_OK
+    print_table(
+        ("Customer", "Name", "Email", "Phone", "Mobile", "Type", "Verified", "Last login (UTC)"),
+        [
+            (
+                r.customer_name,
+                r.name,
+                r.email,
+                r.phone or "",
+                r.mobile or "",
+                r.contact_type.value,
+                "/".join(
+                    part
+                    for part, on in (("email", r.email_verified), ("mobile", r.mobile_verified))
+                    if on
+                )
+                or "-",
+                _when(r.last_login_at, "never"),
+            )
+            for r in records
+        ],
+    )
+    return EXIT_OK
+
+
+def cmd_contacts_add(args: argparse.Namespace) -> int:
+    from carriertui.store import contacts, customers
+
+    values = {"name": args.name, "email": args.email}
+    for field in ("phone", "mobile"):
+        if getattr(args, field):
+            values[field] = getattr(args, field)
+    if args.type:
+        values["contact_type"] = args.type
+    with opened(args) as db:
+        actor = api_actor()
+        customer = customers.find_customer(db, actor, args.customer)
+        record = contacts.create_contact(db, actor, customer.id, values)
+    _out(
+        f"created contact {record.id}: {sanitize(record.name)} <{sanitize(record.email)}> "
+        f"for {sanitize(customer.name)}; a password email is queued "
+        "('carriertui mail send' delivers it)"
+    )
+    return EXIT_OK
+
+
+def cmd_contacts_reset_password(args: argparse.Namespace) -> int:
+    from carriertui.store import contacts
+
+    with opened(args) as db:
+        actor = api_actor()
+        record = contacts.find_contact(db, actor, args.email)
+        contacts.change_password(db, actor, record.id)
+    _out(
+        f"a new password for {sanitize(record.email)} will be generated and emailed when the "
+        "outbox is sent ('carriertui mail send')"
+    )
+    return EXIT_OK
+
+
+def mail_settings(url: str) -> Any:
+    from carriertui.store.mail import MailSettings
+
+    return MailSettings.from_config(locations.mail_config(url))
+
+
+def cmd_mail_send(args: argparse.Namespace) -> int:
+    from carriertui.store import mail
+    from carriertui.store.context import client_ip
+
+    url = database_url(args)
+    settings = mail_settings(url)
+    with opened(args, url) as db:
+        report = mail.flush_outbox(
+            db, settings.transport_object(), sender=settings.sender, ip=client_ip()
+        )
+    _out(f"mail via {sanitize(settings.describe())}: {report}")
+    for error in dict.fromkeys(report.errors):
+        print(f"warning: {sanitize(error)}", file=sys.stderr)
+    return EXIT_OK if not report.failed else EXIT_ERROR
+
+
+def cmd_mail_list(args: argparse.Namespace) -> int:
+    from carriertui.store import mail
+
+    with opened(args) as db:
+        records = mail.list_messages(db, api_actor())
+    rows = [
+        {
+            "id": r.id,
+            "to": r.to_address,
+            "subject": r.subject,
+            "status": r.status.value,
+            "attempts": r.attempts,
+            "last_error": r.last_error,
+            "queued_at": r.created_at,
+            "sent_at": r.sent_at,
+        }
+        for r in records
+    ]
+    if args.format == "json":
+        print_json(rows)
+        return EXIT_OK
+    print_table(
+        ("Id", "To", "Subject", "Status", "Tries", "Queued (UTC)", "Last error"),
+        [
+            (
+                r["id"],
+                r["to"],
+                r["subject"],
+                r["status"],
+                r["attempts"],
+                _when(r["queued_at"]),
+                r["last_error"] or "",
+            )
+            for r in rows
+        ],
+        right=(0, 4),
+    )
+    return EXIT_OK
+
+
+def cmd_pending_run(args: argparse.Namespace) -> int:
+    from carriertui.store import pending
+
+    with opened(args) as db:
+        report = pending.run_due(db)
+    for line in report.messages:
+        _out(sanitize(line))
+    _out(f"delayed changes: {report}")
+    return EXIT_OK
+
+
+def cmd_pending_list(args: argparse.Namespace) -> int:
+    from carriertui.store import pending
+
+    with opened(args) as db:
+        records = pending.list_changes(db, api_actor())
+    if args.format == "json":
+        print_json(
+            [
+                {
+                    "id": r.id,
+                    "due_at": r.due_at,
+                    "status": r.status.value,
+                    "change": r.description,
+                    "values": r.changes,
+                    "scheduled_by": r.operator,
+                    "result": r.result,
+                }
+                for r in records
+            ]
+        )
+        return EXIT_OK
+    print_table(
+        ("Id", "Due (UTC)", "Status", "Change", "Scheduled by", "Result"),
+        [
+            (r.id, _when(r.due_at), r.status.value, r.description, r.operator, r.result or "")
+            for r in records
+        ],
+        right=(0,),
+    )
+    return EXIT_OK
+
+
 def cmd_config_path(args: argparse.Namespace) -> int:
     _out(sanitize(str(locations.config_path())))
     return EXIT_OK
@@ -675,6 +870,41 @@ def build_parser() -> argparse.ArgumentParser:
         "check the audit log's HMAC chain and head; exit 1 naming the first entry that fails",
         cmd_audit_verify,
     )
+
+    contacts = group_of(
+        command(commands, "contacts", "list and add contacts, reset passwords", None)
+    )
+    sub = command(contacts, "list", "list contacts by name", cmd_contacts_list)
+    sub.add_argument(
+        "--customer", metavar="CUSTOMER", help="only this customer's: code, name or id"
+    )
+    _format_option(sub)
+    sub = command(
+        contacts, "add", "add a contact; a password is generated and emailed", cmd_contacts_add
+    )
+    sub.add_argument("--customer", required=True, help="account code, exact name, or id")
+    sub.add_argument("--name", required=True, help="the contact's real name")
+    sub.add_argument("--email", required=True, help="email: the contact's portal login (unique)")
+    sub.add_argument("--phone", help="phone number with country code, e.g. +44 20 7946 0958")
+    sub.add_argument("--mobile", help="mobile number with country code")
+    sub.add_argument("--type", help="Billing, Technical, NOC, Sales or Other (default)")
+    sub = command(
+        contacts,
+        "reset-password",
+        "generate a new password and email it to the contact",
+        cmd_contacts_reset_password,
+    )
+    sub.add_argument("email", help="the contact's email (login)")
+
+    mail_group = group_of(command(commands, "mail", "the outbox of outgoing mail", None))
+    command(mail_group, "send", "deliver due messages (SMTP or Maildir, see [mail])", cmd_mail_send)
+    sub = command(mail_group, "list", "list the outbox", cmd_mail_list)
+    _format_option(sub)
+
+    pending_group = group_of(command(commands, "pending", "delayed changes (Delay and Save)", None))
+    command(pending_group, "run", "apply the delayed changes that are due", cmd_pending_run)
+    sub = command(pending_group, "list", "list delayed changes (the Delay Log)", cmd_pending_list)
+    _format_option(sub)
 
     config = group_of(command(commands, "config", "configuration file", None))
     command(config, "path", "print the configuration file's path", cmd_config_path)

@@ -63,6 +63,21 @@ def demo_db_path() -> Path:
     return data_dir() / "demo.sqlite"
 
 
+def demo_maildir_path() -> Path:
+    """Where the demo's mail goes (a Maildir): the whole mail flow works with no mail server."""
+    return data_dir() / "demo-mail"
+
+
+def mail_config(database: str, environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """The ``[mail]`` section, with the demo's Maildir as the default transport on the demo
+    database (an explicit ``transport`` in the config still wins)."""
+    section = dict(load_config(environ=environ).get("mail", {}))
+    if "transport" not in section and database.endswith(str(demo_db_path())):
+        section["transport"] = "maildir"
+        section.setdefault("maildir", str(demo_maildir_path()))
+    return section
+
+
 def audit_key_path() -> Path:
     """The audit log's HMAC key (created 0600 on first use unless CARRIERTUI_AUDIT_KEY is set)."""
     return config_dir() / "audit.key"

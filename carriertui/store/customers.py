@@ -264,31 +264,52 @@ def update_customer(
             raise NotFoundError(f"no customer with id {customer_id}")
         if customer.version != expected_version:
             raise StaleEditError(TABLE, customer_id, _to_record(customer), dict(cleaned))
-        real = {k: v for k, v in cleaned.items() if getattr(customer, k) != v}
-        if not real:
-            return _to_record(customer)
-        _check_unique(session, real, exclude_id=customer_id)
-        before = _audit_view(customer)
-        for field, value in real.items():
-            setattr(customer, field, value)
-        if "name" in real:
-            customer.name_folded = real["name"].casefold()
-        session.add(customer)
-        session.flush()
-        audit.record(
-            session,
-            actor,
-            action=AuditAction.UPDATE,
-            verb=HttpVerb.PUT,
-            table=TABLE,
-            key=customer.id,
-            customer_id=customer.id,
-            message=f"Customer {customer.name} updated: {', '.join(sorted(real))}",
-            before=before,
-            after=_audit_view(customer),
-            comment=comment,
-        )
+        apply_changes(session, actor, customer, cleaned, comment=comment)
         return _to_record(customer)
+
+
+def apply_changes(
+    session: Session,
+    actor: Actor,
+    customer: Customer,
+    cleaned: Mapping[str, Any],
+    *,
+    action: AuditAction = AuditAction.UPDATE,
+    message: str | None = None,
+    comment: str | None = None,
+) -> bool:
+    """Apply already-cleaned changes in ``session`` and audit them; False when nothing changes.
+    Shared by updates and Delay and Save (carriertui/store/pending.py)."""
+    real = {k: v for k, v in cleaned.items() if getattr(customer, k) != v}
+    if not real:
+        return False
+    _check_unique(session, real, exclude_id=customer.id)
+    before = _audit_view(customer)
+    for field, value in real.items():
+        setattr(customer, field, value)
+    if "name" in real:
+        customer.name_folded = real["name"].casefold()
+    session.add(customer)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        action=action,
+        verb=HttpVerb.PUT,
+        table=TABLE,
+        key=customer.id,
+        customer_id=customer.id,
+        message=message or f"Customer {customer.name} updated: {', '.join(sorted(real))}",
+        before=before,
+        after=_audit_view(customer),
+        comment=comment,
+    )
+    return True
+
+
+def clean(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Editable fields parsed (for Delay and Save, which validates when scheduling)."""
+    return _clean(changes, EDITABLE_FIELDS)
 
 
 GRID_COLUMNS = (

@@ -168,3 +168,137 @@ class Meta(SQLModel, table=True):
 
     key: str = Field(sa_column=Column(String(64), primary_key=True))
     value: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class ContactType(StrEnum):
+    BILLING = "Billing"
+    TECHNICAL = "Technical"
+    NOC = "NOC"
+    SALES = "Sales"
+    OTHER = "Other"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class MailKind(StrEnum):
+    # The message carries a password generated at the moment it is sent (never before, so no
+    # plaintext password waits in the outbox while SMTP is down).
+    PASSWORD = "password"  # noqa: S105 (the kind of message, not a password)
+    NOTICE = "notice"
+
+
+class PendingStatus(StrEnum):
+    PENDING = "pending"
+    APPLIED = "applied"
+    CONFLICT = "conflict"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+_contact_version = Column("version", Integer, nullable=False, default=1)
+
+
+class Contact(SQLModel, table=True):
+    """A person at a customer, with their own portal login (the email)."""
+
+    __tablename__ = "contact"
+    __mapper_args__ = {"version_id_col": _contact_version}
+    __table_args__ = (
+        # The email is the login: unique across every customer's contacts, case-insensitively.
+        UniqueConstraint("email_folded", name="uq_contact_email_folded"),
+        Index("ix_contact_customer_id", "customer_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", nullable=False)
+    name: str = Field(sa_column=Column(String(100), nullable=False))
+    email: str = Field(sa_column=Column(String(254), nullable=False))
+    email_folded: str = Field(sa_column=Column(String(254), nullable=False))
+    phone: str | None = Field(default=None, sa_column=Column(String(20), nullable=True))
+    mobile: str | None = Field(default=None, sa_column=Column(String(20), nullable=True))
+    contact_type: str = Field(sa_column=Column(String(16), nullable=False))
+    public_notes: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    private_notes: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    email_verified: bool = Field(default=False, nullable=False)
+    mobile_verified: bool = Field(default=False, nullable=False)
+    # JSON list of normalised networks ("10.1.2.0/24", "2001:db8::/32"); empty: any address.
+    ip_whitelist_json: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    # None until the first password is set (a generated one is set when its email is sent).
+    password_hash: str | None = Field(default=None, sa_column=Column(String(255), nullable=True))
+    must_change_password: bool = Field(default=False, nullable=False)
+    failed_logins: int = Field(default=0, nullable=False)
+    locked_until: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime, nullable=True)
+    )
+    last_login_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime, nullable=True)
+    )
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    version: int = Field(default=1, sa_column=_contact_version)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """Outgoing mail, written in the same transaction as the change that sends it."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (Index("ix_outbox_status_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(sa_column=Column(String(16), nullable=False))
+    to_address: str = Field(sa_column=Column(String(254), nullable=False))
+    subject: str = Field(sa_column=Column(String(200), nullable=False))
+    # Never a secret: a PASSWORD message's password is generated when it is sent.
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    contact_id: int | None = Field(default=None, nullable=True)
+    customer_id: int | None = Field(default=None, nullable=True)
+    requested_by: str = Field(sa_column=Column(String(255), nullable=False))
+    status: str = Field(sa_column=Column(String(16), nullable=False))
+    attempts: int = Field(default=0, nullable=False)
+    next_attempt_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    # A sender that claimed the message and died: another may take it over after this time.
+    claimed_until: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime, nullable=True)
+    )
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+
+
+class PendingChange(SQLModel, table=True):
+    """A Delay and Save: a validated change applied once its due time has come."""
+
+    __tablename__ = "pending_change"
+    __table_args__ = (Index("ix_pending_change_status_due", "status", "due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    target_table: str = Field(sa_column=Column(String(32), nullable=False))
+    target_id: int = Field(nullable=False)
+    customer_id: int | None = Field(default=None, nullable=True)
+    # What the Delay Log shows: "Contact Jane Roe: phone, mobile".
+    description: str = Field(sa_column=Column(Text, nullable=False))
+    # The cleaned field values as JSON (never a password: delayed changes refuse them).
+    changes_json: str = Field(sa_column=Column(Text, nullable=False))
+    due_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    operator: str = Field(sa_column=Column(String(255), nullable=False))
+    operator_role: str = Field(sa_column=Column(String(16), nullable=False))
+    operator_ip: str = Field(sa_column=Column(String(64), nullable=False))
+    base_version: int = Field(nullable=False)
+    status: str = Field(sa_column=Column(String(16), nullable=False))
+    comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    result: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    applied_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))

@@ -1,0 +1,859 @@
+"""Contacts: the people at a customer, each a separate portal login (the email).
+
+Every change is validated and audited here, for the operator UI, the CLI, the portal and
+scheduled (Delay and Save) changes alike. Passwords are hashed before any transaction starts
+and never reach the audit log (``password_hash`` is redacted by ``audit.snapshot``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from carriertui.grid.model import Column, ColumnType
+from carriertui.store import audit, mail, passwords, validation
+from carriertui.store.context import PORTAL_ACTOR, Actor
+from carriertui.store.db import Database
+from carriertui.store.errors import (
+    AuthenticationError,
+    NotFoundError,
+    PermissionDeniedError,
+    StaleEditError,
+    ValidationError,
+)
+from carriertui.store.models import (
+    AuditAction,
+    Contact,
+    ContactType,
+    Customer,
+    HttpVerb,
+    PendingChange,
+    PendingStatus,
+    Role,
+)
+from carriertui.store.rowsource import SqlRowSource
+from carriertui.store.types import utcnow
+
+TABLE = "contact"
+MAX_FAILED_LOGINS = 10
+LOCKOUT = timedelta(minutes=15)
+NOTES_MAX = 4000
+
+# Fields an operator edits on the form. The password is not one of them: it has its own paths.
+EDITABLE_FIELDS = (
+    "name",
+    "email",
+    "phone",
+    "mobile",
+    "contact_type",
+    "public_notes",
+    "private_notes",
+    "email_verified",
+    "mobile_verified",
+    "ip_whitelist",
+)
+# What a contact may change about themselves in the portal ("My Profile").
+PORTAL_FIELDS = ("name", "phone", "mobile")
+DEFAULTS: dict[str, Any] = {
+    "phone": None,
+    "mobile": None,
+    "contact_type": ContactType.OTHER,
+    "public_notes": None,
+    "private_notes": None,
+    "email_verified": False,
+    "mobile_verified": False,
+    "ip_whitelist": (),
+}
+
+# Things people type before a password: "password: x", "pwd=x", "pass x", "pw - x".
+_PASSWORD_HINT = re.compile(
+    r"\b(pass(?:word|wd|code|phrase)?|pwd|pw)\b\s*(?:[:=\-]|is\b)?\s*\S", re.IGNORECASE
+)
+
+
+class NotesLookLikePasswordError(ValidationError):
+    """The notes seem to hold a password. Saving needs the operator's explicit confirmation
+    (``confirm_notes=True``): the product page warns never to keep passwords in notes."""
+
+
+@dataclass(frozen=True)
+class ContactRecord:
+    id: int
+    customer_id: int
+    customer_name: str
+    name: str
+    email: str
+    phone: str | None
+    mobile: str | None
+    contact_type: ContactType
+    public_notes: str | None
+    private_notes: str | None
+    email_verified: bool
+    mobile_verified: bool
+    ip_whitelist: tuple[str, ...]
+    has_password: bool
+    must_change_password: bool
+    locked_until: datetime | None
+    last_login_at: datetime | None
+    created_at: datetime
+    version: int
+
+    def values(self) -> dict[str, Any]:
+        return {field: getattr(self, field) for field in EDITABLE_FIELDS}
+
+
+@dataclass(frozen=True)
+class PortalIdentity:
+    """Who is using the portal: the contact, and the operator when it is a Portal Login."""
+
+    contact_id: int
+    customer_id: int
+    name: str
+    email: str
+    ip: str
+    must_change_password: bool
+    operator: str | None = None  # set for an operator's Portal Login
+
+    @property
+    def actor(self) -> Actor:
+        """Portal actions are audited with User ``Portal`` (the message names the contact)."""
+        return Actor(name=PORTAL_ACTOR, role=Role.VIEWER, ip=self.ip)
+
+
+def _whitelist(contact: Contact) -> tuple[str, ...]:
+    return tuple(json.loads(contact.ip_whitelist_json or "[]"))
+
+
+def _to_record(contact: Contact, customer_name: str) -> ContactRecord:
+    assert contact.id is not None
+    return ContactRecord(
+        id=contact.id,
+        customer_id=contact.customer_id,
+        customer_name=customer_name,
+        name=contact.name,
+        email=contact.email,
+        phone=contact.phone,
+        mobile=contact.mobile,
+        contact_type=ContactType(contact.contact_type),
+        public_notes=contact.public_notes,
+        private_notes=contact.private_notes,
+        email_verified=contact.email_verified,
+        mobile_verified=contact.mobile_verified,
+        ip_whitelist=_whitelist(contact),
+        has_password=contact.password_hash is not None,
+        must_change_password=contact.must_change_password,
+        locked_until=contact.locked_until,
+        last_login_at=contact.last_login_at,
+        created_at=contact.created_at,
+        version=contact.version,
+    )
+
+
+def _record(session: Session, contact: Contact) -> ContactRecord:
+    customer = session.get(Customer, contact.customer_id)
+    return _to_record(contact, customer.name if customer else "")
+
+
+def audit_view(contact: Contact) -> dict[str, Any] | None:
+    """The contact as the audit log shows it: the whitelist as a list, the hash redacted."""
+    data = audit.snapshot(contact)
+    if data is not None:
+        data.pop("email_folded", None)
+        data["ip_whitelist"] = json.loads(data.pop("ip_whitelist_json", "[]") or "[]")
+    return data
+
+
+# -- validation ----------------------------------------------------------------------------------
+
+
+def clean_email(value: Any, field: str = "email") -> str:
+    from email_validator import EmailNotValidError, validate_email
+
+    raw = str(value or "").strip()
+    if not raw:
+        raise ValidationError(field, "is required")
+    if has_control(raw):
+        raise ValidationError(field, "must not contain control characters")
+    try:
+        checked = validate_email(raw, check_deliverability=False)
+    except EmailNotValidError as error:
+        raise ValidationError(field, f"is not a valid email address: {error}") from None
+    return checked.normalized
+
+
+def has_control(text: str) -> bool:
+    from carriertui.text import has_control_characters
+
+    return has_control_characters(text)
+
+
+def clean_phone(field: str, value: Any) -> str | None:
+    """Parse a phone number with libphonenumber and return it in E.164 (``+442079460958``)."""
+    import phonenumbers
+
+    raw = str(value or "").strip()
+    if not raw:
+        return None
+    if has_control(raw) or len(raw) > 40:
+        raise ValidationError(field, "is not a phone number")
+    try:
+        number = phonenumbers.parse(raw, None)
+    except phonenumbers.NumberParseException as error:
+        reasons = {
+            phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: (
+                "needs the country code: start with + (e.g. +44 20 7946 0958)"
+            ),
+            phonenumbers.NumberParseException.NOT_A_NUMBER: "is not a phone number",
+            phonenumbers.NumberParseException.TOO_SHORT_NSN: "is too short",
+            phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: "is too short",
+            phonenumbers.NumberParseException.TOO_LONG: "is too long",
+        }
+        raise ValidationError(
+            field, reasons.get(error.error_type, "is not a phone number")
+        ) from None
+    if not phonenumbers.is_valid_number(number):
+        region = phonenumbers.region_code_for_number(number)
+        where = f"{region} (+{number.country_code})" if region else f"+{number.country_code}"
+        raise ValidationError(field, f"is not a valid number for {where}")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+_PREFIX = re.compile(r"^\d{1,3}(\.\d{1,3}){0,2}\.?$")
+
+
+def parse_whitelist(value: Any) -> tuple[str, ...]:
+    """IP whitelist entries, separated by commas, spaces or new lines: single addresses
+    (``1.1.1.1``, ``2001:db8::1``), IPv4 prefixes (``10.1.2`` = 10.1.2.0/24) and CIDRs
+    (``1.1.1.0/31``, ``2001:db8::/32``), v4 and v6. Returns normalised networks, in the order
+    given, without duplicates. Empty means any address."""
+    if isinstance(value, list | tuple):
+        items = [str(item) for item in value]
+    else:
+        items = re.split(r"[\s,;]+", str(value or ""))
+    networks: list[str] = []
+    for item in (entry.strip() for entry in items):
+        if not item:
+            continue
+        networks.append(str(_parse_network(item)))
+    return tuple(dict.fromkeys(networks))
+
+
+def _parse_network(item: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    shown = item[:60]
+    if _PREFIX.match(item) and item.rstrip(".").count(".") < 3:
+        octets = item.rstrip(".").split(".")
+        if all(int(octet) <= 255 for octet in octets):
+            padded = octets + ["0"] * (4 - len(octets))
+            return ipaddress.ip_network(f"{'.'.join(padded)}/{8 * len(octets)}")
+        raise ValidationError("ip_whitelist", f"{shown!r}: each number must be 0-255")
+    try:
+        if "/" in item:
+            network = ipaddress.ip_network(item, strict=False)
+            return network
+        return ipaddress.ip_network(ipaddress.ip_address(item))
+    except ValueError:
+        raise ValidationError(
+            "ip_whitelist",
+            f"{shown!r} is not an IP address, a prefix such as 10.1.2, or a CIDR such as "
+            "10.1.2.0/24",
+        ) from None
+
+
+def address_allowed(whitelist: tuple[str, ...], ip: str) -> bool:
+    """Whether ``ip`` may log in under ``whitelist`` (empty: any address)."""
+    if not whitelist:
+        return True
+    try:
+        address = ipaddress.ip_address(ip.strip())
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(entry) for entry in whitelist)
+
+
+def clean_value(field: str, value: Any) -> Any:
+    """Parse one contact field from form or CLI input, or raise ValidationError."""
+    if field == "name":
+        return validation.text("name", value, max_length=100)
+    if field == "email":
+        return clean_email(value)
+    if field in ("phone", "mobile"):
+        return clean_phone(field, value)
+    if field == "contact_type":
+        return validation.choice("contact_type", value, ContactType)
+    if field in ("public_notes", "private_notes"):
+        return validation.text(field, value, max_length=NOTES_MAX, required=False, multiline=True)
+    if field in ("email_verified", "mobile_verified"):
+        return validation.boolean(field, value)
+    if field == "ip_whitelist":
+        return parse_whitelist(value)
+    raise ValidationError(field, "is not a contact field")
+
+
+def clean(values: Mapping[str, Any], allowed: tuple[str, ...] = EDITABLE_FIELDS) -> dict[str, Any]:
+    """Every field parsed; the first bad one raises (the form shows it next to the field)."""
+    cleaned: dict[str, Any] = {}
+    for field, value in values.items():
+        if field not in allowed:
+            if "password" in field:
+                raise ValidationError(field, "is changed with Change Password, not here")
+            raise ValidationError(field, "is not a contact field")
+        cleaned[field] = clean_value(field, value)
+    return cleaned
+
+
+def notes_password_warning(
+    values: Mapping[str, Any], password: str | None = None
+) -> NotesLookLikePasswordError | None:
+    """A warning when a notes field seems to hold a password (or holds ``password`` itself)."""
+    for field in ("public_notes", "private_notes"):
+        notes = values.get(field)
+        if not notes:
+            continue
+        if password and password in notes:
+            return NotesLookLikePasswordError(field, "contains the contact's password")
+        if _PASSWORD_HINT.search(notes):
+            return NotesLookLikePasswordError(
+                field, "looks like it holds a password; passwords never belong in notes"
+            )
+    return None
+
+
+def _stored(cleaned: Mapping[str, Any]) -> dict[str, Any]:
+    """Cleaned form values as table columns."""
+    stored = dict(cleaned)
+    if "email" in stored:
+        stored["email_folded"] = stored["email"].casefold()
+    if "ip_whitelist" in stored:
+        stored["ip_whitelist_json"] = json.dumps(list(stored.pop("ip_whitelist")))
+    if "contact_type" in stored:
+        stored["contact_type"] = ContactType(stored["contact_type"]).value
+    return stored
+
+
+def _check_email_unique(session: Session, email: str, exclude_id: int | None) -> None:
+    query = select(Contact.id).where(Contact.email_folded == email.casefold())
+    if exclude_id is not None:
+        query = query.where(Contact.id != exclude_id)
+    if session.exec(query).first() is not None:
+        raise ValidationError("email", f"{email} is already the login of another contact")
+
+
+def _customer(session: Session, customer_id: int) -> Customer:
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        raise NotFoundError(f"no customer with id {customer_id}")
+    return customer
+
+
+def _contact(session: Session, contact_id: int) -> Contact:
+    contact = session.get(Contact, contact_id)
+    if contact is None:
+        raise NotFoundError(f"no contact with id {contact_id}")
+    return contact
+
+
+# -- reading -------------------------------------------------------------------------------------
+
+
+def list_contacts(
+    db: Database, actor: Actor, *, customer_id: int | None = None
+) -> list[ContactRecord]:
+    actor.require(Role.VIEWER, "read contacts")
+    with db.read() as session:
+        query = (
+            select(Contact, Customer.name)
+            .join(Customer, col(Customer.id) == col(Contact.customer_id))
+            .order_by(col(Contact.name), col(Contact.id))
+        )
+        if customer_id is not None:
+            query = query.where(Contact.customer_id == customer_id)
+        return [_to_record(contact, name) for contact, name in session.exec(query)]
+
+
+def get_contact(db: Database, actor: Actor, contact_id: int) -> ContactRecord:
+    actor.require(Role.VIEWER, "read contacts")
+    with db.read() as session:
+        return _record(session, _contact(session, contact_id))
+
+
+def find_contact(db: Database, actor: Actor, email: str) -> ContactRecord:
+    actor.require(Role.VIEWER, "read contacts")
+    with db.read() as session:
+        contact = session.exec(
+            select(Contact).where(Contact.email_folded == email.strip().casefold())
+        ).first()
+        if contact is None:
+            raise NotFoundError(f"no contact with the email {email.strip()!r}")
+        return _record(session, contact)
+
+
+# -- changing ------------------------------------------------------------------------------------
+
+
+def create_contact(
+    db: Database,
+    actor: Actor,
+    customer_id: int,
+    values: Mapping[str, Any],
+    *,
+    password: str | None = None,
+    confirm_notes: bool = False,
+    comment: str | None = None,
+) -> ContactRecord:
+    """Add a contact. Without ``password`` one is generated and emailed (through the outbox,
+    generated when the message is sent); with one, it is checked against the policy and set."""
+    actor.require(Role.OPERATOR, "add contacts")
+    cleaned = {**DEFAULTS, **clean(values)}
+    for field in ("name", "email"):
+        if field not in cleaned:
+            raise ValidationError(field, "is required")
+    password_hash = None
+    if password is not None:
+        passwords.check_password_policy(password, username=cleaned["email"])
+    if not confirm_notes and (warning := notes_password_warning(cleaned, password)):
+        raise warning
+    if password is not None:
+        password_hash = passwords.hash_password(password)  # slow: outside the transaction
+    with db.write() as session:
+        customer = _customer(session, customer_id)
+        _check_email_unique(session, cleaned["email"], exclude_id=None)
+        contact = Contact(customer_id=customer_id, password_hash=password_hash, **_stored(cleaned))
+        session.add(contact)
+        session.flush()
+        audit.record(
+            session,
+            actor,
+            action=AuditAction.CREATE,
+            verb=HttpVerb.POST,
+            table=TABLE,
+            key=contact.id,
+            customer_id=customer_id,
+            message=f"Contact {contact.name} <{contact.email}> created",
+            after=audit_view(contact),
+            comment=comment,
+        )
+        if password is None:
+            mail.queue_password(session, actor, contact, welcome=True)
+        return _to_record(contact, customer.name)
+
+
+def apply_changes(
+    session: Session,
+    actor: Actor,
+    contact: Contact,
+    cleaned: Mapping[str, Any],
+    *,
+    action: AuditAction = AuditAction.UPDATE,
+    message: str | None = None,
+    comment: str | None = None,
+) -> bool:
+    """Apply already-cleaned changes to ``contact`` in ``session`` and audit them. Returns
+    False (writing nothing) when nothing actually changes. Used by updates, the portal and
+    Delay and Save."""
+    stored = _stored(cleaned)
+    real = {key: value for key, value in stored.items() if getattr(contact, key) != value}
+    if not real:
+        return False
+    if "email_folded" in real:
+        _check_email_unique(session, real.get("email", contact.email), exclude_id=contact.id)
+    before = audit_view(contact)
+    for field, value in real.items():
+        setattr(contact, field, value)
+    session.add(contact)
+    session.flush()
+    shown = sorted(
+        "ip_whitelist" if field == "ip_whitelist_json" else field
+        for field in real
+        if field != "email_folded"
+    )
+    audit.record(
+        session,
+        actor,
+        action=action,
+        verb=HttpVerb.PUT,
+        table=TABLE,
+        key=contact.id,
+        customer_id=contact.customer_id,
+        message=message or f"Contact {contact.name} updated: {', '.join(shown)}",
+        before=before,
+        after=audit_view(contact),
+        comment=comment,
+    )
+    return True
+
+
+def update_contact(
+    db: Database,
+    actor: Actor,
+    contact_id: int,
+    changes: Mapping[str, Any],
+    *,
+    expected_version: int,
+    confirm_notes: bool = False,
+    comment: str | None = None,
+) -> ContactRecord:
+    """Apply ``changes`` if the contact is still at ``expected_version``; a stale version
+    raises StaleEditError with the current record (nothing is overwritten silently)."""
+    actor.require(Role.OPERATOR, "change contacts")
+    cleaned = clean(changes)
+    if not confirm_notes and (warning := notes_password_warning(cleaned)):
+        raise warning
+    with db.write() as session:
+        contact = _contact(session, contact_id)
+        if contact.version != expected_version:
+            raise StaleEditError(TABLE, contact_id, _record(session, contact), dict(cleaned))
+        apply_changes(session, actor, contact, cleaned, comment=comment)
+        return _record(session, contact)
+
+
+def delete_contact(
+    db: Database,
+    actor: Actor,
+    contact_id: int,
+    *,
+    expected_version: int | None = None,
+    comment: str | None = None,
+) -> None:
+    """Delete a contact; its unsent mail and pending delayed changes are cancelled with it."""
+    actor.require(Role.OPERATOR, "delete contacts")
+    with db.write() as session:
+        contact = _contact(session, contact_id)
+        if expected_version is not None and contact.version != expected_version:
+            raise StaleEditError(TABLE, contact_id, _record(session, contact), {})
+        before = audit_view(contact)
+        mail.cancel_for_contact(session, contact_id)
+        for change in session.exec(
+            select(PendingChange).where(
+                PendingChange.target_table == TABLE,
+                PendingChange.target_id == contact_id,
+                PendingChange.status == PendingStatus.PENDING.value,
+            )
+        ):
+            change.status = PendingStatus.CANCELLED.value
+            change.result = "the contact was deleted"
+            session.add(change)
+        session.delete(contact)
+        session.flush()
+        audit.record(
+            session,
+            actor,
+            action=AuditAction.DELETE,
+            verb=HttpVerb.DELETE,
+            table=TABLE,
+            key=contact_id,
+            customer_id=contact.customer_id,
+            message=f"Contact {contact.name} <{contact.email}> deleted",
+            before=before,
+            comment=comment,
+        )
+
+
+def change_password(
+    db: Database,
+    actor: Actor,
+    contact_id: int,
+    *,
+    password: str | None = None,
+    comment: str | None = None,
+) -> ContactRecord:
+    """Change Password. ``None``: Auto Generate & Email (the outbox generates the password when
+    it sends, and the contact must change it at first login). Otherwise the typed password is
+    checked against the policy and set at once."""
+    actor.require(Role.OPERATOR, "change contact passwords")
+    if password is None:
+        with db.write() as session:
+            contact = _contact(session, contact_id)
+            mail.queue_password(session, actor, contact, welcome=False, comment=comment)
+            return _record(session, contact)
+    with db.read() as session:
+        email = _contact(session, contact_id).email
+    passwords.check_password_policy(password, username=email)
+    password_hash = passwords.hash_password(password)
+    with db.write() as session:
+        contact = _contact(session, contact_id)
+        set_password_hash(
+            session,
+            actor,
+            contact,
+            password_hash,
+            must_change=False,
+            message=f"Password of contact {contact.name} set by hand",
+            comment=comment,
+        )
+        return _record(session, contact)
+
+
+def set_password_hash(
+    session: Session,
+    actor: Actor,
+    contact: Contact,
+    password_hash: str,
+    *,
+    must_change: bool,
+    message: str,
+    comment: str | None = None,
+) -> None:
+    """Store a new password hash (the audit entry shows only that it changed, redacted)."""
+    before = audit_view(contact)
+    _set_credentials(
+        session,
+        contact,
+        password_hash=password_hash,
+        must_change_password=must_change,
+        failed_logins=0,
+        locked_until=None,
+    )
+    audit.record(
+        session,
+        actor,
+        action=AuditAction.UPDATE,
+        verb=HttpVerb.PUT,
+        table=TABLE,
+        key=contact.id,
+        customer_id=contact.customer_id,
+        message=message,
+        before=before,
+        after=audit_view(contact),
+        comment=comment,
+    )
+
+
+# -- the portal ----------------------------------------------------------------------------------
+
+
+def _set_credentials(session: Session, contact: Contact, **values: Any) -> None:
+    """Change login state (password hash, failures, lockout, last login) without a new
+    version: the version guards what operators edit, and a contact logging in, or a password
+    reset, must not turn an operator's open form or a scheduled change into a conflict."""
+    from sqlalchemy import update
+
+    session.flush()
+    session.execute(update(Contact).where(col(Contact.id) == contact.id).values(**values))
+    session.refresh(contact)
+
+
+def _audit_login(
+    session: Session, actor: Actor, contact: Contact, message: str, **extra: Any
+) -> None:
+    audit.record(
+        session,
+        actor,
+        action=AuditAction.LOGIN,
+        verb=HttpVerb.POST,
+        table=TABLE,
+        key=contact.id,
+        customer_id=contact.customer_id,
+        message=message,
+        **extra,
+    )
+
+
+def authenticate(db: Database, email: str, password: str, ip: str) -> PortalIdentity:
+    """A contact's portal login. Unknown email, wrong password, locked contact and an address
+    outside the IP whitelist give the same error (the audit log records which it was). Ten
+    consecutive failures lock the contact for 15 minutes."""
+    folded = email.strip().casefold()
+    with db.read() as session:
+        contact = session.exec(select(Contact).where(Contact.email_folded == folded)).first()
+        stored_hash = contact.password_hash if contact else None
+    password_ok = passwords.verify_password(stored_hash or passwords.dummy_hash(), password)
+    if contact is None:
+        raise AuthenticationError()
+    password_ok = password_ok and stored_hash is not None
+    rehash = (
+        passwords.hash_password(password)
+        if password_ok and stored_hash and passwords.needs_rehash(stored_hash)
+        else None
+    )
+    portal = Actor(name=PORTAL_ACTOR, role=Role.VIEWER, ip=ip)
+    with db.write() as session:
+        current = session.exec(select(Contact).where(Contact.email_folded == folded)).first()
+        if current is None:
+            raise AuthenticationError()
+        who = f"{current.name} <{current.email}>"
+        now = utcnow()
+        if current.locked_until is not None and current.locked_until > now:
+            _audit_login(session, portal, current, f"Portal login refused for {who}: locked")
+            return _raise_after_commit(session)
+        if not address_allowed(_whitelist(current), ip):
+            _audit_login(
+                session,
+                portal,
+                current,
+                f"Portal login refused for {who}: address {ip} not in the IP whitelist",
+            )
+            return _raise_after_commit(session)
+        if password_ok and current.password_hash == stored_hash:
+            _set_credentials(
+                session,
+                current,
+                failed_logins=0,
+                locked_until=None,
+                last_login_at=now,
+                password_hash=rehash or current.password_hash,
+            )
+            _audit_login(session, portal, current, f"Portal login of {who}")
+            assert current.id is not None
+            return PortalIdentity(
+                contact_id=current.id,
+                customer_id=current.customer_id,
+                name=current.name,
+                email=current.email,
+                ip=ip,
+                must_change_password=current.must_change_password,
+            )
+        failures = current.failed_logins + 1
+        message = f"Portal login failed for {who} ({failures} in a row)"
+        if failures >= MAX_FAILED_LOGINS:
+            _set_credentials(session, current, failed_logins=0, locked_until=now + LOCKOUT)
+            message = f"Portal login of {who} locked for 15 minutes after 10 failures"
+        else:
+            _set_credentials(session, current, failed_logins=failures)
+        _audit_login(session, portal, current, message)
+    raise AuthenticationError()
+
+
+def _raise_after_commit(session: Session) -> PortalIdentity:
+    """Commit the refusal's audit entry, then fail the login."""
+    session.commit()
+    raise AuthenticationError()
+
+
+def portal_login_as(db: Database, actor: Actor, contact_id: int) -> PortalIdentity:
+    """Portal Login from the Contacts row menu: an operator sees the portal as the contact.
+    Audited as a LOGIN naming both; viewers may not."""
+    actor.require(Role.OPERATOR, "use Portal Login")
+    with db.write() as session:
+        contact = _contact(session, contact_id)
+        _audit_login(
+            session,
+            actor,
+            contact,
+            f"Portal Login by operator {actor.name} as contact {contact.name} <{contact.email}>",
+        )
+        assert contact.id is not None
+        return PortalIdentity(
+            contact_id=contact.id,
+            customer_id=contact.customer_id,
+            name=contact.name,
+            email=contact.email,
+            ip=actor.ip,
+            must_change_password=False,
+            operator=actor.name,
+        )
+
+
+def portal_contact(db: Database, identity: PortalIdentity) -> ContactRecord:
+    with db.read() as session:
+        return _record(session, _contact(session, identity.contact_id))
+
+
+def portal_update_profile(
+    db: Database, identity: PortalIdentity, changes: Mapping[str, Any], *, expected_version: int
+) -> ContactRecord:
+    """My Profile: a contact edits their own name, phone and mobile."""
+    cleaned = clean(changes, PORTAL_FIELDS)
+    with db.write() as session:
+        contact = _contact(session, identity.contact_id)
+        if contact.version != expected_version:
+            raise StaleEditError(TABLE, contact.id, _record(session, contact), dict(cleaned))
+        apply_changes(
+            session,
+            _portal_actor(identity),
+            contact,
+            cleaned,
+            message=f"Contact {contact.name} updated their profile in the portal",
+        )
+        return _record(session, contact)
+
+
+def portal_change_password(
+    db: Database, identity: PortalIdentity, current_password: str | None, new_password: str
+) -> None:
+    """The contact sets a new password (forced after a generated one). The current password is
+    checked, except for an operator's Portal Login, which may not change it at all."""
+    if identity.operator is not None:
+        raise PermissionDeniedError(
+            "Portal Login shows the portal as the contact sees it; use Change Password instead"
+        )
+    with db.read() as session:
+        contact = _contact(session, identity.contact_id)
+        stored_hash = contact.password_hash
+    if not stored_hash or not passwords.verify_password(stored_hash, current_password or ""):
+        raise ValidationError("current_password", "is not your current password")
+    if new_password == current_password:
+        raise ValidationError("password", "must differ from the current password")
+    passwords.check_password_policy(new_password, username=identity.email)
+    new_hash = passwords.hash_password(new_password)
+    with db.write() as session:
+        contact = _contact(session, identity.contact_id)
+        set_password_hash(
+            session,
+            _portal_actor(identity),
+            contact,
+            new_hash,
+            must_change=False,
+            message=f"Contact {contact.name} changed their password in the portal",
+        )
+
+
+def _portal_actor(identity: PortalIdentity) -> Actor:
+    if identity.operator is not None:
+        raise PermissionDeniedError("Portal Login is read only: change the contact from Contacts")
+    return identity.actor
+
+
+# -- the grid ------------------------------------------------------------------------------------
+
+
+def _yes_no(value: Any) -> str:
+    return "Yes" if value else "No"
+
+
+GRID_COLUMNS = (
+    Column("name", "Name", width=20),
+    Column("email", "Email", width=26),
+    Column("phone", "Phone", width=14),
+    Column("mobile", "Mobile", width=14),
+    Column("contact_type", "Type", width=9),
+    Column("email_verified", "Email ✓", ColumnType.BOOLEAN, width=7, formatter=_yes_no),
+    Column("mobile_verified", "Mobile ✓", ColumnType.BOOLEAN, width=8, formatter=_yes_no),
+    Column("last_login_at", "Last Login (UTC)", ColumnType.TIMESTAMP),
+)
+CUSTOMER_COLUMN = Column("customer", "Customer", width=18)
+
+
+def grid_source(db: Database, actor: Actor, *, customer_id: int | None = None) -> SqlRowSource:
+    """Contacts for the grid: one customer's, or every customer's with a Customer column."""
+    from sqlalchemy import String, cast
+    from sqlalchemy import select as core_select
+
+    actor.require(Role.VIEWER, "read contacts")
+    contact = Contact.__table__  # type: ignore[attr-defined]
+    customer = Customer.__table__  # type: ignore[attr-defined]
+    expressions = {column.key: contact.c[column.key] for column in GRID_COLUMNS}
+    columns: tuple[Column, ...] = GRID_COLUMNS
+    if customer_id is None:
+        expressions["customer"] = cast(
+            core_select(customer.c.name)
+            .where(customer.c.id == contact.c.customer_id)
+            .scalar_subquery(),
+            String,
+        )
+        columns = (CUSTOMER_COLUMN, *GRID_COLUMNS)
+    return SqlRowSource(
+        db,
+        name="contacts" if customer_id is None else "customer-contacts",
+        columns=columns,
+        selectable=contact,
+        expressions=expressions,
+        key=contact.c.id,
+        where=None if customer_id is None else contact.c.customer_id == customer_id,
+    )
