@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import App
@@ -16,13 +17,18 @@ from textual.message import Message
 
 from carriertui.commands import CustomerCommands, NavigationCommands
 from carriertui.screens.login import LoginScreen
+from carriertui.widgets.plain import notify_plain
 
 if TYPE_CHECKING:
+    from textual.timer import Timer
+
     from carriertui.store.context import Actor
     from carriertui.store.db import Database
 
 log = logging.getLogger("carriertui")
 
+# How often the running app applies due delayed changes and sends due mail.
+BACKGROUND_INTERVAL_S = 30.0
 THEMES = ("textual-dark", "textual-light", "nord", "gruvbox", "tokyo-night")
 
 
@@ -74,6 +80,7 @@ class CarrierApp(App[int]):
         self.store_error: Exception | None = None
         self.store_ready = threading.Event()
         self._operator_count: int | None = None
+        self._background_timer: Timer | None = None
 
     # -- start-up ---------------------------------------------------------------------------
 
@@ -150,6 +157,7 @@ class CarrierApp(App[int]):
 
         self.actor = actor
         self.switch_screen(CustomersScreen())
+        self._start_background()
 
     def action_logout(self) -> None:
         self.actor = None
@@ -201,6 +209,74 @@ class CarrierApp(App[int]):
             return
         if not isinstance(self.screen, AuditLogScreen):
             self.push_screen(AuditLogScreen())
+
+    def _push_once(self, screen_type: type, factory: Callable[[], object]) -> None:
+        if self.actor is None:
+            return
+        if not isinstance(self.screen, screen_type):
+            self.push_screen(factory())  # type: ignore[arg-type]
+
+    def go_contacts(self) -> None:
+        from carriertui.screens.contacts import GlobalContactsScreen
+
+        self._push_once(GlobalContactsScreen, GlobalContactsScreen)
+
+    def go_delay_log(self) -> None:
+        from carriertui.screens.delay import DelayLogScreen
+
+        self._push_once(DelayLogScreen, DelayLogScreen)
+
+    def go_outbox(self) -> None:
+        from carriertui.screens.outbox import OutboxScreen
+
+        self._push_once(OutboxScreen, OutboxScreen)
+
+    # -- scheduled work: delayed changes and outgoing mail ----------------------------------
+
+    def _start_background(self) -> None:
+        if self._background_timer is None:
+            self._background_timer = self.set_interval(
+                BACKGROUND_INTERVAL_S, lambda: self.run_background()
+            )
+
+    def run_background(
+        self, *, on_done: Callable[[], None] | None = None, announce: bool = False
+    ) -> None:
+        """Apply due delayed changes and send due mail, in a worker (the same services as
+        `carriertui pending run` and `carriertui mail send`; safe beside them)."""
+        from carriertui.screens.base import run_service
+
+        db = self.db
+        if db is None:
+            return
+        url = self.database_url
+
+        def work() -> str:
+            from carriertui.locations import mail_config
+            from carriertui.store import mail, pending
+            from carriertui.store.context import client_ip
+
+            applied = pending.run_due(db)
+            settings = mail.MailSettings.from_config(mail_config(url))
+            sent = mail.flush_outbox(
+                db, settings.transport_object(), sender=settings.sender, ip=client_ip()
+            )
+            return f"Delayed changes: {applied}. Mail via {settings.describe()}: {sent}."
+
+        def done(summary: str) -> None:
+            if announce:
+                notify_plain(self, summary, timeout=6)
+            if on_done is not None:
+                on_done()
+
+        def failed(error: Exception) -> None:
+            log.warning("background work failed: %s", error)
+            if announce:
+                from carriertui.screens.base import report_error
+
+                report_error(self, error)
+
+        run_service(self, work, on_done=done, on_error=failed, group="background", exclusive=False)
 
     def action_help(self) -> None:
         from carriertui.screens.help import HelpScreen

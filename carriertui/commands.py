@@ -43,6 +43,9 @@ class NavigationCommands(Provider):
         commands: list[tuple[str, Callable[[], object], str]] = [
             ("go: customers", app.go_customers, "The list of every customer"),
             ("go: audit log", app.go_audit_log, "Every change of the account, newest first"),
+            ("go: contacts", app.go_contacts, "Global Contacts: every customer's contacts"),
+            ("go: delay log", app.go_delay_log, "Delayed changes (Delay and Save) and their times"),
+            ("go: outbox", app.go_outbox, "Outgoing mail: status, attempts, last error"),
             ("help: keys for this screen", app.action_help, "Keys and help (F1)"),
             ("theme: next theme", app.action_cycle_theme, "Cycle the colour theme (ctrl+t)"),
             ("theme: choose theme", app.action_change_theme, "Pick a colour theme from a list"),

@@ -14,6 +14,7 @@ from textual.widgets import Button, Footer, Label, Static, TabbedContent, TabPan
 
 from carriertui.grid.model import Query, SortKey
 from carriertui.screens.base import BaseScreen, report_error, run_service, save_with_reason
+from carriertui.screens.contacts import ContactsPane
 from carriertui.screens.customer_form import (
     changed_values,
     customer_rows,
@@ -37,13 +38,6 @@ TABS = (
 )
 
 COMING = {
-    "contacts": (
-        "Contacts are not available in this version yet.\n\n"
-        "This tab will list the customer's contacts: each one a separate portal login (email and "
-        "password) with phone, mobile, contact type, public and private notes, verification "
-        "flags, password reset (generated and emailed, or set by hand), Delay and Save, and "
-        "Portal Login to see what the customer sees."
-    ),
     "numbers": (
         "Internal number blocks are not available in this version yet.\n\n"
         "This tab will allocate the customer's next free block of extensions (from Number Range "
@@ -90,6 +84,8 @@ class CustomerScreen(BaseScreen):
     HELP = (
         "One customer. The header shows status, balance, debit limit and channels; ctrl+o "
         "switches to another customer.\n\n"
+        "Contacts: a adds a contact, Enter or e edits, m opens the row menu (Change Password, "
+        "Portal Login, Delete).\n\n"
         "Main: edit the details. ctrl+s is Save and Stay, ctrl+g is Save and Continue (saves, "
         "then back to the list). Every change is audited; with Audit Comment on (Settings > "
         "Options) a save asks for a reason. If someone else saved the customer after you opened "
@@ -149,7 +145,9 @@ class CustomerScreen(BaseScreen):
                         "Save and Stay (ctrl+s)", id="save-stay", variant="primary", compact=True
                     )
                     yield Button("Save and Continue (ctrl+g)", id="save-continue", compact=True)
-            for tab_id, title in TABS[1:-1]:
+            with TabPane("Contacts", id="contacts"):
+                yield ContactsPane(self.customer_id, id="customer-contacts")
+            for tab_id, title in TABS[2:-1]:
                 with TabPane(title, id=tab_id), VerticalScroll():
                     yield Static(COMING[tab_id], classes="coming")
             with TabPane("Audit Log", id="audit"), Vertical():
@@ -198,6 +196,7 @@ class CustomerScreen(BaseScreen):
     def show_record(self, record: CustomerRecord) -> None:
         self.record = record
         self.query_one(CustomerHeader).show(record)
+        self.query_one(ContactsPane).customer_name = record.name
         form = self.query_one(Form)
         if form.row("name") is None:
             form.mount_all(customer_rows(record, editable=self.can_edit))
@@ -343,6 +342,7 @@ class CustomerScreen(BaseScreen):
     def action_refresh(self) -> None:
         self.load()
         self.query_one("#audit-grid", Grid).refresh_data()
+        self.query_one(ContactsPane).refresh_contacts()
 
     def palette_commands(self) -> list[tuple[str, Any, str]]:
         commands: list[tuple[str, Any, str]] = [

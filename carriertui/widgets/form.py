@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
-from textual.widgets import Input, Label, Select, Switch
+from textual.widgets import Input, Label, Select, Switch, TextArea
 
 from carriertui.widgets.plain import plain
 
@@ -57,6 +57,8 @@ class FieldRow(Vertical):
             return None if control.value is Select.BLANK else control.value
         if isinstance(control, Switch):
             return control.value
+        if isinstance(control, TextArea):
+            return control.text
         raise TypeError(f"unsupported control {type(control).__name__}")
 
 

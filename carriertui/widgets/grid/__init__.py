@@ -4,7 +4,7 @@
 box, a status line and the dialogs.
 """
 
-from carriertui.widgets.grid.container import Grid, RowActivated
+from carriertui.widgets.grid.container import Grid, RowAction, RowActivated
 from carriertui.widgets.grid.view import DataGrid, Selection
 
-__all__ = ["DataGrid", "Grid", "RowActivated", "Selection"]
+__all__ = ["DataGrid", "Grid", "RowAction", "RowActivated", "Selection"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +31,22 @@ class RowActivated(Message):
     def __init__(self, grid: Grid, key: RowKey, values: tuple[Any, ...]) -> None:
         super().__init__()
         self.grid = grid
+        self.key = key
+        self.values = values
+
+    @property
+    def control(self) -> Grid:
+        return self.grid
+
+
+class RowAction(Message):
+    """The operator chose one of the screen's row actions (``row_actions``) in the menu, for
+    the row under the cursor."""
+
+    def __init__(self, grid: Grid, action: str, key: RowKey, values: tuple[Any, ...]) -> None:
+        super().__init__()
+        self.grid = grid
+        self.action = action
         self.key = key
         self.values = values
 
@@ -125,9 +141,13 @@ class Grid(Vertical):
         checkable: bool = False,
         extra_aggregates: ExtraAggregates | None = None,
         watch_new: float | None = None,
+        row_actions: Sequence[tuple[str, str]] = (),
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
+        # (action, label): offered first in the menu (m, shift+F10, right-click) for the row
+        # under the cursor; choosing one posts RowAction.
+        self._row_actions = tuple(row_actions)
         self._source = source
         self._query = query
         self._enter = enter
@@ -455,13 +475,24 @@ class Grid(Vertical):
         if view.selection is None:
             summary = "All rows (nothing selected)"
 
+        row = view.row_at(view.cursor[0]) if self._row_actions else None
+
         def chosen(choice: str | None) -> None:
             if choice == "export":
                 self.export()
             elif choice in ("copy", "copy_headers", "copy_groups"):
                 self.copy(headers=choice != "copy", groups=choice == "copy_groups")
+            elif choice and choice.startswith("row:") and row is not None:
+                self.post_message(RowAction(self, choice[4:], row[0], row[1]))
 
-        self.app.push_screen(GridMenu(summary, groups=view.has_groups), chosen)
+        self.app.push_screen(
+            GridMenu(
+                summary,
+                groups=view.has_groups,
+                row_items=self._row_actions if row is not None else (),
+            ),
+            chosen,
+        )
 
     # -- copy and export --------------------------------------------------------------------
 

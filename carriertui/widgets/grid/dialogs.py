@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -34,15 +35,25 @@ class GridMenu(ModalScreen[str | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Close", id="menu.close")]
 
-    def __init__(self, summary: str, *, groups: bool) -> None:
+    def __init__(
+        self, summary: str, *, groups: bool, row_items: Sequence[tuple[str, str]] = ()
+    ) -> None:
         super().__init__()
         self._summary = summary
         self._groups = groups
+        self._row_items = tuple(row_items)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="grid-menu"):
             yield Static(plain(self._summary), classes="dialog-title")
-            options = [
+            # The screen's actions on the row under the cursor first (Change Password, ...),
+            # then the grid's own.
+            options: list[Option | None] = [
+                Option(label, id=f"row:{key}") for key, label in self._row_items
+            ]
+            if options:
+                options.append(None)
+            options += [
                 Option(label, id=key)
                 for key, label in MENU_ITEMS
                 if key != "copy_groups" or self._groups

@@ -1,0 +1,949 @@
+"""Contacts: the customer's Contacts tab and the Global Contacts screen share one pane (a grid
+with its keys and row menu), the contact form, Change Password and Delay and Save."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Footer, Input, Label, OptionList, Select, Static, Switch
+from textual.widgets import TextArea as _TextArea
+from textual.widgets.option_list import Option
+
+from carriertui.grid.model import Query, SortKey
+from carriertui.screens.base import BaseScreen, report_error, run_service, save_with_reason
+from carriertui.store.contacts import (
+    EDITABLE_FIELDS,
+    ContactRecord,
+    NotesLookLikePasswordError,
+    notes_password_warning,
+)
+from carriertui.store.models import ContactType, Role
+from carriertui.text import sanitize
+from carriertui.widgets.form import FieldRow, Form
+from carriertui.widgets.format import utc
+from carriertui.widgets.grid import Grid, RowAction, RowActivated
+from carriertui.widgets.plain import join, notify_plain, plain
+
+CONTACTS_QUERY = Query(sort=(SortKey("name"),))
+ROW_ACTIONS = (
+    ("edit", "Edit (e)"),
+    ("password", "Change Password (p)"),
+    ("portal", "Portal Login (l)"),
+    ("delete", "Delete (delete)"),
+)
+TYPE_OPTIONS = [(kind.value, kind.value) for kind in ContactType]
+LABELS = {
+    "name": "Name",
+    "email": "Email",
+    "phone": "Phone",
+    "mobile": "Mobile",
+    "contact_type": "Contact Type",
+    "public_notes": "Public Notes",
+    "private_notes": "Private Notes",
+    "email_verified": "Email Verified",
+    "mobile_verified": "Mobile Verified",
+    "ip_whitelist": "IP Whitelist",
+}
+BLANK_TEXTS: dict[str, Any] = {
+    "name": "",
+    "email": "",
+    "phone": "",
+    "mobile": "",
+    "contact_type": ContactType.OTHER.value,
+    "public_notes": "",
+    "private_notes": "",
+    "email_verified": False,
+    "mobile_verified": False,
+    "ip_whitelist": "",
+}
+
+
+class TextArea(_TextArea):
+    """Notes: Tab moves to the next field (every field reachable with Tab at 80x24)."""
+
+    DEFAULT_CSS = """
+    TextArea { height: 4; }
+    """
+
+    def __init__(self, text: str = "", **kwargs: Any) -> None:
+        super().__init__(text, tab_behavior="focus", soft_wrap=True, compact=True, **kwargs)
+
+
+def contact_texts(record: ContactRecord) -> dict[str, Any]:
+    """The record as the form shows it (sanitised: the text is put back into inputs)."""
+    return {
+        "name": sanitize(record.name),
+        "email": sanitize(record.email),
+        "phone": record.phone or "",
+        "mobile": record.mobile or "",
+        "contact_type": record.contact_type.value,
+        "public_notes": sanitize(record.public_notes or "", multiline=True),
+        "private_notes": sanitize(record.private_notes or "", multiline=True),
+        "email_verified": record.email_verified,
+        "mobile_verified": record.mobile_verified,
+        "ip_whitelist": ", ".join(record.ip_whitelist),
+    }
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    return str(value) if value not in (None, "") else "(empty)"
+
+
+def contact_rows(texts: dict[str, Any], *, new: bool, editable: bool) -> list[FieldRow]:
+    def text(field: str, placeholder: str = "", **kwargs: Any) -> Input:
+        return Input(
+            texts[field],
+            placeholder=placeholder,
+            id=f"field-{field}",
+            compact=True,
+            disabled=not editable,
+            **kwargs,
+        )
+
+    def switch(field: str) -> Switch:
+        return Switch(texts[field], id=f"field-{field}", disabled=not editable)
+
+    rows = [
+        FieldRow("Name", text("name", "Real name", max_length=100), field="name"),
+        FieldRow(
+            "Email",
+            text("email", "name@example.com", max_length=254),
+            field="email",
+            hint="The contact's portal login: unique across all customers",
+        ),
+        FieldRow("Phone", text("phone", "+44 20 7946 0958"), field="phone", hint="With +country"),
+        FieldRow("Mobile", text("mobile", "+1 415 555 2671"), field="mobile"),
+        FieldRow(
+            "Contact Type",
+            Select(
+                TYPE_OPTIONS,
+                value=texts["contact_type"],
+                allow_blank=False,
+                id="field-contact_type",
+                compact=True,
+                disabled=not editable,
+            ),
+            field="contact_type",
+            hint="Informational only",
+        ),
+    ]
+    if new:
+        rows += [
+            FieldRow(
+                "Auto Password",
+                Switch(True, id="field-auto_password", disabled=not editable),
+                field="auto_password",
+                hint="On: a password is generated and emailed. Off: type one below.",
+            ),
+            FieldRow(
+                "Password",
+                Input(password=True, id="field-password", compact=True, max_length=128),
+                field="password",
+            ),
+            FieldRow(
+                "Confirm",
+                Input(password=True, id="field-password_confirm", compact=True, max_length=128),
+                field="password_confirm",
+            ),
+        ]
+    rows += [
+        FieldRow(
+            "Public Notes",
+            TextArea(texts["public_notes"], id="field-public_notes", disabled=not editable),
+            field="public_notes",
+            hint="Shown in the customer portal. Never put passwords in notes.",
+        ),
+        FieldRow(
+            "Private Notes",
+            TextArea(texts["private_notes"], id="field-private_notes", disabled=not editable),
+            field="private_notes",
+            hint="Operators only; never shown in the portal. Never put passwords in notes.",
+        ),
+        FieldRow("Email Verified", switch("email_verified"), field="email_verified"),
+        FieldRow("Mobile Verified", switch("mobile_verified"), field="mobile_verified"),
+        FieldRow(
+            "IP Whitelist",
+            text("ip_whitelist", "10.1.2, 192.0.2.10, 2001:db8::/32 (empty: any)"),
+            field="ip_whitelist",
+            hint="Addresses, prefixes (10.1.2) and CIDRs, v4 and v6, separated by commas. "
+            "A wrong entry locks the contact out of the portal.",
+        ),
+    ]
+    return rows
+
+
+class ContactFormScreen(ModalScreen[bool]):
+    """Add or edit a contact. Dismisses with True when anything was saved."""
+
+    HELP = (
+        "ctrl+g Save and Continue (save and close) · ctrl+s Save and Stay (save, then a blank "
+        "form for the next contact) · ctrl+d Delay and Save (the change waits in the Delay Log "
+        "until its time) · Esc closes without saving. Tab moves between fields."
+    )
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+g", "save('continue')", "Save & continue", priority=True),
+        Binding("ctrl+s", "save('stay')", "Save & stay", priority=True),
+        Binding("ctrl+d", "delay", "Delay & save", priority=True),
+        Binding("escape", "close", "Close"),
+    ]
+
+    def __init__(
+        self, customer_id: int, customer_name: str, record: ContactRecord | None = None
+    ) -> None:
+        super().__init__()
+        self.customer_id = customer_id
+        self.customer_name = customer_name
+        self.record = record
+        self.saved = False
+
+    @property
+    def editable(self) -> bool:
+        actor = self.app.actor  # type: ignore[attr-defined]
+        return actor is not None and actor.can(Role.OPERATOR)
+
+    def _title(self) -> Any:
+        if self.record is None:
+            return join(("New contact for ", "bold"), (self.customer_name, "bold"))
+        return join(
+            ("Contact ", "bold"),
+            (self.record.name, "bold"),
+            (f"  {self.customer_name} · version {self.record.version}", "dim"),
+        )
+
+    def compose(self) -> ComposeResult:
+        texts = contact_texts(self.record) if self.record else dict(BLANK_TEXTS)
+        with Vertical(classes="dialog", id="contact-dialog"):
+            yield Static(self._title(), classes="dialog-title", id="contact-title")
+            with VerticalScroll(id="contact-body"):
+                yield Form(
+                    *contact_rows(texts, new=self.record is None, editable=self.editable),
+                    id="contact-form",
+                )
+            yield Label(self._info(), id="contact-info", markup=False)
+            with Horizontal(classes="dialog-buttons", id="contact-buttons"):
+                if self.editable:
+                    yield Button("Save & Continue ^g", id="save-continue", variant="primary")
+                    yield Button("Save & Stay ^s", id="save-stay")
+                    yield Button("Delay & Save ^d", id="delay-save")
+                yield Button("Close (esc)", id="close")
+
+    def on_mount(self) -> None:
+        for button in self.query(Button):
+            button.compact = True
+        self._show_password_rows()
+        self.query_one("#field-name", Input).focus()
+
+    def _info(self) -> str:
+        record = self.record
+        if record is None:
+            return "Required: Name and Email."
+        login = f"last login {utc(record.last_login_at)}" if record.last_login_at else "never"
+        password = "password set" if record.has_password else "no password yet (email queued)"
+        if record.must_change_password:
+            password += ", must change at next login"
+        return f"Portal: {login}; {password}."
+
+    @on(Switch.Changed, "#field-auto_password")
+    def _show_password_rows(self) -> None:
+        auto = self.query("#field-auto_password")
+        manual = bool(auto) and not auto.first(Switch).value
+        for field in ("password", "password_confirm"):
+            row = self.query_one(Form).row(field)
+            if row is not None:
+                row.display = manual
+
+    # -- reading the form -------------------------------------------------------------------
+
+    def _values(self) -> dict[str, Any]:
+        form = self.query_one(Form)
+        values: dict[str, Any] = {}
+        for field in EDITABLE_FIELDS:
+            row = form.row(field)
+            assert row is not None
+            values[field] = row.value
+        return values
+
+    def _changes(self) -> dict[str, Any]:
+        values = self._values()
+        if self.record is None:
+            return values
+        before = contact_texts(self.record)
+        return {field: value for field, value in values.items() if value != before[field]}
+
+    def _typed_password(self) -> tuple[bool, str | None]:
+        """(ok, password): None means Auto Generate; ok False when an error was shown."""
+        if self.record is not None:
+            return True, None
+        form = self.query_one(Form)
+        if self.query_one("#field-auto_password", Switch).value:
+            return True, None
+        password = self.query_one("#field-password", Input).value
+        confirm = self.query_one("#field-password_confirm", Input).value
+        if not password:
+            form.show_error("password", "is required when Auto Password is off")
+            return False, None
+        if password != confirm:
+            form.show_error("password_confirm", "does not match the password")
+            return False, None
+        return True, password
+
+    # -- saving -----------------------------------------------------------------------------
+
+    def action_save(self, mode: str) -> None:
+        if not self.editable:
+            return
+        form = self.query_one(Form)
+        form.clear_errors()
+        ok, password = self._typed_password()
+        if not ok:
+            return
+        changes = self._changes()
+        if self.record is not None and not changes:
+            self.notify("No changes to save", timeout=3)
+            if mode == "continue":
+                self.dismiss(self.saved)
+            return
+        warning = notes_password_warning(changes, password)
+        if warning is not None:
+            self._confirm_notes(warning, lambda: self._submit(mode, changes, password))
+            return
+        self._submit(mode, changes, password)
+
+    def _confirm_notes(self, warning: NotesLookLikePasswordError, go: Any) -> None:
+        from carriertui.screens.dialogs import ConfirmScreen
+
+        self.query_one(Form).show_error(warning.field, warning.message)
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                go()
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"{LABELS.get(warning.field, warning.field)} {warning.message}. Passwords never "
+                "belong in notes. Save anyway?",
+                "Save anyway",
+                "Edit notes",
+            ),
+            answered,
+        )
+
+    def _submit(self, mode: str, changes: dict[str, Any], password: str | None) -> None:
+        from carriertui.store import contacts
+
+        app: Any = self.app
+        db, actor = app.db, app.actor
+        record, customer_id = self.record, self.customer_id
+        if record is None:
+
+            def call(reason: str | None) -> ContactRecord:
+                return contacts.create_contact(
+                    db,
+                    actor,
+                    customer_id,
+                    changes,
+                    password=password,
+                    confirm_notes=True,
+                    comment=reason,
+                )
+        else:
+
+            def call(reason: str | None) -> ContactRecord:
+                return contacts.update_contact(
+                    db,
+                    actor,
+                    record.id,
+                    changes,
+                    expected_version=record.version,
+                    confirm_notes=True,
+                    comment=reason,
+                )
+
+        save_with_reason(
+            self,
+            call,
+            on_done=lambda saved: self._saved(
+                saved, mode, created=record is None, auto=not password
+            ),
+            on_error=lambda error: self._failed(error, changes),
+            group="contact-save",
+        )
+
+    def _saved(self, saved: ContactRecord, mode: str, *, created: bool, auto: bool) -> None:
+        self.saved = True
+        if created:
+            message = f"Contact {saved.name} added"
+            if auto:
+                message += f"; a password email to {saved.email} is queued"
+        else:
+            message = f"Contact {saved.name} saved"
+        notify_plain(self.app, message, timeout=4)
+        if mode == "continue":
+            self.dismiss(True)
+            return
+        # Save and Stay: a blank form for the next contact, or the saved one again.
+        self.call_later(self._reset_form, None if created else saved)
+
+    async def _reset_form(self, record: ContactRecord | None) -> None:
+        self.record = record
+        form = self.query_one(Form)
+        await form.remove_children()
+        texts = contact_texts(record) if record else dict(BLANK_TEXTS)
+        await form.mount_all(contact_rows(texts, new=record is None, editable=self.editable))
+        self.query_one("#contact-title", Static).update(self._title())
+        self.query_one("#contact-info", Label).update(plain(self._info()))
+        self._show_password_rows()
+        self.query_one("#field-name", Input).focus()
+
+    def _failed(self, error: Exception, changes: dict[str, Any]) -> None:
+        from carriertui.store.errors import StaleEditError
+
+        form = self.query_one(Form)
+        if isinstance(error, StaleEditError) and error.current is not None:
+            self._conflict(error.current, changes)
+            return
+        if form.show_validation_error(error):
+            return
+        report_error(self.app, error)
+
+    def _conflict(self, current: ContactRecord, changes: dict[str, Any]) -> None:
+        from carriertui.screens.dialogs import ConflictScreen
+
+        assert self.record is not None
+        theirs, opened = contact_texts(current), contact_texts(self.record)
+        rows = [
+            (LABELS[field], _shown(mine), _shown(theirs[field])) for field, mine in changes.items()
+        ]
+        rows += [
+            (LABELS[field], "(not changed by you)", _shown(text))
+            for field, text in theirs.items()
+            if field not in changes and text != opened[field]
+        ]
+
+        def chosen(choice: str | None) -> None:
+            if choice == "reload":
+                self.call_later(self._reset_form, current)
+            else:
+                # Keep what the operator typed, against the new version: saving again is an
+                # informed overwrite, not a silent one.
+                self.record = current
+                self.query_one("#contact-title", Static).update(self._title())
+
+        self.app.push_screen(ConflictScreen(rows, "Someone"), chosen)
+
+    # -- Delay and Save ---------------------------------------------------------------------
+
+    def action_delay(self) -> None:
+        if not self.editable:
+            return
+        if self.record is None:
+            self.notify(
+                "Delay and Save applies to changes of an existing contact: save the new "
+                "contact first",
+                severity="warning",
+                timeout=5,
+            )
+            return
+        self.query_one(Form).clear_errors()
+        changes = self._changes()
+        if not changes:
+            self.notify("No changes to delay", timeout=3)
+            return
+        warning = notes_password_warning(changes)
+        if warning is not None:
+            self._confirm_notes(warning, lambda: self._ask_due(changes))
+            return
+        self._ask_due(changes)
+
+    def _ask_due(self, changes: dict[str, Any]) -> None:
+        from carriertui.screens.delay import DelayScreen
+
+        record = self.record
+        assert record is not None
+
+        def chosen(due: Any) -> None:
+            if due is not None:
+                self._schedule(record, changes, due)
+
+        self.app.push_screen(DelayScreen(), chosen)
+
+    def _schedule(self, record: ContactRecord, changes: dict[str, Any], due: Any) -> None:
+        from carriertui.store import contacts, pending
+
+        app: Any = self.app
+        db, actor = app.db, app.actor
+
+        def done(scheduled: Any) -> None:
+            notify_plain(
+                self.app,
+                f"Scheduled for {utc(scheduled.due_at)} UTC: {scheduled.description} "
+                "(go: delay log)",
+                timeout=6,
+            )
+            self.saved = True
+            self.dismiss(True)
+
+        save_with_reason(
+            self,
+            lambda reason: pending.schedule_change(
+                db,
+                actor,
+                contacts.TABLE,
+                record.id,
+                changes,
+                due_at=due,
+                expected_version=record.version,
+                comment=reason,
+            ),
+            on_done=done,
+            on_error=lambda error: self._failed_delay(error, changes),
+            group="contact-delay",
+        )
+
+    def _failed_delay(self, error: Exception, changes: dict[str, Any]) -> None:
+        from carriertui.store.errors import StaleEditError
+
+        if isinstance(error, StaleEditError):
+            notify_plain(
+                self.app,
+                "The contact was changed by someone else since you opened it; nothing was "
+                "scheduled. Close and open it again.",
+                severity="error",
+                timeout=8,
+            )
+            return
+        self._failed(error, changes)
+
+    @on(Button.Pressed, "#save-continue")
+    def _press_continue(self) -> None:
+        self.action_save("continue")
+
+    @on(Button.Pressed, "#save-stay")
+    def _press_stay(self) -> None:
+        self.action_save("stay")
+
+    @on(Button.Pressed, "#delay-save")
+    def _press_delay(self) -> None:
+        self.action_delay()
+
+    @on(Button.Pressed, "#close")
+    def action_close(self) -> None:
+        self.dismiss(self.saved)
+
+
+class ChangePasswordScreen(ModalScreen[bool]):
+    """Change Password: Auto Generate & Email (default), or a password typed by hand."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "save", "Save", priority=True),
+        Binding("escape", "close", "Cancel"),
+    ]
+
+    def __init__(self, contact_id: int, name: str, email: str) -> None:
+        super().__init__()
+        self.contact_id = contact_id
+        self.contact_name = name
+        self.email = email
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="password-dialog"):
+            yield Static(
+                join(("Change Password: ", "bold"), (self.contact_name, "bold")),
+                classes="dialog-title",
+            )
+            with Form(id="password-form"):
+                yield FieldRow(
+                    "Auto & Email",
+                    Switch(True, id="auto"),
+                    field="auto",
+                    hint="Auto Generate & Email Password",
+                )
+                yield FieldRow(
+                    "Password",
+                    Input(password=True, id="password", compact=True, max_length=128),
+                    field="password",
+                )
+                yield FieldRow(
+                    "Confirm",
+                    Input(password=True, id="confirm", compact=True, max_length=128),
+                    field="confirm",
+                )
+            yield Label("", id="password-info", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Save (ctrl+s)", id="save", variant="primary", compact=True)
+                yield Button("Cancel (esc)", id="cancel", compact=True)
+
+    def on_mount(self) -> None:
+        self._auto_changed()
+        self.query_one(Switch).focus()
+
+    @on(Switch.Changed)
+    def _auto_changed(self) -> None:
+        auto = self.query_one(Switch).value
+        form = self.query_one(Form)
+        for field in ("password", "confirm"):
+            row = form.row(field)
+            assert row is not None
+            row.display = not auto
+        info = (
+            f"A new password (20 characters, from secrets) is generated when the email to "
+            f"{sanitize(self.email)} is sent; the contact must change it at first login."
+            if auto
+            else "At least 15 characters; common passwords are refused. Nothing is emailed."
+        )
+        self.query_one("#password-info", Label).update(plain(info))
+
+    @on(Button.Pressed, "#save")
+    def action_save(self) -> None:
+        from carriertui.store import contacts
+
+        form = self.query_one(Form)
+        form.clear_errors()
+        password: str | None = None
+        if not self.query_one(Switch).value:
+            password = self.query_one("#password", Input).value
+            if not password:
+                form.show_error("password", "is required when Auto & Email is off")
+                return
+            if password != self.query_one("#confirm", Input).value:
+                form.show_error("confirm", "does not match the password")
+                return
+        app: Any = self.app
+        db, actor, contact_id = app.db, app.actor, self.contact_id
+
+        def done(_record: Any) -> None:
+            if password is None:
+                notify_plain(self.app, f"A new password will be emailed to {self.email}", timeout=5)
+            else:
+                notify_plain(self.app, f"Password of {self.contact_name} set", timeout=4)
+            self.dismiss(True)
+
+        save_with_reason(
+            self,
+            lambda reason: contacts.change_password(
+                db, actor, contact_id, password=password, comment=reason
+            ),
+            on_done=done,
+            on_error=lambda error: (
+                form.show_validation_error(error) or report_error(self.app, error)
+            ),
+            group="contact-password",
+        )
+
+    @on(Button.Pressed, "#cancel")
+    def action_close(self) -> None:
+        self.dismiss(False)
+
+
+class PickCustomerScreen(ModalScreen[tuple[int, str] | None]):
+    """Global Contacts' add: choose the customer first (type to narrow the list)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Cancel")]
+    LIMIT = 50
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="pick-customer"):
+            yield Static("Add a contact to which customer?", classes="dialog-title")
+            yield Input(placeholder="Type a name or account code", id="pick-search", compact=True)
+            yield OptionList(id="pick-options")
+            yield Label("", id="pick-info", markup=False)
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+        self._search("")
+
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        self._search(event.value)
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        options = self.query_one(OptionList)
+        if options.option_count:
+            options.focus()
+            options.highlighted = 0
+            options.action_select()
+
+    def _search(self, text: str) -> None:
+        from carriertui.store import customers
+
+        app: Any = self.app
+        db, actor = app.db, app.actor
+
+        def show(found: list[Any]) -> None:
+            options = self.query_one(OptionList)
+            options.clear_options()
+            for record in found[: self.LIMIT]:
+                label = plain(record.name)
+                if record.account_code:
+                    label = join(record.name, (f"  {record.account_code}", "dim"))
+                options.add_option(Option(label, id=str(record.id)))
+            more = len(found) - self.LIMIT
+            self.query_one("#pick-info", Label).update(
+                plain(f"{more} more: type to narrow" if more > 0 else "Enter or click chooses")
+            )
+            self._names = {str(record.id): record.name for record in found[: self.LIMIT]}
+
+        run_service(
+            self,
+            lambda: customers.list_customers(db, actor, text or None),
+            on_done=show,
+            group="pick-customer",
+            exclusive=True,
+        )
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        key = event.option.id
+        if key is not None:
+            self.dismiss((int(key), self._names[key]))
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class ContactsPane(Vertical):
+    """The contacts grid: one customer's (``customer_id``) or everyone's (None, with a
+    Customer column). a adds, Enter or e edits, m opens the row menu."""
+
+    DEFAULT_CSS = """
+    ContactsPane { height: 1fr; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "add", "Add", id="contacts.add", tooltip="Add a contact"),
+        Binding("e", "edit", "Edit", id="contacts.edit", show=False),
+        Binding("p", "password", "Password", id="contacts.password", show=False),
+        Binding("l", "portal", "Portal", id="contacts.portal", show=False),
+        Binding("delete", "delete", "Delete", id="contacts.delete", show=False),
+    ]
+
+    def __init__(self, customer_id: int | None, *, customer_name: str = "", id: str | None = None):
+        super().__init__(id=id)
+        self.customer_id = customer_id
+        self.customer_name = customer_name
+
+    @property
+    def _app(self) -> Any:
+        return self.app
+
+    @property
+    def can_edit(self) -> bool:
+        actor = self._app.actor
+        return actor is not None and actor.can(Role.OPERATOR)
+
+    def compose(self) -> ComposeResult:
+        from carriertui.store import contacts
+
+        app = self._app
+        hint = (
+            "a add · Enter/e edit · m menu: Change Password, Portal Login, Delete"
+            if self.can_edit
+            else "Enter shows a contact (read only: viewer)"
+        )
+        yield Label(hint, classes="tab-hint", markup=False)
+        yield Grid(
+            contacts.grid_source(app.db, app.actor, customer_id=self.customer_id),
+            query=CONTACTS_QUERY,
+            enter="activate",
+            row_actions=ROW_ACTIONS if self.can_edit else (("edit", "Show (Enter)"),),
+            id="contacts-grid",
+        )
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("add", "password", "portal", "delete"):
+            return self.can_edit
+        return True
+
+    @property
+    def grid(self) -> Grid:
+        return self.query_one("#contacts-grid", Grid)
+
+    def _cursor(self) -> tuple[int, tuple[Any, ...]] | None:
+        view = self.grid.view
+        row = view.row_at(view.cursor[0])
+        return None if row is None else (int(row[0]), row[1])
+
+    def refresh_contacts(self) -> None:
+        self.grid.refresh_data()
+
+    # -- add and edit -----------------------------------------------------------------------
+
+    def action_add(self) -> None:
+        if self.customer_id is not None:
+            self._open_form(self.customer_id, self.customer_name, None)
+            return
+
+        def picked(choice: tuple[int, str] | None) -> None:
+            if choice is not None:
+                self._open_form(choice[0], choice[1], None)
+
+        self.app.push_screen(PickCustomerScreen(), picked)
+
+    def _open_form(self, customer_id: int, name: str, record: ContactRecord | None) -> None:
+        def closed(saved: bool | None) -> None:
+            if saved:
+                self.refresh_contacts()
+            self.grid.focus()
+
+        self.app.push_screen(ContactFormScreen(customer_id, name, record), closed)
+
+    def action_edit(self) -> None:
+        current = self._cursor()
+        if current is not None:
+            self._edit(current[0])
+
+    @on(RowActivated, "#contacts-grid")
+    def _activated(self, event: RowActivated) -> None:
+        event.stop()
+        self._edit(int(event.key))
+
+    def _edit(self, contact_id: int) -> None:
+        from carriertui.store import contacts
+
+        app = self._app
+        db, actor = app.db, app.actor
+        run_service(
+            self,
+            lambda: contacts.get_contact(db, actor, contact_id),
+            on_done=lambda record: self._open_form(
+                record.customer_id, record.customer_name, record
+            ),
+            group="contact-open",
+            exclusive=True,
+        )
+
+    # -- the row menu -----------------------------------------------------------------------
+
+    @on(RowAction, "#contacts-grid")
+    def _row_action(self, event: RowAction) -> None:
+        event.stop()
+        contact_id = int(event.key)
+        if event.action == "edit":
+            self._edit(contact_id)
+        elif event.action == "password":
+            self._password(contact_id)
+        elif event.action == "portal":
+            self._portal(contact_id)
+        elif event.action == "delete":
+            self._delete(contact_id)
+
+    def action_password(self) -> None:
+        if (current := self._cursor()) is not None:
+            self._password(current[0])
+
+    def action_portal(self) -> None:
+        if (current := self._cursor()) is not None:
+            self._portal(current[0])
+
+    def action_delete(self) -> None:
+        if (current := self._cursor()) is not None:
+            self._delete(current[0])
+
+    def _with_record(self, contact_id: int, then: Any) -> None:
+        from carriertui.store import contacts
+
+        app = self._app
+        db, actor = app.db, app.actor
+        run_service(
+            self,
+            lambda: contacts.get_contact(db, actor, contact_id),
+            on_done=then,
+            group="contact-open",
+            exclusive=True,
+        )
+
+    def _password(self, contact_id: int) -> None:
+        def opened(record: ContactRecord) -> None:
+            self.app.push_screen(
+                ChangePasswordScreen(record.id, record.name, record.email),
+                lambda changed: self.refresh_contacts() if changed else None,
+            )
+
+        self._with_record(contact_id, opened)
+
+    def _portal(self, contact_id: int) -> None:
+        from carriertui.store import contacts
+
+        app = self._app
+        db, actor = app.db, app.actor
+
+        def entered(identity: Any) -> None:
+            from carriertui.screens.portal import PortalScreen
+
+            self.app.push_screen(PortalScreen(identity))
+
+        run_service(
+            self,
+            lambda: contacts.portal_login_as(db, actor, contact_id),
+            on_done=entered,
+            group="contact-portal",
+            exclusive=True,
+        )
+
+    def _delete(self, contact_id: int) -> None:
+        from carriertui.screens.dialogs import ConfirmScreen
+
+        def opened(record: ContactRecord) -> None:
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    self._really_delete(record)
+
+            self.app.push_screen(
+                ConfirmScreen(
+                    f"Delete contact {record.name} <{record.email}>? Their portal login stops "
+                    "working and their unsent mail and delayed changes are cancelled.",
+                    "Delete",
+                    "Keep",
+                ),
+                answered,
+            )
+
+        self._with_record(contact_id, opened)
+
+    def _really_delete(self, record: ContactRecord) -> None:
+        from carriertui.store import contacts
+
+        app = self._app
+        db, actor = app.db, app.actor
+
+        def done(_result: Any) -> None:
+            notify_plain(self.app, f"Contact {record.name} deleted", timeout=4)
+            self.refresh_contacts()
+
+        save_with_reason(
+            self,
+            lambda reason: contacts.delete_contact(
+                db, actor, record.id, expected_version=record.version, comment=reason
+            ),
+            on_done=done,
+            on_error=lambda error: report_error(self.app, error),
+            group="contact-delete",
+        )
+
+
+class GlobalContactsScreen(BaseScreen):
+    TITLE_TEXT = "Contacts (all customers)"
+    HELP = (
+        "Every contact of every customer. a adds one (choose the customer first); Enter or e "
+        "edits; m opens the row menu: Change Password, Portal Login, Delete. All grid keys work: "
+        "s sorts, f filters, / searches.\n\nEsc goes back."
+    )
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back", id="contacts.back")]
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_top()
+        yield ContactsPane(None, id="global-contacts")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(Grid).focus()
+
+    def action_back(self) -> None:
+        self.dismiss()

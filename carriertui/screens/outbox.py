@@ -1,0 +1,56 @@
+"""The Outbox: outgoing mail with its status, attempts and last error (never a secret)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import Footer, Label
+
+from carriertui.grid.model import Query, SortKey
+from carriertui.screens.base import BaseScreen
+from carriertui.widgets.grid import Grid
+
+OUTBOX_QUERY = Query(sort=(SortKey("created_at", descending=True),))
+
+
+class OutboxScreen(BaseScreen):
+    TITLE_TEXT = "Outbox"
+    HELP = (
+        "Outgoing mail, newest first. Messages wait as pending until sent; a failed delivery "
+        "is retried with a growing delay (30 s, 1 min, 2 min, ... up to an hour) and marked "
+        "failed after 8 attempts. Password emails carry no password while they wait: it is "
+        "generated when the message is sent.\n\n"
+        "n sends due messages now; r refreshes. The running app sends every 30 seconds; "
+        "`carriertui mail send` does it from cron. Esc goes back."
+    )
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n", "send_now", "Send now", id="outbox.send"),
+        Binding("escape", "back", "Back", id="outbox.back"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        from carriertui.store import mail
+
+        app: Any = self.app
+        yield from self.compose_top()
+        yield Label("Outgoing mail. n sends what is due now.", classes="tab-hint", markup=False)
+        yield Grid(
+            mail.grid_source(app.db, app.actor),
+            query=OUTBOX_QUERY,
+            watch_new=10.0,
+            id="outbox-grid",
+        )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(Grid).focus()
+
+    def action_send_now(self) -> None:
+        self.carrier.run_background(
+            on_done=lambda: self.query_one(Grid).refresh_data(), announce=True
+        )
+
+    def action_back(self) -> None:
+        self.dismiss()
