@@ -436,7 +436,7 @@ class ContactFormScreen(ModalScreen[bool]):
                 self.record = current
                 self.query_one("#contact-title", Static).update(self._title())
 
-        self.app.push_screen(ConflictScreen(rows, "Someone"), chosen)
+        self.app.push_screen(ConflictScreen(rows, "Someone", "contact"), chosen)
 
     # -- Delay and Save ---------------------------------------------------------------------
 

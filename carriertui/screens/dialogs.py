@@ -68,17 +68,20 @@ class ConflictScreen(ModalScreen[str]):
         Binding("r", "reload", "Load theirs", id="conflict.reload"),
     ]
 
-    def __init__(self, rows: Sequence[tuple[str, str, str]], who: str) -> None:
+    def __init__(
+        self, rows: Sequence[tuple[str, str, str]], who: str, what: str = "customer"
+    ) -> None:
         super().__init__()
         self._rows = rows
         self._who = who
+        self._what = what
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="conflict-dialog"):
             yield Static("Changed by someone else", classes="dialog-title")
             yield Static(
                 plain(
-                    f"{self._who} saved this customer after you opened it. Nothing of yours was "
+                    f"{self._who} saved this {self._what} after you opened it. Nothing of yours was "
                     "saved. Compare, then load their version or keep editing yours."
                 ),
                 classes="dialog-text",
