@@ -81,8 +81,8 @@ class ConflictScreen(ModalScreen[str]):
             yield Static("Changed by someone else", classes="dialog-title")
             yield Static(
                 plain(
-                    f"{self._who} saved this {self._what} after you opened it. Nothing of yours was "
-                    "saved. Compare, then load their version or keep editing yours."
+                    f"{self._who} saved this {self._what} after you opened it. Nothing of yours "
+                    "was saved. Compare, then load their version or keep editing yours."
                 ),
                 classes="dialog-text",
             )
