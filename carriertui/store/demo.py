@@ -104,6 +104,57 @@ def _demo_password(check: Any) -> str:
         return password
 
 
+def seed_contacts(seed: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(customer name, contact fields) for every ``[[customers.contacts]]`` table."""
+    return [
+        (str(entry.get("name", "")), dict(contact))
+        for entry in seed.get("customers", [])
+        for contact in entry.get("contacts", [])
+    ]
+
+
+def _seed_contacts(db: Database, actor: Actor, seed: dict[str, Any]) -> None:
+    """Contacts through the contact service; their generated passwords are "emailed" into the
+    demo's Maildir by the real outbox sender. One password reset is left pending and one delayed
+    change is scheduled, so the Outbox and the Delay Log have something to show."""
+    from datetime import timedelta
+
+    from carriertui.store import contacts, customers, mail, pending
+    from carriertui.store.errors import NotFoundError
+    from carriertui.store.types import utcnow
+
+    by_name = {record.name: record for record in customers.list_customers(db, actor)}
+    created = []
+    for customer_name, values in seed_contacts(seed):
+        try:
+            contacts.find_contact(db, actor, str(values.get("email", "")))
+            continue  # an interrupted build made it already
+        except NotFoundError:
+            pass
+        customer = by_name.get(customer_name)
+        if customer is None:
+            raise ValueError(f"demo seed: contact of unknown customer {customer_name!r}")
+        created.append(contacts.create_contact(db, actor, customer.id, values, confirm_notes=True))
+    if not created:
+        return
+    mail.flush_outbox(db, mail.MaildirTransport(locations.demo_maildir_path()), ip=DEMO_IP)
+    unverified = [record for record in created if not record.email_verified]
+    if unverified:
+        contacts.change_password(db, actor, unverified[0].id)
+    first = created[0]
+    current = contacts.get_contact(db, actor, first.id)
+    pending.schedule_change(
+        db,
+        actor,
+        contacts.TABLE,
+        first.id,
+        {"mobile_verified": not current.mobile_verified},
+        due_at=utcnow() + timedelta(hours=6),
+        expected_version=current.version,
+        comment="Demo: flips Mobile Verified six hours after the demo was built",
+    )
+
+
 def build_demo(url: str, *, reset: bool = False) -> Database:
     """Create (or, with ``reset``, recreate) the demo database at ``url`` and return it open.
 
@@ -138,6 +189,7 @@ def build_demo(url: str, *, reset: bool = False) -> Database:
         for values in seed_customers(load_seed()):
             if str(values.get("name", "")).strip().casefold() not in existing:
                 customers.create_customer(db, actor, values)
+        _seed_contacts(db, actor, load_seed())
         # Last, so that its presence means the build completed.
         operators.create_operator(
             db, actor, DEMO_OPERATOR, Role.ADMIN, _demo_password(check_password_policy)
