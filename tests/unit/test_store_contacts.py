@@ -143,6 +143,13 @@ def test_clean_refuses_with_a_message_naming_the_field(field, value, message) ->
     assert message in caught.value.message
 
 
+def test_an_unknown_country_code_is_not_reported_as_a_missing_one() -> None:
+    with pytest.raises(ValidationError) as caught:
+        contacts.clean_value("phone", "+999 123456")
+    assert "start with +" not in caught.value.message
+    assert caught.value.message == "has an unknown country code"
+
+
 @pytest.mark.parametrize(
     "notes",
     [
