@@ -346,6 +346,8 @@ def test_settings_maildir(tmp_path: Path) -> None:
         ({"security": "ssl3"}, "[mail] security must be none, starttls or tls, not 'ssl3'"),
         ({"port": "twenty-five"}, "[mail] port must be a number"),
         ({"port": None}, "[mail] port must be a number"),
+        ({"port": "0"}, "[mail] port must be between 1 and 65535, not 0"),
+        ({"port": 70000}, "[mail] port must be between 1 and 65535, not 70000"),
     ],
 )
 def test_settings_errors_are_clear(section, message) -> None:
