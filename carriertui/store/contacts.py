@@ -206,6 +206,11 @@ def clean_phone(field: str, value: Any) -> str | None:
     try:
         number = phonenumbers.parse(raw, None)
     except phonenumbers.NumberParseException as error:
+        if error.error_type == phonenumbers.NumberParseException.INVALID_COUNTRY_CODE and (
+            raw.startswith("+")
+        ):
+            # libphonenumber gives the same error for "+999 ..." as for a number without "+".
+            raise ValidationError(field, "has an unknown country code") from None
         reasons = {
             phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: (
                 "needs the country code: start with + (e.g. +44 20 7946 0958)"

@@ -97,6 +97,8 @@ class MailSettings:
             port = int(section.get("port", default_port))
         except (TypeError, ValueError):
             raise MailConfigError("[mail] port must be a number") from None
+        if not 1 <= port <= 65535:
+            raise MailConfigError(f"[mail] port must be between 1 and 65535, not {port}")
         maildir = section.get("maildir")
         return cls(
             transport=transport,
