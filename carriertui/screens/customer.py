@@ -320,6 +320,15 @@ class CustomerScreen(BaseScreen):
             CommandPalette(providers=[CustomerSwitcherCommands], placeholder="Switch to customer…")
         )
 
+    @on(TabbedContent.TabActivated, "#customer-tabs")
+    def _tab_shown(self, event: TabbedContent.TabActivated) -> None:
+        """The operator switched tabs to work in that tab: its grid takes the keys."""
+        pane = event.pane.id
+        if pane == "contacts":
+            self.query_one(ContactsPane).grid.focus()
+        elif pane == "audit":
+            self.query_one("#audit-grid", Grid).focus()
+
     def action_tab(self, step: int) -> None:
         tabs = self.query_one(TabbedContent)
         ids = [tab_id for tab_id, _ in TABS]
