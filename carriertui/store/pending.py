@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, SQLModel, col, select
 
 from carriertui.grid.model import Column, ColumnType
@@ -341,6 +342,15 @@ def run_due(db: Database, *, limit: int = 1000, now: datetime | None = None) -> 
             report.failed += 1
             report.messages.append(f"#{failed_id} failed: {error}")
             continue
+        except StaleDataError:
+            # PostgreSQL: an operator saved the target between our version check and our
+            # UPDATE (its version no longer matched). That is a conflict, not a crash.
+            assert failed_id is not None
+            reason = "the target was changed while the change was being applied"
+            _mark_failed(db, failed_id, reason, moment, status=PendingStatus.CONFLICT)
+            report.conflicts += 1
+            report.messages.append(f"#{failed_id} conflict: {reason}")
+            continue
         if status is PendingStatus.APPLIED:
             report.applied += 1
         else:
@@ -348,13 +358,20 @@ def run_due(db: Database, *, limit: int = 1000, now: datetime | None = None) -> 
     return report
 
 
-def _mark_failed(db: Database, change_id: int, reason: str, now: datetime) -> None:
+def _mark_failed(
+    db: Database,
+    change_id: int,
+    reason: str,
+    now: datetime,
+    *,
+    status: PendingStatus = PendingStatus.FAILED,
+) -> None:
     with db.write() as session:
         change = session.get(PendingChange, change_id)
         if change is None or change.status != PendingStatus.PENDING.value:
             return
         before = audit.snapshot(change)
-        change.status = PendingStatus.FAILED.value
+        change.status = status.value
         change.result = reason[:300]
         change.applied_at = now
         session.add(change)
@@ -367,7 +384,7 @@ def _mark_failed(db: Database, change_id: int, reason: str, now: datetime) -> No
             table=TABLE,
             key=change.id,
             customer_id=change.customer_id,
-            message=f"Delayed change #{change.id} failed: {change.result}",
+            message=f"Delayed change #{change.id} {status.value}: {change.result}",
             before=before,
             after=audit.snapshot(change),
         )

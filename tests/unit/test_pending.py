@@ -480,3 +480,28 @@ def test_a_process_killed_while_applying_loses_nothing(
         time.sleep(0.2)
     assert total == 8
     assert_each_applied_once(db, wanted)
+
+
+def test_a_target_saved_during_the_apply_becomes_a_conflict(
+    db, operator_actor, jane, monkeypatch
+) -> None:
+    """On PostgreSQL an operator may save the target between the version check and the
+    UPDATE; SQLAlchemy then raises StaleDataError. run_due records a conflict, not a crash."""
+    from dataclasses import replace
+
+    from sqlalchemy.orm.exc import StaleDataError
+
+    change = schedule(db, operator_actor, jane.id, {"phone": "+44 20 7946 0958"})
+
+    def saved_meanwhile(*_args, **_kwargs):
+        raise StaleDataError("UPDATE statement on table 'contact' expected to update 1 row(s)")
+
+    target = pending.TARGETS[contacts.TABLE]
+    monkeypatch.setitem(pending.TARGETS, contacts.TABLE, replace(target, apply=saved_meanwhile))
+    report = pending.run_due(db, now=change.due_at + timedelta(seconds=1))
+    assert (report.applied, report.conflicts, report.failed) == (0, 1, 0)
+    (record,) = pending.list_changes(db, operator_actor)
+    assert record.status.value == "conflict" and "while the change was being applied" in (
+        record.result or ""
+    )
+    assert contacts.get_contact(db, operator_actor, jane.id).phone is None
