@@ -17,6 +17,8 @@ def text(
     field: str, value: Any, *, max_length: int, required: bool = True, multiline: bool = False
 ) -> str | None:
     raw = "" if value is None else str(value)
+    if multiline:  # text pasted from Windows: CRLF line ends are line ends, not controls
+        raw = raw.replace("\r\n", "\n")
     cleaned = raw if multiline else raw.strip()
     if not cleaned.strip():
         if required:

@@ -694,3 +694,9 @@ def test_the_whitelist_is_audited_as_a_list(db, operator_actor, acme, audit_log)
     entry = audit_log.only_new(mark)
     assert audit_log.after(entry)["ip_whitelist"] == ["10.1.2.0/24"]
     assert "ip_whitelist_json" not in json.loads(entry.after_json)
+
+
+def test_notes_pasted_with_windows_line_ends_keep_their_lines() -> None:
+    assert contacts.clean_value("public_notes", "line one\r\nline two") == "line one\nline two"
+    with pytest.raises(ValidationError):
+        contacts.clean_value("public_notes", "a lone \r carriage return")
