@@ -87,9 +87,10 @@ class CustomerScreen(BaseScreen):
         "Contacts: a adds a contact, Enter or e edits, m opens the row menu (Change Password, "
         "Portal Login, Delete).\n\n"
         "Main: edit the details. ctrl+s is Save and Stay, ctrl+g is Save and Continue (saves, "
-        "then back to the list). Every change is audited; with Audit Comment on (Settings > "
-        "Options) a save asks for a reason. If someone else saved the customer after you opened "
-        "it, nothing is overwritten: you see both versions and choose.\n\n"
+        "then back to the list), ctrl+d is Delay and Save (the change waits in the Delay Log). "
+        "Every change is audited; with Audit Comment on (Settings > Options) a save asks for a "
+        "reason. If someone else saved the customer after you opened it, nothing is "
+        "overwritten: you see both versions and choose.\n\n"
         "`[` and `]` move between tabs; Esc goes back to the list."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -97,6 +98,7 @@ class CustomerScreen(BaseScreen):
         Binding(
             "ctrl+g", "save(True)", "Save & continue", id="customer.save_continue", priority=True
         ),
+        Binding("ctrl+d", "delay", "Delay & save", id="customer.delay_save", priority=True),
         Binding(
             "ctrl+o",
             "switch_customer",
@@ -145,6 +147,7 @@ class CustomerScreen(BaseScreen):
                         "Save and Stay (ctrl+s)", id="save-stay", variant="primary", compact=True
                     )
                     yield Button("Save and Continue (ctrl+g)", id="save-continue", compact=True)
+                    yield Button("Delay and Save (ctrl+d)", id="delay-save", compact=True)
             with TabPane("Contacts", id="contacts"):
                 yield ContactsPane(self.customer_id, id="customer-contacts")
             for tab_id, title in TABS[2:-1]:
@@ -173,7 +176,7 @@ class CustomerScreen(BaseScreen):
         return actor is not None and actor.can(Role.OPERATOR)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "save":
+        if action in ("save", "delay"):
             return self.can_edit and self.record is not None
         return True
 
@@ -249,6 +252,58 @@ class CustomerScreen(BaseScreen):
             group="customer-save",
         )
 
+    @on(Button.Pressed, "#delay-save")
+    def action_delay(self) -> None:
+        """Delay and Save: the Main tab's changes wait in the Delay Log until their time."""
+        from carriertui.screens.delay import DelayScreen
+
+        if self.record is None or not self.can_edit:
+            return
+        form = self.query_one(Form)
+        form.clear_errors()
+        record = self.record
+        changes = changed_values(form, record)
+        if not changes:
+            self.notify("No changes to delay", timeout=3)
+            return
+        app = self.carrier
+        db, actor = app.db, app.actor
+        from carriertui.store import customers, pending
+
+        def chosen(due: Any) -> None:
+            if due is None:
+                return
+            save_with_reason(
+                self,
+                lambda reason: pending.schedule_change(
+                    db,
+                    actor,
+                    customers.TABLE,
+                    record.id,
+                    changes,
+                    due_at=due,
+                    expected_version=record.version,
+                    comment=reason,
+                ),
+                on_done=self._scheduled,
+                on_error=lambda error: self._save_failed(error, changes),
+                group="customer-delay",
+            )
+
+        self.app.push_screen(DelayScreen(), chosen)
+
+    def _scheduled(self, scheduled: Any) -> None:
+        from carriertui.widgets.plain import notify_plain
+
+        assert self.record is not None
+        notify_plain(
+            self.app,
+            f"Scheduled for {utc(scheduled.due_at)} UTC: {scheduled.description} (go: delay log)",
+            timeout=6,
+        )
+        fill_form(self.query_one(Form), self.record)  # the form shows what is saved now
+        self.query_one("#audit-grid", Grid).refresh_data()
+
     def _saved(self, record: CustomerRecord, leave: bool) -> None:
         self.notify("Saved", timeout=3)
         if leave:
@@ -263,7 +318,7 @@ class CustomerScreen(BaseScreen):
 
         if self.query_one(Form).show_validation_error(error):
             return
-        if isinstance(error, StaleEditError):
+        if isinstance(error, StaleEditError) and error.current is not None:
             current: CustomerRecord = error.current
             assert self.record is not None
             theirs, opened = form_texts(current), form_texts(self.record)
