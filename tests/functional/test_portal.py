@@ -3,6 +3,7 @@ the account with public notes only, My Profile, and an operator's Portal Login."
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -82,11 +83,19 @@ async def test_wrong_password_and_unknown_email_read_the_same(tmp_path: Path) ->
     assert "failed for Jane Doe" in _entries(url)[0].message
 
 
-async def test_ten_failures_lock_the_contact(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    # Cheap argon2 parameters, as tests/unit/conftest.py's fast_argon2 does, for 12 attempts.
+@pytest.fixture
+def cheap_argon2(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Real argon2id at minimal cost, as tests/unit/conftest.py's fast_argon2, for the lockout
+    test's dozen attempts."""
     monkeypatch.setattr(
         passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     )
+    passwords.dummy_hash.cache_clear()
+    yield
+    passwords.dummy_hash.cache_clear()
+
+
+async def test_ten_failures_lock_the_contact(tmp_path: Path, cheap_argon2: None) -> None:
     url, _ = seed_portal(tmp_path)
     db = open_db(url)
     for _ in range(9):
