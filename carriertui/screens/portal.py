@@ -19,7 +19,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Center, Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Footer, Input, Label, Static, TabbedContent, TabPane
 
-from carriertui.screens.base import BaseScreen, report_error, run_service
+from carriertui.screens.base import BaseScreen, TopBar, report_error, run_service
+from carriertui.text import sanitize
 from carriertui.widgets.form import FieldRow, Form
 from carriertui.widgets.format import money, status_style, utc
 from carriertui.widgets.plain import join, plain
@@ -325,8 +326,6 @@ class PortalScreen(BaseScreen):
         yield Footer()
 
     def compose_top(self) -> ComposeResult:
-        from carriertui.screens.base import TopBar
-
         yield TopBar(f"Customer portal \u00b7 {self.identity.name}")
 
     def compose_profile(self) -> ComposeResult:
@@ -418,8 +417,14 @@ class PortalScreen(BaseScreen):
             join("Email (login)       ", (profile.email, "bold"), (last, "dim"))
         )
         for field in PROFILE_FIELDS:
-            self.query_one(f"#profile-{field}", Input).value = getattr(profile, field) or ""
+            self.query_one(f"#profile-{field}", Input).value = self._shown(field)
         self.refresh_bindings()
+
+    def _shown(self, field: str) -> str:
+        """A profile field as its Input shows it: sanitized like every display of data (an
+        Input renders its value as is, control characters included)."""
+        assert self.profile is not None
+        return sanitize(getattr(self.profile, field) or "")
 
     # -- My Profile -------------------------------------------------------------------------
 
@@ -430,7 +435,7 @@ class PortalScreen(BaseScreen):
         changes = {}
         for field in PROFILE_FIELDS:
             typed = self.query_one(f"#profile-{field}", Input).value
-            if typed.strip() != (getattr(self.profile, field) or ""):
+            if typed.strip() != self._shown(field):
                 changes[field] = typed
         return changes
 

@@ -322,3 +322,41 @@ async def test_portal_palette_offers_no_operator_commands(tmp_path: Path) -> Non
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, PortalLoginScreen))
         assert not app.screen.query(Button).first().disabled
+
+
+def _controls(text: str) -> list[str]:
+    return [c for c in text if (ord(c) < 0x20 and c not in "\n\t") or 0x7F <= ord(c) <= 0x9F]
+
+
+async def test_hostile_contact_text_is_shown_literally(tmp_path: Path) -> None:
+    """A name and notes written straight into the table (the services refuse control
+    characters, a foreign writer might not) neither act, crash nor reach the terminal."""
+    from sqlalchemy import update
+
+    from carriertui.store.models import Contact
+
+    url, contact_id = seed_portal(tmp_path)
+    db = open_db(url)
+    with db.write() as session:
+        session.execute(
+            update(Contact)
+            .where(Contact.id == contact_id)
+            .values(
+                name="[@click=app.quit]Jane[/] \x1b]2;PWNED\x07",
+                public_notes="[/ \x1b]52;c;aGk=\x07 [bold red]plain[/bold red]",
+            )
+        )
+    app = CarrierApp(url)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot, "olga")
+        identity = contacts.portal_login_as(app.db, app.actor, contact_id)
+        app.push_screen(PortalScreen(identity))
+        screen = await _wait_portal(pilot)
+        views = await _every_portal_view(pilot, screen)
+        assert "[bold red]plain[/bold red]" in views[0]
+        assert "[@click=app.quit]Jane[/]" in str(screen.query_one("#portal-banner").render())
+        assert "[@click=app.quit]Jane[/]" in screen.query_one("#profile-name", Input).value
+        assert all(not _controls(view) for view in views)
+        await pilot.click("#portal-banner")
+        await settle(pilot)
+        assert app.is_running and app.screen is screen
