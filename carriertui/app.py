@@ -22,6 +22,7 @@ from carriertui.widgets.plain import notify_plain
 if TYPE_CHECKING:
     from textual.timer import Timer
 
+    from carriertui.store.contacts import PortalIdentity
     from carriertui.store.context import Actor
     from carriertui.store.db import Database
 
@@ -70,11 +71,15 @@ class CarrierApp(App[int]):
         *,
         demo: bool = False,
         auto_login: str | None = None,
+        portal: bool = False,
     ) -> None:
         super().__init__()
         self.database_url = database_url
         self.demo = demo
         self.auto_login = auto_login
+        # `carriertui portal`: the customer portal only. No operator ever logs in here, so
+        # self.actor stays None and no operator screen or palette command is reachable.
+        self.portal = portal
         self.db: Database | None = None
         self.actor: Actor | None = None
         self.store_error: Exception | None = None
@@ -86,7 +91,12 @@ class CarrierApp(App[int]):
 
     def on_mount(self) -> None:
         self._apply_keymap()
-        self.push_screen(LoginScreen())
+        if self.portal:
+            from carriertui.screens.portal import PortalLoginScreen
+
+            self.push_screen(PortalLoginScreen())
+        else:
+            self.push_screen(LoginScreen())
         # After the first frame: load the store off the UI thread.
         self.call_after_refresh(self._start_store)
 
@@ -125,6 +135,8 @@ class CarrierApp(App[int]):
         self.post_message(StoreReady(count))
 
     def on_store_ready(self, message: StoreReady) -> None:
+        if self.portal:
+            return
         if self.auto_login:
             self._auto_login(self.auto_login)
             return
@@ -134,9 +146,9 @@ class CarrierApp(App[int]):
             self.switch_screen(FirstAdminScreen())
 
     def on_store_failed(self, message: StoreFailed) -> None:
-        screen = self.screen
-        if isinstance(screen, LoginScreen):
-            screen.show_store_error(message.error)
+        show_store_error = getattr(self.screen, "show_store_error", None)
+        if callable(show_store_error):  # the operator or the portal login
+            show_store_error(message.error)
 
     def _auto_login(self, name: str) -> None:
         """The demo: log in as the demo admin without a password (only ever used by `demo`)."""
@@ -160,10 +172,31 @@ class CarrierApp(App[int]):
         self._start_background()
 
     def action_logout(self) -> None:
+        if self.portal:
+            self.portal_logout()
+            return
         self.actor = None
         while len(self.screen_stack) > 2:
             self.pop_screen()
         self.switch_screen(LoginScreen())
+
+    # -- the customer portal (`carriertui portal`) ------------------------------------------
+
+    def portal_logged_in(self, identity: PortalIdentity) -> None:
+        """A contact logged in: a password that must change comes first, then the portal."""
+        from carriertui.screens.portal import ChangePasswordScreen, PortalScreen
+
+        if identity.must_change_password:
+            self.switch_screen(ChangePasswordScreen(identity, forced=True))
+        else:
+            self.switch_screen(PortalScreen(identity))
+
+    def portal_logout(self) -> None:
+        from carriertui.screens.portal import PortalLoginScreen
+
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        self.switch_screen(PortalLoginScreen())
 
     # -- navigation used by screens and the palette -----------------------------------------
 
@@ -294,9 +327,12 @@ class CarrierApp(App[int]):
         self.notify(f"Theme: {following}", timeout=2)
 
 
-def run(database_url: str, *, demo: bool = False, auto_login: str | None = None) -> int:
-    """Run the TUI until the operator quits. Returns the exit code."""
-    app = CarrierApp(database_url, demo=demo, auto_login=auto_login)
+def run(
+    database_url: str, *, demo: bool = False, auto_login: str | None = None, portal: bool = False
+) -> int:
+    """Run the TUI until the operator (or, with ``portal``, the contact) quits. Returns the exit
+    code."""
+    app = CarrierApp(database_url, demo=demo, auto_login=auto_login, portal=portal)
     result = app.run()
     if app.store_error is not None and app.actor is None:
         import sys

@@ -213,6 +213,12 @@ def cmd_tui(args: argparse.Namespace) -> int:
     return run(database_url(args))
 
 
+def cmd_portal(args: argparse.Namespace) -> int:
+    from carriertui.app import run
+
+    return run(database_url(args), portal=True)
+
+
 def cmd_init(args: argparse.Namespace) -> int:
     from carriertui.store.db import redacted_url
 
@@ -908,6 +914,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     config = group_of(command(commands, "config", "configuration file", None))
     command(config, "path", "print the configuration file's path", cmd_config_path)
+
+    command(
+        commands,
+        "portal",
+        "open the customer portal: contacts log in with their email and password",
+        cmd_portal,
+    )
 
     sub = command(
         commands, "demo", "open the TUI on a demo database (built on first use)", cmd_demo

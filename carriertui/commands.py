@@ -36,6 +36,8 @@ class NavigationCommands(Provider):
 
     def _commands(self) -> list[tuple[str, Callable[[], object], str]]:
         app: CarrierApp = self.app  # type: ignore[assignment]
+        if app.portal:
+            return self._portal_commands(app)
         if app.actor is None:
             return [("app: quit", app.exit, "Leave carriertui")]
         from carriertui.store.models import Role
@@ -61,6 +63,19 @@ class NavigationCommands(Provider):
             commands = list(screen_commands()) + commands
         return commands
 
+    def _portal_commands(self, app: CarrierApp) -> list[tuple[str, Callable[[], object], str]]:
+        """`carriertui portal` is a separate, restricted UI: no operator navigation (go:,
+        customer:), only the portal screen's own commands and the harmless app ones."""
+        commands: list[tuple[str, Callable[[], object], str]] = [
+            ("help: keys for this screen", app.action_help, "Keys and help (F1)"),
+            ("theme: next theme", app.action_cycle_theme, "Cycle the colour theme (ctrl+t)"),
+            ("app: quit", app.exit, "Leave the portal (ctrl+q)"),
+        ]
+        screen_commands = getattr(self.screen, "palette_commands", None)
+        if callable(screen_commands):
+            commands = list(screen_commands()) + commands
+        return commands
+
     async def discover(self) -> Hits:
         for label, callback, help_text in self._commands():
             yield DiscoveryHit(Content(label), callback, text=label, help=help_text)
@@ -77,7 +92,8 @@ class CustomerCommands(Provider):
 
     async def _customers(self) -> list[tuple[str, int]]:
         app: CarrierApp = self.app  # type: ignore[assignment]
-        if app.actor is None or app.db is None:
+        # Only for an operator: never in the portal, which must not list other customers.
+        if app.portal or app.actor is None or app.db is None:
             return []
         from carriertui.store import customers
 

@@ -1,0 +1,549 @@
+"""The customer portal: a contact's login, the forced new password, and the portal itself.
+
+The same PortalScreen serves ``carriertui portal`` (a contact logged in with email and password)
+and an operator's Portal Login (pushed on the operator's screen stack, with a permanent banner).
+It reads only ``store.portal``'s dataclasses, which carry public notes and never private ones.
+Every string from the database is rendered as plain text (GUIDE section 4).
+
+Kept light at import: the store is loaded in workers, after the first frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Center, Horizontal, Vertical, VerticalScroll
+from textual.widgets import Button, Footer, Input, Label, Static, TabbedContent, TabPane
+
+from carriertui.screens.base import BaseScreen, TopBar, report_error, run_service
+from carriertui.text import sanitize
+from carriertui.widgets.form import FieldRow, Form
+from carriertui.widgets.format import money, status_style, utc
+from carriertui.widgets.plain import join, plain
+
+if TYPE_CHECKING:
+    from carriertui.store.contacts import PortalIdentity
+    from carriertui.store.portal import PortalAccount, PortalProfile
+
+PROFILE_FIELDS = ("name", "phone", "mobile")
+
+
+def portal_banner(identity: PortalIdentity) -> Any:
+    """The Portal Login banner: who the operator sees the portal as, and who the operator is."""
+    return join(
+        "Portal Login: viewing as ",
+        (f"{identity.name} <{identity.email}>", "bold"),
+        " \u2014 operator ",
+        (identity.operator or "", "bold"),
+    )
+
+
+class PortalLoginScreen(BaseScreen):
+    """``carriertui portal``: a contact logs in with their email and password."""
+
+    TITLE_TEXT = "Customer portal"
+    HELP = (
+        "Log in to your company's customer portal with your email address and password.\n\n"
+        "After 10 failed attempts in a row your login is locked for 15 minutes. Your account "
+        "manager can send you a new password."
+    )
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "login", "Log in", id="portal_login.submit", show=True),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_top()
+        with Center(), Vertical(id="login-box", classes="dialog"):
+            yield Static("Customer portal login", classes="dialog-title")
+            with Form(id="portal-login-form"):
+                yield FieldRow("Email", Input(id="portal-email", compact=True), field="email")
+                yield FieldRow(
+                    "Password",
+                    Input(password=True, id="portal-password", compact=True),
+                    field="password",
+                )
+            yield Label("", id="login-status", markup=False)
+            yield Button("Log in", id="portal-login-button", variant="primary", compact=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#portal-email", Input).focus()
+
+    def _status(self, text: str, *, error: bool = False) -> None:
+        label = self.query_one("#login-status", Label)
+        label.update(plain(text))
+        label.set_class(error, "-error")
+
+    def show_store_error(self, error: Exception) -> None:
+        self._status(f"Cannot open the database: {error}", error=True)
+
+    @on(Input.Submitted, "#portal-email")
+    def _email_submitted(self) -> None:
+        self.query_one("#portal-password", Input).focus()
+
+    @on(Input.Submitted, "#portal-password")
+    @on(Button.Pressed, "#portal-login-button")
+    def action_login(self) -> None:
+        email = self.query_one("#portal-email", Input).value.strip()
+        password = self.query_one("#portal-password", Input).value
+        form = self.query_one(Form)
+        if not email:
+            form.show_error("email", "enter your email address")
+            return
+        if not password:
+            form.show_error("password", "enter your password")
+            return
+        form.clear_errors()
+        self._status("Checking…")
+        self.query_one("#portal-login-button", Button).disabled = True
+        app = self.carrier
+
+        def attempt() -> object:
+            app.store_ready.wait()
+            if app.db is None:
+                raise RuntimeError(f"the database is not available: {app.store_error}")
+            from carriertui.store import contacts
+            from carriertui.store.context import client_ip
+
+            return contacts.authenticate(app.db, email, password, client_ip())
+
+        run_service(
+            self,
+            attempt,
+            on_done=self._succeeded,
+            on_error=self._failed,
+            group="portal-login",
+            exclusive=True,
+        )
+
+    def _succeeded(self, identity: PortalIdentity) -> None:
+        self.carrier.portal_logged_in(identity)
+
+    def _failed(self, error: Exception) -> None:
+        self.query_one("#portal-login-button", Button).disabled = False
+        password = self.query_one("#portal-password", Input)
+        password.value = ""
+        password.focus()
+        self._status(str(error), error=True)
+
+
+class ChangePasswordScreen(BaseScreen):
+    """A contact sets their own password: forced after a generated one (before the portal
+    shows), or from My Profile. Never offered during an operator's Portal Login."""
+
+    TITLE_TEXT = "New password"
+    HELP = (
+        "Choose a password of at least 15 characters (at most 128). Any characters work, spaces "
+        "too: a few unrelated words make a good one. Common passwords are refused.\n\n"
+        "Enter moves to the next field and saves from the last one."
+    )
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="portal_password.cancel"),
+        Binding("escape", "logout", "Log out", id="portal_password.logout"),
+    ]
+
+    def __init__(self, identity: PortalIdentity, *, forced: bool | None = None) -> None:
+        super().__init__()
+        self.identity = identity
+        self.forced = identity.must_change_password if forced is None else forced
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_top()
+        with Center(), Vertical(id="password-box", classes="dialog"):
+            if self.forced:
+                yield Static("Choose your own password", classes="dialog-title")
+                yield Static(
+                    "Your password was generated and emailed to you. Choose your own before "
+                    "you continue.",
+                    classes="dialog-text",
+                )
+            else:
+                yield Static("Change your password", classes="dialog-title")
+            with Form(id="password-form"):
+                yield FieldRow(
+                    "Current password",
+                    Input(password=True, id="current-password", compact=True),
+                    field="current_password",
+                )
+                yield FieldRow(
+                    "New password",
+                    Input(password=True, id="new-password", compact=True),
+                    field="password",
+                    hint="15-128 characters; a passphrase works well",
+                )
+                yield FieldRow(
+                    "Repeat new password",
+                    Input(password=True, id="confirm-password", compact=True),
+                    field="confirm",
+                )
+            yield Static("At least 15 characters; a few unrelated words work well.", classes="hint")
+            yield Label("", id="login-status", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Set password", id="set-password", variant="primary", compact=True)
+                yield Button(
+                    "Log out (esc)" if self.forced else "Cancel (esc)",
+                    id="cancel-password",
+                    compact=True,
+                )
+        yield Footer()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Esc leaves: a forced change can only be escaped by logging out.
+        if action == "cancel":
+            return not self.forced
+        if action == "logout":
+            return self.forced
+        return True
+
+    def on_mount(self) -> None:
+        self.query_one("#current-password", Input).focus()
+
+    @on(Input.Submitted)
+    def _next(self, event: Input.Submitted) -> None:
+        order = ["current-password", "new-password", "confirm-password"]
+        index = order.index(event.input.id or order[0])
+        if index + 1 < len(order):
+            self.query_one(f"#{order[index + 1]}", Input).focus()
+        else:
+            self.submit()
+
+    @on(Button.Pressed, "#set-password")
+    def submit(self) -> None:
+        form = self.query_one(Form)
+        form.clear_errors()
+        current = self.query_one("#current-password", Input).value
+        new = self.query_one("#new-password", Input).value
+        if not current:
+            form.show_error("current_password", "enter your current password")
+            return
+        if new != self.query_one("#confirm-password", Input).value:
+            form.show_error("confirm", "the two passwords differ")
+            return
+        app = self.carrier
+        db, identity = app.db, self.identity
+        assert db is not None
+        self.query_one("#set-password", Button).disabled = True
+        self.query_one("#login-status", Label).update(plain("Saving…"))
+
+        def change() -> None:
+            from carriertui.store import contacts
+
+            contacts.portal_change_password(db, identity, current, new)
+
+        run_service(
+            self, change, on_done=self._changed, on_error=self._failed, group="portal-password"
+        )
+
+    def _changed(self, _result: object) -> None:
+        if self.forced:
+            self.carrier.portal_logged_in(replace(self.identity, must_change_password=False))
+            self.app.notify("Your new password is set", timeout=4)
+            return
+        self.app.notify("Your password was changed", timeout=4)
+        self.dismiss()
+
+    def _failed(self, error: Exception) -> None:
+        self.query_one("#set-password", Button).disabled = False
+        status = self.query_one("#login-status", Label)
+        status.update("")
+        if self.query_one(Form).show_validation_error(error):
+            return
+        status.update(plain(str(error)))
+        status.add_class("-error")
+
+    @on(Button.Pressed, "#cancel-password")
+    def _cancel_pressed(self) -> None:
+        if self.forced:
+            self.action_logout()
+        else:
+            self.action_cancel()
+
+    def action_cancel(self) -> None:
+        if not self.forced:
+            self.dismiss()
+
+    def action_logout(self) -> None:
+        self.carrier.portal_logout()
+
+
+class PortalScreen(BaseScreen):
+    """The customer's view of their account: details with public notes, My Profile, and (once
+    their branches land) number blocks and the Summary.
+
+    ``PortalScreen(identity)`` is the whole constructor: the Contacts row menu pushes it with the
+    identity from ``contacts.portal_login_as`` (an operator's Portal Login: a banner, read only,
+    Esc returns), and ``carriertui portal`` switches to it after a contact's login (Esc logs out).
+    """
+
+    TITLE_TEXT = "Customer portal"
+    HELP = (
+        "Your company's account as we hold it.\n\n"
+        "Account: balance, debit limit, channels and notes from your account manager.\n\n"
+        "My Profile: change your name, phone and mobile (ctrl+s saves; numbers with the country "
+        "code, e.g. +44 20 7946 0958) and your password. Your email is your login: your account "
+        "manager changes it.\n\n"
+        "`[` and `]` move between tabs; F5 reloads; Esc or q logs out."
+    )
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q", "close", "Close Portal Login", id="portal.close"),
+        Binding("escape,q", "logout", "Log out", id="portal.logout"),
+        Binding("ctrl+s", "save", "Save profile", id="portal.save", priority=True),
+        Binding("left_square_bracket", "tab(-1)", "Prev tab", id="portal.prev_tab", show=False),
+        Binding("right_square_bracket", "tab(1)", "Next tab", id="portal.next_tab", show=False),
+        Binding("f5", "refresh", "Reload", id="portal.refresh", show=False),
+    ]
+
+    def __init__(self, identity: PortalIdentity) -> None:
+        super().__init__()
+        self.identity = identity
+        self.account: PortalAccount | None = None
+        self.profile: PortalProfile | None = None
+
+    @property
+    def is_portal_login(self) -> bool:
+        """An operator looking at the portal as the contact (read only)."""
+        return self.identity.operator is not None
+
+    # -- layout -----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_top()
+        if self.is_portal_login:
+            yield Static(portal_banner(self.identity), id="portal-banner")
+        with TabbedContent(id="portal-tabs"):
+            with TabPane("Account", id="account"), VerticalScroll(id="account-scroll"):
+                yield Static("Loading…", id="account-details")
+                yield Static("Notes", classes="portal-heading")
+                yield Static("", id="public-notes")
+            with TabPane("My Profile", id="profile"), VerticalScroll(id="profile-scroll"):
+                yield from self.compose_profile()
+            yield from self.compose_number_blocks()
+            yield from self.compose_summary()
+        yield Footer()
+
+    def compose_top(self) -> ComposeResult:
+        yield TopBar(f"Customer portal \u00b7 {self.identity.name}")
+
+    def compose_profile(self) -> ComposeResult:
+        read_only = self.is_portal_login
+        yield Static("", id="profile-email")
+        with Form(id="profile-form"):
+            for field, label in (("name", "Name"), ("phone", "Phone"), ("mobile", "Mobile")):
+                control = Input(id=f"profile-{field}", compact=True, disabled=read_only)
+                yield FieldRow(label, control, field=field)
+        yield Label("", id="profile-status", markup=False)
+        if read_only:
+            yield Static(
+                "Portal Login is read only: change this contact from Contacts.", classes="hint"
+            )
+            return
+        with Horizontal(classes="form-buttons"):
+            yield Button("Save (ctrl+s)", id="profile-save", variant="primary", compact=True)
+            yield Button("Change password", id="change-password", compact=True)
+
+    def compose_number_blocks(self) -> ComposeResult:
+        """Hook: the customer's number blocks and extensions, read only (issue 5, "The portal").
+
+        Number blocks are being built on another branch; when ``store.numbers`` exists, yield a
+        ``TabPane("Number Blocks", id="numbers")`` here with a Grid over the customer's blocks.
+        Until then the portal shows nothing for them rather than made-up data."""
+        yield from ()
+
+    def compose_summary(self) -> ComposeResult:
+        """Hook: the customer's Summary, read only with copy and export (issue 7). Nothing until
+        the summary exists."""
+        yield from ()
+
+    def on_mount(self) -> None:
+        self.load()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "close":
+            return self.is_portal_login
+        if action == "logout":
+            return not self.is_portal_login
+        if action == "save":
+            return not self.is_portal_login and self.profile is not None
+        return True
+
+    # -- loading ----------------------------------------------------------------------------
+
+    def load(self) -> None:
+        db, identity = self.carrier.db, self.identity
+        assert db is not None
+
+        def read() -> PortalAccount:
+            from carriertui.store import portal
+
+            return portal.portal_account(db, identity)
+
+        run_service(self, read, on_done=self.show_account, group="portal-load", exclusive=True)
+
+    def show_account(self, account: PortalAccount) -> None:
+        self.account = account
+        currency = account.currency
+        self.query_one("#account-details", Static).update(
+            join(
+                "Company        ",
+                (account.customer_name, "bold"),
+                "\nAccount code   ",
+                (account.account_code or "\u2014", ""),
+                "\nStatus         ",
+                (account.status, status_style(account.status) or "bold"),
+                "\nCurrency       ",
+                (currency, ""),
+                "\nBalance        ",
+                (money(account.balance, currency), "bold"),
+                "\nDebit limit    ",
+                (money(account.debit_limit, currency), ""),
+                "\nChannels       ",
+                (str(account.channels), ""),
+            )
+        )
+        notes = account.profile.public_notes
+        self.query_one("#public-notes", Static).update(
+            plain(notes, multiline=True) if notes else plain("No notes.", style="dim")
+        )
+        self.show_profile(account.profile)
+
+    def show_profile(self, profile: PortalProfile) -> None:
+        self.profile = profile
+        last = f"   Last login {utc(profile.last_login_at)}" if profile.last_login_at else ""
+        self.query_one("#profile-email", Static).update(
+            join("Email (login)       ", (profile.email, "bold"), (last, "dim"))
+        )
+        for field in PROFILE_FIELDS:
+            self.query_one(f"#profile-{field}", Input).value = self._shown(field)
+        self.refresh_bindings()
+
+    def _shown(self, field: str) -> str:
+        """A profile field as its Input shows it: sanitized like every display of data (an
+        Input renders its value as is, control characters included)."""
+        assert self.profile is not None
+        return sanitize(getattr(self.profile, field) or "")
+
+    # -- My Profile -------------------------------------------------------------------------
+
+    def profile_changes(self) -> dict[str, str]:
+        """What the contact changed on the form (typed text, the service normalises it)."""
+        if self.profile is None or self.is_portal_login:
+            return {}
+        changes = {}
+        for field in PROFILE_FIELDS:
+            typed = self.query_one(f"#profile-{field}", Input).value
+            if typed.strip() != self._shown(field):
+                changes[field] = typed
+        return changes
+
+    @on(Button.Pressed, "#profile-save")
+    def action_save(self) -> None:
+        if self.profile is None or self.is_portal_login:
+            return
+        form = self.query_one("#profile-form", Form)
+        form.clear_errors()
+        changes = self.profile_changes()
+        if not changes:
+            self.notify("No changes to save", timeout=3)
+            return
+        db, identity, version = self.carrier.db, self.identity, self.profile.version
+        assert db is not None
+
+        def save() -> PortalProfile:
+            from carriertui.store import portal
+
+            return portal.update_profile(db, identity, changes, expected_version=version)
+
+        run_service(
+            self,
+            save,
+            on_done=self._saved,
+            on_error=self._save_failed,
+            group="portal-save",
+            exclusive=True,
+        )
+
+    def _saved(self, profile: PortalProfile) -> None:
+        self.query_one("#profile-status", Label).update("")
+        self.show_profile(profile)
+        self.notify("Your profile is saved", timeout=3)
+
+    def _save_failed(self, error: Exception) -> None:
+        from carriertui.store.portal import PortalStaleEditError
+
+        if self.query_one("#profile-form", Form).show_validation_error(error):
+            return
+        if isinstance(error, PortalStaleEditError):
+            current: PortalProfile = error.current
+            # Keep what the contact typed, against the saved version: saving again is an
+            # informed overwrite; F5 loads the saved details instead.
+            self.profile = current
+            saved = ", ".join(
+                f"{field} {getattr(current, field) or '(empty)'}" for field in PROFILE_FIELDS
+            )
+            self.query_one("#profile-status", Label).update(
+                plain(
+                    "Changed by someone else since you opened it; nothing was saved. Saved now: "
+                    f"{saved}. Save again to keep yours, or F5 to load the saved details."
+                )
+            )
+            return
+        report_error(self.app, error)
+
+    @on(Button.Pressed, "#change-password")
+    def action_change_password(self) -> None:
+        if self.is_portal_login:
+            return
+        self.app.push_screen(ChangePasswordScreen(self.identity, forced=False))
+
+    # -- navigation -------------------------------------------------------------------------
+
+    def action_close(self) -> None:
+        """Portal Login: back to the operator's screen it was opened from."""
+        if self.is_portal_login:
+            self.dismiss()
+
+    def action_logout(self) -> None:
+        if self.is_portal_login:
+            return
+        if self.profile_changes():
+            from carriertui.screens.dialogs import ConfirmScreen
+
+            def answered(discard: bool | None) -> None:
+                if discard:
+                    self.carrier.portal_logout()
+
+            self.app.push_screen(
+                ConfirmScreen("Discard your unsaved profile changes and log out?", "Log out"),
+                answered,
+            )
+            return
+        self.carrier.portal_logout()
+
+    def action_tab(self, step: int) -> None:
+        tabs = self.query_one(TabbedContent)
+        ids = [pane.id for pane in tabs.query(TabPane) if pane.id]
+        current = ids.index(tabs.active) if tabs.active in ids else 0
+        tabs.active = ids[(current + step) % len(ids)]
+
+    def action_refresh(self) -> None:
+        self.query_one("#profile-status", Label).update("")
+        self.load()
+
+    def palette_commands(self) -> list[tuple[str, Any, str]]:
+        tabs = self.query_one(TabbedContent)
+        commands: list[tuple[str, Any, str]] = [
+            ("tab: Account", lambda: setattr(tabs, "active", "account"), "Your account"),
+            ("tab: My Profile", lambda: setattr(tabs, "active", "profile"), "Your details"),
+        ]
+        if self.is_portal_login:
+            commands.append(("portal: close", self.action_close, "Back to carriertui (esc)"))
+        else:
+            commands.append(
+                ("portal: change password", self.action_change_password, "Set a new password")
+            )
+            commands.append(("session: log out", self.action_logout, "Log out (esc)"))
+        return commands

@@ -1,0 +1,121 @@
+"""The customer portal's reads: what a logged-in contact may see of their account.
+
+The portal screens read only the dataclasses of this module. They are built field by field from
+the tables and carry the contact's **public** notes only: private notes (operators only) never
+leave the store on a portal path, so no screen can show them by mistake. Logins, My Profile and
+password changes are the contact services (``contacts.authenticate``,
+``contacts.portal_update_profile``, ``contacts.portal_change_password``), audited as ``Portal``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from carriertui.store import contacts
+from carriertui.store.contacts import PortalIdentity
+from carriertui.store.db import Database
+from carriertui.store.errors import NotFoundError, StaleEditError
+from carriertui.store.models import Contact, Customer
+
+
+@dataclass(frozen=True)
+class PortalProfile:
+    """The contact as they see themselves in "My Profile"."""
+
+    contact_id: int
+    name: str
+    email: str
+    phone: str | None
+    mobile: str | None
+    contact_type: str
+    public_notes: str | None
+    last_login_at: datetime | None
+    version: int
+
+
+@dataclass(frozen=True)
+class PortalAccount:
+    """The customer's account as its contact sees it, with the contact's profile."""
+
+    customer_name: str
+    account_code: str | None
+    status: str
+    currency: str
+    balance: Decimal
+    debit_limit: Decimal
+    channels: int
+    profile: PortalProfile
+
+
+def _profile(contact: Contact) -> PortalProfile:
+    assert contact.id is not None
+    return PortalProfile(
+        contact_id=contact.id,
+        name=contact.name,
+        email=contact.email,
+        phone=contact.phone,
+        mobile=contact.mobile,
+        contact_type=contact.contact_type,
+        public_notes=contact.public_notes,
+        last_login_at=contact.last_login_at,
+        version=contact.version,
+    )
+
+
+def _profile_of(record: contacts.ContactRecord) -> PortalProfile:
+    return PortalProfile(
+        contact_id=record.id,
+        name=record.name,
+        email=record.email,
+        phone=record.phone,
+        mobile=record.mobile,
+        contact_type=record.contact_type.value,
+        public_notes=record.public_notes,
+        last_login_at=record.last_login_at,
+        version=record.version,
+    )
+
+
+def portal_account(db: Database, identity: PortalIdentity) -> PortalAccount:
+    """The identity's customer and contact. A contact deleted since login reads as not found."""
+    with db.read() as session:
+        contact = session.get(Contact, identity.contact_id)
+        if contact is None or contact.customer_id != identity.customer_id:
+            raise NotFoundError("this login no longer exists; log in again")
+        customer = session.get(Customer, contact.customer_id)
+        if customer is None:
+            raise NotFoundError("this account no longer exists")
+        return PortalAccount(
+            customer_name=customer.name,
+            account_code=customer.account_code,
+            status=customer.status,
+            currency=customer.currency,
+            balance=customer.balance,
+            debit_limit=customer.debit_limit,
+            channels=customer.channels,
+            profile=_profile(contact),
+        )
+
+
+class PortalStaleEditError(StaleEditError):
+    """My Profile was saved over a newer version; ``current`` is the PortalProfile saved now."""
+
+
+def update_profile(
+    db: Database, identity: PortalIdentity, changes: Mapping[str, Any], *, expected_version: int
+) -> PortalProfile:
+    """My Profile: name, phone and mobile, audited as ``Portal``. A stale version raises
+    PortalStaleEditError carrying the saved profile (never the contact's private notes)."""
+    try:
+        record = contacts.portal_update_profile(
+            db, identity, changes, expected_version=expected_version
+        )
+    except StaleEditError as error:
+        raise PortalStaleEditError(
+            error.table, error.key, _profile_of(error.current), error.attempted
+        ) from None
+    return _profile_of(record)
