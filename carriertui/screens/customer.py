@@ -143,11 +143,9 @@ class CustomerScreen(BaseScreen):
                 yield Form(id="customer-form")
                 yield Label("", id="main-info", markup=False)
                 with Horizontal(classes="form-buttons", id="main-buttons"):
-                    yield Button(
-                        "Save and Stay (ctrl+s)", id="save-stay", variant="primary", compact=True
-                    )
-                    yield Button("Save and Continue (ctrl+g)", id="save-continue", compact=True)
-                    yield Button("Delay and Save (ctrl+d)", id="delay-save", compact=True)
+                    yield Button("Save & Stay ^s", id="save-stay", variant="primary", compact=True)
+                    yield Button("Save & Continue ^g", id="save-continue", compact=True)
+                    yield Button("Delay & Save ^d", id="delay-save", compact=True)
             with TabPane("Contacts", id="contacts"):
                 yield ContactsPane(self.customer_id, id="customer-contacts")
             for tab_id, title in TABS[2:-1]:
