@@ -413,3 +413,36 @@ async def test_the_palette_offers_the_contact_screens(tmp_path: Path) -> None:
         assert isinstance(app.screen, CommandPalette)
         await pilot.press("enter")
         await wait_for(pilot, lambda: type(app.screen).__name__ == "OutboxScreen")
+
+
+async def test_portal_login_from_the_row_menu_shows_the_portal_with_a_banner(
+    tmp_path: Path,
+) -> None:
+    from carriertui.screens.portal import PortalScreen
+    from tests.functional.portal_harness import screen_text
+
+    url = seed(tmp_path / "c.sqlite")
+    _add_contact(url, private_notes="CANARY-PRIVATE credit watch", public_notes="Hello portal")
+    app = CarrierApp(url)
+    async with app.run_test(size=SIZE) as pilot:
+        await _contacts_tab(pilot, "olga")
+        await pilot.press("m")
+        await settle(pilot)
+        await pilot.press("down", "down", "enter")  # Edit, Change Password, Portal Login
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, PortalScreen) and app.screen.query("#portal-banner"),
+        )
+        await settle(pilot)
+        banner = str(app.screen.query_one("#portal-banner").render())
+        assert "Jane Roe" in banner and "olga" in banner
+        shown = screen_text(app)
+        assert "Hello portal" in shown and "CANARY-PRIVATE" not in shown
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, CustomerScreen))
+    logins = [
+        e
+        for e in audit.list_entries(open_db(url), ADMIN)
+        if e.action == "LOGIN" and e.table == "contact"
+    ]
+    assert logins and logins[0].actor == "olga" and "Jane Roe" in logins[0].message
