@@ -26,7 +26,7 @@ from carriertui.store.models import (
     InvoiceSchedule,
     Role,
 )
-from carriertui.store.rowsource import SqlRowSource
+from carriertui.store.rowsource import SqlRowSource, table_source
 
 TABLE = "customer"
 _ACCOUNT_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
@@ -329,11 +329,4 @@ def grid_source(db: Database, actor: Actor) -> SqlRowSource:
     """Every customer, for the customers grid (sorted, filtered and searched in SQL)."""
     actor.require(Role.VIEWER, "list customers")
     table = Customer.__table__  # type: ignore[attr-defined]
-    return SqlRowSource(
-        db,
-        name="customers",
-        columns=GRID_COLUMNS,
-        selectable=table,
-        expressions={column.key: table.c[column.key] for column in GRID_COLUMNS},
-        key=table.c.id,
-    )
+    return table_source(db, name="customers", table=table, columns=GRID_COLUMNS)

@@ -44,7 +44,7 @@ from carriertui.store.models import (
     OutboxStatus,
     Role,
 )
-from carriertui.store.rowsource import SqlRowSource
+from carriertui.store.rowsource import SqlRowSource, table_source
 from carriertui.store.types import utcnow
 
 TABLE = "outbox_message"
@@ -493,11 +493,4 @@ GRID_COLUMNS = (
 def grid_source(db: Database, actor: Actor) -> SqlRowSource:
     actor.require(Role.VIEWER, "read the outbox")
     table = OutboxMessage.__table__  # type: ignore[attr-defined]
-    return SqlRowSource(
-        db,
-        name="outbox",
-        columns=GRID_COLUMNS,
-        selectable=table,
-        expressions={column.key: table.c[column.key] for column in GRID_COLUMNS},
-        key=table.c.id,
-    )
+    return table_source(db, name="outbox", table=table, columns=GRID_COLUMNS)

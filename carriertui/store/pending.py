@@ -35,7 +35,7 @@ from carriertui.store.models import (
     PendingStatus,
     Role,
 )
-from carriertui.store.rowsource import SqlRowSource
+from carriertui.store.rowsource import SqlRowSource, table_source
 from carriertui.store.types import utcnow
 
 TABLE = "pending_change"
@@ -271,6 +271,11 @@ def _claim_due(session: Session, now: datetime) -> PendingChange | None:
     ).first()
 
 
+def _scheduler(change: PendingChange) -> Actor:
+    """The operator who scheduled the change: applying it is audited in their name."""
+    return Actor(name=change.operator, role=Role(change.operator_role), ip=change.operator_ip)
+
+
 def _apply_one(session: Session, change: PendingChange, now: datetime) -> PendingStatus:
     target = _target(change.target_table)
     record = session.get(target.model, change.target_id)
@@ -378,7 +383,7 @@ def _mark_failed(
         session.flush()
         audit.record(
             session,
-            Actor(name=change.operator, role=Role(change.operator_role), ip=change.operator_ip),
+            _scheduler(change),
             action=AuditAction.PUBLISH,
             verb=HttpVerb.PUT,
             table=TABLE,
@@ -403,11 +408,4 @@ GRID_COLUMNS = (
 def grid_source(db: Database, actor: Actor) -> SqlRowSource:
     actor.require(Role.VIEWER, "read the Delay Log")
     table = PendingChange.__table__  # type: ignore[attr-defined]
-    return SqlRowSource(
-        db,
-        name="delay-log",
-        columns=GRID_COLUMNS,
-        selectable=table,
-        expressions={column.key: table.c[column.key] for column in GRID_COLUMNS},
-        key=table.c.id,
-    )
+    return table_source(db, name="delay-log", table=table, columns=GRID_COLUMNS)

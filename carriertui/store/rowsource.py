@@ -479,6 +479,21 @@ def _bound(expression: ColumnElement[Any], value: Any, rounding: str) -> Any:
     return value
 
 
+def table_source(
+    db: Database, *, name: str, table: FromClause, columns: Sequence[Column]
+) -> SqlRowSource:
+    """The common case: every row of one table, each column read from the table column of the
+    same key, the ``id`` primary key as the row key."""
+    return SqlRowSource(
+        db,
+        name=name,
+        columns=columns,
+        selectable=table,
+        expressions={column.key: table.c[column.key] for column in columns},
+        key=table.c.id,
+    )
+
+
 def _check_range(offset: int, limit: int) -> None:
     if offset < 0 or limit < 0:
         raise ValueError(f"offset and limit must not be negative (got {offset}, {limit})")
