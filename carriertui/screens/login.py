@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import getpass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -23,38 +23,51 @@ def _os_user() -> str:
         return ""
 
 
-class LoginScreen(BaseScreen):
-    TITLE_TEXT = "Log in"
-    HELP = (
-        "Log in with your operator name and password.\n\n"
-        "After 10 failed attempts in a row an account is locked for 15 minutes; an admin can "
-        "unlock it sooner with `carriertui operator unlock NAME`."
-    )
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "login", "Log in", id="login.submit", show=True, priority=False),
-    ]
+class CredentialsScreen(BaseScreen):
+    """A login form: a name (operator name or email) and a password, checked by a service in a
+    worker (argon2 costs about 130 ms). Subclasses name their widgets and the service."""
+
+    BOX_TITLE: ClassVar[str] = ""
+    NAME_LABEL: ClassVar[str] = ""
+    NAME_FIELD: ClassVar[str] = "name"
+    NAME_MISSING: ClassVar[str] = ""
+    PREFIX: ClassVar[str] = "login"  # the form's and the button's ids: PREFIX-form, PREFIX-button
+    NAME_ID: ClassVar[str] = "login-name"
+    PASSWORD_ID: ClassVar[str] = "login-password"  # noqa: S105 (a widget id)
+
+    def initial_name(self) -> str:
+        return ""
 
     def compose(self) -> ComposeResult:
         yield from self.compose_top()
         with Center(), Vertical(id="login-box", classes="dialog"):
-            yield Static("Operator login", classes="dialog-title")
-            with Form(id="login-form"):
+            yield Static(self.BOX_TITLE, classes="dialog-title")
+            with Form(id=f"{self.PREFIX}-form"):
                 yield FieldRow(
-                    "Operator", Input(_os_user(), id="login-name", compact=True), field="name"
+                    self.NAME_LABEL,
+                    Input(self.initial_name(), id=self.NAME_ID, compact=True),
+                    field=self.NAME_FIELD,
                 )
                 yield FieldRow(
                     "Password",
-                    Input(password=True, id="login-password", compact=True),
+                    Input(password=True, id=self.PASSWORD_ID, compact=True),
                     field="password",
                 )
             yield Label("", id="login-status", markup=False)
-            yield Button("Log in", id="login-button", variant="primary", compact=True)
+            yield Button("Log in", id=f"{self.PREFIX}-button", variant="primary", compact=True)
         yield Footer()
 
+    @property
+    def _name_input(self) -> Input:
+        return self.query_one(f"#{self.NAME_ID}", Input)
+
+    @property
+    def _password_input(self) -> Input:
+        return self.query_one(f"#{self.PASSWORD_ID}", Input)
+
     def on_mount(self) -> None:
-        name = self.query_one("#login-name", Input)
-        target = self.query_one("#login-password", Input) if name.value else name
-        target.focus()
+        name = self._name_input
+        (self._password_input if name.value else name).focus()
 
     def _status(self, text: str, *, error: bool = False) -> None:
         label = self.query_one("#login-status", Label)
@@ -64,53 +77,87 @@ class LoginScreen(BaseScreen):
     def show_store_error(self, error: Exception) -> None:
         self._status(f"Cannot open the database: {error}", error=True)
 
-    @on(Input.Submitted, "#login-name")
-    def _name_submitted(self) -> None:
-        self.query_one("#login-password", Input).focus()
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input is self._name_input:
+            self._password_input.focus()
+        else:
+            self.action_login()
 
-    @on(Input.Submitted, "#login-password")
-    @on(Button.Pressed, "#login-button")
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == f"{self.PREFIX}-button":
+            self.action_login()
+
     def action_login(self) -> None:
-        name = self.query_one("#login-name", Input).value.strip()
-        password = self.query_one("#login-password", Input).value
+        name = self._name_input.value.strip()
+        password = self._password_input.value
+        form = self.query_one(Form)
         if not name:
-            self.query_one(Form).show_error("name", "enter your operator name")
+            form.show_error(self.NAME_FIELD, self.NAME_MISSING)
             return
         if not password:
-            self.query_one(Form).show_error("password", "enter your password")
+            form.show_error("password", "enter your password")
             return
-        self.query_one(Form).clear_errors()
+        form.clear_errors()
         self._status("Checking…")
-        self.query_one("#login-button", Button).disabled = True
+        self.query_one(f"#{self.PREFIX}-button", Button).disabled = True
         app = self.carrier
 
         def attempt() -> object:
             app.store_ready.wait()
             if app.db is None:
                 raise RuntimeError(f"the database is not available: {app.store_error}")
-            from carriertui.store import operators
             from carriertui.store.context import client_ip
 
-            return operators.authenticate(app.db, name, password, client_ip())
+            return self.authenticate(app.db, name, password, client_ip())
 
         run_service(
             self,
             attempt,
-            on_done=self._succeeded,
+            on_done=self.succeeded,
             on_error=self._failed,
-            group="login",
+            group=self.PREFIX,
             exclusive=True,
         )
 
-    def _succeeded(self, actor: object) -> None:
-        self.carrier.logged_in(actor)  # type: ignore[arg-type]
+    def authenticate(self, db: Any, name: str, password: str, ip: str) -> object:
+        """The service call (in a worker); raises AuthenticationError on failure."""
+        raise NotImplementedError
+
+    def succeeded(self, identity: Any) -> None:
+        raise NotImplementedError
 
     def _failed(self, error: Exception) -> None:
-        self.query_one("#login-button", Button).disabled = False
-        password = self.query_one("#login-password", Input)
+        self.query_one(f"#{self.PREFIX}-button", Button).disabled = False
+        password = self._password_input
         password.value = ""
         password.focus()
         self._status(str(error), error=True)
+
+
+class LoginScreen(CredentialsScreen):
+    TITLE_TEXT = "Log in"
+    HELP = (
+        "Log in with your operator name and password.\n\n"
+        "After 10 failed attempts in a row an account is locked for 15 minutes; an admin can "
+        "unlock it sooner with `carriertui operator unlock NAME`."
+    )
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "login", "Log in", id="login.submit", show=True, priority=False),
+    ]
+    BOX_TITLE = "Operator login"
+    NAME_LABEL = "Operator"
+    NAME_MISSING = "enter your operator name"
+
+    def initial_name(self) -> str:
+        return _os_user()
+
+    def authenticate(self, db: Any, name: str, password: str, ip: str) -> object:
+        from carriertui.store import operators
+
+        return operators.authenticate(db, name, password, ip)
+
+    def succeeded(self, identity: Any) -> None:
+        self.carrier.logged_in(identity)
 
 
 class FirstAdminScreen(BaseScreen):

@@ -20,6 +20,7 @@ from textual.containers import Center, Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Footer, Input, Label, Static, TabbedContent, TabPane
 
 from carriertui.screens.base import BaseScreen, TopBar, report_error, run_service
+from carriertui.screens.login import CredentialsScreen
 from carriertui.text import sanitize
 from carriertui.widgets.form import FieldRow, Form
 from carriertui.widgets.format import money, status_style, utc
@@ -42,7 +43,7 @@ def portal_banner(identity: PortalIdentity) -> Any:
     )
 
 
-class PortalLoginScreen(BaseScreen):
+class PortalLoginScreen(CredentialsScreen):
     """``carriertui portal``: a contact logs in with their email and password."""
 
     TITLE_TEXT = "Customer portal"
@@ -54,81 +55,21 @@ class PortalLoginScreen(BaseScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "login", "Log in", id="portal_login.submit", show=True),
     ]
+    BOX_TITLE = "Customer portal login"
+    NAME_LABEL = "Email"
+    NAME_FIELD = "email"
+    NAME_MISSING = "enter your email address"
+    PREFIX = "portal-login"
+    NAME_ID = "portal-email"
+    PASSWORD_ID = "portal-password"  # noqa: S105 (a widget id)
 
-    def compose(self) -> ComposeResult:
-        yield from self.compose_top()
-        with Center(), Vertical(id="login-box", classes="dialog"):
-            yield Static("Customer portal login", classes="dialog-title")
-            with Form(id="portal-login-form"):
-                yield FieldRow("Email", Input(id="portal-email", compact=True), field="email")
-                yield FieldRow(
-                    "Password",
-                    Input(password=True, id="portal-password", compact=True),
-                    field="password",
-                )
-            yield Label("", id="login-status", markup=False)
-            yield Button("Log in", id="portal-login-button", variant="primary", compact=True)
-        yield Footer()
+    def authenticate(self, db: Any, name: str, password: str, ip: str) -> object:
+        from carriertui.store import contacts
 
-    def on_mount(self) -> None:
-        self.query_one("#portal-email", Input).focus()
+        return contacts.authenticate(db, name, password, ip)
 
-    def _status(self, text: str, *, error: bool = False) -> None:
-        label = self.query_one("#login-status", Label)
-        label.update(plain(text))
-        label.set_class(error, "-error")
-
-    def show_store_error(self, error: Exception) -> None:
-        self._status(f"Cannot open the database: {error}", error=True)
-
-    @on(Input.Submitted, "#portal-email")
-    def _email_submitted(self) -> None:
-        self.query_one("#portal-password", Input).focus()
-
-    @on(Input.Submitted, "#portal-password")
-    @on(Button.Pressed, "#portal-login-button")
-    def action_login(self) -> None:
-        email = self.query_one("#portal-email", Input).value.strip()
-        password = self.query_one("#portal-password", Input).value
-        form = self.query_one(Form)
-        if not email:
-            form.show_error("email", "enter your email address")
-            return
-        if not password:
-            form.show_error("password", "enter your password")
-            return
-        form.clear_errors()
-        self._status("Checking…")
-        self.query_one("#portal-login-button", Button).disabled = True
-        app = self.carrier
-
-        def attempt() -> object:
-            app.store_ready.wait()
-            if app.db is None:
-                raise RuntimeError(f"the database is not available: {app.store_error}")
-            from carriertui.store import contacts
-            from carriertui.store.context import client_ip
-
-            return contacts.authenticate(app.db, email, password, client_ip())
-
-        run_service(
-            self,
-            attempt,
-            on_done=self._succeeded,
-            on_error=self._failed,
-            group="portal-login",
-            exclusive=True,
-        )
-
-    def _succeeded(self, identity: PortalIdentity) -> None:
+    def succeeded(self, identity: Any) -> None:
         self.carrier.portal_logged_in(identity)
-
-    def _failed(self, error: Exception) -> None:
-        self.query_one("#portal-login-button", Button).disabled = False
-        password = self.query_one("#portal-password", Input)
-        password.value = ""
-        password.focus()
-        self._status(str(error), error=True)
 
 
 class ChangePasswordScreen(BaseScreen):
