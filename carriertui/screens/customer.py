@@ -20,6 +20,7 @@ from carriertui.screens.customer_form import (
     fill_form,
     form_texts,
 )
+from carriertui.screens.numbers import NumberBlockPane, NumbersChanged
 from carriertui.store.customers import CustomerRecord
 from carriertui.store.models import Role
 from carriertui.widgets.form import Form
@@ -43,12 +44,6 @@ COMING = {
         "password) with phone, mobile, contact type, public and private notes, verification "
         "flags, password reset (generated and emailed, or set by hand), Delay and Save, and "
         "Portal Login to see what the customer sees."
-    ),
-    "numbers": (
-        "Internal number blocks are not available in this version yet.\n\n"
-        "This tab will allocate the customer's next free block of extensions (from Number Range "
-        "Start and Block Size in Settings > Options), so SIP extensions never clash between "
-        "customers, and show which numbers of the block are in use."
     ),
     "summary": (
         "Call summaries are not available in this version yet.\n\n"
@@ -94,6 +89,10 @@ class CustomerScreen(BaseScreen):
         "then back to the list). Every change is audited; with Audit Comment on (Settings > "
         "Options) a save asks for a reason. If someone else saved the customer after you opened "
         "it, nothing is overwritten: you see both versions and choose.\n\n"
+        "Number Block: `+` assigns the next free block (needs Number Range Start and Block Size "
+        "in Settings > Options); `n` adds a SIP user, `c` a conference, `a` an alias (F2 in the "
+        "form picks an unused number); `x` releases the block or removes the extension under "
+        "the cursor; `t` tests what a dialled number reaches.\n\n"
         "`[` and `]` move between tabs; Esc goes back to the list."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -150,6 +149,10 @@ class CustomerScreen(BaseScreen):
                     )
                     yield Button("Save and Continue (ctrl+g)", id="save-continue", compact=True)
             for tab_id, title in TABS[1:-1]:
+                if tab_id == "numbers":
+                    with TabPane(title, id=tab_id):
+                        yield NumberBlockPane(self.customer_id, id="numbers-pane")
+                    continue
                 with TabPane(title, id=tab_id), VerticalScroll():
                     yield Static(COMING[tab_id], classes="coming")
             with TabPane("Audit Log", id="audit"), Vertical():
@@ -343,6 +346,17 @@ class CustomerScreen(BaseScreen):
     def action_refresh(self) -> None:
         self.load()
         self.query_one("#audit-grid", Grid).refresh_data()
+        self.query_one(NumberBlockPane).reload_all()
+
+    @on(NumbersChanged)
+    def _numbers_changed(self) -> None:
+        self.query_one("#audit-grid", Grid).refresh_data()
+
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        # The Number Block keys (+, n, c, a, x, t) work while focus is inside the tab.
+        if event.pane.id == "numbers":
+            self.query_one(NumberBlockPane).focus_default()
 
     def palette_commands(self) -> list[tuple[str, Any, str]]:
         commands: list[tuple[str, Any, str]] = [
