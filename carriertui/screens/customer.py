@@ -355,8 +355,12 @@ class CustomerScreen(BaseScreen):
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
         # The Number Block keys (+, n, c, a, x, t) work while focus is inside the tab.
+        # Coming back to the tab re-reads the blocks and the number plan (an admin may have set
+        # Number Range Start and Block Size meanwhile).
         if event.pane.id == "numbers":
-            self.query_one(NumberBlockPane).focus_default()
+            pane = self.query_one(NumberBlockPane)
+            pane.load()
+            pane.focus_default()
 
     def palette_commands(self) -> list[tuple[str, Any, str]]:
         commands: list[tuple[str, Any, str]] = [

@@ -14,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from carriertui.grid.memory import InMemoryRowSource
-from carriertui.grid.model import Column, ColumnType, Query
+from carriertui.grid.model import Column, ColumnType, Query, SortKey
 from carriertui.screens.base import report_error, run_service, save_with_reason
 from carriertui.store.models import ExtensionKind, Role
 from carriertui.widgets.form import FieldRow, Form
@@ -114,7 +114,7 @@ class NumberBlockPane(Vertical):
         )
         yield Grid(
             numbers.extensions_grid_source(app.db, app.actor, self.customer_id),
-            query=Query(),
+            query=Query(sort=(SortKey("number"),)),
             id="extensions-grid",
         )
         with Horizontal(id="dial-row"):
