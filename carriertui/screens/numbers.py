@@ -415,16 +415,25 @@ class NumberPickerScreen(ModalScreen[int | None]):
 
     @on(Input.Submitted, "#picker-typed")
     def _typed_submitted(self, event: Input.Submitted) -> None:
+        """Enter in the field: the typed number if it is unused, else the first match."""
         event.stop()
         typed = event.value.strip()
-        if typed and self.source.is_unused(int(typed)):
-            self.dismiss(int(typed))
-            return
-        first = self.source.first(typed)
-        if first is None:
-            notify_plain(self.app, "No unused number starts with those digits", severity="warning")
-            return
-        self.dismiss(first)
+        source = self.source
+
+        def choose() -> int | None:
+            if typed and source.is_unused(int(typed)):
+                return int(typed)
+            return source.first(typed)
+
+        def chosen(number: int | None) -> None:
+            if number is None:
+                notify_plain(
+                    self.app, "No unused number starts with those digits", severity="warning"
+                )
+            else:
+                self.dismiss(number)
+
+        run_service(self, choose, on_done=chosen, group="picker-choose", exclusive=True)
 
     @on(RowActivated)
     def _picked(self, event: RowActivated) -> None:

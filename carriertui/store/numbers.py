@@ -22,12 +22,12 @@ from __future__ import annotations
 import bisect
 import json
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, case, cast, func, literal, or_, select
+from sqlalchemy import String, case, cast, func, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
@@ -918,19 +918,18 @@ PICKER_COLUMNS = (
 
 @dataclass(frozen=True)
 class _Span:
-    """The part of one block a search keeps: numbers first..last, with the used numbers
-    ``used[lo:hi]`` inside it and ``before`` unused numbers in the spans ahead of it."""
+    """The part of one block a search keeps: numbers first..last, ``used`` of them in use, and
+    ``before`` unused numbers in the spans ahead of it."""
 
     first: int
     last: int
-    lo: int
-    hi: int
+    used: int
     before: int
     block: BlockRecord
 
     @property
     def unused(self) -> int:
-        return self.last - self.first + 1 - (self.hi - self.lo)
+        return self.last - self.first + 1 - self.used
 
 
 def prefix_ranges(prefix: str, first: int, last: int) -> list[tuple[int, int]]:
@@ -948,25 +947,44 @@ def prefix_ranges(prefix: str, first: int, last: int) -> list[tuple[int, int]]:
     return ranges
 
 
+_CHUNK = 2048
+# Up to this many unused numbers into a span, a page is found by walking the used numbers from
+# the span's start in chunks; further in (End, a long scroll), the span's used numbers are read
+# once and the k-th unused number is found by binary search.
+_WALK_LIMIT = 20_000
+
+
 class UnusedNumberSource:
     """The unused numbers of a customer's blocks, as a grid row source, never materialised.
 
-    It holds the block ranges and the sorted list of used numbers inside them; the k-th unused
-    number is found by binary search, so the first page of a 100,000-number block costs the
-    same as the first page of a 10-number one. The grid's search is the picker's type-ahead:
-    digits that the number starts with (this source's search is a prefix match, not the
-    grid's usual "contains"; its columns are neither sortable nor filterable).
+    Counts are COUNT queries per block (one indexed range each). The first pages walk the used
+    numbers from the block's start in chunks, so the picker shows a 100,000-number block's first
+    unused numbers after reading a few thousand rows at most; a page far into a block reads the
+    block's used numbers once and finds the k-th unused number by binary search. The grid's
+    search is the picker's type-ahead: digits that the number starts with (this source's search
+    is a prefix match, not the grid's usual "contains"; its columns are neither sortable nor
+    filterable).
+
+    The numbers in use are read when asked: a number taken meanwhile may still be offered, and
+    the service refuses it with "Duplicate User Detected".
     """
 
-    synchronous = True  # every answer is arithmetic over lists in memory
     columns = PICKER_COLUMNS
     name = "unused-numbers"
 
-    def __init__(self, blocks: Sequence[BlockRecord], used: Sequence[int]) -> None:
+    def __init__(
+        self,
+        blocks: Sequence[BlockRecord],
+        *,
+        count_used: Callable[[int, int], int],
+        used_from: Callable[[int, int, int], list[int]],
+    ) -> None:
         self.blocks = tuple(sorted(blocks, key=lambda block: block.range_start))
-        self._used = list(used)  # sorted ascending
+        self._count_used = count_used
+        self._used_from = used_from
         self._lock = threading.Lock()
         self._spans: dict[str, tuple[_Span, ...]] = {}
+        self._loaded: dict[tuple[int, int], list[int]] = {}
 
     # -- arithmetic ---------------------------------------------------------------------------
 
@@ -981,9 +999,7 @@ class UnusedNumberSource:
             before = 0
             for block in self.blocks:
                 for first, last in prefix_ranges(search, block.range_start, block.range_end):
-                    lo = bisect.bisect_left(self._used, first)
-                    hi = bisect.bisect_right(self._used, last)
-                    span = _Span(first, last, lo, hi, before, block)
+                    span = _Span(first, last, self._count_used(first, last), before, block)
                     before += span.unused
                     spans.append(span)
         result = tuple(span for span in spans if span.unused)
@@ -993,18 +1009,27 @@ class UnusedNumberSource:
             self._spans[search] = result
         return result
 
-    def _nth_in(self, span: _Span, k: int) -> int:
-        """The k-th (0-based) unused number of ``span``."""
-        used = self._used
-        low, high = span.lo, span.hi
+    def _all_used(self, span: _Span) -> list[int]:
+        key = (span.first, span.last)
+        with self._lock:
+            cached = self._loaded.get(key)
+        if cached is None:
+            cached = self._used_from(span.first, span.last, span.used + _CHUNK)
+            with self._lock:
+                self._loaded[key] = cached
+        return cached
+
+    def _nth_in(self, span: _Span, used: list[int], k: int) -> int:
+        """The k-th (0-based) unused number of ``span``, whose used numbers are ``used``."""
         # the count c of used numbers u with (unused numbers before u) <= k; answer first + k + c
+        low, high = 0, len(used)
         while low < high:
             middle = (low + high) // 2
-            if used[middle] - span.first - (middle - span.lo) <= k:
+            if used[middle] - span.first - middle <= k:
                 low = middle + 1
             else:
                 high = middle
-        return span.first + k + (low - span.lo)
+        return span.first + k + low
 
     def _row(self, number: int, block: BlockRecord) -> Row:
         digits = block.extension_digits
@@ -1012,24 +1037,49 @@ class UnusedNumberSource:
         label = f"{block.block_index}: {block.range_text}"
         return number, (number, extension, label)
 
+    def _walk(self, span: _Span, skip: int) -> Iterator[Row]:
+        """Unused numbers of ``span`` after the first ``skip``, reading used numbers in chunks."""
+        cursor = span.first
+        while cursor <= span.last:
+            chunk = self._used_from(cursor, span.last, _CHUNK)
+            complete = len(chunk) < _CHUNK
+            for stop in [*chunk, span.last + 1] if complete else chunk:
+                if cursor < stop:
+                    gap = stop - cursor
+                    if skip >= gap:
+                        skip -= gap
+                    else:
+                        for number in range(cursor + skip, stop):
+                            yield self._row(number, span.block)
+                        skip = 0
+                cursor = stop + 1
+            if complete:
+                return
+
+    def _jump(self, span: _Span, skip: int) -> Iterator[Row]:
+        used = self._all_used(span)
+        number = self._nth_in(span, used, skip)
+        pointer = bisect.bisect_right(used, number)
+        while number <= span.last:
+            if pointer < len(used) and used[pointer] == number:
+                pointer += 1
+            else:
+                yield self._row(number, span.block)
+            number += 1
+
     def _iter_from(self, search: str, offset: int) -> Iterator[Row]:
         spans = self.spans(search)
         index = bisect.bisect_right([span.before for span in spans], offset) - 1
         if index < 0:
             return
-        used = self._used
         for span in spans[index:]:
             skip = max(offset - span.before, 0)
             if skip >= span.unused:
                 continue
-            number = self._nth_in(span, skip)
-            pointer = bisect.bisect_right(used, number, span.lo, span.hi)
-            while number <= span.last:
-                if pointer < span.hi and used[pointer] == number:
-                    pointer += 1
-                else:
-                    yield self._row(number, span.block)
-                number += 1
+            if skip <= _WALK_LIMIT and (span.first, span.last) not in self._loaded:
+                yield from self._walk(span, skip)
+            else:
+                yield from self._jump(span, skip)
 
     # -- the row source protocol ---------------------------------------------------------------
 
@@ -1062,14 +1112,13 @@ class UnusedNumberSource:
         return aggregate_values(row[1][0] for row in self.page(query, offset, limit))
 
     def index_of(self, query: Query, key: RowKey) -> int | None:
-        if not isinstance(key, int):
-            return None
-        position = bisect.bisect_left(self._used, key)
-        if position < len(self._used) and self._used[position] == key:
+        if not isinstance(key, int) or isinstance(key, bool):
             return None
         for span in self.spans(query.search):
             if span.first <= key <= span.last:
-                used_before = bisect.bisect_left(self._used, key, span.lo, span.hi) - span.lo
+                if self._count_used(key, key):
+                    return None
+                used_before = self._count_used(span.first, key - 1) if key > span.first else 0
                 return span.before + (key - span.first) - used_before
         return None
 
@@ -1088,7 +1137,10 @@ class UnusedNumberSource:
             yield chunk
 
     def refresh(self) -> None:
-        """The used numbers were read when the picker opened; reopen it to see newer ones."""
+        """Forget counts and loaded numbers: the next call reads the numbers in use again."""
+        with self._lock:
+            self._spans.clear()
+            self._loaded.clear()
 
     def first(self, search: str = "") -> int | None:
         rows = self.page(Query(search=search), 0, 1)
@@ -1099,21 +1151,29 @@ class UnusedNumberSource:
 
 
 def unused_numbers(db: Database, actor: Actor, customer_id: int) -> UnusedNumberSource:
-    """The number picker's source: the customer's blocks and the numbers used inside them
-    (by anyone on the account), read in one transaction. Empty when it holds no block."""
+    """The number picker's source over the customer's blocks (read now) and the numbers used in
+    them by anyone on the account (read as the picker pages). Empty when it holds no block."""
     actor.require(Role.VIEWER, "list unused numbers")
     numbers = ExtensionNumber.__table__  # type: ignore[attr-defined]
+
+    def count_used(first: int, last: int) -> int:
+        statement = select(func.count()).where(numbers.c.number.between(first, last))
+        with db.read() as session:
+            return int(session.connection().execute(statement).scalar_one())
+
+    def used_from(first: int, last: int, limit: int) -> list[int]:
+        statement = (
+            select(numbers.c.number)
+            .where(numbers.c.number.between(first, last))
+            .order_by(numbers.c.number)
+            .limit(limit)
+        )
+        with db.read() as session:
+            return list(session.connection().execute(statement).scalars())
+
     with db.read() as session:
         blocks = _blocks(session, customer_id)
-        used: list[int] = []
-        if blocks:
-            conditions = [
-                numbers.c.number.between(block.range_start, block.range_end) for block in blocks
-            ]
-            statement = select(numbers.c.number).where(or_(*conditions))
-            statement = statement.order_by(numbers.c.number)
-            used = list(session.connection().execute(statement).scalars())
-    return UnusedNumberSource(blocks, used)
+    return UnusedNumberSource(blocks, count_used=count_used, used_from=used_from)
 
 
 def customer_has_blocks(db: Database, actor: Actor, customer_id: int) -> bool:

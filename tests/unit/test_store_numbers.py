@@ -370,6 +370,37 @@ def test_unused_number_picker_source(db, admin, plan, cheap_hash) -> None:
     assert not {1000, 1001, 1003, 1999, 2001} & set(every)
 
 
+def test_picker_pages_agree_whether_walked_or_jumped(
+    db, admin, plan, cheap_hash, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    acme = customer(db, admin, "Acme")
+    numbers.allocate_next_block(db, admin, acme)
+    numbers.allocate_next_block(db, admin, acme)
+    used = [1000, 1001, 1002, 1005, 1500, 1501, 1998, 1999, 2000, 2003, 2999]
+    for number in used:
+        numbers.create_conference(db, admin, acme, number, name=f"c{number}")
+    expected = [n for n in range(1000, 3000) if n not in used]
+
+    def pages(source: numbers.UnusedNumberSource) -> list[int]:
+        found = []
+        for offset in (0, 1, 2, 495, 996, 1500, 1985):
+            found += [key for key, _ in source.page(Query(), offset, 7)]
+        return found
+
+    wanted = [n for offset in (0, 1, 2, 495, 996, 1500, 1985) for n in expected[offset:][:7]]
+    monkeypatch.setattr(numbers, "_CHUNK", 3)  # several chunks per page: the walk's seams
+    walked = numbers.unused_numbers(db, admin, acme)
+    assert pages(walked) == wanted
+    monkeypatch.setattr(numbers, "_WALK_LIMIT", 0)  # every page by binary search
+    jumped = numbers.unused_numbers(db, admin, acme)
+    assert pages(jumped) == wanted
+    typed = Query(search="15")
+    assert [k for k, _ in jumped.page(typed, 0, 3)] == [1502, 1503, 1504]
+    assert [k for k, _ in walked.page(typed, 0, 3)] == [1502, 1503, 1504]
+    assert walked.index_of(Query(), 1502) == expected.index(1502)
+    assert jumped.first("1") == 1003
+
+
 def test_picker_source_is_empty_without_blocks(db, admin, plan) -> None:
     source = numbers.unused_numbers(db, admin, customer(db, admin, "Acme"))
     assert source.total() == 0 and source.page(Query(), 0, 10) == []
