@@ -97,7 +97,9 @@ async def measure_picker(db: object, actor: object, customer: int, repeats: int)
         for _ in range(repeats):
             painted: list[float] = []
             started = time.perf_counter()
-            source = await asyncio.to_thread(numbers.unused_numbers, db, actor, customer)
+            source = await asyncio.to_thread(
+                lambda: numbers.unused_numbers(db, actor, customer, prime="")
+            )
             screen = NumberPickerScreen(source)
             await app.push_screen(screen)
             while not (screen.query(Grid) and screen.query_one(Grid).view.rows_ready):

@@ -541,7 +541,7 @@ class ExtensionFormScreen(ModalScreen[Any]):
 
         run_service(
             self,
-            lambda: numbers.unused_numbers(db, actor, customer_id),
+            lambda: numbers.unused_numbers(db, actor, customer_id, prime=typed),
             on_done=lambda source: app.push_screen(NumberPickerScreen(source, typed), chosen),
             group="numbers-picker",
             exclusive=True,

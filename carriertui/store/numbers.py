@@ -948,6 +948,7 @@ def prefix_ranges(prefix: str, first: int, last: int) -> list[tuple[int, int]]:
 
 
 _CHUNK = 2048
+PRIMED_ROWS = 256  # more than the grid's page (100 rows)
 # Up to this many unused numbers into a span, a page is found by walking the used numbers from
 # the span's start in chunks; further in (End, a long scroll), the span's used numbers are read
 # once and the k-th unused number is found by binary search.
@@ -985,6 +986,46 @@ class UnusedNumberSource:
         self._lock = threading.Lock()
         self._spans: dict[str, tuple[_Span, ...]] = {}
         self._loaded: dict[tuple[int, int], list[int]] = {}
+        self._primed: tuple[str, list[Row]] | None = None
+        self._primed_pending: set[str] = set()
+
+    # -- the first answers, read in the service's worker ---------------------------------------
+
+    def prime(self, search: str = "", rows: int = PRIMED_ROWS) -> None:
+        """Read the count and the first ``rows`` rows for ``search`` now (call it in a worker).
+
+        Until the grid has taken these answers (its first count and first page), the source says
+        it is ``synchronous``: the grid asks for them on the UI thread and shows them in the
+        first frame, without two thread hops. Every later answer needs SQL and comes through
+        the grid's workers again.
+        """
+        search = search.strip()
+        first_rows = self.page(Query(search=search), 0, rows)
+        self.spans(search)
+        self.spans("")  # total() is the count with no search
+        with self._lock:
+            self._primed = (search, first_rows)
+            self._primed_pending = {"page", "count", "total"}
+
+    @property
+    def synchronous(self) -> bool:
+        with self._lock:
+            return bool(self._primed_pending)
+
+    def _take_primed(self, what: str) -> None:
+        with self._lock:
+            self._primed_pending.discard(what)
+
+    def _primed_page(self, query: Query, offset: int, limit: int) -> list[Row] | None:
+        with self._lock:
+            primed = self._primed
+        if primed is None or offset != 0 or query.search.strip() != primed[0]:
+            return None
+        rows = primed[1]
+        if limit <= len(rows) or len(rows) < PRIMED_ROWS:
+            self._take_primed("page")
+            return rows[:limit]
+        return None
 
     # -- arithmetic ---------------------------------------------------------------------------
 
@@ -1084,14 +1125,22 @@ class UnusedNumberSource:
     # -- the row source protocol ---------------------------------------------------------------
 
     def count(self, query: Query) -> int:
-        return sum(span.unused for span in self.spans(query.search))
+        counted = sum(span.unused for span in self.spans(query.search))
+        if self._primed is not None and query.search.strip() == self._primed[0]:
+            self._take_primed("count")
+        return counted
 
     def total(self) -> int:
-        return self.count(Query())
+        counted = sum(span.unused for span in self.spans(""))
+        self._take_primed("total")
+        return counted
 
     def page(self, query: Query, offset: int, limit: int) -> list[Row]:
         if offset < 0 or limit < 0:
             raise ValueError("offset and limit must not be negative")
+        primed = self._primed_page(query, offset, limit)
+        if primed is not None:
+            return primed
         rows: list[Row] = []
         if limit == 0:
             return rows
@@ -1137,8 +1186,13 @@ class UnusedNumberSource:
             yield chunk
 
     def refresh(self) -> None:
-        """Forget counts and loaded numbers: the next call reads the numbers in use again."""
+        """Forget counts and loaded numbers: the next call reads the numbers in use again.
+        A source whose first answers were just read (:meth:`prime`) keeps them for the
+        grid's first load, which starts with a refresh."""
         with self._lock:
+            if self._primed_pending:
+                return
+            self._primed = None
             self._spans.clear()
             self._loaded.clear()
 
@@ -1150,9 +1204,13 @@ class UnusedNumberSource:
         return self.index_of(Query(), number) is not None
 
 
-def unused_numbers(db: Database, actor: Actor, customer_id: int) -> UnusedNumberSource:
+def unused_numbers(
+    db: Database, actor: Actor, customer_id: int, *, prime: str | None = None
+) -> UnusedNumberSource:
     """The number picker's source over the customer's blocks (read now) and the numbers used in
-    them by anyone on the account (read as the picker pages). Empty when it holds no block."""
+    them by anyone on the account (read as the picker pages). Empty when it holds no block.
+    With ``prime`` (the digits typed so far), the count and first rows for it are read now too
+    (see :meth:`UnusedNumberSource.prime`)."""
     actor.require(Role.VIEWER, "list unused numbers")
     numbers = ExtensionNumber.__table__  # type: ignore[attr-defined]
 
@@ -1173,7 +1231,10 @@ def unused_numbers(db: Database, actor: Actor, customer_id: int) -> UnusedNumber
 
     with db.read() as session:
         blocks = _blocks(session, customer_id)
-    return UnusedNumberSource(blocks, count_used=count_used, used_from=used_from)
+    source = UnusedNumberSource(blocks, count_used=count_used, used_from=used_from)
+    if prime is not None:
+        source.prime(prime)
+    return source
 
 
 def customer_has_blocks(db: Database, actor: Actor, customer_id: int) -> bool:

@@ -401,6 +401,26 @@ def test_picker_pages_agree_whether_walked_or_jumped(
     assert jumped.first("1") == 1003
 
 
+def test_a_primed_picker_source_answers_its_first_load_from_memory_once(
+    db, admin, plan, cheap_hash
+) -> None:
+    acme = customer(db, admin, "Acme")
+    numbers.allocate_next_block(db, admin, acme)
+    numbers.create_conference(db, admin, acme, 1100, name="taken")
+    source = numbers.unused_numbers(db, admin, acme, prime="11")
+    assert source.synchronous  # the grid may ask on the UI thread: no SQL needed yet
+    numbers.create_conference(db, admin, acme, 1101, name="taken after the picker opened")
+    source.refresh()  # the grid's first load starts with a refresh: the primed answers stay
+    typed = Query(search="11")
+    assert [k for k, _ in source.page(typed, 0, 100)][:2] == [1101, 1102]
+    assert source.synchronous
+    assert (source.count(typed), source.total()) == (99, 999)
+    assert not source.synchronous  # everything later goes through the grid's workers
+    source.refresh()  # a real refresh reads the numbers in use again
+    assert [k for k, _ in source.page(typed, 0, 2)] == [1102, 1103]
+    assert source.count(typed) == 98
+
+
 def test_picker_source_is_empty_without_blocks(db, admin, plan) -> None:
     source = numbers.unused_numbers(db, admin, customer(db, admin, "Acme"))
     assert source.total() == 0 and source.page(Query(), 0, 10) == []
