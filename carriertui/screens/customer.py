@@ -362,6 +362,20 @@ class CustomerScreen(BaseScreen):
             pane.load()
             pane.focus_default()
 
+    def _numbers_command(self, action: str, kind: str | None) -> None:
+        self.query_one(TabbedContent).active = "numbers"
+        pane = self.query_one(NumberBlockPane)
+        if action == "allocate":
+            if pane.plan is None:
+                from carriertui.screens.numbers import UNSET_HINT
+                from carriertui.widgets.plain import notify_plain
+
+                notify_plain(self.app, UNSET_HINT, severity="warning", timeout=8)
+                return
+            pane.action_allocate()
+        else:
+            pane.action_new(kind or "sip_user")
+
     def palette_commands(self) -> list[tuple[str, Any, str]]:
         commands: list[tuple[str, Any, str]] = [
             (
@@ -375,6 +389,19 @@ class CustomerScreen(BaseScreen):
             ("customer: switch", self.action_switch_customer, "Jump to another customer (ctrl+o)")
         )
         if self.can_edit:
+            for label, action, kind in (
+                ("numbers: assign next block", "allocate", None),
+                ("numbers: new SIP user", "new", "sip_user"),
+                ("numbers: new conference", "new", "conference"),
+                ("numbers: new alias", "new", "alias"),
+            ):
+                commands.append(
+                    (
+                        label,
+                        lambda action=action, kind=kind: self._numbers_command(action, kind),
+                        "On the Number Block tab",
+                    )
+                )
             commands.append(("customer: save and stay", lambda: self.action_save(False), "ctrl+s"))
             commands.append(
                 ("customer: save and continue", lambda: self.action_save(True), "ctrl+g")

@@ -274,3 +274,23 @@ async def test_viewer_sees_the_tab_but_cannot_change_it(tmp_path: Path) -> None:
         await settle(pilot)
         assert isinstance(app.screen, CustomerScreen)
         assert len(numbers.list_blocks(open_db(url), ADMIN)) == 1
+
+
+async def test_palette_assigns_a_block_and_opens_the_forms(tmp_path: Path) -> None:
+    from tests.functional.harness import palette_search
+
+    url = seed(tmp_path / "n.sqlite")
+    _set_plan(url)
+    app = CarrierApp(url)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot)
+        pane = await _open_numbers_tab(pilot, "Atlas Comms [UK]")
+        await pilot.press("left_square_bracket")  # on another tab: the command switches back
+        await palette_search(pilot, "assign next block")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: _block_rows(pane) == [0])
+        assert app.screen.query_one(TabbedContent).active == "numbers"
+        await palette_search(pilot, "new conference")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExtensionFormScreen))
+        assert app.screen.kind.value == "conference"
