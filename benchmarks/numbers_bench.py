@@ -85,6 +85,7 @@ async def measure_picker(db: object, actor: object, customer: int, repeats: int)
     from carriertui.screens.numbers import NumberPickerScreen
     from carriertui.store import numbers
     from carriertui.widgets.grid import Grid
+    from carriertui.widgets.grid.view import PAGE_SIZE
 
     css = Path(__file__).resolve().parents[1] / "carriertui" / "app.tcss"
 
@@ -98,7 +99,7 @@ async def measure_picker(db: object, actor: object, customer: int, repeats: int)
             painted: list[float] = []
             started = time.perf_counter()
             source = await asyncio.to_thread(
-                lambda: numbers.unused_numbers(db, actor, customer, prime="")
+                lambda: numbers.unused_numbers(db, actor, customer, prime="", prime_rows=PAGE_SIZE)
             )
             screen = NumberPickerScreen(source)
             await app.push_screen(screen)

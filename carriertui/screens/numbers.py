@@ -19,6 +19,7 @@ from carriertui.screens.base import report_error, run_service, save_with_reason
 from carriertui.store.models import ExtensionKind, Role
 from carriertui.widgets.form import FieldRow, Form
 from carriertui.widgets.grid import Grid, RowActivated
+from carriertui.widgets.grid.view import PAGE_SIZE
 from carriertui.widgets.plain import join, notify_plain, plain
 
 if TYPE_CHECKING:
@@ -541,7 +542,9 @@ class ExtensionFormScreen(ModalScreen[Any]):
 
         run_service(
             self,
-            lambda: numbers.unused_numbers(db, actor, customer_id, prime=typed),
+            lambda: numbers.unused_numbers(
+                db, actor, customer_id, prime=typed, prime_rows=PAGE_SIZE
+            ),
             on_done=lambda source: app.push_screen(NumberPickerScreen(source, typed), chosen),
             group="numbers-picker",
             exclusive=True,

@@ -947,8 +947,9 @@ def prefix_ranges(prefix: str, first: int, last: int) -> list[tuple[int, int]]:
     return ranges
 
 
-_CHUNK = 2048
-PRIMED_ROWS = 256  # more than the grid's page (100 rows)
+_CHUNK = 4096
+_FIRST_CHUNK = 256
+PRIMED_ROWS = 256  # callers pass the grid's page size (widgets.grid.view.PAGE_SIZE)
 # Up to this many unused numbers into a span, a page is found by walking the used numbers from
 # the span's start in chunks; further in (End, a long scroll), the span's used numbers are read
 # once and the k-th unused number is found by binary search.
@@ -988,6 +989,8 @@ class UnusedNumberSource:
         self._loaded: dict[tuple[int, int], list[int]] = {}
         self._primed: tuple[str, list[Row]] | None = None
         self._primed_pending: set[str] = set()
+        self._block_counts_fresh = True  # BlockRecord.used as read with the blocks
+        self._primed_rows = PRIMED_ROWS
 
     # -- the first answers, read in the service's worker ---------------------------------------
 
@@ -1000,6 +1003,7 @@ class UnusedNumberSource:
         the grid's workers again.
         """
         search = search.strip()
+        self._primed_rows = rows
         first_rows = self.page(Query(search=search), 0, rows)
         self.spans(search)
         self.spans("")  # total() is the count with no search
@@ -1022,7 +1026,7 @@ class UnusedNumberSource:
         if primed is None or offset != 0 or query.search.strip() != primed[0]:
             return None
         rows = primed[1]
-        if limit <= len(rows) or len(rows) < PRIMED_ROWS:
+        if limit <= len(rows) or len(rows) < self._primed_rows:
             self._take_primed("page")
             return rows[:limit]
         return None
@@ -1040,7 +1044,13 @@ class UnusedNumberSource:
             before = 0
             for block in self.blocks:
                 for first, last in prefix_ranges(search, block.range_start, block.range_end):
-                    span = _Span(first, last, self._count_used(first, last), before, block)
+                    whole = self._block_counts_fresh and (first, last) == (
+                        block.range_start,
+                        block.range_end,
+                    )
+                    # the block's used count was read with the block: no second COUNT
+                    used = block.used if whole else self._count_used(first, last)
+                    span = _Span(first, last, used, before, block)
                     before += span.unused
                     spans.append(span)
         result = tuple(span for span in spans if span.unused)
@@ -1081,9 +1091,11 @@ class UnusedNumberSource:
     def _walk(self, span: _Span, skip: int) -> Iterator[Row]:
         """Unused numbers of ``span`` after the first ``skip``, reading used numbers in chunks."""
         cursor = span.first
+        size = _FIRST_CHUNK  # a first page usually needs a few used numbers, not thousands
         while cursor <= span.last:
-            chunk = self._used_from(cursor, span.last, _CHUNK)
-            complete = len(chunk) < _CHUNK
+            chunk = self._used_from(cursor, span.last, size)
+            complete = len(chunk) < size
+            size = min(size * 4, _CHUNK)
             for stop in [*chunk, span.last + 1] if complete else chunk:
                 if cursor < stop:
                     gap = stop - cursor
@@ -1193,6 +1205,7 @@ class UnusedNumberSource:
             if self._primed_pending:
                 return
             self._primed = None
+            self._block_counts_fresh = False
             self._spans.clear()
             self._loaded.clear()
 
@@ -1205,7 +1218,12 @@ class UnusedNumberSource:
 
 
 def unused_numbers(
-    db: Database, actor: Actor, customer_id: int, *, prime: str | None = None
+    db: Database,
+    actor: Actor,
+    customer_id: int,
+    *,
+    prime: str | None = None,
+    prime_rows: int = PRIMED_ROWS,
 ) -> UnusedNumberSource:
     """The number picker's source over the customer's blocks (read now) and the numbers used in
     them by anyone on the account (read as the picker pages). Empty when it holds no block.
@@ -1233,7 +1251,7 @@ def unused_numbers(
         blocks = _blocks(session, customer_id)
     source = UnusedNumberSource(blocks, count_used=count_used, used_from=used_from)
     if prime is not None:
-        source.prime(prime)
+        source.prime(prime, prime_rows)
     return source
 
 
