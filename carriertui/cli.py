@@ -434,6 +434,80 @@ def cmd_options_set(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _block_row(block: Any) -> tuple[Any, ...]:
+    return (
+        block.customer_name,
+        block.block_index,
+        block.range_start,
+        block.range_end,
+        block.prefix or "-",
+        block.extensions_text or "-",
+        block.used,
+        block.free,
+    )
+
+
+def _print_blocks(blocks: Sequence[Any], fmt: str) -> None:
+    if fmt == "json":
+        print_json([block.values() for block in blocks])
+        return
+    print_table(
+        ("Customer", "Block", "First", "Last", "Prefix", "Extensions", "Used", "Free"),
+        [_block_row(block) for block in blocks],
+        right=(1, 2, 3, 6, 7),
+    )
+
+
+def cmd_numbers_allocate(args: argparse.Namespace) -> int:
+    from carriertui.store import customers, numbers
+
+    with opened(args) as db:
+        actor = api_actor()
+        customer = customers.find_customer(db, actor, args.customer)
+        block = numbers.allocate_next_block(db, actor, customer.id)
+    _out(
+        f"block {block.block_index} ({block.range_start}-{block.range_end}) assigned to "
+        f"{sanitize(customer.name)}"
+    )
+    return EXIT_OK
+
+
+def cmd_numbers_release(args: argparse.Namespace) -> int:
+    from carriertui.store import customers, numbers
+
+    with opened(args) as db:
+        actor = api_actor()
+        customer = customers.find_customer(db, actor, args.customer)
+        block = numbers.release_block(db, actor, customer.id, args.block)
+    _out(
+        f"block {block.block_index} ({block.range_start}-{block.range_end}) released by "
+        f"{sanitize(customer.name)}"
+    )
+    return EXIT_OK
+
+
+def cmd_numbers_list(args: argparse.Namespace) -> int:
+    from carriertui.store import customers, numbers
+
+    with opened(args) as db:
+        actor = api_actor()
+        customer_id = None
+        if args.customer is not None:
+            customer_id = customers.find_customer(db, actor, args.customer).id
+        blocks = numbers.list_blocks(db, actor, customer_id)
+    _print_blocks(blocks, args.format)
+    return EXIT_OK
+
+
+def _block_index(text: str) -> int:
+    value = text.strip()
+    if not value.isdigit() or not value.isascii():
+        raise argparse.ArgumentTypeError(
+            f"BLOCK is a block number as 'numbers list' shows it, not {text!r}"
+        )
+    return int(value)
+
+
 def parse_moment(text: str, *, end_of_day: bool = False) -> datetime:
     """An ISO date or date-time as an aware UTC datetime; a naive one is taken as UTC.
 
@@ -852,6 +926,25 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command(opts, "set", "set an option ('unset' clears it)", cmd_options_set)
     sub.add_argument("key", help="option key, e.g. number_range_start")
     sub.add_argument("value", help="new value, or 'unset'")
+
+    blocks = group_of(
+        command(commands, "numbers", "internal number blocks: allocate, release, list", None)
+    )
+    sub = command(
+        blocks, "allocate", "assign the next free number block to a customer", cmd_numbers_allocate
+    )
+    sub.add_argument("--customer", required=True, help="account code, exact name, or id")
+    sub = command(
+        blocks,
+        "release",
+        "give a customer's block back (refused while any of its numbers is in use)",
+        cmd_numbers_release,
+    )
+    sub.add_argument("--customer", required=True, help="account code, exact name, or id")
+    sub.add_argument("block", type=_block_index, help="the block number, as 'numbers list' shows")
+    sub = command(blocks, "list", "number blocks with used and free counts", cmd_numbers_list)
+    sub.add_argument("--customer", help="only this customer's blocks: account code, name or id")
+    _format_option(sub)
 
     audit_log = group_of(command(commands, "audit", "export and verify the audit log", None))
     sub = command(

@@ -21,6 +21,7 @@ from carriertui.screens.customer_form import (
     fill_form,
     form_texts,
 )
+from carriertui.screens.numbers import NumberBlockPane, NumbersChanged
 from carriertui.store.customers import CustomerRecord
 from carriertui.store.models import Role
 from carriertui.widgets.form import Form
@@ -38,12 +39,6 @@ TABS = (
 )
 
 COMING = {
-    "numbers": (
-        "Internal number blocks are not available in this version yet.\n\n"
-        "This tab will allocate the customer's next free block of extensions (from Number Range "
-        "Start and Block Size in Settings > Options), so SIP extensions never clash between "
-        "customers, and show which numbers of the block are in use."
-    ),
     "summary": (
         "Call summaries are not available in this version yet.\n\n"
         "This tab will show hourly-updated summaries (24 hours, daily, weekly, monthly, UTC) "
@@ -91,6 +86,10 @@ class CustomerScreen(BaseScreen):
         "Every change is audited; with Audit Comment on (Settings > Options) a save asks for a "
         "reason. If someone else saved the customer after you opened it, nothing is "
         "overwritten: you see both versions and choose.\n\n"
+        "Number Block: `+` assigns the next free block (needs Number Range Start and Block Size "
+        "in Settings > Options); `n` adds a SIP user, `c` a conference, `a` an alias (F2 in the "
+        "form picks an unused number); `x` releases the block or removes the extension under "
+        "the cursor; `t` tests what a dialled number reaches.\n\n"
         "`[` and `]` move between tabs; Esc goes back to the list."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -148,7 +147,9 @@ class CustomerScreen(BaseScreen):
                     yield Button("Delay & Save ^d", id="delay-save", compact=True)
             with TabPane("Contacts", id="contacts"):
                 yield ContactsPane(self.customer_id, id="customer-contacts")
-            for tab_id, title in TABS[2:-1]:
+            with TabPane("Number Block", id="numbers"):
+                yield NumberBlockPane(self.customer_id, id="numbers-pane")
+            for tab_id, title in TABS[3:-1]:
                 with TabPane(title, id=tab_id), VerticalScroll():
                     yield Static(COMING[tab_id], classes="coming")
             with TabPane("Audit Log", id="audit"), Vertical():
@@ -379,6 +380,12 @@ class CustomerScreen(BaseScreen):
         pane = event.pane.id
         if pane == "contacts":
             self.query_one(ContactsPane).grid.focus()
+        elif pane == "numbers":
+            # Coming back re-reads the blocks and the number plan (an admin may have set
+            # Number Range Start and Block Size meanwhile); its keys work while focus is inside.
+            numbers = self.query_one(NumberBlockPane)
+            numbers.load()
+            numbers.focus_default()
         elif pane == "audit":
             self.query_one("#audit-grid", Grid).focus()
 
@@ -405,6 +412,25 @@ class CustomerScreen(BaseScreen):
         self.load()
         self.query_one("#audit-grid", Grid).refresh_data()
         self.query_one(ContactsPane).refresh_contacts()
+        self.query_one(NumberBlockPane).reload_all()
+
+    @on(NumbersChanged)
+    def _numbers_changed(self) -> None:
+        self.query_one("#audit-grid", Grid).refresh_data()
+
+    def _numbers_command(self, action: str, kind: str | None) -> None:
+        self.query_one(TabbedContent).active = "numbers"
+        pane = self.query_one(NumberBlockPane)
+        if action == "allocate":
+            if pane.plan is None:
+                from carriertui.screens.numbers import UNSET_HINT
+                from carriertui.widgets.plain import notify_plain
+
+                notify_plain(self.app, UNSET_HINT, severity="warning", timeout=8)
+                return
+            pane.action_allocate()
+        else:
+            pane.action_new(kind or "sip_user")
 
     def palette_commands(self) -> list[tuple[str, Any, str]]:
         commands: list[tuple[str, Any, str]] = [
@@ -419,6 +445,19 @@ class CustomerScreen(BaseScreen):
             ("customer: switch", self.action_switch_customer, "Jump to another customer (ctrl+o)")
         )
         if self.can_edit:
+            for label, action, kind in (
+                ("numbers: assign next block", "allocate", None),
+                ("numbers: new SIP user", "new", "sip_user"),
+                ("numbers: new conference", "new", "conference"),
+                ("numbers: new alias", "new", "alias"),
+            ):
+                commands.append(
+                    (
+                        label,
+                        lambda action=action, kind=kind: self._numbers_command(action, kind),
+                        "On the Number Block tab",
+                    )
+                )
             commands.append(("customer: save and stay", lambda: self.action_save(False), "ctrl+s"))
             commands.append(
                 ("customer: save and continue", lambda: self.action_save(True), "ctrl+g")

@@ -21,7 +21,7 @@ from sqlmodel import Session, SQLModel
 from carriertui.store import models
 from carriertui.store.errors import DatabaseBusyError, DatabaseURLError
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 DEFAULT_BUSY_TIMEOUT_S = 10.0
 _WRITE_OPTION = "carriertui_write"
 
@@ -215,12 +215,27 @@ def _audit_grid_indexes(session: Session) -> None:
         )
 
 
+NUMBER_TABLES = ("number_block", "extension_number", "sip_user", "conference", "extension_alias")
+
+
+def _number_blocks(session: Session) -> None:
+    """Version 6: internal number blocks and the extensions that use their numbers (new tables
+    only; versions 4 and 5 belong to another line of work and may be absent here)."""
+    connection = session.connection()
+    for name in NUMBER_TABLES:
+        SQLModel.metadata.tables[name].create(connection, checkfirst=True)
+
+
 # version -> steps that bring a database from version-1 to version. create_all() adds new tables;
 # steps here alter existing ones (add a column, backfill) and run inside one write transaction.
 # A new database runs every step from 1, so each step also copes with a table create_all() has
 # just made in its current shape (step 2 then only installs the append-only triggers).
 # Version 5 only adds tables (contacts, outbox, pending changes), which create_all() makes.
-_MIGRATIONS: dict[int, tuple[Any, ...]] = {2: (_audit_chain,), 3: (_audit_grid_indexes,)}
+_MIGRATIONS: dict[int, tuple[Any, ...]] = {
+    2: (_audit_chain,),
+    3: (_audit_grid_indexes,),
+    6: (_number_blocks,),
+}
 
 
 def open_database(url: str, *, create: bool = True, **kwargs: Any) -> Database:

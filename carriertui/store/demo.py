@@ -64,6 +64,59 @@ def seed_customers(seed: dict[str, Any]) -> list[dict[str, Any]]:
     return result
 
 
+def seed_numbers(seed: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(customer name, its ``[customers.numbers]`` table) for each customer that has one."""
+    return [
+        (str(entry["name"]), entry["numbers"])
+        for entry in seed.get("customers", [])
+        if isinstance(entry.get("numbers"), dict)
+    ]
+
+
+def _build_numbers(db: Database, actor: Actor, seed: dict[str, Any]) -> None:
+    """Blocks and extensions through the number services. A customer that holds a block
+    already (an interrupted build) is left as it is."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from carriertui.store import customers, numbers
+
+    by_name = {record.name: record.id for record in customers.list_customers(db, actor)}
+    jobs = []
+    for name, plan in seed_numbers(seed):
+        customer_id = by_name[name]
+        if numbers.list_blocks(db, actor, customer_id):
+            continue
+        blocks = [
+            numbers.allocate_next_block(db, actor, customer_id)
+            for _ in range(int(plan.get("blocks", 1)))
+        ]
+        first = blocks[0].range_start
+        for extension, display_name, channels in plan.get("sip_users", []):
+            jobs.append(
+                lambda c=customer_id, n=first + extension, d=display_name, ch=channels: (
+                    numbers.create_sip_user(db, actor, c, n, display_name=d, channels=ch)
+                )
+            )
+        for extension, title, members in plan.get("conferences", []):
+            numbers.create_conference(
+                db, actor, customer_id, first + extension, name=title, max_members=members
+            )
+    # SIP users cost an argon2 hash each (about 130 ms, outside the write transaction): a few
+    # threads hash while another writes. The services are safe to call concurrently.
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for future in [pool.submit(job) for job in jobs]:
+            future.result()
+    for name, plan in seed_numbers(seed):
+        customer_id = by_name[name]
+        first = numbers.list_blocks(db, actor, customer_id)[0].range_start
+        existing = {e.number for e in numbers.list_extensions(db, actor, customer_id)}
+        for extension, target in plan.get("aliases", []):
+            if first + extension not in existing:
+                numbers.create_alias(
+                    db, actor, customer_id, first + extension, target=first + target
+                )
+
+
 def demo_actor() -> Actor:
     from carriertui.store.context import Actor
     from carriertui.store.models import Role
@@ -186,10 +239,12 @@ def build_demo(url: str, *, reset: bool = False) -> Database:
         options.set_options(db, actor, DEMO_OPTIONS)
         # A build interrupted before its end may have created some customers already.
         existing = {record.name.casefold() for record in customers.list_customers(db, actor)}
-        for values in seed_customers(load_seed()):
+        seed = load_seed()
+        for values in seed_customers(seed):
             if str(values.get("name", "")).strip().casefold() not in existing:
                 customers.create_customer(db, actor, values)
-        _seed_contacts(db, actor, load_seed())
+        _seed_contacts(db, actor, seed)
+        _build_numbers(db, actor, seed)
         # Last, so that its presence means the build completed.
         operators.create_operator(
             db, actor, DEMO_OPERATOR, Role.ADMIN, _demo_password(check_password_policy)

@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from carriertui.store.types import FixedDecimal, UTCDateTime, utcnow
@@ -302,3 +302,122 @@ class PendingChange(SQLModel, table=True):
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
     applied_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+
+
+class ExtensionKind(StrEnum):
+    SIP_USER = "sip_user"
+    CONFERENCE = "conference"
+    ALIAS = "alias"
+
+    @property
+    def label(self) -> str:
+        return {"sip_user": "SIP user", "conference": "Conference", "alias": "Alias"}[self.value]
+
+
+class NumberBlock(SQLModel, table=True):
+    """One customer's internal number block: block k covers
+    ``[start + k*size, start + (k+1)*size - 1]`` (the range is stored as it was when assigned;
+    Start and Size cannot change while any block exists). ``block_index`` is UNIQUE, so two
+    processes can never both hold block k."""
+
+    __tablename__ = "number_block"
+    __table_args__ = (
+        UniqueConstraint("block_index", name="uq_number_block_index"),
+        Index("ix_number_block_customer", "customer_id", "block_index"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", nullable=False)
+    block_index: int = Field(sa_column=Column(BigInteger, nullable=False))
+    range_start: int = Field(sa_column=Column(BigInteger, nullable=False))
+    range_end: int = Field(sa_column=Column(BigInteger, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+
+
+class ExtensionNumber(SQLModel, table=True):
+    """Every number in use on the account, whatever uses it (SIP user, conference or alias).
+
+    One UNIQUE column for all three kinds: "Duplicate User Detected" is the database's answer,
+    so two operators (or processes) cannot both take a number, whichever kinds they create.
+    """
+
+    __tablename__ = "extension_number"
+    __table_args__ = (
+        UniqueConstraint("number", name="uq_extension_number"),
+        Index("ix_extension_number_customer", "customer_id", "number"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: int = Field(sa_column=Column(BigInteger, nullable=False))
+    customer_id: int = Field(foreign_key="customer.id", nullable=False)
+    kind: str = Field(sa_column=Column(String(16), nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+
+
+_sip_user_version = Column("version", Integer, nullable=False, default=1)
+_conference_version = Column("version", Integer, nullable=False, default=1)
+
+
+class SipUser(SQLModel, table=True):
+    """A SIP user: its username is its extension number. The password exists only as an
+    argon2id hash; the plaintext is shown once when generated."""
+
+    __tablename__ = "sip_user"
+    __mapper_args__ = {"version_id_col": _sip_user_version}
+    __table_args__ = (UniqueConstraint("extension_id", name="uq_sip_user_extension"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    extension_id: int = Field(foreign_key="extension_number.id", nullable=False)
+    customer_id: int = Field(foreign_key="customer.id", nullable=False, index=True)
+    username: str = Field(sa_column=Column(String(20), nullable=False))
+    display_name: str = Field(sa_column=Column(String(100), nullable=False))
+    channels: int = Field(default=1, nullable=False)
+    password_hash: str = Field(sa_column=Column(String(255), nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    version: int = Field(default=1, sa_column=_sip_user_version)
+
+
+class Conference(SQLModel, table=True):
+    """A Class5 conference on an extension. PINs are kept (the bridge checks them) but never
+    written into the audit log."""
+
+    __tablename__ = "conference"
+    __mapper_args__ = {"version_id_col": _conference_version}
+    __table_args__ = (UniqueConstraint("extension_id", name="uq_conference_extension"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    extension_id: int = Field(foreign_key="extension_number.id", nullable=False)
+    customer_id: int = Field(foreign_key="customer.id", nullable=False, index=True)
+    name: str = Field(sa_column=Column(String(100), nullable=False))
+    pin: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
+    moderator_pin: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
+    max_members: int = Field(default=0, nullable=False)  # 0 = unlimited
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    version: int = Field(default=1, sa_column=_conference_version)
+
+
+class Alias(SQLModel, table=True):
+    """An alternative number (its own extension_number row) that reaches a SIP user or a
+    conference of the same customer."""
+
+    __tablename__ = "extension_alias"
+    __table_args__ = (
+        UniqueConstraint("extension_id", name="uq_alias_extension"),
+        Index("ix_alias_target", "target_extension_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    extension_id: int = Field(foreign_key="extension_number.id", nullable=False)
+    customer_id: int = Field(foreign_key="customer.id", nullable=False, index=True)
+    target_extension_id: int = Field(foreign_key="extension_number.id", nullable=False)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )

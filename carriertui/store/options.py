@@ -8,13 +8,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import Session, func, select
 
 from carriertui.store import audit, validation
 from carriertui.store.context import Actor
 from carriertui.store.db import Database
 from carriertui.store.errors import ValidationError
-from carriertui.store.models import AuditAction, HttpVerb, Option, Role
+from carriertui.store.locks import lock_number_plan
+from carriertui.store.models import AuditAction, HttpVerb, NumberBlock, Option, Role
 from carriertui.store.types import utcnow
 
 TABLE = "option"
@@ -30,8 +31,14 @@ class OptionDef:
     nullable: bool = True
 
 
-def _positive_int(field: str, minimum: int) -> Callable[[Any], int]:
-    return lambda value: validation.integer(field, value, minimum=minimum, maximum=10**12)
+# Numbers may be E.164-long (15 digits); blocks and extensions are stored as 64-bit integers.
+MAX_NUMBER = 10**15 - 1
+# The options that define the number blocks: fixed while any block exists.
+NUMBER_PLAN_KEYS = ("number_range_start", "block_size")
+
+
+def _positive_int(field: str, minimum: int, maximum: int) -> Callable[[Any], int]:
+    return lambda value: validation.integer(field, value, minimum=minimum, maximum=maximum)
 
 
 DEFINITIONS: dict[str, OptionDef] = {
@@ -41,13 +48,13 @@ DEFINITIONS: dict[str, OptionDef] = {
             "number_range_start",
             "Number Range Start",
             "First number of the first internal number block (e.g. 1000).",
-            _positive_int("number_range_start", 0),
+            _positive_int("number_range_start", 0, MAX_NUMBER),
         ),
         OptionDef(
             "block_size",
             "Block Size",
             "How many numbers each customer's block holds (e.g. 1000).",
-            _positive_int("block_size", 1),
+            _positive_int("block_size", 1, 10**12),
         ),
         OptionDef(
             "audit_comment",
@@ -95,6 +102,18 @@ def _describe(value: Any) -> str:
     return str(value)
 
 
+def _refuse_while_blocks_exist(session: Session, key: str) -> None:
+    blocks = session.exec(select(func.count()).select_from(NumberBlock)).one()
+    if blocks:
+        raise ValidationError(
+            key,
+            f"cannot change while {blocks} number block{'s' if blocks != 1 else ''} "
+            "exist: every block's range was computed from Number Range Start and Block "
+            "Size, so a change would move ranges under extensions already in use. "
+            "Release every block first.",
+        )
+
+
 def get_options(db: Database, actor: Actor) -> Options:
     actor.require(Role.VIEWER, "read options")
     with db.read() as session:
@@ -112,11 +131,16 @@ def set_options(
         resolve_key(key).key: parse_value(resolve_key(key), raw) for key, raw in changes.items()
     }
     with db.write() as session:
+        if any(key in NUMBER_PLAN_KEYS for key in parsed):
+            # Before any audit entry: the chain's lock is always taken last (store/locks.py).
+            lock_number_plan(session)
         for key, value in parsed.items():
             row = session.get(Option, key)
             old = json.loads(row.value_json) if row else DEFINITIONS[key].default
             if old == value:
                 continue
+            if key in NUMBER_PLAN_KEYS:
+                _refuse_while_blocks_exist(session, key)
             if row is None:
                 row = Option(key=key, value_json=json.dumps(value))
             else:

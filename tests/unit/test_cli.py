@@ -63,7 +63,7 @@ def open_db(path: Path):
 
 # -- entry point -------------------------------------------------------------------------------
 
-SUBCOMMANDS = ("init", "operator", "customers", "options", "config", "demo")
+SUBCOMMANDS = ("init", "operator", "customers", "options", "numbers", "config", "demo")
 
 
 def test_help_in_a_real_process_lists_every_subcommand(home: Path) -> None:

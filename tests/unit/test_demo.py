@@ -180,3 +180,34 @@ def test_reset_refuses_a_non_sqlite_url() -> None:
 
     with pytest.raises(DatabaseURLError, match="SQLite"):
         build_demo("postgresql://u@127.0.0.1:1/x", reset=True)
+
+
+def test_the_demo_has_number_blocks_and_extensions(home: Path) -> None:
+    from carriertui.store import numbers
+    from carriertui.store.models import ExtensionKind
+
+    db = build_demo(f"sqlite:///{home / 'demo.sqlite'}")
+    try:
+        actor = demo_actor()
+        records = customers.list_customers(db, actor)
+        blocks = numbers.list_blocks(db, actor)
+        holders = {block.customer_id for block in blocks}
+        assert len(holders) > len(records) / 2  # most customers hold a block
+        assert [b.block_index for b in blocks] == list(range(len(blocks)))
+        extensions = [e for r in records for e in numbers.list_extensions(db, actor, r.id)]
+        kinds = {kind: sum(e.kind is kind for e in extensions) for kind in ExtensionKind}
+        assert len(extensions) >= 36
+        assert kinds[ExtensionKind.SIP_USER] >= 24
+        assert kinds[ExtensionKind.CONFERENCE] >= 6 and kinds[ExtensionKind.ALIAS] >= 4
+        # every extension lies in its customer's blocks, and every alias reaches its target
+        for extension in extensions:
+            own = [b for b in blocks if b.customer_id == extension.customer_id]
+            assert any(b.contains(extension.number) for b in own), extension
+        for alias in (e for e in extensions if e.kind is ExtensionKind.ALIAS):
+            dialled = numbers.resolve_dial(db, actor, alias.customer_id, str(alias.number))
+            assert dialled.reaches is not None and dialled.reaches.number == alias.target_number
+        entries = audit.list_entries(db, actor, limit=5000)
+        assert sum(e.table == "sip_user" for e in entries) == kinds[ExtensionKind.SIP_USER]
+        assert all(e.customer_id for e in entries if e.table in ("number_block", "sip_user"))
+    finally:
+        db.dispose()
