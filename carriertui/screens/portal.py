@@ -24,6 +24,7 @@ from carriertui.screens.login import CredentialsScreen
 from carriertui.text import sanitize
 from carriertui.widgets.form import FieldRow, Form
 from carriertui.widgets.format import money, status_style, utc
+from carriertui.widgets.grid import Grid
 from carriertui.widgets.plain import join, plain
 
 if TYPE_CHECKING:
@@ -287,12 +288,21 @@ class PortalScreen(BaseScreen):
             yield Button("Change password", id="change-password", compact=True)
 
     def compose_number_blocks(self) -> ComposeResult:
-        """Hook: the customer's number blocks and extensions, read only (issue 5, "The portal").
+        """The customer's number blocks and extensions, read only (copy and export work)."""
+        from carriertui.grid.model import Query, SortKey
+        from carriertui.screens.numbers import blocks_source
+        from carriertui.store import portal
 
-        Number blocks are being built on another branch; when ``store.numbers`` exists, yield a
-        ``TabPane("Number Blocks", id="numbers")`` here with a Grid over the customer's blocks.
-        Until then the portal shows nothing for them rather than made-up data."""
-        yield from ()
+        db = self.carrier.db
+        with TabPane("Number Blocks", id="numbers"), Vertical(id="portal-numbers"):
+            yield Static("Number blocks", classes="portal-heading")
+            yield Grid(blocks_source([]), id="portal-blocks")
+            yield Static("Extensions", classes="portal-heading")
+            yield Grid(
+                portal.portal_extensions_source(db, self.identity),
+                query=Query(sort=(SortKey("number"),)),
+                id="portal-extensions",
+            )
 
     def compose_summary(self) -> ComposeResult:
         """Hook: the customer's Summary, read only with copy and export (issue 7). Nothing until
@@ -323,6 +333,18 @@ class PortalScreen(BaseScreen):
             return portal.portal_account(db, identity)
 
         run_service(self, read, on_done=self.show_account, group="portal-load", exclusive=True)
+
+        def blocks() -> list[Any]:
+            from carriertui.store import portal
+
+            return portal.portal_blocks(db, identity)
+
+        run_service(self, blocks, on_done=self.show_blocks, group="portal-blocks", exclusive=True)
+
+    def show_blocks(self, blocks: list[Any]) -> None:
+        from carriertui.screens.numbers import blocks_source
+
+        self.query_one("#portal-blocks", Grid).set_source(blocks_source(blocks))
 
     def show_account(self, account: PortalAccount) -> None:
         self.account = account

@@ -433,6 +433,11 @@ def _blocks(session: Session, customer_id: int | None) -> list[BlockRecord]:
     ]
 
 
+def blocks_of(session: Session, customer_id: int) -> list[BlockRecord]:
+    """One customer's blocks inside a caller's session (the portal's read-only view)."""
+    return _blocks(session, customer_id)
+
+
 def list_blocks(db: Database, actor: Actor, customer_id: int | None = None) -> list[BlockRecord]:
     """Blocks by index (one customer's, or every customer's) with used and free counts."""
     actor.require(Role.VIEWER, "list number blocks")

@@ -15,11 +15,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from carriertui.store import contacts
+from carriertui.store import contacts, numbers
 from carriertui.store.contacts import PortalIdentity
 from carriertui.store.db import Database
 from carriertui.store.errors import NotFoundError, StaleEditError
 from carriertui.store.models import Contact, Customer
+from carriertui.store.rowsource import SqlRowSource
 
 
 @dataclass(frozen=True)
@@ -119,3 +120,15 @@ def update_profile(
             error.table, error.key, _profile_of(error.current), error.attempted
         ) from None
     return _profile_of(record)
+
+
+def portal_blocks(db: Database, identity: PortalIdentity) -> list[numbers.BlockRecord]:
+    """The contact's own customer's number blocks, read only."""
+    with db.read() as session:
+        return numbers.blocks_of(session, identity.customer_id)
+
+
+def portal_extensions_source(db: Database, identity: PortalIdentity) -> SqlRowSource:
+    """The contact's own customer's SIP users, conferences and aliases for a read-only grid
+    (no PIN or password: the grid shows numbers, names, channels and targets)."""
+    return numbers.extensions_grid_source(db, identity.actor, identity.customer_id)

@@ -360,3 +360,41 @@ async def test_hostile_contact_text_is_shown_literally(tmp_path: Path) -> None:
         await pilot.click("#portal-banner")
         await settle(pilot)
         assert app.is_running and app.screen is screen
+
+
+async def test_the_portal_shows_the_customers_blocks_and_extensions_read_only(
+    tmp_path: Path,
+) -> None:
+    from carriertui.store import customers, numbers, options
+    from tests.functional.harness import grid_column
+
+    url, _contact_id = seed_portal(tmp_path)
+    db = open_db(url)
+    options.set_options(db, ADMIN, {"number_range_start": 2000, "block_size": 1000})
+    northwind = customers.find_customer(db, ADMIN, "NWT-001")
+    other = customers.find_customer(db, ADMIN, "BFV-002")
+    numbers.allocate_next_block(db, ADMIN, northwind.id)
+    numbers.allocate_next_block(db, ADMIN, other.id)
+    numbers.create_sip_user(db, ADMIN, northwind.id, 2100, display_name="Reception")
+    numbers.create_sip_user(db, ADMIN, other.id, 3100, display_name="Not yours")
+    db.dispose()
+    app = CarrierApp(url, portal=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await portal_login(pilot, CONTACT_EMAIL, CONTACT_PASSWORD)
+        screen = await _wait_portal(pilot)
+        screen.query_one(TabbedContent).active = "numbers"
+        blocks, extensions = (
+            screen.query_one("#portal-blocks"),
+            screen.query_one("#portal-extensions"),
+        )
+        await wait_for(pilot, lambda: bool(grid_column(blocks)))
+        await wait_for(pilot, lambda: bool(grid_column(extensions)))
+        assert len(grid_column(blocks)) == 1  # Northwind's block only
+        assert grid_column(extensions) == [2100]
+        assert grid_column(extensions, 2) == ["Reception"]
+        # Read only: the operator's keys for blocks and extensions do nothing here.
+        blocks.focus()
+        await pilot.press("plus", "x")
+        await settle(pilot)
+        assert isinstance(app.screen, PortalScreen)
+    assert [b.range_start for b in numbers.list_blocks(open_db(url), ADMIN, northwind.id)] == [2000]
