@@ -176,7 +176,10 @@ class CustomerScreen(BaseScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("save", "delay"):
-            return self.can_edit and self.record is not None
+            # The Main tab's saves: hidden (and inert) while another tab has the keys.
+            tabs = self.query("#customer-tabs")
+            on_main = not tabs or tabs.first(TabbedContent).active in ("", "main")
+            return self.can_edit and self.record is not None and on_main
         return True
 
     # -- loading ----------------------------------------------------------------------------
@@ -377,6 +380,7 @@ class CustomerScreen(BaseScreen):
     @on(TabbedContent.TabActivated, "#customer-tabs")
     def _tab_shown(self, event: TabbedContent.TabActivated) -> None:
         """The operator switched tabs to work in that tab: its grid takes the keys."""
+        self.refresh_bindings()
         pane = event.pane.id
         if pane == "contacts":
             self.query_one(ContactsPane).grid.focus()
