@@ -319,6 +319,8 @@ class _RowParser:
         """(the row, []) or (None, every problem found)."""
         if len(f) != self.width:
             return None, [f"{len(f)} fields, the header has {self.width}"]
+        # Our own CSV writers (reports, reject files) put a ' before a leading - + = @.
+        f = [_undo_neutralised(value) for value in f]
         at = self.at
         problems: list[str] = []
         values: dict[str, Any] = {}
