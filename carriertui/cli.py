@@ -598,6 +598,275 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if result.ok else EXIT_ERROR
 
 
+# -- CDRs, roll-ups, summaries -----------------------------------------------------------------
+
+
+class _ProgressBar:
+    """A one-line progress bar on standard error, drawn only when it is a terminal."""
+
+    WIDTH = 30
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.enabled = sys.stderr.isatty()
+        self._last = 0.0
+        self._drawn = False
+
+    def update(self, rows: int, done: int, total: int) -> None:
+        import time
+
+        now = time.monotonic()
+        if not self.enabled or now - self._last < 0.1:
+            return
+        self._last = now
+        fraction = min(done / total, 1.0) if total else 1.0
+        filled = int(fraction * self.WIDTH)
+        bar = "#" * filled + "-" * (self.WIDTH - filled)
+        sys.stderr.write(f"\r{self.label} [{bar}] {fraction:4.0%} {rows:,} rows")
+        sys.stderr.flush()
+        self._drawn = True
+
+    def close(self) -> None:
+        if self._drawn:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+
+def _path_argument(text: str) -> Any:
+    from pathlib import Path
+
+    return Path(text).expanduser()
+
+
+def cmd_cdr_import(args: argparse.Namespace) -> int:
+    from carriertui.store import cdrs
+
+    if args.rejects and not args.skip_bad:
+        raise CommandError("--rejects needs --skip-bad", EXIT_USAGE)
+    path = _path_argument(args.file)
+    bar = _ProgressBar(f"importing {sanitize(path.name)}")
+    with opened(args) as db:
+        try:
+            report = cdrs.import_cdr_file(
+                db,
+                api_actor(),
+                path,
+                skip_bad=args.skip_bad,
+                rejects_path=_path_argument(args.rejects) if args.rejects else None,
+                on_progress=bar.update,
+            )
+        except cdrs.CdrImportError as error:
+            bar.close()
+            for bad in error.errors:
+                print(sanitize(str(bad)), file=sys.stderr)
+            raise CommandError(str(error)) from error
+        finally:
+            bar.close()
+    for bad in report.errors:
+        print(f"skipped {sanitize(str(bad))}", file=sys.stderr)
+    _out(sanitize(str(report)))
+    if report.rejects_path is not None and report.bad_rows:
+        _out(f"bad rows written to {sanitize(report.rejects_path)}")
+    _out(f"throughput: {report.rows_per_s:,.0f} rows/s")
+    return EXIT_OK
+
+
+def _customer_id(db: Any, text: str) -> int:
+    from carriertui.store import customers
+
+    return customers.find_customer(db, api_actor(), text).id
+
+
+def _parse_day(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise CommandError(f"{option}: not a date: {text!r} (YYYY-MM-DD)", EXIT_USAGE) from None
+
+
+def cmd_cdr_export(args: argparse.Namespace) -> int:
+    from carriertui.grid.export import ExportError
+    from carriertui.store import cdrs
+
+    day = _parse_day(args.date, "--date")
+    with opened(args) as db:
+        actor = api_actor()
+        customer_id = _customer_id(db, args.customer)
+        try:
+            if args.output in (None, "-"):
+                _report, batches = cdrs.report_batches(db, actor, customer_id, args.period, day)
+                _write_csv_to_stdout(cdrs.REPORT_COLUMNS, batches)
+                return EXIT_OK
+            bar = _ProgressBar("exporting CDRs")
+            try:
+                report = cdrs.export_cdr_report(
+                    db,
+                    actor,
+                    customer_id,
+                    args.period,
+                    day,
+                    _path_argument(args.output),
+                    on_progress=lambda rows: bar.update(rows, 0, 0),
+                )
+            finally:
+                bar.close()
+        except ExportError as error:
+            raise CommandError(str(error)) from error
+    _out(
+        f"exported {report.rows} CDRs of {sanitize(report.customer_code)} "
+        f"({report.kind.value}, {iso_utc(report.start)} to {iso_utc(report.end)}) "
+        f"to {sanitize(report.path)}"
+    )
+    return EXIT_OK
+
+
+def cmd_rollup(args: argparse.Namespace) -> int:
+    from carriertui.store import rollups
+
+    with opened(args) as db:
+        run = rollups.rollup_rebuild if args.rebuild else rollups.rollup_incremental
+        report = run(db)
+    _out(f"roll-up {report}")
+    return EXIT_OK
+
+
+SUMMARY_FIELDS = (
+    "period_start",
+    "period",
+    "partial",
+    "attempts",
+    "connected",
+    "asr",
+    "acd",
+    "duration",
+    "billed_duration",
+    "charge",
+    "cost",
+    "profit",
+    "profit_pct",
+)
+_SUMMARY_RATIOS = ("asr", "acd", "profit_pct")
+
+
+def _summary_json_row(row: Any) -> dict[str, Any]:
+    values = row.values()
+    for key in _SUMMARY_RATIOS:  # numbers, not strings: they are not money
+        if values[key] is not None:
+            values[key] = float(values[key])
+    return values
+
+
+def _write_atomically(path: Any, text: str) -> None:
+    """``text`` to ``path`` through a temporary file renamed into place (mode 0600)."""
+    import tempfile
+
+    folder = path.parent
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
+    try:
+        with open(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(name, path)
+    except BaseException:
+        if os.path.exists(name):
+            os.unlink(name)
+        raise
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    from carriertui.grid.export import ExportError, write_csv
+    from carriertui.grid.model import Column, ColumnType
+    from carriertui.store import summary
+
+    first = _parse_day(args.date_from, "--from") if args.date_from else None
+    last = _parse_day(args.date_to, "--to") if args.date_to else None
+    with opened(args) as db:
+        actor = api_actor()
+        result = summary.customer_summary(
+            db, actor, _customer_id(db, args.customer), args.view, first=first, last=last
+        )
+    to_stdout = args.output in (None, "-")
+    if args.format == "json":
+        document = {
+            "customer": result.customer_code,
+            "customer_name": result.customer_name,
+            "currency": result.currency,
+            "view": result.view.value,
+            "rolled_up_at": result.rolled_up_at,
+            "generated_at": result.generated_at,
+            "rows": [_summary_json_row(row) for row in result.rows],
+        }
+        if to_stdout:
+            print_json(document)
+            return EXIT_OK
+        path = _path_argument(args.output)
+        text = json.dumps(document, default=_json_default, ensure_ascii=False, indent=2)
+        try:
+            _write_atomically(path, text + "\n")
+        except OSError as error:
+            raise CommandError(f"cannot write {sanitize(path)}: {error.strerror}") from error
+        _out(f"wrote {len(result.rows)} {result.view.value} rows to {sanitize(path)}")
+        return EXIT_OK
+    if args.format == "csv":
+        types = {"period_start": ColumnType.TIMESTAMP, "period": ColumnType.TEXT}
+        columns = [Column(key, key, types.get(key, ColumnType.DECIMAL)) for key in SUMMARY_FIELDS]
+        batches = [[(row.period_start, tuple(row.values().values())) for row in result.rows]]
+        if to_stdout:
+            _write_csv_to_stdout(columns, batches)
+            return EXIT_OK
+        path = _path_argument(args.output)
+        try:
+            count = write_csv(path, columns, batches)
+        except ExportError as error:
+            raise CommandError(str(error)) from error
+        _out(f"wrote {count} {result.view.value} rows to {sanitize(path)}")
+        return EXIT_OK
+    rolled = _when(result.rolled_up_at, "never")
+    _out(
+        f"{sanitize(result.customer_name)} ({sanitize(result.customer_code or '')}), "
+        f"{result.view.value}, {result.currency}; rolled up {rolled} UTC; * = partial period"
+    )
+    dash = "—"
+
+    def shown(value: Any, suffix: str = "") -> str:
+        return dash if value is None else f"{value}{suffix}"
+
+    print_table(
+        (
+            "Period",
+            "Attempts",
+            "Connected",
+            "ASR %",
+            "ACD s",
+            "Duration s",
+            "Billed s",
+            "Charge",
+            "Cost",
+            "Profit",
+            "Profit %",
+        ),
+        [
+            (
+                row.label + (" *" if row.partial else ""),
+                row.attempts,
+                row.connected,
+                shown(row.asr),
+                shown(row.acd),
+                row.duration,
+                row.billed_duration,
+                _money(row.charge),
+                _money(row.cost),
+                _money(row.profit),
+                shown(row.profit_pct),
+            )
+            for row in result.rows
+        ],
+        right=tuple(range(1, 11)),
+    )
+    return EXIT_OK
+
+
 # -- contacts, mail, delayed changes ------------------------------------------------------------
 
 
@@ -1004,6 +1273,57 @@ def build_parser() -> argparse.ArgumentParser:
     command(pending_group, "run", "apply the delayed changes that are due", cmd_pending_run)
     sub = command(pending_group, "list", "list delayed changes (the Delay Log)", cmd_pending_list)
     _format_option(sub)
+
+    cdr_group = group_of(
+        command(commands, "cdr", "import CDRs from CSV; export a CDR report", None)
+    )
+    sub = command(
+        cdr_group,
+        "import",
+        "import CDRs from a CSV file (all or nothing unless --skip-bad); see README for columns",
+        cmd_cdr_import,
+    )
+    sub.add_argument("file", metavar="FILE.csv", help="CSV with a header row of CDR columns")
+    sub.add_argument(
+        "--skip-bad",
+        action="store_true",
+        help="import the good rows; write the bad ones to a reject file",
+    )
+    sub.add_argument(
+        "--rejects",
+        metavar="PATH",
+        help="the reject file (with --skip-bad; default FILE.rejects.csv next to FILE)",
+    )
+    sub = command(
+        cdr_group,
+        "export",
+        "one customer's CDRs of the day, ISO week or month containing DATE, as CSV (UTC)",
+        cmd_cdr_export,
+    )
+    sub.add_argument("--customer", required=True, help="account code, exact name, or id")
+    sub.add_argument("--period", required=True, choices=("daily", "weekly", "monthly"))
+    sub.add_argument("--date", required=True, metavar="DATE", help="a day in the period (UTC)")
+    sub.add_argument(
+        "-o", "--output", metavar="PATH", help="write to PATH (a file or a folder), not stdout"
+    )
+
+    sub = command(
+        commands,
+        "rollup",
+        "update the hourly roll-ups from CDRs imported since the last run (for cron, hourly)",
+        cmd_rollup,
+    )
+    sub.add_argument("--rebuild", action="store_true", help="recompute every hour from all CDRs")
+
+    sub = command(
+        commands, "summary", "a customer's call summary (as the Summary tab shows)", cmd_summary
+    )
+    sub.add_argument("--customer", required=True, help="account code, exact name, or id")
+    sub.add_argument("--view", required=True, choices=("24h", "daily", "weekly", "monthly"))
+    sub.add_argument("--from", dest="date_from", metavar="DATE", help="first day (UTC)")
+    sub.add_argument("--to", dest="date_to", metavar="DATE", help="last day, inclusive (UTC)")
+    sub.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    sub.add_argument("-o", "--output", metavar="PATH", help="write to PATH, not stdout")
 
     config = group_of(command(commands, "config", "configuration file", None))
     command(config, "path", "print the configuration file's path", cmd_config_path)

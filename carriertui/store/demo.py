@@ -208,6 +208,42 @@ def _seed_contacts(db: Database, actor: Actor, seed: dict[str, Any]) -> None:
     )
 
 
+def _seed_cdrs(db: Database, actor: Actor, seed: dict[str, Any]) -> None:
+    """About 90 days of CDRs for the customers with a ``[customers.traffic]`` table, up to the
+    build time, then the hourly roll-ups. Skipped when CDRs exist (an interrupted build)."""
+    from sqlalchemy import func, select
+
+    from carriertui.store import cdrs, customers, demo_cdrs, rollups
+    from carriertui.store.models import Cdr
+    from carriertui.store.types import utcnow
+
+    settings = seed.get("cdrs")
+    if not settings:
+        return
+    with db.read() as session:
+        if session.connection().execute(select(func.count()).select_from(Cdr)).scalar_one():
+            return
+    by_name = {record.name: record for record in customers.list_customers(db, actor)}
+    traffic = []
+    for entry in seed.get("customers", []):
+        table = entry.get("traffic")
+        if not table:
+            continue
+        record = by_name[str(entry["name"])]
+        traffic.append(
+            demo_cdrs.parse_traffic(record.id, record.account_code or str(record.id), table)
+        )
+    batches = demo_cdrs.generate(
+        traffic,
+        demo_cdrs.parse_destinations(settings["destinations"]),
+        seed=int(settings.get("seed", 1)),
+        end=utcnow(),
+        days=int(settings.get("days", 90)),
+    )
+    cdrs.insert_cdrs(db, actor, batches, source=f"demo seed {settings.get('seed', 1)}")
+    rollups.rollup_rebuild(db)
+
+
 def build_demo(url: str, *, reset: bool = False) -> Database:
     """Create (or, with ``reset``, recreate) the demo database at ``url`` and return it open.
 
@@ -245,6 +281,7 @@ def build_demo(url: str, *, reset: bool = False) -> Database:
                 customers.create_customer(db, actor, values)
         _seed_contacts(db, actor, seed)
         _build_numbers(db, actor, seed)
+        _seed_cdrs(db, actor, seed)
         # Last, so that its presence means the build completed.
         operators.create_operator(
             db, actor, DEMO_OPERATOR, Role.ADMIN, _demo_password(check_password_policy)

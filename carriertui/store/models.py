@@ -421,3 +421,83 @@ class Alias(SQLModel, table=True):
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class Cdr(SQLModel, table=True):
+    """One call detail record. Written only in bulk (store/cdrs.py), never as ORM objects.
+
+    Times are UTC; money is exact (FixedDecimal: 4 places as a scaled BIGINT) in the customer's
+    currency. Indexes: the summary, the roll-ups and the CDR report all read one customer's CDRs
+    by start time, in start time order (``id`` last, the grid's tie-breaker).
+    """
+
+    __tablename__ = "cdr"
+    __table_args__ = (
+        UniqueConstraint("call_id", name="uq_cdr_call_id"),
+        Index("ix_cdr_customer_start", "customer_id", "start_time", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    call_id: str = Field(sa_column=Column(String(128), nullable=False))
+    customer_id: int = Field(foreign_key="customer.id", nullable=False)
+    start_time: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    source_cli: str = Field(sa_column=Column(String(64), nullable=False))
+    dest_number: str = Field(sa_column=Column(String(64), nullable=False))
+    dest_name: str = Field(sa_column=Column(String(100), nullable=False))
+    duration: int = Field(nullable=False)  # talk seconds; > 0 means connected
+    billed_duration: int = Field(nullable=False)  # seconds after MCD/pulse rounding
+    sip_code: int = Field(nullable=False)
+    release_reason: str = Field(sa_column=Column(String(64), nullable=False))
+    pdd_ms: int = Field(nullable=False)
+    charge: Decimal = Field(sa_column=Column(FixedDecimal, nullable=False))
+    cost: Decimal = Field(sa_column=Column(FixedDecimal, nullable=False))
+    direction: str = Field(sa_column=Column(String(8), nullable=False))
+    source_ip: str = Field(sa_column=Column(String(45), nullable=False))
+
+
+class CdrHourly(SQLModel, table=True):
+    """Hourly roll-up of one customer's CDRs (store/rollups.py), the Summary's only source.
+
+    Derived data, rebuilt at will (``carriertui rollup --rebuild``); not audited.
+    """
+
+    __tablename__ = "cdr_hourly"
+
+    customer_id: int = Field(primary_key=True)
+    hour_start: datetime = Field(sa_column=Column(UTCDateTime, primary_key=True))
+    attempts: int = Field(nullable=False)
+    connected: int = Field(nullable=False)
+    duration: int = Field(nullable=False)
+    billed_duration: int = Field(nullable=False)
+    charge: Decimal = Field(sa_column=Column(FixedDecimal, nullable=False))
+    cost: Decimal = Field(sa_column=Column(FixedDecimal, nullable=False))
+    pdd_sum_ms: int = Field(nullable=False)
+
+
+class CdrDirtyHour(SQLModel, table=True):
+    """Hours that received CDRs since the last roll-up: written by the importer in the import's
+    own transaction, consumed (and emptied) by the incremental roll-up."""
+
+    __tablename__ = "cdr_dirty_hour"
+
+    customer_id: int = Field(primary_key=True)
+    hour_start: datetime = Field(sa_column=Column(UTCDateTime, primary_key=True))
+    # hour_start + 1 hour, stored so that the roll-up's range join is the same SQL everywhere.
+    hour_end: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class RollupState(SQLModel, table=True):
+    """One row (id 1): when the roll-up last ran, for the Summary's "rolled up at" line."""
+
+    __tablename__ = "cdr_rollup_state"
+
+    id: int = Field(primary_key=True)
+    rolled_up_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime, nullable=True)
+    )
+    rebuilt_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))

@@ -1,0 +1,170 @@
+"""CDR import, roll-up rebuild, incremental roll-up and the summary service on N CDRs.
+
+    python benchmarks/summary_bench.py --cdrs 1000000 --json benchmarks/results/summary.json
+
+Writes a CSV of N CDRs for 20 customers spread over 90 days (random 128-bit call ids, as
+switches make them), then, on a fresh SQLite database in a temporary folder:
+
+- import_rows_per_s: `cdr import` of the file (parse, validate, insert, mark hours, audit),
+  rows read / wall time of import_cdr_file
+- rebuild_s: rollup_rebuild over all N CDRs
+- incremental_ms: a file of one new hour of traffic (N / 2160 CDRs, every customer) imported,
+  then rollup_incremental timed (median of 5 new hours)
+- summary_service_ms: customer_summary(daily) of the busiest customer, median of 5 (the data
+  the Summary tab's first frame needs; the frame itself is the UI's to measure)
+- summary_open_ms: null here. It is the Daily view's first frame with rows in the TUI, which the
+  Summary tab (built on these services) measures; this branch has no Summary tab.
+
+Budgets at N = 1,000,000 (issue 7): import >= 200,000 rows/s, rebuild <= 3 s, incremental
+<= 100 ms, summary_open <= 150 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from carriertui.store import cdrs, customers, rollups, summary
+from carriertui.store.cdrs import CSV_COLUMNS
+from carriertui.store.context import Actor
+from carriertui.store.db import open_database
+from carriertui.store.models import Role
+
+CUSTOMERS = 20
+DAYS = 90
+REPEATS = 5
+DESTINATIONS = ["United Kingdom - Mobile", "Germany - Fixed", "United States", "India - Mobile"]
+
+
+def write_cdr_file(path: Path, rows: int, start: datetime, span: timedelta, seed: int) -> None:
+    rng = random.Random(seed)
+    step = span.total_seconds() / max(rows, 1)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\r\n")
+        writer.writerow(CSV_COLUMNS)
+        for index in range(rows):
+            moment = start + timedelta(seconds=index * step)
+            answered = rng.random() < 0.55
+            duration = int(rng.expovariate(1 / 150)) + 1 if answered else 0
+            billed = (duration + 5) // 6 * 6
+            writer.writerow(
+                (
+                    f"{rng.getrandbits(128):032x}",
+                    f"C{rng.randrange(CUSTOMERS):02d}",
+                    moment.strftime("%Y-%m-%dT%H:%M:%S") + "Z",
+                    f"44207946{rng.randrange(10000):04d}",
+                    f"49309{rng.randrange(10**7):07d}",
+                    DESTINATIONS[index % len(DESTINATIONS)],
+                    duration,
+                    billed,
+                    200 if answered else 486,
+                    "Normal Clearing" if answered else "User Busy",
+                    rng.randrange(300, 6000),
+                    f"{billed * 0.000183:.4f}",
+                    f"{duration * 0.000141:.4f}",
+                    "outbound",
+                    f"192.0.2.{index % 200}",
+                )
+            )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cdrs", type=int, default=200_000, help="CDRs to import (N)")
+    parser.add_argument("--json", type=Path, help="write the results here")
+    args = parser.parse_args()
+    actor = Actor(name="bench", role=Role.ADMIN, ip="127.0.0.1")
+    end = datetime(2026, 11, 1, tzinfo=UTC)
+    start = end - timedelta(days=DAYS)
+    results: dict[str, object] = {"cdrs": args.cdrs}
+    with tempfile.TemporaryDirectory(prefix="summary-bench-") as folder:
+        work = Path(folder)
+        source = work / "cdrs.csv"
+        started = time.perf_counter()
+        write_cdr_file(source, args.cdrs, start, end - start, seed=1)
+        results["csv_mb"] = round(source.stat().st_size / 1e6, 1)
+        print(
+            f"wrote {args.cdrs:,} CDRs ({results['csv_mb']} MB) in "
+            f"{time.perf_counter() - started:.1f} s",
+            file=sys.stderr,
+        )
+        db = open_database(f"sqlite:///{work / 'bench.sqlite'}")
+        ids = [
+            customers.create_customer(
+                db, actor, {"name": f"Customer {n:02d}", "account_code": f"C{n:02d}"}
+            ).id
+            for n in range(CUSTOMERS)
+        ]
+
+        report = cdrs.import_cdr_file(db, actor, source)
+        assert report.imported == args.cdrs, report
+        results["import_s"] = round(report.elapsed_s, 3)
+        results["import_rows_per_s"] = round(report.rows_per_s)
+
+        rebuild = rollups.rollup_rebuild(db)
+        results["rebuild_s"] = round(rebuild.elapsed_s, 3)
+        results["rebuild_hours"] = rebuild.hours
+
+        per_hour = max(args.cdrs // (DAYS * 24), CUSTOMERS)
+        incremental = []
+        for repeat in range(REPEATS):
+            hour = end + timedelta(hours=repeat)
+            extra = work / f"hour-{repeat}.csv"
+            write_cdr_file(extra, per_hour, hour, timedelta(hours=1), seed=100 + repeat)
+            cdrs.import_cdr_file(db, actor, extra)
+            incremental.append(rollups.rollup_incremental(db))
+        results["incremental_cdrs"] = per_hour
+        results["incremental_hours"] = incremental[0].hours
+        results["incremental_ms"] = round(
+            statistics.median(r.elapsed_s for r in incremental) * 1000, 1
+        )
+
+        timings = []
+        for _ in range(REPEATS):
+            began = time.perf_counter()
+            daily = summary.customer_summary(db, actor, ids[0], "daily", now=end)
+            timings.append(time.perf_counter() - began)
+        results["summary_rows"] = len(daily.rows)
+        results["summary_service_ms"] = round(statistics.median(timings) * 1000, 1)
+        # The Daily view's first frame in the TUI: measured by the Summary tab's benchmark.
+        results["summary_open_ms"] = None
+        db.dispose()
+    results["cpus"] = os.cpu_count()
+    results["load_avg_1m"] = round(os.getloadavg()[0], 2)
+
+    budgets = {
+        "import_rows_per_s": (">=", 200_000),
+        "rebuild_s": ("<=", 3),
+        "incremental_ms": ("<=", 100),
+        "summary_open_ms": ("<=", 150),
+    }
+    print(f"{'measure':<22} {'value':>12}  budget")
+    for key, value in results.items():
+        rule = budgets.get(key)
+        shown = "n/a" if value is None else f"{value:,}" if isinstance(value, int) else str(value)
+        verdict = ""
+        if rule and value is not None:
+            ok = value >= rule[1] if rule[0] == ">=" else value <= rule[1]
+            verdict = f"{rule[0]} {rule[1]:,}  {'ok' if ok else 'OVER BUDGET'}"
+        elif rule:
+            verdict = f"{rule[0]} {rule[1]:,}  (not measured here)"
+        print(f"{key:<22} {shown:>12}  {verdict}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
