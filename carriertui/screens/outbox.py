@@ -11,6 +11,7 @@ from textual.widgets import Footer, Label
 from carriertui.grid.model import Query, SortKey
 from carriertui.screens.base import BaseScreen
 from carriertui.widgets.grid import Grid
+from carriertui.widgets.plain import plain
 
 OUTBOX_QUERY = Query(sort=(SortKey("created_at", descending=True),))
 
@@ -43,6 +44,17 @@ class OutboxScreen(BaseScreen):
             id="outbox-grid",
         )
         yield Footer()
+
+    def _transport_line(self) -> str:
+        """Where mail goes, so a wrong [mail] setting is seen here, not guessed from retries."""
+        from carriertui.locations import ConfigError, mail_config
+        from carriertui.store.mail import MailConfigError, MailSettings
+
+        try:
+            settings = MailSettings.from_config(mail_config(self.carrier.database_url))
+        except (ConfigError, MailConfigError) as error:
+            return f"Mail is not configured correctly: {error}. n sends what is due now."
+        return f"Mail goes via {settings.describe()}. n sends what is due now."
 
     def on_mount(self) -> None:
         self.query_one(Grid).focus()
