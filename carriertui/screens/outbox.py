@@ -11,7 +11,6 @@ from textual.widgets import Footer, Label
 from carriertui.grid.model import Query, SortKey
 from carriertui.screens.base import BaseScreen
 from carriertui.widgets.grid import Grid
-from carriertui.widgets.plain import plain
 
 OUTBOX_QUERY = Query(sort=(SortKey("created_at", descending=True),))
 
