@@ -633,3 +633,44 @@ def test_cli_auto_and_csv_list(cli_db: str, capsys) -> None:
         capsys, "invoices", "list", "--since", "2999-01-01", "--format", "json", "--db", cli_db
     )
     assert code == 0 and json.loads(out) == []
+
+
+def test_marking_several_invoices_is_all_or_nothing(db, admin, acme, audit_log) -> None:
+    first, second = invoices.generate_invoices(
+        db, admin, acme, "monthly", [MARCH, APRIL], now=LATER
+    )
+    before = audit_log.count()
+    with pytest.raises(NotFoundError):
+        invoices.set_status_many(db, admin, [first.id, 98765], "Paid")
+    assert audit_log.count() == before
+    assert invoices.get_invoice(db, admin, first.number).status is InvoiceStatus.UNPAID
+    marked = invoices.set_status_many(db, admin, [first.id, second.id], InvoiceStatus.PENDING)
+    assert [r.status for r in marked] == [InvoiceStatus.PENDING] * 2
+    assert [e.action for e in audit_log.since(before)] == ["UPDATE", "UPDATE"]
+
+
+def test_the_demo_seeds_invoices_with_older_ones_paid(db, admin) -> None:
+    from carriertui.store import demo
+    from carriertui.store.types import utcnow
+
+    weekly = add_customer(db, admin, "WEEK", invoice_schedule="weekly")
+    add_customer(db, admin, "NONE")
+    today = utcnow().replace(hour=12, minute=0, second=0, microsecond=0)
+    insert(
+        db,
+        admin,
+        [
+            values(f"d{day}", weekly, today - timedelta(days=day), duration=60, charge="1")
+            for day in range(100)
+        ],
+    )
+    demo._seed_invoices(db, admin)
+    records = invoices.list_invoices(db, admin)
+    assert len(records) >= 13 and {r.customer_id for r in records} == {weekly}
+    paid_before = utcnow() - timedelta(days=demo.DEMO_PAID_AFTER_DAYS)
+    for record in records:
+        expected = InvoiceStatus.PAID if record.period_end <= paid_before else InvoiceStatus.UNPAID
+        assert record.status is expected, record
+    assert {r.status for r in records} == {InvoiceStatus.PAID, InvoiceStatus.UNPAID}
+    demo._seed_invoices(db, admin)  # an interrupted build resumes: nothing twice
+    assert invoices.list_invoices(db, admin) == records
