@@ -867,6 +867,204 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- invoices ----------------------------------------------------------------------------------
+
+INVOICE_CSV_FIELDS = (
+    "number",
+    "customer",
+    "customer_name",
+    "period_kind",
+    "period",
+    "period_start",
+    "period_end",
+    "issue_date",
+    "due_date",
+    "currency",
+    "subtotal",
+    "tax_percent",
+    "tax",
+    "total",
+    "status",
+    "created_by",
+    "created_at",
+)
+
+
+def _invoice_json(record: Any, *, lines: bool = True) -> dict[str, Any]:
+    """An invoice for a billing system: money as decimal strings, times in UTC."""
+    data: dict[str, Any] = {
+        "number": record.number,
+        "customer": record.customer_code,
+        "customer_name": record.customer_name,
+        "customer_id": record.customer_id,
+        "period_kind": record.period_kind,
+        "period": record.period_label,
+        "period_start": record.period_start,
+        "period_end": record.period_end,
+        "issue_date": record.issue_date,
+        "due_date": record.due_date,
+        "currency": record.currency,
+        "subtotal": record.subtotal,
+        "tax_percent": record.tax_percent,
+        "tax": record.tax,
+        "total": record.total,
+        "status": record.status,
+        "created_by": record.created_by,
+        "created_at": record.created_at,
+    }
+    if lines:
+        data["lines"] = [
+            {
+                "day": line.day,
+                "attempts": line.attempts,
+                "connected": line.connected,
+                "billed_minutes": line.billed_minutes,
+                "billed_duration": line.billed_duration,
+                "charge": line.charge,
+            }
+            for line in record.lines
+        ]
+    return data
+
+
+def _print_invoice_table(records: Sequence[Any]) -> None:
+    print_table(
+        ("Number", "Customer", "Period", "Kind", "Issued", "Due", "Total", "Cur", "Status"),
+        [
+            (
+                record.number,
+                record.customer_code or record.customer_name,
+                record.period_label,
+                record.period_kind,
+                record.issue_date.isoformat(),
+                record.due_date.isoformat(),
+                _money(record.total),
+                record.currency,
+                record.status.value,
+            )
+            for record in records
+        ],
+        right=(6,),
+    )
+
+
+def cmd_invoices_auto(args: argparse.Namespace) -> int:
+    from carriertui.store import invoices
+
+    with opened(args) as db:
+        customer_id = _customer_id(db, args.customer) if args.customer else None
+        created = invoices.auto_generate(db, api_actor(), customer_id=customer_id)
+    if not created:
+        _out("no invoices generated: every closed period is invoiced")
+        return EXIT_OK
+    _out(f"generated {len(created)} invoice{'s' if len(created) != 1 else ''}")
+    _print_invoice_table(created)
+    return EXIT_OK
+
+
+def cmd_invoices_generate(args: argparse.Namespace) -> int:
+    from carriertui.store import invoices
+    from carriertui.store.periods import period_start
+
+    day = _parse_day(args.date, "--date")
+    kind = invoices.invoice_kind(args.period)
+    with opened(args) as db:
+        customer_id = _customer_id(db, args.customer)
+        created = invoices.generate_invoices(
+            db, api_actor(), customer_id, kind, [period_start(kind, day)], comment=args.comment
+        )
+    _out(f"generated {created[0].number}")
+    _print_invoice_table(created)
+    return EXIT_OK
+
+
+def cmd_invoices_list(args: argparse.Namespace) -> int:
+    from carriertui.grid.model import Column, ColumnType
+    from carriertui.store import invoices
+
+    since = _parse_day(args.since, "--since") if args.since else None
+    with opened(args) as db:
+        customer_id = _customer_id(db, args.customer) if args.customer else None
+        records = invoices.list_invoices(db, api_actor(), customer_id=customer_id, since=since)
+    if args.format == "json":
+        print_json([_invoice_json(record) for record in records])
+    elif args.format == "csv":
+        types = {
+            "period_start": ColumnType.TIMESTAMP,
+            "period_end": ColumnType.TIMESTAMP,
+            "created_at": ColumnType.TIMESTAMP,
+        }
+        columns = [Column(key, key, types.get(key, ColumnType.TEXT)) for key in INVOICE_CSV_FIELDS]
+        rows = []
+        for record in records:
+            data = _invoice_json(record, lines=False)
+            data["status"] = record.status.value
+            rows.append((record.id, tuple(data[key] for key in INVOICE_CSV_FIELDS)))
+        _write_csv_to_stdout(columns, [rows])
+    else:
+        _print_invoice_table(records)
+    return EXIT_OK
+
+
+def cmd_invoices_show(args: argparse.Namespace) -> int:
+    from carriertui.store import invoices
+
+    with opened(args) as db:
+        record = invoices.get_invoice(db, api_actor(), args.number)
+    if args.format == "json":
+        print_json(_invoice_json(record))
+        return EXIT_OK
+    customer = record.customer_name + (f" ({record.customer_code})" if record.customer_code else "")
+    details = (
+        ("Invoice", record.number),
+        ("Customer", customer),
+        ("Period", f"{record.period_kind} {record.period_label}"),
+        ("From (UTC)", iso_utc(record.period_start)),
+        ("To (UTC)", iso_utc(record.period_end)),
+        ("Issued", record.issue_date.isoformat()),
+        ("Due", record.due_date.isoformat()),
+        ("Status", record.status.value),
+        ("Created by", record.created_by),
+    )
+    for label, value in details:
+        _out(f"{label + ':':<12} {sanitize(value)}")
+    _out()
+    print_table(
+        ("Day", "Attempts", "Connected", "Billed min", "Charge"),
+        [
+            (
+                line.day.isoformat(),
+                line.attempts,
+                line.connected,
+                f"{line.billed_minutes:f}",
+                _money(line.charge),
+            )
+            for line in record.lines
+        ],
+        right=(1, 2, 3, 4),
+    )
+    _out()
+    _out(f"{'Subtotal:':<12} {_money(record.subtotal)} {record.currency}")
+    _out(f"{'Tax:':<12} {_money(record.tax)} {record.currency} ({_money(record.tax_percent)} %)")
+    _out(f"{'Total:':<12} {_money(record.total)} {record.currency}")
+    return EXIT_OK
+
+
+def cmd_invoices_mark_paid(args: argparse.Namespace) -> int:
+    from carriertui.store import invoices
+    from carriertui.store.models import InvoiceStatus
+
+    with opened(args) as db:
+        actor = api_actor()
+        record = invoices.get_invoice(db, actor, args.number)
+        if record.status is InvoiceStatus.PAID:
+            _out(f"{record.number} is paid already")
+            return EXIT_OK
+        invoices.set_status(db, actor, record.id, InvoiceStatus.PAID, comment=args.comment)
+    _out(f"{record.number} marked Paid")
+    return EXIT_OK
+
+
 # -- contacts, mail, delayed changes ------------------------------------------------------------
 
 
@@ -1324,6 +1522,38 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--to", dest="date_to", metavar="DATE", help="last day, inclusive (UTC)")
     sub.add_argument("--format", choices=("table", "json", "csv"), default="table")
     sub.add_argument("-o", "--output", metavar="PATH", help="write to PATH, not stdout")
+
+    invoice_group = group_of(
+        command(commands, "invoices", "generate, list, show and mark invoices paid", None)
+    )
+    sub = command(
+        invoice_group,
+        "auto",
+        "create the missing invoices of every closed period for customers with an invoice "
+        "schedule (for cron)",
+        cmd_invoices_auto,
+    )
+    sub.add_argument("--customer", help="only this customer: account code, exact name, or id")
+    sub = command(
+        invoice_group,
+        "generate",
+        "invoice one closed period: the day, ISO week or month containing DATE (UTC)",
+        cmd_invoices_generate,
+    )
+    sub.add_argument("--customer", required=True, help="account code, exact name, or id")
+    sub.add_argument("--period", required=True, choices=("daily", "weekly", "monthly"))
+    sub.add_argument("--date", required=True, metavar="DATE", help="a day in the period (UTC)")
+    sub.add_argument("--comment", help="a reason, written into the audit log")
+    sub = command(invoice_group, "list", "list invoices, oldest number first", cmd_invoices_list)
+    sub.add_argument("--customer", help="only this customer's: account code, exact name, or id")
+    sub.add_argument("--since", metavar="DATE", help="only invoices issued on or after DATE")
+    sub.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    sub = command(invoice_group, "show", "one invoice with its daily lines", cmd_invoices_show)
+    sub.add_argument("number", help="the invoice number, e.g. INV-000001")
+    _format_option(sub)
+    sub = command(invoice_group, "mark-paid", "mark an invoice Paid", cmd_invoices_mark_paid)
+    sub.add_argument("number", help="the invoice number, e.g. INV-000001")
+    sub.add_argument("--comment", help="a reason, written into the audit log")
 
     config = group_of(command(commands, "config", "configuration file", None))
     command(config, "path", "print the configuration file's path", cmd_config_path)

@@ -21,7 +21,7 @@ from sqlmodel import Session, SQLModel
 from carriertui.store import models
 from carriertui.store.errors import DatabaseBusyError, DatabaseURLError
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 DEFAULT_BUSY_TIMEOUT_S = 10.0
 _WRITE_OPTION = "carriertui_write"
 
@@ -231,7 +231,8 @@ def _number_blocks(session: Session) -> None:
 # A new database runs every step from 1, so each step also copes with a table create_all() has
 # just made in its current shape (step 2 then only installs the append-only triggers).
 # Version 5 only adds tables (contacts, outbox, pending changes), which create_all() makes;
-# so does version 7 (CDRs, their hourly roll-ups, the roll-up bookkeeping).
+# so does version 7 (CDRs, their hourly roll-ups, the roll-up bookkeeping), and version 8
+# (invoices and their lines).
 _MIGRATIONS: dict[int, tuple[Any, ...]] = {
     2: (_audit_chain,),
     3: (_audit_grid_indexes,),

@@ -34,3 +34,24 @@ def lock_number_plan(session: Session) -> None:
         ),
         {"lock_class": _PG_LOCK_CLASS},
     )
+
+
+_PG_INVOICE_LOCK_CLASS = 0x696E7663  # "invc": the first key; the invoice table's OID the second
+
+
+def lock_invoice_numbers(session: Session) -> None:
+    """Serialise invoice generation: the next number is read (MAX + 1) and the period checked
+    for an invoice under this lock, so two generators can neither share a number, skip one, nor
+    invoice one period twice. Held until the transaction ends: a rolled-back generation leaves
+    no invoice behind, so it burns no number.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return
+    connection.execute(
+        text(
+            "SELECT pg_advisory_xact_lock(:lock_class, "
+            "(('invoice'::regclass)::oid::bigint - 2147483648)::integer)"
+        ),
+        {"lock_class": _PG_INVOICE_LOCK_CLASS},
+    )

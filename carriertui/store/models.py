@@ -6,11 +6,11 @@ strings, and the services turn them into enums in the records they return.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Column, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Date, Index, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from carriertui.store.types import FixedDecimal, UTCDateTime, utcnow
@@ -38,6 +38,14 @@ class InvoiceSchedule(StrEnum):
     DAILY = "daily"
     WEEKLY = "weekly"
     MONTHLY = "monthly"
+
+
+class InvoiceStatus(StrEnum):
+    """The portal's invoice statuses (DOMAIN.md 6.2): Unpaid when generated."""
+
+    UNPAID = "Unpaid"
+    PAID = "Paid"
+    PENDING = "Pending"
 
 
 class AuditAction(StrEnum):
@@ -501,3 +509,61 @@ class RollupState(SQLModel, table=True):
         default=None, sa_column=Column(UTCDateTime, nullable=True)
     )
     rebuilt_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+
+
+class Invoice(SQLModel, table=True):
+    """One invoice: one customer, one closed daily, weekly (ISO) or monthly UTC period
+    [period_start, period_end), amounts from the hourly roll-ups (store/invoices.py).
+
+    ``sequence`` is the account-wide, gap-free invoice number (``number`` is its text,
+    ``INV-000001``); both UNIQUE. A period is invoiced at most once per customer and kind: the
+    UNIQUE (customer_id, period_kind, period_start) is the database's net under the service's
+    check. Money is exact (FixedDecimal, 4 places) in the customer's currency at generation;
+    ``tax_percent`` is the customer's rate at generation, kept so the invoice never changes.
+    """
+
+    __tablename__ = "invoice"
+    __table_args__ = (
+        UniqueConstraint("sequence", name="uq_invoice_sequence"),
+        UniqueConstraint("number", name="uq_invoice_number"),
+        UniqueConstraint(
+            "customer_id", "period_kind", "period_start", name="uq_invoice_customer_period"
+        ),
+        Index("ix_invoice_customer_start", "customer_id", "period_start"),
+        Index("ix_invoice_issue_date", "issue_date"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    sequence: int = Field(sa_column=Column(BigInteger, nullable=False))
+    number: str = Field(sa_column=Column(String(20), nullable=False))
+    customer_id: int = Field(foreign_key="customer.id", nullable=False)
+    period_kind: str = Field(sa_column=Column(String(10), nullable=False))
+    period_start: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    period_end: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    subtotal: Decimal = Field(sa_column=Column(FixedDecimal, nullable=False))
+    tax_percent: Decimal = Field(sa_column=Column(FixedDecimal, nullable=False))
+    tax: Decimal = Field(sa_column=Column(FixedDecimal, nullable=False))
+    total: Decimal = Field(sa_column=Column(FixedDecimal, nullable=False))
+    currency: str = Field(sa_column=Column(String(3), nullable=False))
+    issue_date: date = Field(sa_column=Column(Date, nullable=False))
+    due_date: date = Field(sa_column=Column(Date, nullable=False))
+    status: str = Field(sa_column=Column(String(10), nullable=False))
+    created_by: str = Field(sa_column=Column(String(255), nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+
+
+class InvoiceLine(SQLModel, table=True):
+    """One UTC day of an invoice's period (a day without calls has a zero line)."""
+
+    __tablename__ = "invoice_line"
+    __table_args__ = (UniqueConstraint("invoice_id", "day", name="uq_invoice_line_day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    invoice_id: int = Field(foreign_key="invoice.id", nullable=False)
+    day: date = Field(sa_column=Column(Date, nullable=False))
+    attempts: int = Field(sa_column=Column(BigInteger, nullable=False))
+    connected: int = Field(sa_column=Column(BigInteger, nullable=False))
+    billed_duration: int = Field(sa_column=Column(BigInteger, nullable=False))  # seconds
+    charge: Decimal = Field(sa_column=Column(FixedDecimal, nullable=False))

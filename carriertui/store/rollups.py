@@ -95,27 +95,39 @@ def rollup_incremental(db: Database) -> RollupReport:
     started = time.perf_counter()
     now = utcnow()
     with db.write() as session:
-        _lock_marks(session, db.backend)
-        connection = session.connection()
-        hours = int(connection.exec_driver_sql("SELECT COUNT(*) FROM cdr_dirty_hour").scalar_one())
-        if hours:
-            connection.exec_driver_sql(
-                "DELETE FROM cdr_hourly WHERE EXISTS (SELECT 1 FROM cdr_dirty_hour d "
-                "WHERE d.customer_id = cdr_hourly.customer_id "
-                "AND d.hour_start = cdr_hourly.hour_start)"
-            )
-            # The marks carry both ends of their hour: the same range join on every backend,
-            # served by ix_cdr_customer_start.
-            connection.exec_driver_sql(
-                f"INSERT INTO cdr_hourly ({_ROLLUP_COLUMNS}) "  # noqa: S608 - constants only
-                f"SELECT d.customer_id, d.hour_start, {_AGGREGATES} "
-                "FROM cdr_dirty_hour d JOIN cdr c ON c.customer_id = d.customer_id "
-                "AND c.start_time >= d.hour_start AND c.start_time < d.hour_end "
-                "GROUP BY d.customer_id, d.hour_start"
-            )
-            connection.exec_driver_sql("DELETE FROM cdr_dirty_hour")
-        _stamp(session, now, rebuilt=False)
+        hours = roll_up_marked_hours(session, db.backend, now)
     return RollupReport("incremental", hours, time.perf_counter() - started, now)
+
+
+def roll_up_marked_hours(session: Any, backend: str, now: datetime) -> int:
+    """The incremental roll-up inside the caller's write transaction (invoice generation rolls
+    up and reads the roll-ups in one transaction); stamps ``now`` as the last roll-up and
+    returns the customer-hours recomputed.
+
+    Lock order: on PostgreSQL this locks ``cdr_dirty_hour``; a caller that also writes audit
+    entries must call it before ``audit.record`` (whose chain lock comes last).
+    """
+    _lock_marks(session, backend)
+    connection = session.connection()
+    hours = int(connection.exec_driver_sql("SELECT COUNT(*) FROM cdr_dirty_hour").scalar_one())
+    if hours:
+        connection.exec_driver_sql(
+            "DELETE FROM cdr_hourly WHERE EXISTS (SELECT 1 FROM cdr_dirty_hour d "
+            "WHERE d.customer_id = cdr_hourly.customer_id "
+            "AND d.hour_start = cdr_hourly.hour_start)"
+        )
+        # The marks carry both ends of their hour: the same range join on every backend,
+        # served by ix_cdr_customer_start.
+        connection.exec_driver_sql(
+            f"INSERT INTO cdr_hourly ({_ROLLUP_COLUMNS}) "  # noqa: S608 - constants only
+            f"SELECT d.customer_id, d.hour_start, {_AGGREGATES} "
+            "FROM cdr_dirty_hour d JOIN cdr c ON c.customer_id = d.customer_id "
+            "AND c.start_time >= d.hour_start AND c.start_time < d.hour_end "
+            "GROUP BY d.customer_id, d.hour_start"
+        )
+        connection.exec_driver_sql("DELETE FROM cdr_dirty_hour")
+    _stamp(session, now, rebuilt=False)
+    return hours
 
 
 def rollup_rebuild(db: Database) -> RollupReport:
