@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("carriertui")
 
-# How often the running app applies due delayed changes and sends due mail.
+# How often the running app rolls up new CDRs, applies due delayed changes and sends due mail.
 BACKGROUND_INTERVAL_S = 30.0
 THEMES = ("textual-dark", "textual-light", "nord", "gruvbox", "tokyo-night")
 
@@ -275,8 +275,8 @@ class CarrierApp(App[int]):
     def run_background(
         self, *, on_done: Callable[[], None] | None = None, announce: bool = False
     ) -> None:
-        """Apply due delayed changes and send due mail, in a worker (the same services as
-        `carriertui pending run` and `carriertui mail send`; safe beside them)."""
+        """Roll up new CDRs, apply due delayed changes and send due mail, in a worker (the same
+        services as `carriertui rollup`, `pending run` and `mail send`; safe beside them)."""
         from carriertui.screens.base import run_service
 
         db = self.db
@@ -286,15 +286,19 @@ class CarrierApp(App[int]):
 
         def work() -> str:
             from carriertui.locations import mail_config
-            from carriertui.store import mail, pending
+            from carriertui.store import mail, pending, rollups
             from carriertui.store.context import client_ip
 
+            rolled = rollups.rollup_incremental(db)
             applied = pending.run_due(db)
             settings = mail.MailSettings.from_config(mail_config(url))
             sent = mail.flush_outbox(
                 db, settings.transport_object(), sender=settings.sender, ip=client_ip()
             )
-            return f"Delayed changes: {applied}. Mail via {settings.describe()}: {sent}."
+            return (
+                f"Roll-up: {rolled}. Delayed changes: {applied}. "
+                f"Mail via {settings.describe()}: {sent}."
+            )
 
         def done(summary: str) -> None:
             if announce:

@@ -73,6 +73,7 @@ class Column:
     filterable: bool = True
     searchable: bool | None = None  # None: text columns only
     group: str | None = None  # a group header above the titles, e.g. "Calls"
+    empty: str = ""  # what a missing value (None) shows, e.g. "—" for a ratio with no denominator
 
     @property
     def is_numeric(self) -> bool:
@@ -221,7 +222,7 @@ class ColumnSet:
 def display_text(column: Column, value: Any) -> str:
     """The cell text for ``value`` (not yet sanitized: the widget does that)."""
     if value is None:
-        return ""
+        return column.empty
     if column.formatter is not None:
         return column.formatter(value)
     if column.type is ColumnType.TIMESTAMP and isinstance(value, datetime):

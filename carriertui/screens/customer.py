@@ -22,6 +22,7 @@ from carriertui.screens.customer_form import (
     form_texts,
 )
 from carriertui.screens.numbers import NumberBlockPane, NumbersChanged
+from carriertui.screens.summary import SummaryPane
 from carriertui.store.customers import CustomerRecord
 from carriertui.store.models import Role
 from carriertui.widgets.form import Form
@@ -37,15 +38,6 @@ TABS = (
     ("summary", "Summary"),
     ("audit", "Audit Log"),
 )
-
-COMING = {
-    "summary": (
-        "Call summaries are not available in this version yet.\n\n"
-        "This tab will show hourly-updated summaries (24 hours, daily, weekly, monthly, UTC) "
-        "with ASR, ACD, profit and charges; cell selection with sum and average; copy and CSV "
-        "export; Generate Invoice and CDR report downloads."
-    ),
-}
 
 
 class CustomerHeader(Static):
@@ -90,6 +82,11 @@ class CustomerScreen(BaseScreen):
         "in Settings > Options); `n` adds a SIP user, `c` a conference, `a` an alias (F2 in the "
         "form picks an unused number); `x` releases the block or removes the extension under "
         "the cursor; `t` tests what a dialled number reaches.\n\n"
+        "Summary: 1 24 hours, 2 Daily, 3 Weekly, 4 Monthly (UTC), 5 Invoices. Select cells for "
+        "sum and average (the status line adds the weighted ASR and ACD of the selected rows); m "
+        "copies or exports. Tick rows with space and press i to Generate Invoice (closed "
+        "periods only); I creates every missing invoice; c writes the row's CDR report; u rolls "
+        "up new CDRs now; p marks an invoice paid.\n\n"
         "`[` and `]` move between tabs; Esc goes back to the list."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -149,9 +146,8 @@ class CustomerScreen(BaseScreen):
                 yield ContactsPane(self.customer_id, id="customer-contacts")
             with TabPane("Number Block", id="numbers"):
                 yield NumberBlockPane(self.customer_id, id="numbers-pane")
-            for tab_id, title in TABS[3:-1]:
-                with TabPane(title, id=tab_id), VerticalScroll():
-                    yield Static(COMING[tab_id], classes="coming")
+            with TabPane("Summary", id="summary"):
+                yield SummaryPane(self.customer_id, id="summary-pane")
             with TabPane("Audit Log", id="audit"), Vertical():
                 yield Label(
                     "This customer's changes, newest first. Enter or d: View Difference.",
@@ -384,6 +380,10 @@ class CustomerScreen(BaseScreen):
         pane = event.pane.id
         if pane == "contacts":
             self.query_one(ContactsPane).grid.focus()
+        elif pane == "summary":
+            summary = self.query_one(SummaryPane)
+            summary.load()
+            summary.focus_default()
         elif pane == "numbers":
             # Coming back re-reads the blocks and the number plan (an admin may have set
             # Number Range Start and Block Size meanwhile); its keys work while focus is inside.

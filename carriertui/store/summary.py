@@ -58,6 +58,7 @@ _VIEW_PERIODS = {
     SummaryView.MONTHLY: PeriodKind.MONTHLY,
 }
 ROLLING_HOURS = 24
+DASH = "\u2014"  # a ratio whose denominator is zero: never 0, never an error
 _CENT = Decimal("0.01")
 _HUNDRED = Decimal(100)
 
@@ -392,14 +393,22 @@ def summary_columns(view: SummaryView | str) -> tuple[Column, ...]:
         ),
         Column("attempts", "Attempts", ColumnType.INTEGER, width=10, group="Calls"),
         Column("connected", "Connected", ColumnType.INTEGER, width=10, group="Calls"),
-        Column("asr", "ASR %", ColumnType.PERCENT, width=8, group="Calls"),
-        Column("acd", "ACD", ColumnType.DURATION, width=7, formatter=_acd_text, group="Calls"),
+        Column("asr", "ASR %", ColumnType.PERCENT, width=8, group="Calls", empty=DASH),
+        Column(
+            "acd",
+            "ACD",
+            ColumnType.DURATION,
+            width=7,
+            formatter=_acd_text,
+            group="Calls",
+            empty=DASH,
+        ),
         Column("duration", "Duration", ColumnType.DURATION, width=11, group="Usage"),
         Column("billed_duration", "Billed Duration", ColumnType.DURATION, width=15, group="Usage"),
         Column("charge", "Customer Charge", ColumnType.MONEY, width=15, group="Money"),
         Column("cost", "Cost", ColumnType.MONEY, width=12, group="Money"),
         Column("profit", "Profit", ColumnType.MONEY, width=12, group="Money"),
-        Column("profit_pct", "Profit %", ColumnType.PERCENT, width=9, group="Money"),
+        Column("profit_pct", "Profit %", ColumnType.PERCENT, width=9, group="Money", empty=DASH),
     )
 
 

@@ -201,9 +201,9 @@ class Grid(Vertical):
     def source(self) -> RowSource:
         return self.view.source
 
-    def set_source(self, source: RowSource) -> None:
+    def set_source(self, source: RowSource, query: Query | None = None) -> None:
         self._source = source
-        self.view.set_source(source)
+        self.view.set_source(source, query)
 
     def focus(self, scroll_visible: bool = True) -> Grid:
         """Focus the grid's view (once it is mounted, when called from a screen's on_mount)."""

@@ -260,13 +260,14 @@ class DataGrid(ScrollView, can_focus=True):
         self.reload(keep_cursor=False)
         self.post_message(self.QueryChanged())
 
-    def set_source(self, source: RowSource) -> None:
+    def set_source(self, source: RowSource, query: Query | None = None) -> None:
+        """Show another source (its own columns) under ``query`` (default: no sort, no filter)."""
         self.source = source
         self.columns = tuple(source.columns)
         self._widths = [column_width(column) for column in self.columns]
         self._compute_offsets()
         self.checked.clear()
-        self.set_query(Query())
+        self.set_query(query or Query())
 
     def reload(self, *, keep_cursor: bool = True, key: RowKey | None = None) -> None:
         """Re-query (refresh): new generation, empty cache. The cursor then moves to the row with

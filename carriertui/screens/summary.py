@@ -1,0 +1,424 @@
+"""The customer's Summary tab: 24 hours, Daily, Weekly and Monthly call summaries (UTC) on the
+grid, a chart of minutes and ASR for the rows in view, selection maths with the weighted ASR and
+ACD, Generate Invoice, Auto Generate, the CDR report, and the customer's invoices."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Label, Sparkline, Static
+
+from carriertui.grid.memory import InMemoryRowSource
+from carriertui.grid.model import Column, Query, RowSource, SortKey
+from carriertui.screens.base import report_error, run_service, save_with_reason
+from carriertui.store.summary import Summary, SummaryView
+from carriertui.widgets.grid import Grid, Selection
+from carriertui.widgets.plain import join, notify_plain, plain
+
+VIEWS = (
+    ("24h", "24 hours"),
+    ("daily", "Daily"),
+    ("weekly", "Weekly"),
+    ("monthly", "Monthly"),
+    ("invoices", "Invoices"),
+)
+NEWEST_FIRST = Query(sort=(SortKey("period_start", descending=True),))
+INVOICE_COLUMN = Column("invoice", "Invoice", width=11, group="Invoice")
+SPARK_POINTS = 60
+
+
+def _duration(seconds: Decimal | int | None) -> str:
+    if seconds is None:
+        return "\u2014"
+    whole = int(seconds)
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
+def summary_source(summary: Summary, invoices: dict[datetime, str]) -> InMemoryRowSource:
+    """The summary rows plus an Invoice column; the open period's label says it is partial."""
+    from carriertui.store.periods import period_label
+    from carriertui.store.summary import summary_columns, summary_grid_rows
+
+    kind = summary.view.period
+    partial = summary.partial_row.period_start if summary.partial_row else None
+
+    def label(value: datetime) -> str:
+        text = period_label(kind, value)
+        return f"{text} \u25d4" if value == partial else text
+
+    columns = list(summary_columns(summary.view))
+    first = columns[0]
+    columns[0] = Column(
+        first.key,
+        first.title,
+        first.type,
+        width=(first.width or 12) + 2,
+        formatter=label,
+        group=first.group,
+    )
+    columns.append(INVOICE_COLUMN)
+    rows = [(key, (*values, invoices.get(key))) for key, values in summary_grid_rows(summary)]
+    code = summary.customer_code or str(summary.customer_id)
+    return InMemoryRowSource(columns, rows, name=f"summary-{code}-{summary.view.value}")
+
+
+class SummaryPane(Vertical):
+    """Everything on the Summary tab. Its keys work while focus is inside it."""
+
+    DEFAULT_CSS = """
+    SummaryPane { height: 1fr; }
+    SummaryPane > #summary-views { height: 1; }
+    SummaryPane > #summary-views Button { margin: 0 1 0 0; min-width: 6; }
+    SummaryPane > #summary-views Button.-active { text-style: bold reverse; }
+    SummaryPane > #summary-info { height: 1; }
+    SummaryPane > #summary-chart { height: 2; }
+    SummaryPane > #summary-chart Sparkline { width: 1fr; height: 1; }
+    SummaryPane > #summary-chart .chart-label { width: 20; height: 1; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("1", "view('24h')", "24 h", id="summary.24h", show=False),
+        Binding("2", "view('daily')", "Daily", id="summary.daily", show=False),
+        Binding("3", "view('weekly')", "Weekly", id="summary.weekly", show=False),
+        Binding("4", "view('monthly')", "Monthly", id="summary.monthly", show=False),
+        Binding("5", "view('invoices')", "Invoices", id="summary.invoices", show=False),
+        Binding("i", "generate", "Invoice", id="summary.generate", tooltip="Generate Invoice"),
+        Binding("I", "auto_generate", "Auto invoices", id="summary.auto", show=False),
+        Binding("c", "cdr_report", "CDRs", id="summary.cdr_report", tooltip="CDR report (CSV)"),
+        Binding("p", "mark_paid", "Paid", id="summary.paid", show=False),
+        Binding("u", "rollup", "Update", id="summary.rollup", show=False),
+    ]
+
+    def __init__(self, customer_id: int, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.customer_id = customer_id
+        self.view = SummaryView.DAILY.value
+        self.summary: Summary | None = None
+        self._window: tuple[int, int] | None = None
+
+    @property
+    def _app(self) -> Any:
+        return self.app
+
+    @property
+    def can_edit(self) -> bool:
+        actor = self._app.actor
+        from carriertui.store.models import Role
+
+        return actor is not None and actor.can(Role.OPERATOR)
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="summary-views"):
+            for key, title in VIEWS:
+                number = [k for k, _ in VIEWS].index(key) + 1
+                yield Button(f"{number} {title}", id=f"view-{key}", compact=True)
+        yield Static("Loading…", id="summary-info")
+        with Vertical(id="summary-chart"):
+            with Horizontal():
+                yield Label("", id="chart-minutes-label", classes="chart-label", markup=False)
+                yield Sparkline([], id="chart-minutes")
+            with Horizontal():
+                yield Label("", id="chart-asr-label", classes="chart-label", markup=False)
+                yield Sparkline([], id="chart-asr")
+        yield Grid(
+            InMemoryRowSource([INVOICE_COLUMN], [], name="summary"),
+            query=NEWEST_FIRST,
+            checkable=True,
+            extra_aggregates=self._weighted,
+            id="summary-grid",
+        )
+
+    def on_mount(self) -> None:
+        self._mark_view()
+        self.set_interval(0.25, self._follow_scroll)
+
+    @property
+    def grid(self) -> Grid:
+        return self.query_one("#summary-grid", Grid)
+
+    def focus_default(self) -> None:
+        self.grid.focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("generate", "auto_generate", "mark_paid"):
+            return self.can_edit
+        return True
+
+    # -- loading ----------------------------------------------------------------------------
+
+    def load(self) -> None:
+        if self.view == "invoices":
+            self._load_invoices()
+            return
+        from carriertui.store import invoices, summary
+
+        app = self._app
+        db, actor, customer_id, view = app.db, app.actor, self.customer_id, self.view
+
+        def read() -> tuple[Summary, dict[datetime, str]]:
+            result = summary.customer_summary(db, actor, customer_id, view)
+            numbers: dict[datetime, str] = {}
+            if view != SummaryView.HOURS_24.value:
+                numbers = invoices.invoice_numbers(db, actor, customer_id, view)
+            return result, numbers
+
+        run_service(self, read, on_done=self._show, group="summary-load", exclusive=True)
+
+    def _show(self, result: tuple[Summary, dict[datetime, str]]) -> None:
+        summary, numbers = result
+        self.summary = summary
+        self.grid.set_source(summary_source(summary, numbers), NEWEST_FIRST)
+        rolled = summary.rolled_up_at
+        when = f"{rolled.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if rolled else "never"
+        partial = " · \u25d4 open (partial)" if summary.partial_row else ""
+        self.query_one("#summary-info", Static).update(
+            join(
+                (f"{len(summary.rows):,} periods (UTC) in {summary.currency}", ""),
+                (f" · rolled up {when}", "dim"),
+                (partial, "dim"),
+            )
+        )
+        self._window = None
+        self.call_after_refresh(self._follow_scroll)
+
+    def _load_invoices(self) -> None:
+        from carriertui.store import invoices
+
+        app = self._app
+        self.summary = None
+        self.grid.set_source(invoices.grid_source(app.db, app.actor, customer_id=self.customer_id))
+        self.query_one("#summary-info", Static).update(
+            plain("This customer's invoices. p marks the one under the cursor paid.")
+        )
+        self._set_chart([], [])
+
+    # -- the view switch --------------------------------------------------------------------
+
+    def action_view(self, view: str) -> None:
+        if view == self.view:
+            return
+        self.view = view
+        self.grid.view.checked.clear()
+        self._mark_view()
+        self.load()
+
+    @on(Button.Pressed, "#summary-views Button")
+    def _view_pressed(self, event: Button.Pressed) -> None:
+        assert event.button.id is not None
+        self.action_view(event.button.id.removeprefix("view-"))
+        self.grid.focus()
+
+    def _mark_view(self) -> None:
+        for key, _title in VIEWS:
+            self.query_one(f"#view-{key}", Button).set_class(key == self.view, "-active")
+
+    # -- the chart: minutes and ASR of the rows in view --------------------------------------
+
+    def _follow_scroll(self) -> None:
+        summary = self.summary
+        view = self.grid.view
+        if summary is None or not view.loaded:
+            return
+        first = int(view.scroll_offset.y)
+        height = max(1, view.size.height - view.header_height)
+        window = (first, height)
+        if window == self._window:
+            return
+        self._window = window
+        rows = [view.row_at(index) for index in range(first, first + height)]
+        keys = [row[0] for row in rows if row is not None]
+        by_key = {row.period_start: row for row in summary.rows}
+        picked = sorted(
+            (by_key[key] for key in keys if key in by_key), key=lambda r: r.period_start
+        )
+        self._set_chart(
+            [float(row.duration) / 60 for row in picked],
+            [float(row.asr) if row.asr is not None else 0.0 for row in picked],
+        )
+
+    def _set_chart(self, minutes: list[float], asr: list[float]) -> None:
+        self.query_one("#chart-minutes", Sparkline).data = minutes[-SPARK_POINTS:]
+        self.query_one("#chart-asr", Sparkline).data = asr[-SPARK_POINTS:]
+        peak = max(minutes, default=0)
+        self.query_one("#chart-minutes-label", Label).update(
+            plain(f"Minutes (max {peak:,.0f})" if minutes else "")
+        )
+        self.query_one("#chart-asr-label", Label).update(
+            plain(f"ASR % (max {max(asr, default=0):.0f})" if asr else "")
+        )
+
+    # -- selection maths --------------------------------------------------------------------
+
+    def _weighted(self, source: RowSource, query: Query, selection: Selection) -> list[str]:
+        """Runs in the grid's worker: the true weighted ASR and ACD of the selected rows."""
+        from carriertui.store.summary import rows_by_keys, weighted_kpis
+
+        summary = self.summary
+        if summary is None:
+            return []
+        keys = [key for key, _values in source.page(query, selection.top, selection.rows)]
+        kpis = weighted_kpis(rows_by_keys(summary, keys))
+        asr = f"{kpis.asr:.2f}%" if kpis.asr is not None else "\u2014"
+        return [f"weighted ASR {asr} ACD {_duration(kpis.acd)}"]
+
+    # -- invoices ---------------------------------------------------------------------------
+
+    def _periods_for_invoice(self) -> list[datetime]:
+        view = self.grid.view
+        if view.checked:
+            return sorted(view.checked)  # type: ignore[arg-type]
+        row = view.row_at(view.cursor[0])
+        return [row[0]] if row is not None else []
+
+    def action_generate(self) -> None:
+        if self.view in ("24h", "invoices"):
+            notify_plain(
+                self.app,
+                "Invoices are generated from the Daily, Weekly or Monthly view: tick rows "
+                "(space) and press i",
+                severity="warning",
+                timeout=6,
+            )
+            return
+        periods = self._periods_for_invoice()
+        if not periods:
+            return
+        from carriertui.store import invoices
+
+        app = self._app
+        db, actor, customer_id, kind = app.db, app.actor, self.customer_id, self.view
+
+        def done(created: list[Any]) -> None:
+            numbers = ", ".join(record.number for record in created)
+            notify_plain(self.app, f"Generated {len(created)} invoice(s): {numbers}", timeout=6)
+            self.grid.view.checked.clear()
+            self.load()
+
+        save_with_reason(
+            self,
+            lambda reason: invoices.generate_invoices(
+                db, actor, customer_id, kind, periods, comment=reason
+            ),
+            on_done=done,
+            on_error=lambda error: report_error(self.app, error),
+            group="summary-invoice",
+        )
+
+    def action_auto_generate(self) -> None:
+        from carriertui.store import invoices
+
+        app = self._app
+        db, actor, customer_id = app.db, app.actor, self.customer_id
+
+        def done(created: list[Any]) -> None:
+            message = (
+                f"Auto Generate: {len(created)} missing invoice(s) created"
+                if created
+                else "Auto Generate: no closed period is missing an invoice"
+            )
+            notify_plain(self.app, message, timeout=6)
+            self.load()
+
+        run_service(
+            self,
+            lambda: invoices.auto_generate(db, actor, customer_id=customer_id),
+            on_done=done,
+            group="summary-invoice",
+            exclusive=True,
+        )
+
+    def action_mark_paid(self) -> None:
+        if self.view != "invoices":
+            return
+        view = self.grid.view
+        row = view.row_at(view.cursor[0])
+        if row is None:
+            return
+        from carriertui.store import invoices
+        from carriertui.store.models import InvoiceStatus
+
+        app = self._app
+        db, actor, invoice_id = app.db, app.actor, int(row[0])
+        save_with_reason(
+            self,
+            lambda reason: invoices.set_status(
+                db, actor, invoice_id, InvoiceStatus.PAID, comment=reason
+            ),
+            on_done=lambda record: (
+                notify_plain(self.app, f"Invoice {record.number} marked paid", timeout=4),
+                self.grid.refresh_data(),
+            ),
+            on_error=lambda error: report_error(self.app, error),
+            group="summary-invoice",
+        )
+
+    # -- CDR report -------------------------------------------------------------------------
+
+    def action_cdr_report(self) -> None:
+        if self.view in ("24h", "invoices"):
+            notify_plain(
+                self.app,
+                "The CDR report is for a Daily, Weekly or Monthly row",
+                severity="warning",
+                timeout=5,
+            )
+            return
+        view = self.grid.view
+        row = view.row_at(view.cursor[0])
+        if row is None:
+            return
+        from carriertui import locations
+        from carriertui.store import cdrs
+        from carriertui.widgets.grid.dialogs import ExportScreen
+
+        app = self._app
+        db, actor, customer_id, kind = app.db, app.actor, self.customer_id, self.view
+        start: datetime = row[0]
+        day = start.astimezone(UTC).date()
+        label = view.columns[0].formatter(start) if view.columns[0].formatter else str(day)
+
+        def begin(path: Path, progress: Any, cancel: Any, finished: Any) -> None:
+            def work() -> Path:
+                report = cdrs.export_cdr_report(
+                    db,
+                    actor,
+                    customer_id,
+                    kind,
+                    day,
+                    path,
+                    on_progress=lambda done: self.app.call_from_thread(progress, done, None),
+                    cancelled=cancel.is_set,
+                )
+                return report.path
+
+            run_service(self, work, on_done=finished, on_error=finished, group="cdr-report")
+
+        def closed(path: Path | None) -> None:
+            if path is not None:
+                notify_plain(self.app, f"CDR report written to {path}", timeout=6)
+
+        self.app.push_screen(
+            ExportScreen(locations.exports_dir(), f"CDRs of {label} (UTC), every column", begin),
+            closed,
+        )
+
+    # -- refresh ----------------------------------------------------------------------------
+
+    def action_rollup(self) -> None:
+        """Roll up the CDRs that arrived since the last run, then re-read the summary."""
+        from carriertui.store import rollups
+
+        db = self._app.db
+        run_service(
+            self,
+            lambda: rollups.rollup_incremental(db),
+            on_done=lambda report: (notify_plain(self.app, str(report), timeout=4), self.load()),
+            group="summary-rollup",
+            exclusive=True,
+        )
