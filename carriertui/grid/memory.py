@@ -164,8 +164,11 @@ class InMemoryRowSource:
 
     def _sorted(self, rows: list[Row], query: Query) -> tuple[Row, ...]:
         # Stable sorts from the last key to the first; rows arrive in key order, which breaks
-        # the remaining ties. reverse=True keeps a sort stable, and reverses the None-first key
-        # into None-last, as descending requires.
+        # the remaining ties (in the last sort key's direction, so reversed first when that is
+        # descending). reverse=True keeps a sort stable, and reverses the None-first key into
+        # None-last, as descending requires.
+        if query.key_descending:
+            rows.reverse()
         for sort in reversed(query.sort):
             position = self._position(sort.key)
             rows.sort(key=lambda row, p=position: _nulls_first(row[1][p]), reverse=sort.descending)

@@ -274,7 +274,8 @@ class SqlRowSource:
             found = connection.execute(probe).first()
             if found is None:
                 return None
-            before = self._before([*zip(sorts, found[1:], strict=True), ((self._key, False), key)])
+            tie_breaker = ((self._key, query.key_descending), key)
+            before = self._before([*zip(sorts, found[1:], strict=True), tie_breaker])
             statement = (
                 select(func.count()).select_from(self._selectable).where(*conditions, before)
             )
@@ -362,8 +363,10 @@ class SqlRowSource:
             self._column(sort.key)
             expression = self._expressions[sort.key]
             terms += self._order(expression, descending=sort.descending != reverse)
-        # The row key last, so that equal sort values still come in one fixed order.
-        return terms + self._order(self._key, descending=reverse)
+        # The row key last, so that equal sort values still come in one fixed order; in the last
+        # sort key's direction, so that an index on that column (SQLite's index entries end with
+        # the rowid) gives the whole order read forwards or backwards, with no sort step.
+        return terms + self._order(self._key, descending=query.key_descending != reverse)
 
     def _conditions(self, query: Query) -> list[ColumnElement[bool]]:
         conditions: list[ColumnElement[bool]] = []
