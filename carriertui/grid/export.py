@@ -142,10 +142,60 @@ def write_csv(
     Raises :class:`ExportError` for a path that cannot be written (missing folder, a folder,
     no permission, a full disk).
     """
-    path = Path(path)
     pick = _picker(len(columns), value_indexes)
+    width = len(columns)
+    return _write(
+        path,
+        columns,
+        batches,
+        lambda batch: _csv_rows(batch, pick, width),
+        include_header=include_header,
+        group_header=group_header,
+        on_progress=on_progress,
+        cancelled=cancelled,
+    )
+
+
+def write_csv_cells(
+    path: Path,
+    columns: Sequence[Column],
+    batches: Iterable[list[Sequence[Any]]],
+    *,
+    include_header: bool = True,
+    group_header: bool = False,
+    on_progress: Callable[[int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> int:
+    """:func:`write_csv` for rows already made of CSV cells (:func:`csv_cell` of each value,
+    as ``RowSource.iter_csv_cells`` gives them): the export path of the grid, where a SQL
+    source has the database neutralise and format the cells, and the rows go straight to the
+    csv writer."""
+    return _write(
+        path,
+        columns,
+        batches,
+        None,
+        include_header=include_header,
+        group_header=group_header,
+        on_progress=on_progress,
+        cancelled=cancelled,
+    )
+
+
+def _write(
+    path: Path,
+    columns: Sequence[Column],
+    batches: Iterable[list[Any]],
+    to_cells: Callable[[list[Any]], Iterable[Sequence[Any]]] | None,
+    *,
+    include_header: bool,
+    group_header: bool,
+    on_progress: Callable[[int], None] | None,
+    cancelled: Callable[[], bool] | None,
+) -> int:
+    path = Path(path)
     temporary = _create_temporary(path)
-    iterator: Iterator[list[Row]] = iter(batches)
+    iterator: Iterator[list[Any]] = iter(batches)
     written = 0
     try:
         with open(temporary.fd, "w", encoding="utf-8", newline="") as handle:
@@ -164,7 +214,7 @@ def write_csv(
                 if batch is None:
                     break
                 try:
-                    writer.writerows(_csv_rows(batch, pick, len(columns)))
+                    writer.writerows(batch if to_cells is None else to_cells(batch))
                 except OSError as error:
                     raise _export_error(path, error) from error
                 written += len(batch)

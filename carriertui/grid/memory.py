@@ -12,6 +12,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from carriertui.grid.export import csv_cell
 from carriertui.grid.model import (
     Aggregate,
     Column,
@@ -126,6 +127,19 @@ class InMemoryRowSource:
         end = len(result) if limit is None else min(len(result), offset + limit)
         for start in range(offset, end, batch):
             yield list(result[start : min(start + batch, end)])
+
+    def iter_csv_cells(
+        self,
+        query: Query,
+        offset: int = 0,
+        limit: int | None = None,
+        *,
+        positions: Sequence[int] | None = None,
+        batch: int = 5000,
+    ) -> Iterator[list[Sequence[Any]]]:
+        chosen = range(len(self.columns)) if positions is None else tuple(positions)
+        for rows in self.iter_rows(query, offset, limit, batch):
+            yield [tuple(csv_cell(values[i]) for i in chosen) for _key, values in rows]
 
     def refresh(self) -> None:
         # The rows never change; dropping the cache is all there is to do.

@@ -207,6 +207,20 @@ class RowSource(Protocol):
         """The result in batches, for export: never the whole table in memory."""
         ...
 
+    def iter_csv_cells(
+        self,
+        query: Query,
+        offset: int = 0,
+        limit: int | None = None,
+        *,
+        positions: Sequence[int] | None = None,
+        batch: int = 5000,
+    ) -> Iterator[list[Sequence[Any]]]:
+        """As :meth:`iter_rows`, each row as its CSV cells (``grid.export.csv_cell`` of each
+        value, without the key) for the columns at ``positions`` (all when None), for
+        ``grid.export.write_csv_cells``. A SQL source lets the database do most of this."""
+        ...
+
     def refresh(self) -> None:
         """Forget cached counts (and results): the next call sees the data as it is now."""
         ...

@@ -36,6 +36,7 @@ from sqlalchemy import (
     String,
     Text,
     and_,
+    case,
     cast,
     false,
     func,
@@ -46,9 +47,11 @@ from sqlalchemy import (
     true,
     type_coerce,
 )
+from sqlalchemy import Column as SqlColumn
 from sqlalchemy import Enum as SqlEnum
 from sqlalchemy.sql.elements import UnaryExpression
 
+from carriertui.grid.export import csv_cell, csv_text
 from carriertui.grid.model import (
     Aggregate,
     Column,
@@ -150,6 +153,11 @@ class SqlRowSource:
             self._raw_values.append(raw.label(f"c{index}"))
             if convert is not None:
                 self._raw_converters.append((index + 1, convert))  # + 1: the key comes first
+        dialect = db.engine.dialect
+        self._csv_readers = [
+            _csv_reader(self._expressions[column.key], self._postgres, dialect)
+            for column in self.columns
+        ]
         self.reverse_min_offset = reverse_min_offset
         self._lock = threading.Lock()
         self._counts: OrderedDict[Any, int] = OrderedDict()
@@ -315,6 +323,60 @@ class SqlRowSource:
             finally:
                 result.close()
 
+    def iter_csv_cells(
+        self,
+        query: Query,
+        offset: int = 0,
+        limit: int | None = None,
+        *,
+        positions: Sequence[int] | None = None,
+        batch: int = 5000,
+    ) -> Iterator[list[Sequence[Any]]]:
+        _check_range(offset, 0 if limit is None else limit)
+        if batch <= 0:
+            raise ValueError("batch must be positive")
+        chosen = range(len(self.columns)) if positions is None else tuple(positions)
+        readers = [self._csv_readers[i] for i in chosen]
+        cells = [cell.label(f"c{i}") for i, (cell, _convert) in enumerate(readers)]
+        statement = (
+            select(*cells or [self._key])
+            .select_from(self._selectable)
+            .where(*self._conditions(query))
+            .order_by(*self._order_by(query))
+        )
+        if offset:
+            statement = statement.offset(offset)
+        if limit is not None:
+            statement = statement.limit(limit)
+        if self._postgres:
+            # A server-side cursor: the whole result never sits in memory.
+            statement = statement.execution_options(stream_results=True, yield_per=batch)
+        converters = [(i, convert) for i, (_cell, convert) in enumerate(readers) if convert]
+        with self._db.read() as session:
+            result = session.connection().execute(statement)
+            if self._postgres:
+                batches: Iterator[Sequence[Any]] = result.partitions(batch)
+            else:
+                # The DBAPI cursor's plain tuples (SQLite's cursor steps as rows are fetched):
+                # the SQL gives each column's cell already (or the converters below, which
+                # apply the column type's own result processing, do), and a Row per record
+                # would cost a fifth of the export.
+                cursor = result.cursor
+                batches = iter(lambda: cursor.fetchmany(batch), [])
+            try:
+                for rows in batches:
+                    if not cells:
+                        yield [() for _ in rows]
+                        continue
+                    if converters:
+                        columns: list[Any] = list(zip(*rows, strict=True))
+                        for index, convert in converters:
+                            columns[index] = [convert(v) for v in columns[index]]
+                        rows = list(zip(*columns, strict=True))
+                    yield rows
+            finally:
+                result.close()
+
     # -- SQL building ---------------------------------------------------------------------------
 
     def _column(self, key: str) -> Column:
@@ -453,6 +515,62 @@ def _raw_reader(
     if isinstance(expression.type, UTCDateTime) and not postgres:
         return type_coerce(expression, String()), _sqlite_utc
     return expression, None
+
+
+# Code points of the first characters that make a spreadsheet run a cell as a formula
+# (grid.export.csv_text): = + - @ TAB CR LF.
+_FORMULA_STARTS = [ord(c) for c in "=+-@\t\r\n"]
+
+
+def _csv_reader(
+    expression: ColumnElement[Any], postgres: bool, dialect: Any
+) -> tuple[ColumnElement[Any], Callable[[Any], Any] | None]:
+    """What iter_csv_cells selects for ``expression``, and what turns the value fetched into
+    ``grid.export.csv_cell`` of the column's value (None: the fetched value is that already).
+
+    The database neutralises text (a leading ``'``), spells FixedDecimals in plain notation and
+    (on SQLite) timestamps in ISO 8601 UTC; tests compare every cell with csv_cell's. Computed
+    text (a CASE, a subquery) is neutralised in Python instead: the CASE would evaluate it
+    three times per row."""
+    if _is_text(expression):
+        if not isinstance(expression, SqlColumn):
+            return expression, _csv_text
+        text = type_coerce(expression, Text())
+        first = func.ascii(text) if postgres else func.unicode(text)
+        return case((first.in_(_FORMULA_STARTS), literal("'", Text()) + text), else_=text), None
+    if isinstance(expression.type, FixedDecimal):
+        stored = type_coerce(expression, BigInteger())
+        magnitude = func.abs(stored)
+        whole = cast(magnitude.op("/")(literal_column(str(10**MONEY_SCALE))), Text)
+        fraction = cast(magnitude.op("%")(literal_column(str(10**MONEY_SCALE))), Text)
+        if postgres:
+            padded = func.lpad(fraction, MONEY_SCALE, "0")
+        else:
+            padded = func.substr(literal("0" * MONEY_SCALE, Text()) + fraction, -MONEY_SCALE)
+        sign = case((stored < 0, literal("-", Text())), else_=literal("", Text()))
+        return type_coerce(sign + whole + literal(".", Text()) + padded, Text()), None
+    if isinstance(expression.type, UTCDateTime) and not postgres:
+        # Stored as "YYYY-MM-DD HH:MM:SS.ffffff" (UTC): "YYYY-MM-DDTHH:MM:SS[.ffffff]Z".
+        stored = type_coerce(expression, Text())
+        fraction = func.substr(stored, 20)
+        return type_coerce(
+            func.substr(stored, 1, 10)
+            + literal("T", Text())
+            + func.substr(stored, 12, 8)
+            + case((fraction.in_(["", ".000000"]), literal("", Text())), else_=fraction)
+            + literal("Z", Text()),
+            Text(),
+        ), None
+    if _is_integer(expression):
+        return expression, None
+    process = expression.type.result_processor(dialect, None)
+    if process is None:
+        return expression, csv_cell
+    return expression, lambda value: csv_cell(process(value))
+
+
+def _csv_text(value: str | None) -> str | None:
+    return None if value is None else csv_text(value)
 
 
 def _nullable(expression: ColumnElement[Any]) -> bool:

@@ -327,3 +327,41 @@ def test_tsv_neutralises_formula_text_but_not_numbers() -> None:
     assert to_tsv(columns, rows, headers=False, group_headers=False) == (
         "'=HYPERLINK(1)\t-2.5\n'@SUM(A1)\t3"
     )
+
+
+def test_write_csv_cells_writes_the_same_file_as_write_csv(tmp_path: Path) -> None:
+    """The grid's export path (cells from the source's iter_csv_cells) and write_csv give the
+    same bytes, hostile text, numbers, times and a cancel included."""
+    from carriertui.grid.export import write_csv_cells
+    from carriertui.grid.memory import InMemoryRowSource
+    from carriertui.grid.model import Query
+
+    columns = (
+        Column("text", "Text", group="G"),
+        Column("qty", "Qty", ColumnType.INTEGER),
+        Column("amount", "Amount", ColumnType.MONEY),
+        Column("at", "At", ColumnType.TIMESTAMP),
+    )
+    moment = datetime(2026, 11, 26, 1, 2, 3, tzinfo=UTC)
+    rows: list[Row] = [
+        (i, (text, i - 3, Decimal(i) / 4, moment + timedelta(microseconds=i)))
+        for i, (text, _) in enumerate(HOSTILE)
+    ]
+    source = InMemoryRowSource(columns, rows, "cells")
+    by_rows, by_cells = tmp_path / "rows.csv", tmp_path / "cells.csv"
+    progress: list[int] = []
+    write_csv(by_rows, columns, source.iter_rows(Query(), batch=5), group_header=True)
+    written = write_csv_cells(
+        by_cells,
+        columns,
+        source.iter_csv_cells(Query(), batch=5),
+        group_header=True,
+        on_progress=progress.append,
+    )
+    assert written == len(rows) and progress == [5, 10, 15, 16]
+    assert by_cells.read_bytes() == by_rows.read_bytes()
+    assert read_csv(by_cells)[2][:2] == ["'" + HOSTILE[0][0], "-3"]
+    cancelled = tmp_path / "cancelled.csv"
+    with pytest.raises(ExportCancelled):
+        write_csv_cells(cancelled, columns, source.iter_csv_cells(Query()), cancelled=lambda: True)
+    assert sorted(tmp_path.iterdir()) == sorted([by_rows, by_cells])

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from sqlalchemy import BigInteger, Integer, MetaData, String, Table, Text, event, insert
 from sqlalchemy import Column as SqlColumn
 
+from carriertui.grid.export import csv_cell
 from carriertui.grid.memory import InMemoryRowSource
 from carriertui.grid.model import (
     Aggregate,
@@ -296,6 +297,11 @@ def check_against_oracle(source: Any, rows: list[Row], query: Query, data: st.Da
     middle = len(expected) // 3
     assert source.page(query, middle, 5) == expected[middle : middle + 5]
     assert [r for batch in source.iter_rows(query, batch=7) for r in batch] == expected
+    # The export's cells: csv_cell of the values as the source gives them (a stored Decimal has
+    # the column's four places, so compare with the page's values, not the oracle's).
+    cells = [tuple(row) for batch in source.iter_csv_cells(query, batch=7) for row in batch]
+    paged = source.page(query, 0, len(rows) + 5)
+    assert cells == [tuple(csv_cell(value) for value in values) for _key, values in paged]
 
     for key in KEYS:
         search = data.draw(st.just("") | searches(rows, (key,)))
@@ -666,3 +672,40 @@ def test_iter_rows_values_are_exactly_those_of_page(sql_table: Database) -> None
     assert streamed == rows
     for _key, values in streamed:
         assert values[4] is None or values[4].tzinfo is UTC
+
+
+def test_iter_csv_cells_are_csv_cell_of_every_value(sql_table: Database) -> None:
+    """The SQL source has the database neutralise text and spell money and timestamps for the
+    export: every cell must be exactly what grid.export.csv_cell makes of the row's value."""
+    hostile = ['=HYPERLINK("x")', "+14155550100", "-2+3", "@SUM(1)", "\tx", "\rx", "\nx", "'q"]
+    hostile += ["", "a,b", 'say "hi"', "line\nbreak", "[/", "É=", "😀"]
+    amounts = [Decimal(0), Decimal("-0.0001"), Decimal("12345678901.5"), Decimal("-3.25"), None]
+    amounts += [Decimal("0.01"), Decimal("-1000"), Decimal("7.0009")]
+    times = [BASE_TIME, BASE_TIME + timedelta(microseconds=10), datetime(1999, 12, 31, tzinfo=UTC)]
+    times += [None, BASE_TIME.replace(microsecond=500000)]
+    rows: list[Row] = [
+        (
+            index,
+            (
+                None if index % 5 == 4 else text,
+                text,
+                None if index % 3 == 2 else index - 7,
+                amounts[index % len(amounts)],
+                times[index % len(times)],
+            ),
+        )
+        for index, text in enumerate(hostile)
+    ]
+    fill(sql_table, rows)
+    for source in both_sources(sql_table, rows):
+        for query in (Query(), Query(sort=(SortKey("amount", descending=True),), search="x")):
+            expected = [
+                tuple(csv_cell(v) for v in values) for _k, values in source.page(query, 0, 99)
+            ]
+            cells = [row for batch in source.iter_csv_cells(query, batch=4) for row in batch]
+            assert [tuple(row) for row in cells] == expected, source
+            picked = source.iter_csv_cells(query, 2, 5, positions=[4, 0], batch=2)
+            assert [tuple(row) for batch in picked for row in batch] == [
+                (row[4], row[0]) for row in expected[2:7]
+            ]
+    assert csv_cell("-2+3") == "'-2+3" and csv_cell(Decimal("-3.2500")) == "-3.2500"
