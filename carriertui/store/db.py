@@ -21,7 +21,7 @@ from sqlmodel import Session, SQLModel
 from carriertui.store import models
 from carriertui.store.errors import DatabaseBusyError, DatabaseURLError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DEFAULT_BUSY_TIMEOUT_S = 10.0
 _WRITE_OPTION = "carriertui_write"
 
@@ -215,11 +215,23 @@ def _audit_grid_indexes(session: Session) -> None:
         )
 
 
+def _audit_search(session: Session) -> None:
+    """Version 4: the audit log's search index (FTS5 trigram on SQLite, pg_trgm on PostgreSQL)
+    and the triggers that keep it (carriertui/store/audit_search.py)."""
+    from carriertui.store import audit_search
+
+    audit_search.install(session.connection())
+
+
 # version -> steps that bring a database from version-1 to version. create_all() adds new tables;
 # steps here alter existing ones (add a column, backfill) and run inside one write transaction.
 # A new database runs every step from 1, so each step also copes with a table create_all() has
 # just made in its current shape (step 2 then only installs the append-only triggers).
-_MIGRATIONS: dict[int, tuple[Any, ...]] = {2: (_audit_chain,), 3: (_audit_grid_indexes,)}
+_MIGRATIONS: dict[int, tuple[Any, ...]] = {
+    2: (_audit_chain,),
+    3: (_audit_grid_indexes,),
+    4: (_audit_search,),
+}
 
 
 def open_database(url: str, *, create: bool = True, **kwargs: Any) -> Database:

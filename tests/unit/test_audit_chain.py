@@ -770,7 +770,7 @@ def test_a_version_1_database_gets_macs_and_triggers(backend) -> None:
         execute(session, "UPDATE audit_entry SET comment = 'fixed by hand' WHERE id = 2")
 
     upgraded = backend.open()  # create_schema() migrates
-    assert upgraded.schema_version() == SCHEMA_VERSION == 3
+    assert upgraded.schema_version() == SCHEMA_VERSION == 4
     assert {"seq", "mac"} <= columns_of(upgraded)
     entries = rows(upgraded)
     assert [e.message for e in entries] == messages
