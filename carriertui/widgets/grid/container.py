@@ -219,7 +219,6 @@ class Grid(Vertical):
         if not self.is_attached:
             return
         chips = self.query_one("#grid-chips", Horizontal)
-        chips.remove_children()
         query = self.view.query
         buttons = [
             Button(
@@ -241,8 +240,16 @@ class Grid(Vertical):
                     tooltip="Clear the search",
                 )
             )
-        chips.mount_all(buttons)
         chips.set_class(bool(buttons), "-active")
+        # Chips already shown as they should be stay: a new search or filter then mounts one
+        # button, not all of them again (each mount is a layout pass of the screen).
+        shown = [(chip.name, str(chip.label)) for chip in chips.query(Button)]
+        wanted = [(chip.name, str(chip.label)) for chip in buttons]
+        if shown == wanted[: len(shown)]:
+            chips.mount_all(buttons[len(shown) :])
+            return
+        chips.remove_children()
+        chips.mount_all(buttons)
 
     @on(Button.Pressed, ".grid-chip")
     def _chip_pressed(self, event: Button.Pressed) -> None:
