@@ -400,7 +400,14 @@ class SqlRowSource:
         if self._postgres:
             # A server-side cursor: the whole result never sits in memory.
             statement = statement.execution_options(stream_results=True, yield_per=batch)
-        converters = [(i, convert) for i, (_cell, convert) in enumerate(readers) if convert]
+        # Computed text is neutralised here, in place, in the few rows that need it; other
+        # conversions rebuild the batch a column at a time.
+        texts = [i for i, (_cell, convert) in enumerate(readers) if convert is _csv_text]
+        converters = [
+            (i, convert)
+            for i, (_cell, convert) in enumerate(readers)
+            if convert is not None and convert is not _csv_text
+        ]
         with self._db.read() as session:
             result = session.connection().execute(statement)
             if self._postgres:
@@ -422,6 +429,13 @@ class SqlRowSource:
                         for index, convert in converters:
                             columns[index] = [convert(v) for v in columns[index]]
                         rows = list(zip(*columns, strict=True))
+                    elif texts:
+                        rows = list(rows)
+                    for index in texts:
+                        for number, row in enumerate(rows):
+                            value = row[index]
+                            if value and value[0] in _FORMULA_START_CHARACTERS:
+                                rows[number] = (*row[:index], "'" + value, *row[index + 1 :])
                     yield rows
             finally:
                 result.close()
@@ -634,7 +648,8 @@ def _raw_reader(
 
 # Code points of the first characters that make a spreadsheet run a cell as a formula
 # (grid.export.csv_text): = + - @ TAB CR LF.
-_FORMULA_STARTS = [ord(c) for c in "=+-@\t\r\n"]
+_FORMULA_START_CHARACTERS = frozenset("=+-@\t\r\n")
+_FORMULA_STARTS = [ord(c) for c in sorted(_FORMULA_START_CHARACTERS)]
 
 
 def _csv_reader(

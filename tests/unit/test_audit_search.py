@@ -32,7 +32,7 @@ def write_entries(db: Database, count: int, seed: int = 5) -> list[int]:
     """Entries through audit.record (the services' path: chained, redacted), with texts that
     exercise case, non-ASCII case, LIKE's special characters, reasons and records."""
     rng = random.Random(seed)
-    names = ["Orca Networks", "Globex ÉTÉ", "acme_50%"]
+    names = ["Orca Networks", "Globex ÉTÉ", "acme_50%", "+14155550100 Ltd"]
     ids = [customers.create_customer(db, ADMIN, {"name": name}).id for name in names]
     with db.write() as session:
         for i in range(count):
@@ -162,6 +162,21 @@ def test_new_entries_are_found_and_the_chain_still_verifies(logged: Database) ->
     source.refresh()
     assert source.count(query) == 1
     assert audit.verify(logged, ADMIN).message.startswith("OK ")
+
+
+def test_the_audit_exports_cells_are_csv_cell_of_the_values(logged: Database) -> None:
+    """The Message, Data and Customer columns are computed: their cells are neutralised in
+    Python, in place (a message starting with =, a customer named +1415...), the others by SQL."""
+    from carriertui.grid.export import csv_cell
+
+    source = audit.grid_source(logged, ADMIN)
+    query = Query(sort=(SortKey("created_at", descending=True),))
+    expected = [tuple(csv_cell(v) for v in values) for _k, values in source.page(query, 0, 10**5)]
+    cells = [tuple(row) for batch in source.iter_csv_cells(query, batch=7) for row in batch]
+    assert cells == expected
+    flat = [cell for row in cells for cell in row]
+    assert "'+14155550100 Ltd" in flat
+    assert any(isinstance(cell, str) and cell.startswith("'=HYPERLINK(1) changed") for cell in flat)
 
 
 # -- migration ---------------------------------------------------------------------------------
