@@ -246,7 +246,8 @@ class Grid(Vertical):
         shown = [(chip.name, str(chip.label)) for chip in chips.query(Button)]
         wanted = [(chip.name, str(chip.label)) for chip in buttons]
         if shown == wanted[: len(shown)]:
-            chips.mount_all(buttons[len(shown) :])
+            if len(buttons) > len(shown):  # even an empty mount lays the screen out again
+                chips.mount_all(buttons[len(shown) :])
             return
         chips.remove_children()
         chips.mount_all(buttons)
