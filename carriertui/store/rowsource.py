@@ -656,18 +656,25 @@ def _csv_reader(
     expression: ColumnElement[Any], postgres: bool, dialect: Any
 ) -> tuple[ColumnElement[Any], Callable[[Any], Any] | None]:
     """What iter_csv_cells selects for ``expression``, and what turns the value fetched into
-    ``grid.export.csv_cell`` of the column's value (None: the fetched value is that already).
+    its cell (None: the fetched value is the cell already).
 
-    The database neutralises text (a leading ``'``), spells FixedDecimals in plain notation and
-    (on SQLite) timestamps in ISO 8601 UTC; tests compare every cell with csv_cell's. Computed
-    text (a CASE, a subquery) is neutralised in Python instead: the CASE would evaluate it
-    three times per row."""
+    A cell is what the csv writer writes as it writes ``grid.export.csv_cell`` of the value:
+    the database neutralises text (a leading ``'``), spells FixedDecimals in plain notation,
+    integers in digits and (on SQLite) timestamps in ISO 8601 UTC, and gives NULL as ``''``,
+    so that rows of plain text take write_csv_cells's fast path; tests compare the CSV text with
+    csv_cell's. Computed text (a CASE, a subquery) is neutralised in Python instead: the CASE
+    would evaluate it three times per row."""
+
+    def text_or_empty(cell: ColumnElement[Any]) -> ColumnElement[Any]:
+        return type_coerce(func.coalesce(cell, literal("", Text())), Text())
+
     if _is_text(expression):
         if not isinstance(expression, SqlColumn):
-            return expression, _csv_text
+            return text_or_empty(expression), _csv_text
         text = type_coerce(expression, Text())
         first = func.ascii(text) if postgres else func.unicode(text)
-        return case((first.in_(_FORMULA_STARTS), literal("'", Text()) + text), else_=text), None
+        neutral = case((first.in_(_FORMULA_STARTS), literal("'", Text()) + text), else_=text)
+        return text_or_empty(neutral), None
     if isinstance(expression.type, FixedDecimal):
         stored = type_coerce(expression, BigInteger())
         magnitude = func.abs(stored)
@@ -678,21 +685,20 @@ def _csv_reader(
         else:
             padded = func.substr(literal("0" * MONEY_SCALE, Text()) + fraction, -MONEY_SCALE)
         sign = case((stored < 0, literal("-", Text())), else_=literal("", Text()))
-        return type_coerce(sign + whole + literal(".", Text()) + padded, Text()), None
+        return text_or_empty(sign + whole + literal(".", Text()) + padded), None
     if isinstance(expression.type, UTCDateTime) and not postgres:
         # Stored as "YYYY-MM-DD HH:MM:SS.ffffff" (UTC): "YYYY-MM-DDTHH:MM:SS[.ffffff]Z".
         stored = type_coerce(expression, Text())
         fraction = func.substr(stored, 20)
-        return type_coerce(
+        return text_or_empty(
             func.substr(stored, 1, 10)
             + literal("T", Text())
             + func.substr(stored, 12, 8)
             + case((fraction.in_(["", ".000000"]), literal("", Text())), else_=fraction)
-            + literal("Z", Text()),
-            Text(),
+            + literal("Z", Text())
         ), None
     if _is_integer(expression):
-        return expression, None
+        return text_or_empty(cast(expression, Text)), None
     process = expression.type.result_processor(dialect, None)
     if process is None:
         return expression, csv_cell

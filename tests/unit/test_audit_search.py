@@ -9,6 +9,8 @@ database migrates to the same structure a new database gets.
 
 from __future__ import annotations
 
+import csv
+import io
 import random
 from collections.abc import Iterator
 from pathlib import Path
@@ -169,11 +171,16 @@ def test_the_audit_exports_cells_are_csv_cell_of_the_values(logged: Database) ->
     Python, in place (a message starting with =, a customer named +1415...), the others by SQL."""
     from carriertui.grid.export import csv_cell
 
+    def csv_lines(rows: list[Any]) -> str:  # the CSV text the rows give
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+        return buffer.getvalue()
+
     source = audit.grid_source(logged, ADMIN)
     query = Query(sort=(SortKey("created_at", descending=True),))
-    expected = [tuple(csv_cell(v) for v in values) for _k, values in source.page(query, 0, 10**5)]
-    cells = [tuple(row) for batch in source.iter_csv_cells(query, batch=7) for row in batch]
-    assert cells == expected
+    expected = [[csv_cell(v) for v in values] for _k, values in source.page(query, 0, 10**5)]
+    cells = [row for batch in source.iter_csv_cells(query, batch=7) for row in batch]
+    assert csv_lines(cells) == csv_lines(expected)
     flat = [cell for row in cells for cell in row]
     assert "'+14155550100 Ltd" in flat
     assert any(isinstance(cell, str) and cell.startswith("'=HYPERLINK(1) changed") for cell in flat)

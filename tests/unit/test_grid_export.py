@@ -365,3 +365,44 @@ def test_write_csv_cells_writes_the_same_file_as_write_csv(tmp_path: Path) -> No
     with pytest.raises(ExportCancelled):
         write_csv_cells(cancelled, columns, source.iter_csv_cells(Query()), cancelled=lambda: True)
     assert sorted(tmp_path.iterdir()) == sorted([by_rows, by_cells])
+
+
+def test_plain_text_batches_are_joined_exactly_as_the_csv_writer_writes_them(
+    tmp_path: Path,
+) -> None:
+    """write_csv_cells joins a batch of plain text cells with commas itself: the file must be
+    byte for byte the csv writer's, whatever a batch holds (a comma, a quote, CR, LF, empty
+    cells, a number, None, one column)."""
+    import io
+
+    from carriertui.grid.export import _plain_lines, write_csv_cells
+
+    def by_the_writer(columns: tuple[Column, ...], batches: list[list[tuple[Any, ...]]]) -> str:
+        buffer = io.StringIO(newline="")
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer.writerow([column.title for column in columns])
+        for batch in batches:
+            writer.writerows(batch)
+        return buffer.getvalue()
+
+    two = (Column("a", "A"), Column("b", "B"))
+    plain = [("x", "y"), ("", ""), ("naïve ☎", "'=1"), ("2026-11-26T01:02:03Z", "-0.0001")]
+    awkward = [("a,b", "c"), ('say "hi"', "d"), ("cr\r", "e"), ("lf\n", "f"), ("g", "h\r\n")]
+    others = [(1, None), (None, ""), ("x", 2)]
+    cases = [
+        (two, [plain]),
+        (two, [plain, *[[row] for row in awkward], plain]),
+        (two, [plain + awkward[:1]]),
+        (two, [others, plain]),
+        (two, [[("x", "y", "z")][:0] + plain[:1]]),
+        ((Column("a", "A"),), [[("",), ("x",), ("",)]]),
+    ]
+    for index, (columns, batches) in enumerate(cases):
+        target = tmp_path / f"case{index}.csv"
+        written = write_csv_cells(target, columns, batches)
+        assert written == sum(len(batch) for batch in batches)
+        assert target.read_bytes().decode("utf-8") == by_the_writer(columns, batches), index
+    # The fast path is taken for plain text, and only for it.
+    assert _plain_lines(plain, 2) == by_the_writer(two, [plain]).split("\r\n", 1)[1]
+    assert all(_plain_lines([row], 2) is None for row in awkward + others)
+    assert _plain_lines([("", "")], 1) is None and _plain_lines([("a", "b", "c")], 2) is None

@@ -9,7 +9,9 @@ distinct values, aggregates and positions.
 
 from __future__ import annotations
 
+import csv
 import functools
+import io
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta, timezone
@@ -308,11 +310,11 @@ def check_against_oracle(source: Any, rows: list[Row], query: Query, data: st.Da
     middle = len(expected) // 3
     assert source.page(query, middle, 5) == expected[middle : middle + 5]
     assert [r for batch in source.iter_rows(query, batch=7) for r in batch] == expected
-    # The export's cells: csv_cell of the values as the source gives them (a stored Decimal has
-    # the column's four places, so compare with the page's values, not the oracle's).
-    cells = [tuple(row) for batch in source.iter_csv_cells(query, batch=7) for row in batch]
+    # The export's cells write as csv_cell of the values as the source gives them (a stored
+    # Decimal has the column's four places, so compare with the page's values, not the oracle's).
+    cells = [row for batch in source.iter_csv_cells(query, batch=7) for row in batch]
     paged = source.page(query, 0, len(rows) + 5)
-    assert cells == [tuple(csv_cell(value) for value in values) for _key, values in paged]
+    assert csv_lines(cells) == csv_lines([[csv_cell(v) for v in vs] for _key, vs in paged])
 
     for key in KEYS:
         search = data.draw(st.just("") | searches(rows, (key,)))
@@ -350,6 +352,17 @@ def test_sql_source_matches_the_oracle(sql_table: Database, data: st.DataObject)
     fill(sql_table, rows)
     # reverse_min_offset=0: pages past the middle take the read-from-the-end path here too.
     check_against_oracle(sql_source(sql_table, reverse_min_offset=0), rows, query, data)
+
+
+def csv_lines(rows: Sequence[Sequence[Any]]) -> list[str]:
+    """Each row as the csv writer writes it: iter_csv_cells's cells may be text where csv_cell
+    gives a number or None, as long as the CSV is the same."""
+    lines = []
+    for row in rows:
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\r\n").writerow(row)
+        lines.append(buffer.getvalue())
+    return lines
 
 
 def grid_document(prefix: str = "") -> str:
@@ -780,13 +793,12 @@ def test_iter_csv_cells_are_csv_cell_of_every_value(sql_table: Database) -> None
     fill(sql_table, rows)
     for source in both_sources(sql_table, rows):
         for query in (Query(), Query(sort=(SortKey("amount", descending=True),), search="x")):
-            expected = [
-                tuple(csv_cell(v) for v in values) for _k, values in source.page(query, 0, 99)
-            ]
+            expected = [[csv_cell(v) for v in values] for _k, values in source.page(query, 0, 99)]
             cells = [row for batch in source.iter_csv_cells(query, batch=4) for row in batch]
-            assert [tuple(row) for row in cells] == expected, source
+            assert csv_lines(cells) == csv_lines(expected), source
+            assert len(cells) == len(expected) > 3
             picked = source.iter_csv_cells(query, 2, 5, positions=[4, 0], batch=2)
-            assert [tuple(row) for batch in picked for row in batch] == [
-                (row[4], row[0]) for row in expected[2:7]
-            ]
+            assert csv_lines([row for batch in picked for row in batch]) == csv_lines(
+                [[row[4], row[0]] for row in expected[2:7]]
+            )
     assert csv_cell("-2+3") == "'-2+3" and csv_cell(Decimal("-3.2500")) == "-3.2500"
