@@ -184,9 +184,12 @@ class SqlRowSource:
         self._where = where
         self._expressions = {column.key: expressions[column.key] for column in self.columns}
         self._by_key = {column.key: column for column in self.columns}
-        self._searchable = [
+        searchable = [
             self._expressions[self.columns[i].key] for i in search_text_columns(self.columns)
         ]
+        # Table columns first: the database stops at the first LIKE that matches, and a
+        # computed one (a concatenation, a subquery per row) costs more to test.
+        self._searchable = sorted(searchable, key=lambda e: not isinstance(e, SqlColumn))
         self._labeled = [
             self._expressions[column.key].label(f"c{index}")
             for index, column in enumerate(self.columns)
