@@ -12,6 +12,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from carriertui.grid.export import csv_cell
 from carriertui.grid.model import (
     Aggregate,
     Column,
@@ -127,6 +128,19 @@ class InMemoryRowSource:
         for start in range(offset, end, batch):
             yield list(result[start : min(start + batch, end)])
 
+    def iter_csv_cells(
+        self,
+        query: Query,
+        offset: int = 0,
+        limit: int | None = None,
+        *,
+        positions: Sequence[int] | None = None,
+        batch: int = 5000,
+    ) -> Iterator[list[Sequence[Any]]]:
+        chosen = range(len(self.columns)) if positions is None else tuple(positions)
+        for rows in self.iter_rows(query, offset, limit, batch):
+            yield [tuple(csv_cell(values[i]) for i in chosen) for _key, values in rows]
+
     def refresh(self) -> None:
         # The rows never change; dropping the cache is all there is to do.
         with self._lock:
@@ -164,8 +178,11 @@ class InMemoryRowSource:
 
     def _sorted(self, rows: list[Row], query: Query) -> tuple[Row, ...]:
         # Stable sorts from the last key to the first; rows arrive in key order, which breaks
-        # the remaining ties. reverse=True keeps a sort stable, and reverses the None-first key
-        # into None-last, as descending requires.
+        # the remaining ties (in the last sort key's direction, so reversed first when that is
+        # descending). reverse=True keeps a sort stable, and reverses the None-first key into
+        # None-last, as descending requires.
+        if query.key_descending:
+            rows.reverse()
         for sort in reversed(query.sort):
             position = self._position(sort.key)
             rows.sort(key=lambda row, p=position: _nulls_first(row[1][p]), reverse=sort.descending)

@@ -2,8 +2,11 @@
 
 Semantics (the SQL and the in-memory source both implement exactly these; tests compare them):
 
-- **Sort**: by the query's sort keys in order, then by the row key ascending as a final
-  tie-breaker, so paging is deterministic. ``None`` sorts first ascending and last descending.
+- **Sort**: by the query's sort keys in order, then by the row key as a final tie-breaker, so
+  paging is deterministic. The row key runs in the direction of the last sort key (ascending when
+  there is no sort): one index on a column (SQLite's holds the rowid after the value) then serves
+  both directions without a sort step, and a descending sort is the exact reverse of the
+  ascending one. ``None`` sorts first ascending and last descending.
   Text compares by code point (SQLite BINARY, PostgreSQL COLLATE "C").
 - **Set filter**: a row passes when its value is one of ``Filter.values`` (``None`` may be one;
   an empty set passes nothing).
@@ -127,6 +130,11 @@ class Query:
     def filter_for(self, key: str) -> Filter | None:
         return next((f for f in self.filters if f.key == key), None)
 
+    @property
+    def key_descending(self) -> bool:
+        """The row key's direction as the final tie-breaker: that of the last sort key."""
+        return bool(self.sort) and self.sort[-1].descending
+
     def sort_direction(self, key: str) -> tuple[int, bool] | None:
         """(position, descending) of ``key`` among the sort keys, or None."""
         for index, sort in enumerate(self.sort):
@@ -198,6 +206,20 @@ class RowSource(Protocol):
         self, query: Query, offset: int = 0, limit: int | None = None, batch: int = 5000
     ) -> Iterator[list[Row]]:
         """The result in batches, for export: never the whole table in memory."""
+        ...
+
+    def iter_csv_cells(
+        self,
+        query: Query,
+        offset: int = 0,
+        limit: int | None = None,
+        *,
+        positions: Sequence[int] | None = None,
+        batch: int = 5000,
+    ) -> Iterator[list[Sequence[Any]]]:
+        """As :meth:`iter_rows`, each row as its CSV cells (``grid.export.csv_cell`` of each
+        value, without the key) for the columns at ``positions`` (all when None), for
+        ``grid.export.write_csv_cells``. A SQL source lets the database do most of this."""
         ...
 
     def refresh(self) -> None:

@@ -36,6 +36,11 @@ class DiffScreen(ModalScreen[None]):
         "(RFC 6902). Esc closes."
     )
     TITLE_TEXT = "View Difference"
+    # Opaque: the dialog fills the screen anyway, and a see-through modal makes every frame
+    # render the screen below as well and blend it into this one.
+    DEFAULT_CSS = """
+    DiffScreen { background: $surface; }
+    """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "close", "Close", id="diff.close"),
         Binding("b", "copy('before')", "Copy before", id="diff.copy_before"),

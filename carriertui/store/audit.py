@@ -209,6 +209,9 @@ def grid_source(db: Database, actor: Actor, *, customer_id: int | None = None) -
         + literal(" ")
         + func.coalesce(table.c.after_json, literal(""))
     )
+    from carriertui.store import audit_search
+
+    search_index = audit_search.index_for_database(db)
     if customer_id is not None:
         return SqlRowSource(
             db,
@@ -218,12 +221,37 @@ def grid_source(db: Database, actor: Actor, *, customer_id: int | None = None) -
             expressions=expressions,
             key=table.c.id,
             where=table.c.customer_id == customer_id,
+            search_index=search_index,
         )
+    from dataclasses import replace
+
     from sqlalchemy import select
 
     from carriertui.store.models import Customer
 
     customers = Customer.__table__  # type: ignore[attr-defined]
+    if search_index is not None:
+        # The Customer column is not in the index: entries of the customers whose name matches
+        # are candidates too (customer_id is indexed; the customers are few).
+        def customers_like(like):  # type: ignore[no-untyped-def]
+            return like(cast(customers.c.name, String))
+
+        if db.backend == "postgresql":
+            from sqlalchemy import ARRAY, Integer, any_
+
+            # "= ANY (array)" from an InitPlan is an index condition, so PostgreSQL can OR it
+            # with the trigram index's bitmap; "IN (subquery)" would make it scan the table.
+            def also(like):  # type: ignore[no-untyped-def]
+                ids = select(func.array_agg(customers.c.id)).where(customers_like(like))
+                # Cast: "ANY (array expression)", not the "ANY (subquery)" form.
+                array = cast(ids.scalar_subquery(), ARRAY(Integer))
+                return table.c.customer_id == any_(array)
+        else:
+
+            def also(like):  # type: ignore[no-untyped-def]
+                return table.c.customer_id.in_(select(customers.c.id).where(customers_like(like)))
+
+        search_index = replace(search_index, also=also)
     # A scalar subquery, not a join: counting and paging stay on audit_entry and its indexes,
     # and only the rows on screen look their customer up.
     expressions["customer"] = cast(
@@ -238,6 +266,7 @@ def grid_source(db: Database, actor: Actor, *, customer_id: int | None = None) -
         selectable=table,
         expressions=expressions,
         key=table.c.id,
+        search_index=search_index,
     )
 
 

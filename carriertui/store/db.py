@@ -21,7 +21,7 @@ from sqlmodel import Session, SQLModel
 from carriertui.store import models
 from carriertui.store.errors import DatabaseBusyError, DatabaseURLError
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 DEFAULT_BUSY_TIMEOUT_S = 10.0
 _WRITE_OPTION = "carriertui_write"
 
@@ -215,6 +215,14 @@ def _audit_grid_indexes(session: Session) -> None:
         )
 
 
+def _audit_search(session: Session) -> None:
+    """Version 4: the audit log's search index (FTS5 trigram on SQLite, pg_trgm on PostgreSQL)
+    and the triggers that keep it (carriertui/store/audit_search.py)."""
+    from carriertui.store import audit_search
+
+    audit_search.install(session.connection())
+
+
 NUMBER_TABLES = ("number_block", "extension_number", "sip_user", "conference", "extension_alias")
 
 
@@ -224,6 +232,25 @@ def _number_blocks(session: Session) -> None:
     connection = session.connection()
     for name in NUMBER_TABLES:
         SQLModel.metadata.tables[name].create(connection, checkfirst=True)
+
+
+def _audit_search_if_missing(session: Session) -> None:
+    """Version 9: the search index of version 4 for databases that reached versions 5 to 8
+    before it existed (the two were built side by side); a no-op where it is installed."""
+    from carriertui.store import audit_search
+
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        present = connection.exec_driver_sql(
+            "SELECT to_regclass(current_schema() || '.' || %s) IS NOT NULL",
+            (audit_search.PG_INDEX,),
+        ).scalar()
+    else:
+        present = connection.exec_driver_sql(
+            "SELECT count(*) FROM sqlite_master WHERE name = ?", (audit_search.FTS_TABLE,)
+        ).scalar()
+    if not present:
+        audit_search.install(connection)
 
 
 # version -> steps that bring a database from version-1 to version. create_all() adds new tables;
@@ -236,7 +263,9 @@ def _number_blocks(session: Session) -> None:
 _MIGRATIONS: dict[int, tuple[Any, ...]] = {
     2: (_audit_chain,),
     3: (_audit_grid_indexes,),
+    4: (_audit_search,),
     6: (_number_blocks,),
+    9: (_audit_search_if_missing,),
 }
 
 

@@ -327,3 +327,82 @@ def test_tsv_neutralises_formula_text_but_not_numbers() -> None:
     assert to_tsv(columns, rows, headers=False, group_headers=False) == (
         "'=HYPERLINK(1)\t-2.5\n'@SUM(A1)\t3"
     )
+
+
+def test_write_csv_cells_writes_the_same_file_as_write_csv(tmp_path: Path) -> None:
+    """The grid's export path (cells from the source's iter_csv_cells) and write_csv give the
+    same bytes, hostile text, numbers, times and a cancel included."""
+    from carriertui.grid.export import write_csv_cells
+    from carriertui.grid.memory import InMemoryRowSource
+    from carriertui.grid.model import Query
+
+    columns = (
+        Column("text", "Text", group="G"),
+        Column("qty", "Qty", ColumnType.INTEGER),
+        Column("amount", "Amount", ColumnType.MONEY),
+        Column("at", "At", ColumnType.TIMESTAMP),
+    )
+    moment = datetime(2026, 11, 26, 1, 2, 3, tzinfo=UTC)
+    rows: list[Row] = [
+        (i, (text, i - 3, Decimal(i) / 4, moment + timedelta(microseconds=i)))
+        for i, (text, _) in enumerate(HOSTILE)
+    ]
+    source = InMemoryRowSource(columns, rows, "cells")
+    by_rows, by_cells = tmp_path / "rows.csv", tmp_path / "cells.csv"
+    progress: list[int] = []
+    write_csv(by_rows, columns, source.iter_rows(Query(), batch=5), group_header=True)
+    written = write_csv_cells(
+        by_cells,
+        columns,
+        source.iter_csv_cells(Query(), batch=5),
+        group_header=True,
+        on_progress=progress.append,
+    )
+    assert written == len(rows) and progress == [5, 10, 15, 16]
+    assert by_cells.read_bytes() == by_rows.read_bytes()
+    assert read_csv(by_cells)[2][:2] == ["'" + HOSTILE[0][0], "-3"]
+    cancelled = tmp_path / "cancelled.csv"
+    with pytest.raises(ExportCancelled):
+        write_csv_cells(cancelled, columns, source.iter_csv_cells(Query()), cancelled=lambda: True)
+    assert sorted(tmp_path.iterdir()) == sorted([by_rows, by_cells])
+
+
+def test_plain_text_batches_are_joined_exactly_as_the_csv_writer_writes_them(
+    tmp_path: Path,
+) -> None:
+    """write_csv_cells joins a batch of plain text cells with commas itself: the file must be
+    byte for byte the csv writer's, whatever a batch holds (a comma, a quote, CR, LF, empty
+    cells, a number, None, one column)."""
+    import io
+
+    from carriertui.grid.export import _plain_lines, write_csv_cells
+
+    def by_the_writer(columns: tuple[Column, ...], batches: list[list[tuple[Any, ...]]]) -> str:
+        buffer = io.StringIO(newline="")
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer.writerow([column.title for column in columns])
+        for batch in batches:
+            writer.writerows(batch)
+        return buffer.getvalue()
+
+    two = (Column("a", "A"), Column("b", "B"))
+    plain = [("x", "y"), ("", ""), ("naïve ☎", "'=1"), ("2026-11-26T01:02:03Z", "-0.0001")]
+    awkward = [("a,b", "c"), ('say "hi"', "d"), ("cr\r", "e"), ("lf\n", "f"), ("g", "h\r\n")]
+    others = [(1, None), (None, ""), ("x", 2)]
+    cases = [
+        (two, [plain]),
+        (two, [plain, *[[row] for row in awkward], plain]),
+        (two, [plain + awkward[:1]]),
+        (two, [others, plain]),
+        (two, [[("x", "y", "z")][:0] + plain[:1]]),
+        ((Column("a", "A"),), [[("",), ("x",), ("",)]]),
+    ]
+    for index, (columns, batches) in enumerate(cases):
+        target = tmp_path / f"case{index}.csv"
+        written = write_csv_cells(target, columns, batches)
+        assert written == sum(len(batch) for batch in batches)
+        assert target.read_bytes().decode("utf-8") == by_the_writer(columns, batches), index
+    # The fast path is taken for plain text, and only for it.
+    assert _plain_lines(plain, 2) == by_the_writer(two, [plain]).split("\r\n", 1)[1]
+    assert all(_plain_lines([row], 2) is None for row in awkward + others)
+    assert _plain_lines([("", "")], 1) is None and _plain_lines([("a", "b", "c")], 2) is None

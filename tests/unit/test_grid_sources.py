@@ -9,7 +9,9 @@ distinct values, aggregates and positions.
 
 from __future__ import annotations
 
+import csv
 import functools
+import io
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta, timezone
@@ -19,9 +21,20 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import BigInteger, Integer, MetaData, String, Table, Text, event, insert
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    event,
+    insert,
+    literal_column,
+)
 from sqlalchemy import Column as SqlColumn
 
+from carriertui.grid.export import csv_cell
 from carriertui.grid.memory import InMemoryRowSource
 from carriertui.grid.model import (
     Aggregate,
@@ -34,8 +47,9 @@ from carriertui.grid.model import (
     SortKey,
     display_text,
 )
+from carriertui.store import rowsource
 from carriertui.store.db import Database
-from carriertui.store.rowsource import SqlRowSource, like_pattern
+from carriertui.store.rowsource import SqlRowSource, TrigramIndex, like_pattern
 from carriertui.store.types import FixedDecimal, UTCDateTime
 
 COLUMNS = (
@@ -134,7 +148,8 @@ def oracle_result(rows: Sequence[Row], query: Query) -> list[Row]:
             result = compare_values(named(x)[sort.key], named(y)[sort.key], sort.descending)
             if result:
                 return result
-        return compare_values(x[0], y[0], False)
+        # The row key breaks ties in the direction of the last sort key (ascending unsorted).
+        return compare_values(x[0], y[0], bool(query.sort) and query.sort[-1].descending)
 
     passing = [row for row in rows if oracle_passes(named(row), query)]
     return sorted(passing, key=functools.cmp_to_key(compare))
@@ -295,6 +310,11 @@ def check_against_oracle(source: Any, rows: list[Row], query: Query, data: st.Da
     middle = len(expected) // 3
     assert source.page(query, middle, 5) == expected[middle : middle + 5]
     assert [r for batch in source.iter_rows(query, batch=7) for r in batch] == expected
+    # The export's cells write as csv_cell of the values as the source gives them (a stored
+    # Decimal has the column's four places, so compare with the page's values, not the oracle's).
+    cells = [row for batch in source.iter_csv_cells(query, batch=7) for row in batch]
+    paged = source.page(query, 0, len(rows) + 5)
+    assert csv_lines(cells) == csv_lines([[csv_cell(v) for v in vs] for _key, vs in paged])
 
     for key in KEYS:
         search = data.draw(st.just("") | searches(rows, (key,)))
@@ -332,6 +352,87 @@ def test_sql_source_matches_the_oracle(sql_table: Database, data: st.DataObject)
     fill(sql_table, rows)
     # reverse_min_offset=0: pages past the middle take the read-from-the-end path here too.
     check_against_oracle(sql_source(sql_table, reverse_min_offset=0), rows, query, data)
+
+
+def csv_lines(rows: Sequence[Sequence[Any]]) -> list[str]:
+    """Each row as the csv writer writes it: iter_csv_cells's cells may be text where csv_cell
+    gives a number or None, as long as the CSV is the same."""
+    lines = []
+    for row in rows:
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\r\n").writerow(row)
+        lines.append(buffer.getvalue())
+    return lines
+
+
+def grid_document(prefix: str = "") -> str:
+    """The search texts of a row in one string, as a trigram index over grid_rows holds them."""
+    return (
+        f"coalesce({prefix}name, '') || ' ' || {prefix}code || ' ' "
+        f"|| coalesce(CAST({prefix}qty AS TEXT), '')"
+    )
+
+
+@pytest.fixture
+def indexed_table(sql_table: Database) -> tuple[Database, TrigramIndex]:
+    """grid_rows with a trigram index: an FTS5 table kept by triggers on SQLite, the document
+    expression on PostgreSQL (the GIN index would only change the plan, not the rows)."""
+    if sql_table.backend == "postgresql":
+        return sql_table, TrigramIndex(postgres_document=literal_column(f"({grid_document()})"))
+    insert_new = (
+        f"INSERT INTO grid_rows_search (rowid, document) VALUES (new.id, {grid_document('new.')})"  # noqa: S608
+    )
+    delete_old = f"INSERT INTO grid_rows_search (grid_rows_search, rowid, document) VALUES ('delete', old.id, {grid_document('old.')})"  # noqa: S608, E501
+    with sql_table.engine.begin() as connection:
+        for statement in (
+            "CREATE VIRTUAL TABLE grid_rows_search USING fts5(document, content='', "
+            "tokenize='trigram', detail='none')",
+            "CREATE TRIGGER grid_rows_search_insert AFTER INSERT ON grid_rows "
+            f"BEGIN {insert_new}; END",
+            "CREATE TRIGGER grid_rows_search_delete AFTER DELETE ON grid_rows "
+            f"BEGIN {delete_old}; END",
+        ):
+            connection.exec_driver_sql(statement)
+    return sql_table, TrigramIndex(sqlite_table="grid_rows_search")
+
+
+@st.composite
+def long_searches(draw: st.DrawFn, rows: Sequence[Row]) -> str:
+    """Three to six characters of one row's search texts joined by spaces (as the index's
+    document holds them), ASCII case swapped here and there: matches, and texts spanning two
+    columns that the index offers as candidates but the search must not find."""
+    if not rows:
+        return draw(st.text(alphabet=ALPHABET, min_size=3, max_size=4))
+    values = draw(st.sampled_from(rows))[1]
+    document = " ".join("" if v is None else str(v) for v in (values[0], values[1], values[2]))
+    if len(document) < 3:
+        return draw(st.text(alphabet=ALPHABET, min_size=3, max_size=4))
+    start = draw(st.integers(0, len(document) - 3))
+    end = draw(st.integers(start + 3, min(len(document), start + 6)))
+    flips = draw(st.lists(st.booleans(), min_size=end - start, max_size=end - start))
+    return swap_ascii_case(document[start:end], flips)
+
+
+@PROPERTY_SETTINGS
+@given(data=st.data())
+def test_sql_source_with_a_trigram_index_matches_the_oracle(
+    indexed_table: tuple[Database, TrigramIndex], data: st.DataObject
+) -> None:
+    db, index = indexed_table
+    rows = data.draw(tables(), label="rows")
+    query = data.draw(queries(rows), label="query")
+    search = data.draw(long_searches(rows) | st.just(query.search), label="search")
+    query = Query(sort=query.sort, filters=query.filters, search=search)
+    fill(db, rows)
+    # Both SQLite plans: from the index's candidates, or the sort order tested row by row.
+    few = data.draw(st.sampled_from([-1, 10**9]), label="few candidates")
+    original = rowsource.FEW_CANDIDATES
+    rowsource.FEW_CANDIDATES = few
+    try:
+        source = sql_source(db, reverse_min_offset=0, search_index=index)
+        check_against_oracle(source, rows, query, data)
+    finally:
+        rowsource.FEW_CANDIDATES = original
 
 
 # -- deterministic cases ------------------------------------------------------------------------
@@ -410,7 +511,8 @@ def test_nulls_sort_first_ascending_and_last_descending(sql_table: Database) -> 
             return [key for key, _ in source.page(Query(sort=sort), 0, 10)]
 
         assert keys(SortKey("name")) == [2, 4, 3, 1]
-        assert keys(SortKey("name", descending=True)) == [1, 3, 2, 4]
+        # Ties (the two None names) in the last sort key's direction: 4 before 2 descending.
+        assert keys(SortKey("name", descending=True)) == [1, 3, 4, 2]
         assert keys(SortKey("qty")) == [2, 3, 1, 4]
         assert keys(SortKey("qty", descending=True)) == [4, 1, 3, 2]
         assert keys(SortKey("amount")) == [1, 4, 3, 2]
@@ -421,7 +523,35 @@ def test_nulls_sort_first_ascending_and_last_descending(sql_table: Database) -> 
             3,
         ]
         query = Query(sort=(SortKey("name", descending=True),))
-        assert [source.index_of(query, key) for key in (1, 2, 3, 4)] == [0, 2, 1, 3]
+        assert [source.index_of(query, key) for key in (1, 2, 3, 4)] == [0, 3, 1, 2]
+
+
+def test_a_descending_sort_is_the_exact_reverse_of_the_ascending_one(sql_table: Database) -> None:
+    # Ties everywhere (few distinct values, None in every column but code): the row key must
+    # follow the sort's direction for the reverse to hold, as one index read backwards gives it.
+    rows: list[Row] = [
+        (
+            key,
+            (
+                None if key % 4 == 0 else "ab"[key % 2],
+                "xy"[key % 3 % 2],
+                None if key % 5 == 0 else key % 3,
+                None if key % 3 == 0 else Decimal(key % 2),
+                None if key % 2 == 0 else BASE_TIME,
+            ),
+        )
+        for key in range(1, 31)
+    ]
+    fill(sql_table, rows)
+    for source in both_sources(sql_table, rows):
+        for key in KEYS:
+            up = source.page(Query(sort=(SortKey(key),)), 0, 100)
+            down = source.page(Query(sort=(SortKey(key, descending=True),)), 0, 100)
+            assert down == up[::-1], (source, key)
+            assert up == oracle_result(rows, Query(sort=(SortKey(key),)))
+        two = Query(sort=(SortKey("code"), SortKey("qty", descending=True)))
+        assert source.page(two, 0, 100) == oracle_result(rows, two)
+        assert [k for k, _ in source.page(two, 0, 100)][:3] == [29, 26, 23]
 
 
 def test_text_sorts_by_code_point(sql_table: Database) -> None:
@@ -636,3 +766,39 @@ def test_iter_rows_values_are_exactly_those_of_page(sql_table: Database) -> None
     assert streamed == rows
     for _key, values in streamed:
         assert values[4] is None or values[4].tzinfo is UTC
+
+
+def test_iter_csv_cells_are_csv_cell_of_every_value(sql_table: Database) -> None:
+    """The SQL source has the database neutralise text and spell money and timestamps for the
+    export: every cell must be exactly what grid.export.csv_cell makes of the row's value."""
+    hostile = ['=HYPERLINK("x")', "+14155550100", "-2+3", "@SUM(1)", "\tx", "\rx", "\nx", "'q"]
+    hostile += ["", "a,b", 'say "hi"', "line\nbreak", "[/", "É=", "😀"]
+    amounts = [Decimal(0), Decimal("-0.0001"), Decimal("12345678901.5"), Decimal("-3.25"), None]
+    amounts += [Decimal("0.01"), Decimal("-1000"), Decimal("7.0009")]
+    times = [BASE_TIME, BASE_TIME + timedelta(microseconds=10), datetime(1999, 12, 31, tzinfo=UTC)]
+    times += [None, BASE_TIME.replace(microsecond=500000)]
+    rows: list[Row] = [
+        (
+            index,
+            (
+                None if index % 5 == 4 else text,
+                text,
+                None if index % 3 == 2 else index - 7,
+                amounts[index % len(amounts)],
+                times[index % len(times)],
+            ),
+        )
+        for index, text in enumerate(hostile)
+    ]
+    fill(sql_table, rows)
+    for source in both_sources(sql_table, rows):
+        for query in (Query(), Query(sort=(SortKey("amount", descending=True),), search="x")):
+            expected = [[csv_cell(v) for v in values] for _k, values in source.page(query, 0, 99)]
+            cells = [row for batch in source.iter_csv_cells(query, batch=4) for row in batch]
+            assert csv_lines(cells) == csv_lines(expected), source
+            assert len(cells) == len(expected) > 3
+            picked = source.iter_csv_cells(query, 2, 5, positions=[4, 0], batch=2)
+            assert csv_lines([row for batch in picked for row in batch]) == csv_lines(
+                [[row[4], row[0]] for row in expected[2:7]]
+            )
+    assert csv_cell("-2+3") == "'-2+3" and csv_cell(Decimal("-3.2500")) == "-3.2500"

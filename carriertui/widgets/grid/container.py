@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -239,7 +239,6 @@ class Grid(Vertical):
         if not self.is_attached:
             return
         chips = self.query_one("#grid-chips", Horizontal)
-        chips.remove_children()
         query = self.view.query
         buttons = [
             Button(
@@ -261,8 +260,17 @@ class Grid(Vertical):
                     tooltip="Clear the search",
                 )
             )
-        chips.mount_all(buttons)
         chips.set_class(bool(buttons), "-active")
+        # Chips already shown as they should be stay: a new search or filter then mounts one
+        # button, not all of them again (each mount is a layout pass of the screen).
+        shown = [(chip.name, str(chip.label)) for chip in chips.query(Button)]
+        wanted = [(chip.name, str(chip.label)) for chip in buttons]
+        if shown == wanted[: len(shown)]:
+            if len(buttons) > len(shown):  # even an empty mount lays the screen out again
+                chips.mount_all(buttons[len(shown) :])
+            return
+        chips.remove_children()
+        chips.mount_all(buttons)
 
     @on(Button.Pressed, ".grid-chip")
     def _chip_pressed(self, event: Button.Pressed) -> None:
@@ -540,7 +548,7 @@ class Grid(Vertical):
     def export(self) -> None:
         """The selection, or the whole filtered result when nothing is selected, to CSV."""
         from carriertui import locations
-        from carriertui.grid.export import default_export_name, write_csv
+        from carriertui.grid.export import default_export_name, write_csv_cells
         from carriertui.widgets.grid.dialogs import ExportScreen
 
         view = self.view
@@ -566,15 +574,14 @@ class Grid(Vertical):
             cancel: Any,
             finished: Callable[[Any], None],
         ) -> None:
-            def batches() -> Iterator[list[Row]]:
-                for batch in source.iter_rows(query, offset, limit):
-                    yield [(key, values[left : right + 1]) for key, values in batch]
-
             def work() -> Path:
-                write_csv(
+                # The cells come ready for the csv writer (a SQL source has the database
+                # neutralise and format them): the export's speed is the writer's.
+                positions = range(left, right + 1)
+                write_csv_cells(
                     path,
                     columns,
-                    batches(),
+                    source.iter_csv_cells(query, offset, limit, positions=positions),
                     on_progress=lambda done: self.app.call_from_thread(progress, done, total),
                     cancelled=cancel.is_set,
                 )
