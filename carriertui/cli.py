@@ -1279,6 +1279,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.reset or not locations.demo_db_path().exists():
         from carriertui.store.demo import build_demo
 
+        # The first build takes a while (about 300,000 CDRs, roll-ups, invoices): say so.
+        print(
+            "building the demo database (customers, contacts, numbers, 90 days of CDRs, "
+            "invoices); this takes 10-20 seconds once",
+            file=sys.stderr,
+            flush=True,
+        )
         build_demo(url, reset=args.reset).dispose()
         if args.build_only:
             _out(f"demo database built: {sanitize(url)}")
