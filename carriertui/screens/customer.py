@@ -60,7 +60,7 @@ class CustomerHeader(Static):
                 (money(record.balance, record.currency), "bold"),
                 "   Debit limit ",
                 (money(record.debit_limit, record.currency), "bold"),
-                "   Channels ",
+                "   Ch. ",
                 (str(record.channels), "bold"),
             )
         )

@@ -173,6 +173,7 @@ class SummaryPane(Vertical):
     def _show(self, result: tuple[Summary, dict[datetime, str]]) -> None:
         summary, numbers = result
         self.summary = summary
+        self.query_one("#summary-chart").display = True
         self.grid.set_source(summary_source(summary, numbers), NEWEST_FIRST)
         rolled = summary.rolled_up_at
         when = f"{rolled.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if rolled else "never"
@@ -196,7 +197,7 @@ class SummaryPane(Vertical):
         self.query_one("#summary-info", Static).update(
             plain("This customer's invoices. p marks the one under the cursor paid.")
         )
-        self._set_chart([], [])
+        self.query_one("#summary-chart").display = False
 
     # -- the view switch --------------------------------------------------------------------
 
