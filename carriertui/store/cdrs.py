@@ -20,7 +20,6 @@ import ipaddress
 import operator
 import os
 import queue
-import re
 import sqlite3
 import tempfile
 import threading
@@ -368,16 +367,12 @@ class _RowParser:
         customer_ids = list(map(self.customers.get, code))
         if None in customer_ids:
             return None
-        if not all(map(_ISO_UTC.fullmatch, start)):
+        texts = _utc_times(start)
+        if texts is None:
             return None
         moments = list(map(datetime.fromisoformat, start))  # the calendar: no 30 February
-        stored: list[Any]
-        if self.sqlite:
-            stored = _sqlite_times(start)
-            if stored is None:
-                return None
-        else:
-            stored = moments  # aware, and UTC: the pattern allows only Z and +00:00
+        # On PostgreSQL the aware datetimes, UTC already (_UTC_FORMS end in Z or +00:00).
+        stored: list[Any] = texts if self.sqlite else moments
         numbers = []
         for column, low, high in (
             (duration, 0, MAX_SECONDS),
@@ -501,30 +496,59 @@ def _fast_money(text: str) -> int:
     raise _Bad
 
 
-# "YYYY-MM-DDTHH:MM:SS[.ffffff](Z|+00:00)": the forms whose stored text is a slice away.
-_ISO_UTC = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{6})?(?:Z|\+00:00)"
-)
-_MONEY_4 = re.compile(r"[0-9]{1,11}\.[0-9]{4}")  # what a billing system writes: 4 places
+# "YYYY-MM-DDTHH:MM:SS[.ffffff](Z|+00:00)": the UTC forms whose stored text is a few string
+# edits away. By length: (has the fraction, the UTC suffix).
+_UTC_FORMS = {20: (False, "Z"), 25: (False, "+00:00"), 27: (True, "Z"), 32: (True, "+00:00")}
+_ISO_SEPARATORS = ((4, "-"), (7, "-"), (10, "T"), (13, ":"), (16, ":"))
+_FIFTH_LAST = operator.itemgetter(-5)
 _IP_CACHE = 100_000
 
 
-def _sqlite_times(texts: Sequence[str]) -> list[str] | None:
-    """The stored form ("YYYY-MM-DD HH:MM:SS.ffffff") of texts that all match _ISO_UTC and
-    are valid date-times, edited as one string; None if fractions and whole seconds mix."""
-    joined = "\n".join(texts).replace("T", " ").replace("Z", "").replace("+00:00", "")
-    dots = joined.count(".")
-    if dots == 0:
-        joined = joined.replace("\n", ".000000\n") + ".000000"
-    elif dots != len(texts):
+def _utc_times(texts: Sequence[str]) -> list[str] | None:
+    """The stored form ("YYYY-MM-DD HH:MM:SS.ffffff") of date-times that all have one of the
+    _UTC_FORMS (the same one), checked and edited as one string; None for anything else.
+    The caller checks the calendar (datetime.fromisoformat)."""
+    lengths = set(map(len, texts))
+    if len(lengths) != 1:
         return None
+    length = lengths.pop()
+    form = _UTC_FORMS.get(length)
+    if form is None:
+        return None
+    fraction, suffix = form
+    separators = list(_ISO_SEPARATORS)
+    if fraction:
+        separators.append((19, "."))
+    at = length - len(suffix)
+    separators.extend((at + offset, char) for offset, char in enumerate(suffix))
+    joined = "".join(texts)
+    count = len(texts)
+    # Every value has the same length: joined[i::length] is character i of each of them.
+    if not joined.isascii() or any(joined[i::length] != char * count for i, char in separators):
+        return None
+    digits = joined
+    for char in "-:T.Z+":
+        digits = digits.replace(char, "")
+    if not digits.isdigit():
+        return None
+    joined = "\n".join(texts).replace("T", " ").replace(suffix, "")
+    if not fraction:
+        joined = joined.replace("\n", ".000000\n") + ".000000"
     return joined.split("\n")
 
 
 def _money_column(texts: Sequence[str]) -> list[int]:
     """Scaled amounts (as _fast_money); raises _Bad like it."""
-    if all(map(_MONEY_4.fullmatch, texts)):
-        # Exactly four places: the digits without the dot are the scaled amount.
+    joined = "".join(texts)
+    if (
+        joined.count(".") == len(texts)
+        and joined.isascii()
+        and joined.replace(".", "").isdigit()
+        and min(map(len, texts)) >= 6
+        and max(map(len, texts)) <= 16
+        and set(map(_FIFTH_LAST, texts)) == {"."}
+    ):
+        # "D.DDDD" to "DDDDDDDDDDD.DDDD": the digits without the dot are the scaled amount.
         return list(map(int, "\n".join(texts).replace(".", "").split("\n")))
     return list(map(_fast_money, texts))
 

@@ -174,6 +174,27 @@ def test_a_column_checked_batch_stores_what_row_checks_store(variant, sqlite) ->
     assert batch is None or batch == expected
     if variant in ({}, {"charge": "12", "cost": "0.5"}, {"source_ip": ""}):
         assert batch is not None  # the common forms take the fast path
+    # A whole batch in the variant's form (a file uses one form of time stamp throughout).
+    records = _records([variant, variant, variant], header)
+    batch = parser.parse_batch(records)
+    assert batch == _row_by_row(cdrs._RowParser(header, CUSTOMERS, sqlite), records)
+
+
+@pytest.mark.parametrize("sqlite", [True, False], ids=["sqlite", "postgresql"])
+@pytest.mark.parametrize(
+    "start_time",
+    [
+        "2026-03-01T10:11:12Z",
+        "2026-03-01T10:11:12+00:00",
+        "2026-03-01T10:11:12.123456Z",
+        "2026-03-01T10:11:12.123456+00:00",
+    ],
+)
+def test_each_utc_form_of_a_whole_batch_takes_the_column_path(start_time, sqlite) -> None:
+    header = list(CSV_COLUMNS)
+    records = _records([{"start_time": start_time}] * 3, header)
+    expected = _row_by_row(cdrs._RowParser(header, CUSTOMERS, sqlite), records)
+    assert cdrs._RowParser(header, CUSTOMERS, sqlite).parse_batch(records) == expected
 
 
 @pytest.mark.parametrize("variant", UNUSUAL_VARIANTS)
