@@ -886,14 +886,16 @@ def _import_rows(
 ) -> None:
     parse = parser.parse
     rows = 0
+    batch: list[tuple[Any, ...]] = []  # stored rows for the next insert (BATCH_ROWS)
     # Refusing the whole file: once a row is bad, nothing more is written (it will roll back),
     # but every row is still checked so that the refusal lists them.
     refusing = rejects is None
     for first_lines, records, bytes_read in source.batches():
         rows += len(records)
-        batch = parser.parse_batch(records)
-        if batch is None:  # something unusual or bad: row by row, each bad row with its line
-            batch = []
+        checked = parser.parse_batch(records)
+        if checked is not None:
+            batch += checked
+        else:  # something unusual or bad: row by row, each bad row with its line
             for index, fields in enumerate(records):
                 try:
                     batch.append(parse(fields))
@@ -911,16 +913,25 @@ def _import_rows(
                         report.errors.append(BadRow(line, reason))
                     if rejects is not None:
                         rejects.add(line, reason, fields)
-        if batch and not (refusing and report.bad_rows):
-            writer.write(batch)
-        if on_progress is not None:
-            on_progress(rows, bytes_read, size)
+        if len(batch) >= BATCH_ROWS:
+            if not (refusing and report.bad_rows):
+                writer.write(batch)
+            batch = []
+            if on_progress is not None:
+                on_progress(rows, bytes_read, size)
+    if batch and not (refusing and report.bad_rows):
+        writer.write(batch)
+    if on_progress is not None:
+        on_progress(rows, size, size)
     report.rows = rows
 
 
 class _CsvSource:
-    """The CSV file's records, BATCH_ROWS at a time, each batch with the lines its records
-    start on (a number when they are consecutive lines, else a list) and the bytes read.
+    """The CSV file's records, a small group at a time (_GROUP_ROWS, at most BATCH_ROWS), each
+    group with the lines its records start on (a number when they are consecutive lines, else
+    a list) and the bytes read so far. Small groups keep a group's strings in the CPU cache
+    while the parser checks them column by column: at 20,000 rows a group the column checks
+    ran at half the speed (measured 1.8 against 4.0 us/row, splitting included).
 
     Most files are simple: UTF-8, no quotes, no NULs, one line terminator (LF or CRLF)
     throughout. Such a chunk of the file is decoded and split on line ends and commas in a
@@ -977,19 +988,16 @@ class _CsvSource:
                 break
             first = self.line + 1
             self.line += len(lines)
-            records = list(map(str.split, lines, repeat(",")))
-            starts: int | list[int] = first
-            if "" in lines:  # blank lines hold no record (as in the csv module)
-                kept = [index for index, line in enumerate(lines) if line]
-                records = [records[index] for index in kept]
-                starts = [first + index for index in kept]
             end = position + len(data)
-            for at in range(0, len(records), BATCH_ROWS):
-                yield (
-                    starts + at if isinstance(starts, int) else starts[at : at + BATCH_ROWS],
-                    records[at : at + BATCH_ROWS],
-                    end,
-                )
+            group = min(_GROUP_ROWS, BATCH_ROWS)
+            for at in range(0, len(lines), group):
+                part = lines[at : at + group]
+                records = list(map(str.split, part, repeat(",")))
+                if "" not in part:
+                    yield first + at, records, end
+                else:  # blank lines hold no record (as in the csv module)
+                    kept = [index for index, line in enumerate(part) if line]
+                    yield [first + at + index for index in kept], [records[i] for i in kept], end
         yield from self._csv_module_batches()
 
     def _csv_module_batches(self) -> Iterator[tuple[int | list[int], list[list[str]], int]]:
@@ -1005,7 +1013,7 @@ class _CsvSource:
                     continue  # a blank line
                 records.append(fields)
                 starts.append(start)
-                if len(records) >= BATCH_ROWS:
+                if len(records) >= min(_GROUP_ROWS, BATCH_ROWS):
                     yield starts, records, self.raw.tell()
                     records, starts = [], []
         except (csv.Error, UnicodeDecodeError) as error:
@@ -1017,6 +1025,7 @@ class _CsvSource:
 
 
 _CHUNK_BYTES = 4 << 20
+_GROUP_ROWS = 1000
 
 
 def _simple_lines(data: bytes, *, at_start: bool) -> list[str] | None:
