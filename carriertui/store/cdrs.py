@@ -367,7 +367,7 @@ class _RowParser:
         customer_ids = list(map(self.customers.get, code))
         if None in customer_ids:
             return None
-        texts = _utc_times(start)
+        texts = _utc_times(start, sqlite=self.sqlite)
         if texts is None:
             return None
         moments = list(map(datetime.fromisoformat, start))  # the calendar: no 30 February
@@ -504,10 +504,11 @@ _FIFTH_LAST = operator.itemgetter(-5)
 _IP_CACHE = 100_000
 
 
-def _utc_times(texts: Sequence[str]) -> list[str] | None:
+def _utc_times(texts: Sequence[str], *, sqlite: bool) -> list[str] | None:
     """The stored form ("YYYY-MM-DD HH:MM:SS.ffffff") of date-times that all have one of the
     _UTC_FORMS (the same one), checked and edited as one string; None for anything else.
-    The caller checks the calendar (datetime.fromisoformat)."""
+    Not for SQLite: [] once checked (PostgreSQL stores the datetimes). The caller checks the
+    calendar (datetime.fromisoformat)."""
     lengths = set(map(len, texts))
     if len(lengths) != 1:
         return None
@@ -531,6 +532,8 @@ def _utc_times(texts: Sequence[str]) -> list[str] | None:
         digits = digits.replace(char, "")
     if not digits.isdigit():
         return None
+    if not sqlite:
+        return []
     joined = "\n".join(texts).replace("T", " ").replace(suffix, "")
     if not fraction:
         joined = joined.replace("\n", ".000000\n") + ".000000"
