@@ -20,6 +20,7 @@ import ipaddress
 import operator
 import os
 import queue
+import sqlite3
 import tempfile
 import threading
 import time
@@ -27,6 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -282,7 +284,7 @@ class _RowParser:
         ip = self._ips.get(ip_text)
         if ip is None:
             ip = _ip(ip_text)
-            if len(self._ips) < 100_000:
+            if len(self._ips) < _IP_CACHE:
                 self._ips[ip_text] = ip
         if not self.sqlite:
             stored: Any = moment.astimezone(UTC)
@@ -314,6 +316,108 @@ class _RowParser:
             _DIRECTIONS[direction],
             ip,
         )
+
+    def parse_batch(self, records: list[list[str]]) -> list[tuple[Any, ...]] | None:
+        """The stored rows of ``records``, or None when any of them needs a closer look.
+
+        The same rules as ``parse``, checked a column at a time with C-level loops (map, join,
+        str methods, a compiled pattern), not per value in Python: this is the import's hot
+        loop. A batch with anything unusual (or bad) goes row by row through ``parse``/``check``.
+        """
+        if not records:
+            return []
+        try:
+            return self._parse_columns(records)
+        except (_Bad, KeyError, ValueError, ValidationError):
+            return None
+
+    def _parse_columns(self, records: list[list[str]]) -> list[tuple[Any, ...]] | None:
+        if set(map(len, records)) != {self.width}:
+            return None
+        (
+            call_id,
+            code,
+            start,
+            source_cli,
+            dest_number,
+            dest_name,
+            duration,
+            billed,
+            sip,
+            reason,
+            pdd,
+            charge,
+            cost,
+            direction,
+            ip_text,
+        ) = self.pick(list(zip(*records, strict=True)))
+        for column, limit in (
+            (call_id, MAX_CALL_ID),
+            (source_cli, MAX_NUMBER),
+            (dest_number, MAX_NUMBER),
+            (dest_name, MAX_DEST_NAME),
+            (reason, MAX_REASON),
+        ):
+            joined = "".join(column)
+            # A ' may be our CSV writers' neutralisation: check() undoes it.
+            if max(map(len, column)) > limit or "\x00" in joined or "'" in joined:
+                return None
+        if not all(map(str.strip, call_id)) or not all(map(str.strip, dest_number)):
+            return None
+        customer_ids = list(map(self.customers.get, code))
+        if None in customer_ids:
+            return None
+        texts = _utc_times(start, sqlite=self.sqlite)
+        if texts is None:
+            return None
+        moments = list(map(datetime.fromisoformat, start))  # the calendar: no 30 February
+        # On PostgreSQL the aware datetimes, UTC already (_UTC_FORMS end in Z or +00:00).
+        stored: list[Any] = texts if self.sqlite else moments
+        numbers = []
+        for column, low, high in (
+            (duration, 0, MAX_SECONDS),
+            (billed, 0, MAX_SECONDS),
+            (sip, 100, 699),
+            (pdd, 0, MAX_PDD_MS),
+        ):
+            joined = "".join(column)
+            if not (joined.isascii() and joined.isdigit() and all(column)):
+                return None
+            values = list(map(int, column))
+            if min(values) < low or max(values) > high:
+                return None
+            numbers.append(values)
+        if not set(direction).issubset(_DIRECTIONS):
+            return None
+        return list(
+            zip(
+                call_id,
+                customer_ids,
+                stored,
+                source_cli,
+                dest_number,
+                dest_name,
+                numbers[0],
+                numbers[1],
+                numbers[2],
+                reason,
+                numbers[3],
+                _money_column(charge),
+                _money_column(cost),
+                direction,
+                self._ip_column(ip_text),
+                strict=True,
+            )
+        )
+
+    def _ip_column(self, texts: Sequence[str]) -> list[str]:
+        """The canonical form of each address; each distinct text parsed once (and cached)."""
+        known = self._ips
+        new = {text: _ip(text) for text in set(texts).difference(known)}
+        if len(known) + len(new) <= _IP_CACHE:
+            known.update(new)
+            return list(map(known.__getitem__, texts))
+        return list(map(new.get, texts, map(known.get, texts)))
 
     def check(self, f: list[str]) -> tuple[tuple[Any, ...] | None, list[str]]:
         """(the row, []) or (None, every problem found)."""
@@ -392,6 +496,66 @@ def _fast_money(text: str) -> int:
     raise _Bad
 
 
+# "YYYY-MM-DDTHH:MM:SS[.ffffff](Z|+00:00)": the UTC forms whose stored text is a few string
+# edits away. By length: (has the fraction, the UTC suffix).
+_UTC_FORMS = {20: (False, "Z"), 25: (False, "+00:00"), 27: (True, "Z"), 32: (True, "+00:00")}
+_ISO_SEPARATORS = ((4, "-"), (7, "-"), (10, "T"), (13, ":"), (16, ":"))
+_FIFTH_LAST = operator.itemgetter(-5)
+_IP_CACHE = 100_000
+
+
+def _utc_times(texts: Sequence[str], *, sqlite: bool) -> list[str] | None:
+    """The stored form ("YYYY-MM-DD HH:MM:SS.ffffff") of date-times that all have one of the
+    _UTC_FORMS (the same one), checked and edited as one string; None for anything else.
+    Not for SQLite: [] once checked (PostgreSQL stores the datetimes). The caller checks the
+    calendar (datetime.fromisoformat)."""
+    lengths = set(map(len, texts))
+    if len(lengths) != 1:
+        return None
+    length = lengths.pop()
+    form = _UTC_FORMS.get(length)
+    if form is None:
+        return None
+    fraction, suffix = form
+    separators = list(_ISO_SEPARATORS)
+    if fraction:
+        separators.append((19, "."))
+    at = length - len(suffix)
+    separators.extend((at + offset, char) for offset, char in enumerate(suffix))
+    joined = "".join(texts)
+    count = len(texts)
+    # Every value has the same length: joined[i::length] is character i of each of them.
+    if not joined.isascii() or any(joined[i::length] != char * count for i, char in separators):
+        return None
+    digits = joined
+    for char in "-:T.Z+":
+        digits = digits.replace(char, "")
+    if not digits.isdigit():
+        return None
+    if not sqlite:
+        return []
+    joined = "\n".join(texts).replace("T", " ").replace(suffix, "")
+    if not fraction:
+        joined = joined.replace("\n", ".000000\n") + ".000000"
+    return joined.split("\n")
+
+
+def _money_column(texts: Sequence[str]) -> list[int]:
+    """Scaled amounts (as _fast_money); raises _Bad like it."""
+    joined = "".join(texts)
+    if (
+        joined.count(".") == len(texts)
+        and joined.isascii()
+        and joined.replace(".", "").isdigit()
+        and min(map(len, texts)) >= 6
+        and max(map(len, texts)) <= 16
+        and set(map(_FIFTH_LAST, texts)) == {"."}
+    ):
+        # "D.DDDD" to "DDDDDDDDDDD.DDDD": the digits without the dot are the scaled amount.
+        return list(map(int, "\n".join(texts).replace(".", "").split("\n")))
+    return list(map(_fast_money, texts))
+
+
 def check_header(header: Sequence[str]) -> list[str]:
     """The header's cells, stripped; CdrImportError naming unknown, missing or repeated columns."""
     names = [name.strip() for name in header]
@@ -441,21 +605,30 @@ class _BulkWriter:
             # A bigger page cache for this connection: the call_id index takes random inserts.
             self.driver.execute("PRAGMA cache_size=-262144")
 
-    # The driver does the inserts on a thread of its own while this one parses the next batch:
-    # sqlite3 and psycopg release the GIL while the database works, so parsing and inserting
-    # overlap (about a third faster on two cores).
+    # PostgreSQL: the driver does the inserts on a thread of its own while this one parses the
+    # next batch; psycopg waits for the server without the GIL, so the two overlap.
+    # SQLite: the inserts run on this thread, between batches. sqlite3's executemany takes the
+    # GIL back after every row's step, and while the parser holds it (its column checks are
+    # long C calls) the insert thread waits up to the switch interval per row: measured, the
+    # thread made the import a quarter slower, not faster.
 
     def start(self) -> None:
-        self._queue: queue.Queue[list[tuple[Any, ...]] | None] = queue.Queue(maxsize=3)
         self._failure: BaseException | None = None
+        if self.sqlite:
+            return
+        self._queue: queue.Queue[list[tuple[Any, ...]] | None] = queue.Queue(maxsize=3)
         self._thread = threading.Thread(target=self._run, name="cdr-insert", daemon=True)
         self._thread.start()
 
     def write(self, rows: list[tuple[Any, ...]]) -> None:
-        """Queue ``rows`` (a list this writer now owns) for insertion."""
+        """Insert ``rows`` (a list this writer now owns), or queue them for the insert thread."""
         if self._failure is not None:
             raise self._failure
-        if rows:
+        if not rows:
+            return
+        if self.sqlite:
+            self._insert(rows)
+        else:
             self._queue.put(rows)
 
     def _run(self) -> None:
@@ -470,8 +643,9 @@ class _BulkWriter:
 
     def stop(self) -> None:
         """Wait until every queued row is inserted; raise what the insert thread raised."""
-        self._queue.put(None)
-        self._thread.join()
+        if not self.sqlite:
+            self._queue.put(None)
+            self._thread.join()
         if self._failure is not None:
             raise self._failure
 
@@ -486,8 +660,14 @@ class _BulkWriter:
         self.inserted += added
         if added:
             # Only batches that added something can have changed an hour.
-            if self.sqlite:
-                self.hours.update({(row[1], row[2][:13]) for row in rows})
+            if self.sqlite:  # (customer id, "YYYY-MM-DD HH"), built in C
+                self.hours.update(
+                    zip(
+                        map(_SECOND, rows),
+                        map(operator.getitem, map(_THIRD, rows), repeat(_HOUR_PREFIX)),
+                        strict=True,
+                    )
+                )
             else:
                 self.hours.update(
                     {(row[1], row[2].replace(minute=0, second=0, microsecond=0)) for row in rows}
@@ -496,11 +676,14 @@ class _BulkWriter:
     def finish(self) -> None:
         """Mark the touched hours for the incremental roll-up."""
         marks = []
+        bounds: dict[str, tuple[str, str]] = {}  # customers share hours: convert each once
         for customer_id, hour in sorted(self.hours):
             self.customers.add(customer_id)
             if self.sqlite:
-                start = datetime.fromisoformat(hour + ":00:00")
-                marks.append((customer_id, _sqlite_time(start), _sqlite_time(start + _HOUR)))
+                if hour not in bounds:
+                    start = datetime.fromisoformat(hour + ":00:00")
+                    bounds[hour] = (_sqlite_time(start), _sqlite_time(start + _HOUR))
+                marks.append((customer_id, *bounds[hour]))
             else:
                 marks.append((customer_id, hour, hour + _HOUR))
         if marks:
@@ -509,11 +692,18 @@ class _BulkWriter:
                 cursor.executemany(self.dirty_sql, marks)
             finally:
                 cursor.close()
+
+    def close(self) -> None:
+        """Give the pooled connection its usual page cache back (also after a failure)."""
         if self.sqlite:
-            self.driver.execute("PRAGMA cache_size=-2000")
+            with contextlib.suppress(sqlite3.Error):
+                self.driver.execute("PRAGMA cache_size=-2000")
 
 
 _HOUR = timedelta(hours=1)
+_HOUR_PREFIX = slice(0, 13)  # "YYYY-MM-DD HH" of the stored "YYYY-MM-DD HH:MM:SS.ffffff"
+_SECOND = operator.itemgetter(1)
+_THIRD = operator.itemgetter(2)
 
 
 def _customer_codes(session: Any) -> dict[str, int]:
@@ -622,12 +812,8 @@ def import_cdr_file(
         raise CdrImportError(f"cannot read {path}: {error.strerror or error}") from error
     with raw:
         size = os.fstat(raw.fileno()).st_size
-        text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-        reader = csv.reader(text, dialect="excel", strict=True)
-        try:
-            header_cells = next(reader, None)
-        except (csv.Error, UnicodeDecodeError) as error:
-            raise CdrImportError(f"{path.name} line 1: {error}") from error
+        source = _CsvSource(raw, path.name)
+        header_cells = source.header()
         if header_cells is None:
             raise CdrImportError(f"{path.name} is empty: expected a header row")
         header = check_header(header_cells)
@@ -645,26 +831,28 @@ def import_cdr_file(
             with _collector_paused(), db.write() as session:
                 parser = _RowParser(header, _customer_codes(session), db.backend == "sqlite")
                 writer = _BulkWriter(session, db.backend)
-                writer.start()
                 try:
-                    _import_rows(
-                        reader,
-                        parser,
-                        writer,
-                        report,
-                        rejects,
-                        raw,
-                        size,
-                        on_progress,
-                        cap=error_cap,
-                    )
+                    writer.start()
+                    try:
+                        _import_rows(
+                            source,
+                            parser,
+                            writer,
+                            report,
+                            rejects,
+                            size,
+                            on_progress,
+                            cap=error_cap,
+                        )
+                    finally:
+                        writer.stop()
+                    if report.bad_rows and not skip_bad:
+                        raise CdrImportError(
+                            _refusal(path.name, report), report.errors, report.bad_rows
+                        )
+                    writer.finish()
                 finally:
-                    writer.stop()
-                if report.bad_rows and not skip_bad:
-                    raise CdrImportError(
-                        _refusal(path.name, report), report.errors, report.bad_rows
-                    )
-                writer.finish()
+                    writer.close()
                 report.duplicates = report.rows - report.bad_rows - writer.inserted
                 report.imported = writer.inserted
                 report.hours_touched = len(writer.hours)
@@ -689,61 +877,183 @@ def _refusal(name: str, report: ImportReport) -> str:
 
 
 def _import_rows(
-    reader: Any,
+    source: _CsvSource,
     parser: _RowParser,
     writer: _BulkWriter,
     report: ImportReport,
     rejects: _Rejects | None,
-    raw: Any,
     size: int,
     on_progress: ProgressCallback | None,
     *,
     cap: int,
 ) -> None:
     parse = parser.parse
-    batch: list[tuple[Any, ...]] = []
     rows = 0
-    line = 1  # where the last record ended: the next one starts on the line after
+    batch: list[tuple[Any, ...]] = []  # stored rows for the next insert (BATCH_ROWS)
     # Refusing the whole file: once a row is bad, nothing more is written (it will roll back),
     # but every row is still checked so that the refusal lists them.
     refusing = rejects is None
-
-    def flush() -> None:
-        nonlocal batch
-        if batch and not (refusing and report.bad_rows):
-            writer.write(batch)
-        batch = []
-        if on_progress is not None:
-            on_progress(rows, raw.tell(), size)
-
-    try:
-        for fields in reader:
-            start_line = line + 1
-            line = reader.line_num
-            if not fields:
-                continue  # a blank line
-            rows += 1
-            try:
-                batch.append(parse(fields))
-            except (_Bad, KeyError, ValueError, ValidationError):
-                row, problems = parser.check(fields)
-                if row is not None:
-                    batch.append(row)
-                else:
+    for first_lines, records, bytes_read in source.batches():
+        rows += len(records)
+        checked = parser.parse_batch(records)
+        if checked is not None:
+            batch += checked
+        else:  # something unusual or bad: row by row, each bad row with its line
+            for index, fields in enumerate(records):
+                try:
+                    batch.append(parse(fields))
+                except (_Bad, KeyError, ValueError, ValidationError):
+                    row, problems = parser.check(fields)
+                    if row is not None:
+                        batch.append(row)
+                        continue
                     report.bad_rows += 1
+                    line = (
+                        first_lines + index if isinstance(first_lines, int) else first_lines[index]
+                    )
                     reason = "; ".join(problems)
                     if len(report.errors) < cap:
-                        report.errors.append(BadRow(start_line, reason))
+                        report.errors.append(BadRow(line, reason))
                     if rejects is not None:
-                        rejects.add(start_line, reason, fields)
-            if len(batch) >= BATCH_ROWS:
-                flush()
-    except (csv.Error, UnicodeDecodeError) as error:
-        raise CdrImportError(
-            f"{report.file_name} line {line + 1}: {error}; nothing was imported"
-        ) from error
+                        rejects.add(line, reason, fields)
+        if len(batch) >= BATCH_ROWS:
+            if not (refusing and report.bad_rows):
+                writer.write(batch)
+            batch = []
+            if on_progress is not None:
+                on_progress(rows, bytes_read, size)
+    if batch and not (refusing and report.bad_rows):
+        writer.write(batch)
+    if on_progress is not None:
+        on_progress(rows, size, size)
     report.rows = rows
-    flush()
+
+
+class _CsvSource:
+    """The CSV file's records, a small group at a time (_GROUP_ROWS, at most BATCH_ROWS), each
+    group with the lines its records start on (a number when they are consecutive lines, else
+    a list) and the bytes read so far. Small groups keep a group's strings in the CPU cache
+    while the parser checks them column by column: at 20,000 rows a group the column checks
+    ran at half the speed (measured 1.8 against 4.0 us/row, splitting included).
+
+    Most files are simple: UTF-8, no quotes, no NULs, one line terminator (LF or CRLF)
+    throughout. Such a chunk of the file is decoded and split on line ends and commas in a
+    few C-level calls, three times faster than the csv module and with the same fields. The
+    first chunk that is not simple sends the rest of the file, from that chunk's first line
+    on, through the csv module (quoted fields, line breaks in fields, its errors).
+    """
+
+    def __init__(self, raw: Any, name: str) -> None:
+        self.raw = raw
+        self.name = name
+        self.line = 0  # lines consumed so far
+        self.reader: Any = None  # the csv module's reader, once the file is not simple
+        self.line_base = 0  # lines consumed before the csv module's reader started
+
+    def header(self) -> list[str] | None:
+        """The header row's cells (None for an empty file)."""
+        lines = _simple_lines(self.raw.readline(), at_start=True)
+        if lines is not None and len(lines) == 1 and lines[0]:
+            self.line = 1
+            return lines[0].split(",")
+        self._use_csv_module(0)
+        try:
+            return next(self.reader, None)
+        except (csv.Error, UnicodeDecodeError) as error:
+            raise CdrImportError(f"{self.name} line 1: {error}") from error
+        finally:
+            self.line = self.reader.line_num
+
+    def _use_csv_module(self, position: int) -> None:
+        self.raw.seek(position)
+        text = io.TextIOWrapper(
+            self.raw, encoding="utf-8-sig" if position == 0 else "utf-8", newline=""
+        )
+        self.reader = csv.reader(text, dialect="excel", strict=True)
+        self.line_base = self.line
+
+    def batches(self) -> Iterator[tuple[int | list[int], list[list[str]], int]]:
+        while self.reader is None:
+            position = self.raw.tell()
+            data = self.raw.read(_CHUNK_BYTES)
+            if not data:
+                return
+            if len(data) == _CHUNK_BYTES:  # end the chunk after its last whole line
+                cut = data.rfind(b"\n") + 1
+                if cut == 0:
+                    self._use_csv_module(position)
+                    break
+                data = data[:cut]
+                self.raw.seek(position + cut)
+            lines = _simple_lines(data, at_start=False)
+            if lines is None:
+                self._use_csv_module(position)
+                break
+            first = self.line + 1
+            self.line += len(lines)
+            end = position + len(data)
+            group = min(_GROUP_ROWS, BATCH_ROWS)
+            for at in range(0, len(lines), group):
+                part = lines[at : at + group]
+                records = list(map(str.split, part, repeat(",")))
+                if "" not in part:
+                    yield first + at, records, end
+                else:  # blank lines hold no record (as in the csv module)
+                    kept = [index for index, line in enumerate(part) if line]
+                    yield [first + at + index for index in kept], [records[i] for i in kept], end
+        yield from self._csv_module_batches()
+
+    def _csv_module_batches(self) -> Iterator[tuple[int | list[int], list[list[str]], int]]:
+        reader = self.reader
+        line = self.line  # where the last record ended: the next one starts on the line after
+        records: list[list[str]] = []
+        starts: list[int] = []
+        try:
+            for fields in reader:
+                start = line + 1
+                line = self.line_base + reader.line_num
+                if not fields:
+                    continue  # a blank line
+                records.append(fields)
+                starts.append(start)
+                if len(records) >= min(_GROUP_ROWS, BATCH_ROWS):
+                    yield starts, records, self.raw.tell()
+                    records, starts = [], []
+        except (csv.Error, UnicodeDecodeError) as error:
+            raise CdrImportError(
+                f"{self.name} line {line + 1}: {error}; nothing was imported"
+            ) from error
+        if records:
+            yield starts, records, self.raw.tell()
+
+
+_CHUNK_BYTES = 4 << 20
+_GROUP_ROWS = 1000
+
+
+def _simple_lines(data: bytes, *, at_start: bool) -> list[str] | None:
+    """The lines of ``data`` (ending with a line end, or at the end of the file) when the csv
+    module would read them as plain comma-separated fields, one record a line; else None."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None  # the csv module's reader reports it, with its line
+    if at_start:
+        text = text.removeprefix("\ufeff")
+    if '"' in text or "\x00" in text:
+        return None
+    if "\r" in text:
+        crlf = text.count("\r\n")
+        if text.count("\r") != crlf or text.count("\n") != crlf:
+            return None  # a lone CR or LF: the csv module's line ends
+        lines = text.split("\r\n")
+    else:
+        lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # after the last line end
+    if lines and max(map(len, lines)) > csv.field_size_limit():
+        return None  # the csv module refuses such a field
+    return lines
 
 
 # -- generated CDRs -----------------------------------------------------------------------------
@@ -807,15 +1117,18 @@ def insert_cdrs(
     sqlite = db.backend == "sqlite"
     with _collector_paused(), db.write() as session:
         writer = _BulkWriter(session, db.backend)
-        writer.start()
         try:
-            for batch in batches:
-                rows = [stored_row(values, sqlite) for values in batch]
-                report.rows += len(rows)
-                writer.write(rows)
+            writer.start()
+            try:
+                for batch in batches:
+                    rows = [stored_row(values, sqlite) for values in batch]
+                    report.rows += len(rows)
+                    writer.write(rows)
+            finally:
+                writer.stop()
+            writer.finish()
         finally:
-            writer.stop()
-        writer.finish()
+            writer.close()
         report.imported = writer.inserted
         report.duplicates = report.rows - writer.inserted
         report.hours_touched = len(writer.hours)
