@@ -11,6 +11,7 @@ from textual.widgets import Footer, Label
 from carriertui.grid.model import Query, SortKey
 from carriertui.screens.base import BaseScreen
 from carriertui.widgets.grid import Grid
+from carriertui.widgets.plain import plain
 
 OUTBOX_QUERY = Query(sort=(SortKey("created_at", descending=True),))
 
@@ -35,7 +36,7 @@ class OutboxScreen(BaseScreen):
 
         app: Any = self.app
         yield from self.compose_top()
-        yield Label("Outgoing mail. n sends what is due now.", classes="tab-hint", markup=False)
+        yield Label(plain(self._transport_line()), classes="tab-hint", markup=False)
         yield Grid(
             mail.grid_source(app.db, app.actor),
             query=OUTBOX_QUERY,

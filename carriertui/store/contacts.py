@@ -350,6 +350,18 @@ def _check_email_unique(session: Session, email: str, exclude_id: int | None) ->
         raise ValidationError("email", f"{email} is already the login of another contact")
 
 
+def _flush_unique_email(session: Session, email: str) -> None:
+    """Flush; the UNIQUE index has the last word when another writer took the email between our
+    check and our write (PostgreSQL runs them concurrently). Its error would carry the row's
+    values, so it becomes the same field message as the check's."""
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        session.flush()
+    except IntegrityError:
+        raise ValidationError("email", f"{email} is already the login of another contact") from None
+
+
 def _customer(session: Session, customer_id: int) -> Customer:
     customer = session.get(Customer, customer_id)
     if customer is None:
@@ -431,7 +443,7 @@ def create_contact(
         _check_email_unique(session, cleaned["email"], exclude_id=None)
         contact = Contact(customer_id=customer_id, password_hash=password_hash, **_stored(cleaned))
         session.add(contact)
-        session.flush()
+        _flush_unique_email(session, cleaned["email"])
         audit.record(
             session,
             actor,
@@ -472,7 +484,7 @@ def apply_changes(
     for field, value in real.items():
         setattr(contact, field, value)
     session.add(contact)
-    session.flush()
+    _flush_unique_email(session, contact.email)
     shown = sorted(
         "ip_whitelist" if field == "ip_whitelist_json" else field
         for field in real

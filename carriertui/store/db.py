@@ -82,14 +82,19 @@ class Database:
             self.engine = self._sqlite_engine(parsed.database, connect_args or {})
         else:
             args = {"connect_timeout": 10, **(connect_args or {})}
-            self.engine = create_engine(self.url, pool_pre_ping=True, connect_args=args)
+            self.engine = create_engine(
+                self.url, pool_pre_ping=True, connect_args=args, hide_parameters=True
+            )
         self._write_engine = self.engine.execution_options(**{_WRITE_OPTION: True})
 
     def _sqlite_engine(self, database: str | None, connect_args: dict[str, Any]) -> Engine:
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # hide_parameters: an error's text never carries the bound values (a password hash, a
+        # contact's notes) into a log line or a notification.
         engine = create_engine(
             self.url,
+            hide_parameters=True,
             connect_args={
                 "timeout": self.busy_timeout_s,
                 "check_same_thread": False,

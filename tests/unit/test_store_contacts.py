@@ -700,3 +700,40 @@ def test_notes_pasted_with_windows_line_ends_keep_their_lines() -> None:
     assert contacts.clean_value("public_notes", "line one\r\nline two") == "line one\nline two"
     with pytest.raises(ValidationError):
         contacts.clean_value("public_notes", "a lone \r carriage return")
+
+
+def test_an_email_taken_between_the_check_and_the_write_is_a_field_error_without_the_hash(
+    db, operator_actor, acme, fast_argon2, monkeypatch
+) -> None:
+    """On PostgreSQL two operators can pass the uniqueness check at once; the UNIQUE index
+    decides. Its error must not carry the row's values (a password hash) to the screen or log."""
+    contacts.create_contact(
+        db, operator_actor, acme.id, {"name": "A", "email": "same@x.example"}, password=PASSWORD
+    )
+    monkeypatch.setattr(contacts, "_check_email_unique", lambda *args, **kwargs: None)
+    with pytest.raises(ValidationError) as caught:
+        contacts.create_contact(
+            db,
+            operator_actor,
+            acme.id,
+            {"name": "B", "email": "SAME@x.example"},
+            password=PASSWORD + "!",
+        )
+    assert caught.value.field == "email"
+    text = "".join(
+        str(e) for e in (caught.value, caught.value.__cause__, caught.value.__context__) if e
+    )
+    assert "argon2" not in text and PASSWORD not in text
+
+
+def test_database_errors_do_not_show_bound_values(db) -> None:
+    """The engines hide parameters: an error's text names the statement, never the values."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    with pytest.raises(IntegrityError) as caught, db.write() as session:
+        session.execute(
+            text("INSERT INTO carriertui_meta (key, value) VALUES (:k, :v)"),
+            [{"k": "dup", "v": "CANARY-VALUE-1"}, {"k": "dup", "v": "CANARY-VALUE-2"}],
+        )
+    assert "CANARY-VALUE" not in str(caught.value)
