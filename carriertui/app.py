@@ -176,6 +176,9 @@ class CarrierApp(App[int]):
             self.portal_logout()
             return
         self.actor = None
+        if self._background_timer is not None:  # nobody logged in: no scheduled work here
+            self._background_timer.stop()
+            self._background_timer = None
         while len(self.screen_stack) > 2:
             self.pop_screen()
         self.switch_screen(LoginScreen())
@@ -289,16 +292,27 @@ class CarrierApp(App[int]):
             from carriertui.store import mail, pending, rollups
             from carriertui.store.context import client_ip
 
-            rolled = rollups.rollup_incremental(db)
-            applied = pending.run_due(db)
-            settings = mail.MailSettings.from_config(mail_config(url))
-            sent = mail.flush_outbox(
-                db, settings.transport_object(), sender=settings.sender, ip=client_ip()
-            )
-            return (
-                f"Roll-up: {rolled}. Delayed changes: {applied}. "
-                f"Mail via {settings.describe()}: {sent}."
-            )
+            def mail_run() -> str:
+                settings = mail.MailSettings.from_config(mail_config(url))
+                sent = mail.flush_outbox(
+                    db, settings.transport_object(), sender=settings.sender, ip=client_ip()
+                )
+                return f"mail via {settings.describe()}: {sent}"
+
+            # Three independent jobs: one failing (a busy database, a wrong [mail] setting)
+            # must not hold up the others.
+            parts = []
+            for name, job in (
+                ("roll-up", lambda: str(rollups.rollup_incremental(db))),
+                ("delayed changes", lambda: str(pending.run_due(db))),
+                ("mail", mail_run),
+            ):
+                try:
+                    parts.append(f"{name}: {job()}")
+                except Exception as error:
+                    log.warning("background %s failed: %s", name, error)
+                    parts.append(f"{name} failed: {error}")
+            return ". ".join(parts) + "."
 
         def done(summary: str) -> None:
             if announce:

@@ -172,6 +172,8 @@ class SummaryPane(Vertical):
 
     def _show(self, result: tuple[Summary, dict[datetime, str]]) -> None:
         summary, numbers = result
+        if summary.view.value != self.view:
+            return  # the operator switched views while this was read: a newer load follows
         self.summary = summary
         self.query_one("#summary-chart").display = True
         self.grid.set_source(summary_source(summary, numbers), NEWEST_FIRST)
@@ -193,6 +195,7 @@ class SummaryPane(Vertical):
 
         app = self._app
         self.summary = None
+        self.workers.cancel_group(self, "summary-load")
         self.grid.set_source(invoices.grid_source(app.db, app.actor, customer_id=self.customer_id))
         self.query_one("#summary-info", Static).update(
             plain("This customer's invoices. p marks the one under the cursor paid.")

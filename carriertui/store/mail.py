@@ -10,7 +10,9 @@ the message is sent and its hash stored in the same transaction that marks the m
 So no plaintext password ever rests in the database, even while SMTP is down. If the process
 dies between the SMTP hand-off and that commit, the claim expires and the message is sent again
 with a new password: the contact may get two messages, and the newer password is the one that
-works.
+works. The same holds for a sender that stalls longer than its claim (5 minutes): another
+process takes the message over and sends it with its own password; the stalled sender, finding
+the message claimed by someone else, stores nothing, so only the takeover's password works.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, SQLModel, col, select
 
@@ -25,7 +26,13 @@ from carriertui.grid.model import Column, ColumnType
 from carriertui.store import audit, contacts, customers
 from carriertui.store.context import Actor
 from carriertui.store.db import Database
-from carriertui.store.errors import NotFoundError, StaleEditError, StoreError, ValidationError
+from carriertui.store.errors import (
+    DatabaseBusyError,
+    NotFoundError,
+    StaleEditError,
+    StoreError,
+    ValidationError,
+)
 from carriertui.store.models import (
     AuditAction,
     Contact,
@@ -276,12 +283,30 @@ def _scheduler(change: PendingChange) -> Actor:
     return Actor(name=change.operator, role=Role(change.operator_role), ip=change.operator_ip)
 
 
+def _scheduler_now(session: Session, change: PendingChange) -> tuple[Actor, str | None]:
+    """The scheduler as they are now: an operator demoted to viewer (or removed) since the
+    change was scheduled does not get it applied with the rights they had then. A scheduler
+    that is not an operator account (the CLI's API) keeps the role recorded at scheduling."""
+    from carriertui.store.models import Operator
+
+    scheduler = _scheduler(change)
+    operator = session.exec(select(Operator).where(Operator.name == change.operator)).first()
+    if operator is None:
+        return scheduler, None
+    current = Actor(name=operator.name, role=Role(operator.role), ip=change.operator_ip)
+    if not current.can(Role.OPERATOR):
+        return current, f"{operator.name} may no longer change records (now {operator.role})"
+    return current, None
+
+
 def _apply_one(session: Session, change: PendingChange, now: datetime) -> PendingStatus:
     target = _target(change.target_table)
     record = session.get(target.model, change.target_id)
-    scheduler = Actor(name=change.operator, role=Role(change.operator_role), ip=change.operator_ip)
+    scheduler, refusal = _scheduler_now(session, change)
     before = audit.snapshot(change)
-    if record is None:
+    if refusal is not None:
+        status, result = PendingStatus.FAILED, f"not applied: {refusal}"
+    elif record is None:
         status, result = PendingStatus.CONFLICT, "the target no longer exists"
     elif record.version != change.base_version:  # type: ignore[attr-defined]
         status = PendingStatus.CONFLICT
@@ -339,25 +364,35 @@ def run_due(db: Database, *, limit: int = 1000, now: datetime | None = None) -> 
                 failed_id = change.id
                 status = _apply_one(session, change, moment)
                 report.messages.append(f"#{change.id} {status.value}: {change.description}")
-        except StoreError as error:
-            # The change no longer validates (say the email became another contact's login):
-            # its transaction rolled back; mark it failed in a transaction of its own.
-            assert failed_id is not None
-            _mark_failed(db, failed_id, str(error), moment)
-            report.failed += 1
-            report.messages.append(f"#{failed_id} failed: {error}")
-            continue
+        except DatabaseBusyError:
+            # Another process holds the database (a long import): the change stays pending and
+            # the next run (30 s later in the app, or cron) takes it. Nothing to mark.
+            raise
         except StaleDataError:
             # PostgreSQL: an operator saved the target between our version check and our
             # UPDATE (its version no longer matched). That is a conflict, not a crash.
-            assert failed_id is not None
+            if failed_id is None:
+                raise
             reason = "the target was changed while the change was being applied"
             _mark_failed(db, failed_id, reason, moment, status=PendingStatus.CONFLICT)
             report.conflicts += 1
             report.messages.append(f"#{failed_id} conflict: {reason}")
             continue
+        except (StoreError, SQLAlchemyError) as error:
+            # The change no longer applies (say its email became another contact's login): its
+            # transaction rolled back; mark it failed in a transaction of its own, so one bad
+            # change never holds up the ones due after it.
+            if failed_id is None:
+                raise
+            reason = str(error) if isinstance(error, StoreError) else type(error).__name__
+            _mark_failed(db, failed_id, reason, moment)
+            report.failed += 1
+            report.messages.append(f"#{failed_id} failed: {reason}")
+            continue
         if status is PendingStatus.APPLIED:
             report.applied += 1
+        elif status is PendingStatus.FAILED:
+            report.failed += 1
         else:
             report.conflicts += 1
     return report

@@ -505,3 +505,50 @@ def test_a_target_saved_during_the_apply_becomes_a_conflict(
         record.result or ""
     )
     assert contacts.get_contact(db, operator_actor, jane.id).phone is None
+
+
+def test_a_scheduler_demoted_since_scheduling_does_not_get_the_change_applied(
+    db, admin, jane, fast_argon2
+) -> None:
+    from sqlalchemy import update
+
+    from carriertui.store import operators
+    from carriertui.store.context import Actor
+    from carriertui.store.models import Operator, Role
+
+    operators.create_operator(db, admin, "olga", Role.OPERATOR, "violet rivers hum under granite")
+    olga = Actor(name="olga", role=Role.OPERATOR, ip="10.0.0.9")
+    change = schedule(db, olga, jane.id, {"phone": "+44 20 7946 0958"})
+    with db.write() as session:  # an admin demotes olga to viewer meanwhile
+        session.execute(update(Operator).where(Operator.name == "olga").values(role="viewer"))
+    report = pending.run_due(db, now=change.due_at + timedelta(seconds=1))
+    assert (report.applied, report.failed) == (0, 1)
+    (record,) = pending.list_changes(db, admin)
+    assert record.status.value == "failed" and "may no longer change records" in record.result
+    assert contacts.get_contact(db, admin, jane.id).phone is None
+
+
+def test_an_unexpected_database_error_fails_one_change_and_the_rest_still_apply(
+    db, operator_actor, jane, acme, monkeypatch
+) -> None:
+    from dataclasses import replace
+
+    from sqlalchemy.exc import IntegrityError
+
+    joe = contacts.create_contact(
+        db, operator_actor, acme.id, {"name": "Joe", "email": "joe@acme.example"}
+    )
+    schedule(db, operator_actor, jane.id, {"phone": "+44 20 7946 0958"}, due_at=soon(1))
+    schedule(db, operator_actor, joe.id, {"phone": "+44 20 7946 0959"}, due_at=soon(2))
+    target = pending.TARGETS[contacts.TABLE]
+
+    def apply(session, actor, record, cleaned, **kwargs):
+        if record.id == jane.id:
+            raise IntegrityError("UPDATE contact ...", {}, Exception("unique"))
+        return target.apply(session, actor, record, cleaned, **kwargs)
+
+    monkeypatch.setitem(pending.TARGETS, contacts.TABLE, replace(target, apply=apply))
+    report = pending.run_due(db, now=later())
+    assert (report.applied, report.failed) == (1, 1)
+    statuses = {r.target_id: r.status.value for r in pending.list_changes(db, operator_actor)}
+    assert statuses == {jane.id: "failed", joe.id: "applied"}
