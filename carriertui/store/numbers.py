@@ -116,8 +116,11 @@ class BlockRecord:
     block_index: int
     range_start: int
     range_end: int
-    used: int
+    used: int  # the block owner's numbers in the range
     created_at: datetime
+    # every number in the range, whoever holds it (another customer may have taken one before
+    # the block was assigned): what the picker must skip
+    taken: int = 0
 
     @property
     def size(self) -> int:
@@ -255,9 +258,14 @@ def _customer(session: Session, customer_id: int) -> Customer:
     return customer
 
 
-def _used_in(session: Session, first: int, last: int) -> int:
+def _used_in(session: Session, first: int, last: int, customer_id: int | None) -> int:
+    """How many numbers lie in [first, last]: the block owner's (another customer's number
+    taken there before the block was assigned is theirs, not a use of the block), or with
+    ``customer_id`` None everyone's."""
     table = ExtensionNumber.__table__  # type: ignore[attr-defined]
     statement = select(func.count()).where(table.c.number.between(first, last))
+    if customer_id is not None:
+        statement = statement.where(table.c.customer_id == customer_id)
     return int(session.connection().execute(statement).scalar_one())
 
 
@@ -270,8 +278,9 @@ def _block_record(session: Session, block: NumberBlock, customer_name: str) -> B
         block_index=block.block_index,
         range_start=block.range_start,
         range_end=block.range_end,
-        used=_used_in(session, block.range_start, block.range_end),
+        used=_used_in(session, block.range_start, block.range_end, block.customer_id),
         created_at=block.created_at,
+        taken=_used_in(session, block.range_start, block.range_end, None),
     )
 
 
@@ -331,10 +340,12 @@ def allocate_next_block(
         return _block_record(session, block, customer.name)
 
 
-def _extensions_in(session: Session, first: int, last: int) -> list[ExtensionRecord]:
+def _extensions_in(
+    session: Session, first: int, last: int, customer_id: int
+) -> list[ExtensionRecord]:
+    numbers = ExtensionNumber.__table__  # type: ignore[attr-defined]
     return _extension_records(
-        session,
-        ExtensionNumber.__table__.c.number.between(first, last),  # type: ignore[attr-defined]
+        session, numbers.c.number.between(first, last), numbers.c.customer_id == customer_id
     )
 
 
@@ -375,7 +386,7 @@ def release_block(
                 f"{customer.name} holds no block {block_index}"
                 + (f" (it holds: {', '.join(map(str, held))})" if held else " (it holds none)")
             )
-        in_use = _extensions_in(session, block.range_start, block.range_end)
+        in_use = _extensions_in(session, block.range_start, block.range_end, customer_id)
         if in_use:
             raise StoreError(
                 f"Block {block_index} ({block.range_start}\u2013{block.range_end}) is in use "
@@ -406,13 +417,20 @@ def _blocks(session: Session, customer_id: int | None) -> list[BlockRecord]:
     blocks = NumberBlock.__table__  # type: ignore[attr-defined]
     customers = Customer.__table__  # type: ignore[attr-defined]
     numbers = ExtensionNumber.__table__  # type: ignore[attr-defined]
+    in_range = numbers.c.number.between(blocks.c.range_start, blocks.c.range_end)
     used = (
         select(func.count())
-        .where(numbers.c.number.between(blocks.c.range_start, blocks.c.range_end))
+        .where(in_range, numbers.c.customer_id == blocks.c.customer_id)
         .scalar_subquery()
     )
+    taken = select(func.count()).where(in_range).scalar_subquery()
     statement = (
-        select(blocks, customers.c.name.label("customer_name"), used.label("used"))
+        select(
+            blocks,
+            customers.c.name.label("customer_name"),
+            used.label("used"),
+            taken.label("taken"),
+        )
         .join(customers, customers.c.id == blocks.c.customer_id)
         .order_by(blocks.c.block_index)
     )
@@ -428,6 +446,7 @@ def _blocks(session: Session, customer_id: int | None) -> list[BlockRecord]:
             range_end=row.range_end,
             used=int(row.used),
             created_at=row.created_at,
+            taken=int(row.taken),
         )
         for row in session.connection().execute(statement)
     ]
@@ -553,6 +572,22 @@ def _claim_number(session: Session, customer: Customer, number: int, kind: Exten
             raise ValidationError(
                 "number", f"{number} is outside {customer.name}'s number blocks ({ranges})"
             )
+    # Another customer's block is theirs, whatever kind of number this is (with or without
+    # blocks of one's own): that is what blocks are for.
+    foreign = session.scalars(
+        select(NumberBlock).where(
+            col(NumberBlock.range_start) <= number,
+            col(NumberBlock.range_end) >= number,
+            col(NumberBlock.customer_id) != customer.id,
+        )
+    ).first()
+    if foreign is not None:
+        owner = session.get(Customer, foreign.customer_id)
+        raise ValidationError(
+            "number",
+            f"{number} is in block {foreign.block_index} ({foreign.range_start}\u2013"
+            f"{foreign.range_end}) of {owner.name if owner else 'another customer'}",
+        )
     row = ExtensionNumber(number=number, customer_id=customer.id, kind=kind.value)
     session.add(row)
     try:
@@ -1053,8 +1088,8 @@ class UnusedNumberSource:
                         block.range_start,
                         block.range_end,
                     )
-                    # the block's used count was read with the block: no second COUNT
-                    used = block.used if whole else self._count_used(first, last)
+                    # the block's count was read with the block: no second COUNT
+                    used = block.taken if whole else self._count_used(first, last)
                     span = _Span(first, last, used, before, block)
                     before += span.unused
                     spans.append(span)

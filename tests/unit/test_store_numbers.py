@@ -201,11 +201,25 @@ def test_duplicate_rule_across_customers_with_and_without_blocks(
         numbers.create_conference(db, admin, acme, 1100, name="Standup")
     with pytest.raises(ValidationError, match="Duplicate User Detected"):
         numbers.create_alias(db, admin, cobalt, 1100, target=77)
-    # a number Cobalt took before Bolt's block existed stays Cobalt's: Bolt cannot reuse it
-    numbers.create_conference(db, admin, cobalt, 2500, name="Cobalt bridge")
+    # Without a block of its own, Cobalt still may not take a number in another's block,
+    # whatever kind: the block is Bolt's
+    for make in (
+        lambda: numbers.create_sip_user(db, admin, cobalt, 2500, display_name="x"),
+        lambda: numbers.create_conference(db, admin, cobalt, 2500, name="x"),
+        lambda: numbers.create_alias(db, admin, cobalt, 2500, target=77),
+    ):
+        with pytest.raises(ValidationError, match=r"2500 is in block 1 \(2000.2999\) of Bolt"):
+            make()
+    # a number Cobalt took before Bolt's next block existed stays Cobalt's: Bolt cannot reuse
+    # it, it does not count as a use of Bolt's block, and it does not stop Bolt releasing it
+    numbers.create_conference(db, admin, cobalt, 3500, name="Cobalt bridge")
+    second = numbers.allocate_next_block(db, admin, bolt)  # 3000-3999
     with pytest.raises(ValidationError, match="Duplicate User Detected"):
-        numbers.create_sip_user(db, admin, bolt, 2500, display_name="Bolt desk")
-    assert [e.number for e in numbers.list_extensions(db, admin, cobalt)] == [77, 2500]
+        numbers.create_sip_user(db, admin, bolt, 3500, display_name="Bolt desk")
+    assert second.used == 0
+    assert [b.used for b in numbers.list_blocks(db, admin, bolt)] == [0, 0]
+    numbers.release_block(db, admin, bolt, second.block_index)
+    assert [e.number for e in numbers.list_extensions(db, admin, cobalt)] == [77, 3500]
     assert [e.number for e in numbers.list_extensions(db, admin, acme)] == [1100]
     assert numbers.list_extensions(db, admin, bolt) == []
 
