@@ -109,7 +109,9 @@ class NumberBlockPane(Vertical):
         yield Static(
             join(
                 ("Extensions", "bold"),
-                "  n SIP user · c conference · a alias · x remove · t dial",
+                "  n SIP user · c conference · a alias · x remove · t dial"
+                if self.can_edit
+                else "  t dial (read only: viewer)",
             ),
             classes="numbers-title",
         )
