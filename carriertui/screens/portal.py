@@ -305,12 +305,28 @@ class PortalScreen(BaseScreen):
             )
 
     def compose_summary(self) -> ComposeResult:
-        """Hook: the customer's Summary, read only with copy and export (issue 7). Nothing until
-        the summary exists."""
-        yield from ()
+        """The customer's Summary and invoices, read only (the grid's copy and export work)."""
+        from carriertui.screens.summary import SummaryPane
+
+        with TabPane("Summary", id="summary"):
+            yield SummaryPane(
+                self.identity.customer_id,
+                actor=self.identity.actor,
+                read_only=True,
+                id="portal-summary",
+            )
 
     def on_mount(self) -> None:
         self.load()
+
+    @on(TabbedContent.TabActivated)
+    def _tab_shown(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "summary":
+            from carriertui.screens.summary import SummaryPane
+
+            summary = self.query_one(SummaryPane)
+            summary.load()
+            summary.focus_default()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "close":

@@ -95,9 +95,16 @@ class SummaryPane(Vertical):
         Binding("u", "rollup", "Update", id="summary.rollup", show=False),
     ]
 
-    def __init__(self, customer_id: int, *, id: str | None = None) -> None:
+    def __init__(
+        self, customer_id: int, *, actor: Any = None, read_only: bool = False, id: str | None = None
+    ) -> None:
+        """``actor``: whom the reads are made as (default: the logged-in operator; the portal
+        passes its contact's). ``read_only``: no invoices, CDR reports or roll-ups (the portal);
+        the grid's copy and export stay."""
         super().__init__(id=id)
         self.customer_id = customer_id
+        self._actor = actor
+        self.read_only = read_only
         self.view = SummaryView.DAILY.value
         self.summary: Summary | None = None
         self._window: tuple[int, int] | None = None
@@ -107,11 +114,15 @@ class SummaryPane(Vertical):
         return self.app
 
     @property
+    def actor(self) -> Any:
+        return self._actor if self._actor is not None else self._app.actor
+
+    @property
     def can_edit(self) -> bool:
-        actor = self._app.actor
+        actor = self.actor
         from carriertui.store.models import Role
 
-        return actor is not None and actor.can(Role.OPERATOR)
+        return not self.read_only and actor is not None and actor.can(Role.OPERATOR)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="summary-views"):
@@ -148,6 +159,8 @@ class SummaryPane(Vertical):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("generate", "auto_generate", "mark_paid"):
             return self.can_edit
+        if action in ("cdr_report", "rollup"):
+            return not self.read_only
         return True
 
     # -- loading ----------------------------------------------------------------------------
@@ -159,7 +172,7 @@ class SummaryPane(Vertical):
         from carriertui.store import invoices, summary
 
         app = self._app
-        db, actor, customer_id, view = app.db, app.actor, self.customer_id, self.view
+        db, actor, customer_id, view = app.db, self.actor, self.customer_id, self.view
 
         def read() -> tuple[Summary, dict[datetime, str]]:
             result = summary.customer_summary(db, actor, customer_id, view)
@@ -196,7 +209,7 @@ class SummaryPane(Vertical):
         app = self._app
         self.summary = None
         self.workers.cancel_group(self, "summary-load")
-        self.grid.set_source(invoices.grid_source(app.db, app.actor, customer_id=self.customer_id))
+        self.grid.set_source(invoices.grid_source(app.db, self.actor, customer_id=self.customer_id))
         self.query_one("#summary-info", Static).update(
             plain("This customer's invoices. p marks the one under the cursor paid.")
         )
@@ -296,7 +309,7 @@ class SummaryPane(Vertical):
         from carriertui.store import invoices
 
         app = self._app
-        db, actor, customer_id, kind = app.db, app.actor, self.customer_id, self.view
+        db, actor, customer_id, kind = app.db, self.actor, self.customer_id, self.view
 
         def done(created: list[Any]) -> None:
             numbers = ", ".join(record.number for record in created)
@@ -318,7 +331,7 @@ class SummaryPane(Vertical):
         from carriertui.store import invoices
 
         app = self._app
-        db, actor, customer_id = app.db, app.actor, self.customer_id
+        db, actor, customer_id = app.db, self.actor, self.customer_id
 
         def done(created: list[Any]) -> None:
             message = (
@@ -348,7 +361,7 @@ class SummaryPane(Vertical):
         from carriertui.store.models import InvoiceStatus
 
         app = self._app
-        db, actor, invoice_id = app.db, app.actor, int(row[0])
+        db, actor, invoice_id = app.db, self.actor, int(row[0])
         save_with_reason(
             self,
             lambda reason: invoices.set_status(
@@ -382,7 +395,7 @@ class SummaryPane(Vertical):
         from carriertui.widgets.grid.dialogs import ExportScreen
 
         app = self._app
-        db, actor, customer_id, kind = app.db, app.actor, self.customer_id, self.view
+        db, actor, customer_id, kind = app.db, self.actor, self.customer_id, self.view
         start: datetime = row[0]
         day = start.astimezone(UTC).date()
         label = view.columns[0].formatter(start) if view.columns[0].formatter else str(day)

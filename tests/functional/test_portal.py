@@ -398,3 +398,53 @@ async def test_the_portal_shows_the_customers_blocks_and_extensions_read_only(
         await settle(pilot)
         assert isinstance(app.screen, PortalScreen)
     assert [b.range_start for b in numbers.list_blocks(open_db(url), ADMIN, northwind.id)] == [2000]
+
+
+async def test_the_portal_shows_the_customers_summary_read_only(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+    from decimal import Decimal
+
+    from carriertui.screens.summary import SummaryPane
+    from carriertui.store import cdrs, customers, invoices, rollups
+    from tests.functional.harness import grid_column
+
+    url, _contact_id = seed_portal(tmp_path)
+    db = open_db(url)
+    northwind = customers.find_customer(db, ADMIN, "NWT-001")
+    day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    rows = [
+        cdrs.CdrValues(
+            call_id=f"p-{n}",
+            customer_id=northwind.id,
+            start_time=day - timedelta(days=2, hours=n),
+            source_cli="441632960000",
+            dest_number="442079460000",
+            dest_name="UK London",
+            duration=60 * n,
+            billed_duration=60 * n,
+            sip_code=200,
+            release_reason="Normal",
+            pdd_ms=900,
+            charge=Decimal("0.0125") * n,
+            cost=Decimal("0.0080") * n,
+            direction="outbound",
+            source_ip="192.0.2.10",
+        )
+        for n in range(1, 4)
+    ]
+    cdrs.insert_cdrs(db, ADMIN, [rows], source="portal test")
+    rollups.rollup_incremental(db)
+    db.dispose()
+    app = CarrierApp(url, portal=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await portal_login(pilot, CONTACT_EMAIL, CONTACT_PASSWORD)
+        screen = await _wait_portal(pilot)
+        screen.query_one(TabbedContent).active = "summary"
+        pane = screen.query_one(SummaryPane)
+        await wait_for(pilot, lambda: pane.summary is not None and pane.grid.view.loaded)
+        attempts = grid_column(pane.grid, 1)
+        assert sum(attempts) == 3 and pane.summary.customer_id == northwind.id
+        await pilot.press("down", "down", "space", "i", "I", "c")  # nothing that changes or writes
+        await settle(pilot)
+        assert isinstance(app.screen, PortalScreen)
+    assert invoices.list_invoices(open_db(url), ADMIN) == []
