@@ -615,6 +615,33 @@ def _pin(field: str, value: Any) -> str | None:
     return raw
 
 
+def _record_new_extension(
+    session: Session,
+    actor: Actor,
+    row: SipUser | Conference | Alias,
+    *,
+    message: str,
+    after: dict[str, Any],
+    comment: str | None,
+) -> None:
+    """Add a SIP user, conference or alias row and audit its creation (CREATE), in the
+    caller's transaction; ``after`` adds the number (and target) to the row's audit view."""
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        action=AuditAction.CREATE,
+        verb=HttpVerb.POST,
+        table=row.__tablename__,
+        key=row.id,
+        customer_id=row.customer_id,
+        message=message,
+        after={**(audit.snapshot(row) or {}), **after},
+        comment=comment,
+    )
+
+
 def create_sip_user(
     db: Database,
     actor: Actor,
@@ -649,18 +676,12 @@ def create_sip_user(
             channels=channel_count,
             password_hash=password_hash,
         )
-        session.add(user)
-        session.flush()
-        audit.record(
+        _record_new_extension(
             session,
             actor,
-            action=AuditAction.CREATE,
-            verb=HttpVerb.POST,
-            table=SipUser.__tablename__,
-            key=user.id,
-            customer_id=customer_id,
+            user,
             message=f"SIP user {parsed} ({name}) created for {customer.name}",
-            after={**(audit.snapshot(user) or {}), "number": parsed},
+            after={"number": parsed},
             comment=comment,
         )
         return NewSipUser(_one_extension(session, extension_id), password)
@@ -698,18 +719,12 @@ def create_conference(
             moderator_pin=chair_pin,
             max_members=members,
         )
-        session.add(conference)
-        session.flush()
-        audit.record(
+        _record_new_extension(
             session,
             actor,
-            action=AuditAction.CREATE,
-            verb=HttpVerb.POST,
-            table=Conference.__tablename__,
-            key=conference.id,
-            customer_id=customer_id,
+            conference,
             message=f"Conference {parsed} ({title}) created for {customer.name}",
-            after={**(audit.snapshot(conference) or {}), "number": parsed},
+            after={"number": parsed},
             comment=comment,
         )
         return _one_extension(session, extension_id)
@@ -757,18 +772,12 @@ def create_alias(
         alias = Alias(
             extension_id=extension_id, customer_id=customer_id, target_extension_id=found.id
         )
-        session.add(alias)
-        session.flush()
-        audit.record(
+        _record_new_extension(
             session,
             actor,
-            action=AuditAction.CREATE,
-            verb=HttpVerb.POST,
-            table=Alias.__tablename__,
-            key=alias.id,
-            customer_id=customer_id,
+            alias,
             message=f"Alias {parsed} \u2192 {target_number} created for {customer.name}",
-            after={**(audit.snapshot(alias) or {}), "number": parsed, "target": target_number},
+            after={"number": parsed, "target": target_number},
             comment=comment,
         )
         return _one_extension(session, extension_id)
