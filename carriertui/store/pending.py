@@ -226,19 +226,13 @@ def cancel_change(db: Database, actor: Actor, change_id: int) -> PendingRecord:
         before = audit.snapshot(change)
         change.status = PendingStatus.CANCELLED.value
         change.result = f"cancelled by {actor.name}"
-        session.add(change)
-        session.flush()
-        audit.record(
+        _record_outcome(
             session,
             actor,
+            change,
+            before,
             action=AuditAction.UPDATE,
-            verb=HttpVerb.PUT,
-            table=TABLE,
-            key=change.id,
-            customer_id=change.customer_id,
             message=f"Delayed change cancelled: {change.description}",
-            before=before,
-            after=audit.snapshot(change),
         )
         return _to_record(change)
 
@@ -276,6 +270,32 @@ def _claim_due(session: Session, now: datetime) -> PendingChange | None:
         .limit(1)
         .with_for_update(skip_locked=True)
     ).first()
+
+
+def _record_outcome(
+    session: Session,
+    actor: Actor,
+    change: PendingChange,
+    before: dict[str, Any] | None,
+    *,
+    action: AuditAction,
+    message: str,
+) -> None:
+    """Save a pending change's new status (cancelled, conflict, failed) and audit it."""
+    session.add(change)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        action=action,
+        verb=HttpVerb.PUT,
+        table=TABLE,
+        key=change.id,
+        customer_id=change.customer_id,
+        message=message,
+        before=before,
+        after=audit.snapshot(change),
+    )
 
 
 def _scheduler(change: PendingChange) -> Actor:
@@ -332,20 +352,17 @@ def _apply_one(session: Session, change: PendingChange, now: datetime) -> Pendin
     change.status = status.value
     change.result = result
     change.applied_at = now
-    session.add(change)
-    session.flush()
-    if status is not PendingStatus.APPLIED:
-        audit.record(
+    if status is PendingStatus.APPLIED:  # the target's own PUBLISH entry tells the story
+        session.add(change)
+        session.flush()
+    else:
+        _record_outcome(
             session,
             scheduler,
+            change,
+            before,
             action=AuditAction.PUBLISH,
-            verb=HttpVerb.PUT,
-            table=TABLE,
-            key=change.id,
-            customer_id=change.customer_id,
             message=f"Delayed change #{change.id} not applied: {result}",
-            before=before,
-            after=audit.snapshot(change),
         )
     return status
 
@@ -414,19 +431,13 @@ def _mark_failed(
         change.status = status.value
         change.result = reason[:300]
         change.applied_at = now
-        session.add(change)
-        session.flush()
-        audit.record(
+        _record_outcome(
             session,
             _scheduler(change),
+            change,
+            before,
             action=AuditAction.PUBLISH,
-            verb=HttpVerb.PUT,
-            table=TABLE,
-            key=change.id,
-            customer_id=change.customer_id,
             message=f"Delayed change #{change.id} {status.value}: {change.result}",
-            before=before,
-            after=audit.snapshot(change),
         )
 
 
