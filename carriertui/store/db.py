@@ -245,16 +245,7 @@ def _audit_search_if_missing(session: Session) -> None:
     from carriertui.store import audit_search
 
     connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        present = connection.exec_driver_sql(
-            "SELECT to_regclass(current_schema() || '.' || %s) IS NOT NULL",
-            (audit_search.PG_INDEX,),
-        ).scalar()
-    else:
-        present = connection.exec_driver_sql(
-            "SELECT count(*) FROM sqlite_master WHERE name = ?", (audit_search.FTS_TABLE,)
-        ).scalar()
-    if not present:
+    if audit_search.index_for(connection) is None:
         audit_search.install(connection)
 
 
