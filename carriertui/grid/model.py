@@ -64,6 +64,27 @@ SEARCHABLE_TYPES = frozenset({ColumnType.TEXT, ColumnType.INTEGER})
 Align = Literal["left", "right", "center"]
 
 
+class Tone(StrEnum):
+    """A cell's colour, by meaning: the theme decides the colour (``$success``, ``$warning``,
+    ``$error``, ``$text-muted``). Colour only repeats what the text says; never the only cue."""
+
+    SUCCESS = "success"
+    WARNING = "warning"
+    ERROR = "error"
+    MUTED = "muted"
+
+
+def tones(mapping: dict[Any, Tone]) -> Callable[[Any], Tone | None]:
+    """A Column.tone for values with a fixed tone each (a status column); others get none."""
+    lookup = dict(mapping)
+    return lambda value: lookup.get(value)
+
+
+def negative_tone(value: Any) -> Tone | None:
+    """A Column.tone for numbers: a value below zero (a loss, a debt) shows as an error."""
+    return Tone.ERROR if value is not None and value < 0 else None
+
+
 @dataclass(frozen=True)
 class Column:
     key: str
@@ -77,6 +98,7 @@ class Column:
     searchable: bool | None = None  # None: text columns only
     group: str | None = None  # a group header above the titles, e.g. "Calls"
     empty: str = ""  # what a missing value (None) shows, e.g. "—" for a ratio with no denominator
+    tone: Callable[[Any], Tone | None] | None = None  # value -> its cell's colour (none: plain)
 
     @property
     def is_numeric(self) -> bool:

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
-from carriertui.grid.model import Column, ColumnType
+from carriertui.grid.model import Column, ColumnType, Tone, tones
 from carriertui.store import audit, validation
 from carriertui.store.context import Actor
 from carriertui.store.currencies import ISO_4217
@@ -315,7 +315,18 @@ def clean(changes: Mapping[str, Any]) -> dict[str, Any]:
 GRID_COLUMNS = (
     Column("name", "Name", width=24),
     Column("account_code", "Code", width=10),
-    Column("status", "Status", width=16),
+    Column(
+        "status",
+        "Status",
+        width=16,
+        tone=tones(
+            {
+                CustomerStatus.INACTIVE: Tone.MUTED,
+                CustomerStatus.PENALTY: Tone.ERROR,
+                CustomerStatus.PENDING_APPROVAL: Tone.WARNING,
+            }
+        ),
+    ),
     Column("currency", "Cur", width=3, searchable=True),
     Column("balance", "Balance", ColumnType.MONEY, width=12),
     Column("channels", "Ch.", ColumnType.INTEGER, width=5),

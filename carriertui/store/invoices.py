@@ -45,7 +45,7 @@ from typing import Any
 from sqlalchemy import String, cast, func, insert, select
 from sqlmodel import Session
 
-from carriertui.grid.model import Column, ColumnType
+from carriertui.grid.model import Column, ColumnType, Tone, tones
 from carriertui.store import audit
 from carriertui.store.context import Actor
 from carriertui.store.db import Database
@@ -664,7 +664,18 @@ GRID_COLUMNS = (
     Column("tax", "Tax", ColumnType.MONEY, width=10),
     Column("total", "Total", ColumnType.MONEY, width=12),
     Column("currency", "Currency", width=8),
-    Column("status", "Status", width=7),
+    Column(
+        "status",
+        "Status",
+        width=7,
+        tone=tones(
+            {
+                InvoiceStatus.UNPAID: Tone.WARNING,
+                InvoiceStatus.PAID: Tone.SUCCESS,
+                InvoiceStatus.PENDING: Tone.MUTED,
+            }
+        ),
+    ),
 )
 CUSTOMER_COLUMN = Column("customer", "Customer", width=18)
 

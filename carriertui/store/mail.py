@@ -31,7 +31,7 @@ from typing import Any, Protocol
 from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
-from carriertui.grid.model import Column, ColumnType
+from carriertui.grid.model import Column, ColumnType, Tone, tones
 from carriertui.store import audit, passwords
 from carriertui.store.context import Actor
 from carriertui.store.db import Database
@@ -484,7 +484,20 @@ GRID_COLUMNS = (
     Column("created_at", "Queued (UTC)", ColumnType.TIMESTAMP),
     Column("to_address", "To", width=26),
     Column("subject", "Subject", width=30),
-    Column("status", "Status", width=9),
+    Column(
+        "status",
+        "Status",
+        width=9,
+        tone=tones(
+            {
+                OutboxStatus.PENDING: Tone.WARNING,
+                OutboxStatus.SENDING: Tone.WARNING,
+                OutboxStatus.SENT: Tone.SUCCESS,
+                OutboxStatus.FAILED: Tone.ERROR,
+                OutboxStatus.CANCELLED: Tone.MUTED,
+            }
+        ),
+    ),
     Column("attempts", "Tries", ColumnType.INTEGER, width=5),
     Column("next_attempt_at", "Next try (UTC)", ColumnType.TIMESTAMP),
     Column("sent_at", "Sent (UTC)", ColumnType.TIMESTAMP),

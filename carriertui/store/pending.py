@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, SQLModel, col, select
 
-from carriertui.grid.model import Column, ColumnType
+from carriertui.grid.model import Column, ColumnType, Tone, tones
 from carriertui.store import audit, contacts, customers
 from carriertui.store.context import Actor
 from carriertui.store.db import Database
@@ -443,7 +443,20 @@ def _mark_failed(
 
 GRID_COLUMNS = (
     Column("due_at", "Due (UTC)", ColumnType.TIMESTAMP),
-    Column("status", "Status", width=9),
+    Column(
+        "status",
+        "Status",
+        width=9,
+        tone=tones(
+            {
+                PendingStatus.PENDING: Tone.WARNING,
+                PendingStatus.APPLIED: Tone.SUCCESS,
+                PendingStatus.CONFLICT: Tone.ERROR,
+                PendingStatus.FAILED: Tone.ERROR,
+                PendingStatus.CANCELLED: Tone.MUTED,
+            }
+        ),
+    ),
     Column("description", "Change", width=34),
     Column("operator", "Scheduled by", width=12),
     Column("created_at", "Scheduled (UTC)", ColumnType.TIMESTAMP),

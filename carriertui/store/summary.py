@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import BigInteger, func, literal_column, select, type_coerce
 
 from carriertui.grid.memory import InMemoryRowSource
-from carriertui.grid.model import Column, ColumnType, Row
+from carriertui.grid.model import Column, ColumnType, Row, negative_tone
 from carriertui.store.context import Actor
 from carriertui.store.db import Database
 from carriertui.store.errors import NotFoundError, ValidationError
@@ -407,8 +407,16 @@ def summary_columns(view: SummaryView | str) -> tuple[Column, ...]:
         Column("billed_duration", "Billed Duration", ColumnType.DURATION, width=15, group="Usage"),
         Column("charge", "Customer Charge", ColumnType.MONEY, width=15, group="Money"),
         Column("cost", "Cost", ColumnType.MONEY, width=12, group="Money"),
-        Column("profit", "Profit", ColumnType.MONEY, width=12, group="Money"),
-        Column("profit_pct", "Profit %", ColumnType.PERCENT, width=9, group="Money", empty=DASH),
+        Column("profit", "Profit", ColumnType.MONEY, width=12, group="Money", tone=negative_tone),
+        Column(
+            "profit_pct",
+            "Profit %",
+            ColumnType.PERCENT,
+            width=9,
+            group="Money",
+            empty=DASH,
+            tone=negative_tone,
+        ),
     )
 
 

@@ -13,7 +13,7 @@ from textual.app import App, ComposeResult
 from textual.widgets import Input, SelectionList
 
 from carriertui.grid.memory import InMemoryRowSource
-from carriertui.grid.model import Column, ColumnType, Query, SortKey
+from carriertui.grid.model import Column, ColumnType, Query, SortKey, Tone, negative_tone, tones
 from carriertui.widgets.grid import Grid
 from carriertui.widgets.grid.dialogs import CellScreen, ExportScreen, FilterScreen, GridMenu
 from tests.functional.harness import settle, wait_for, wait_grid
@@ -318,3 +318,44 @@ async def test_a_slow_query_says_loading_and_keeps_the_old_rows() -> None:
         await wait_grid(pilot, grid)
         assert names(grid) == ["Kestrel"]
         assert grid.status_text().startswith("1 of 5 row")
+
+
+async def test_a_status_tone_colours_its_cells_and_the_cursor_still_wins() -> None:
+    """A column's tone colours the cells it names (by theme variable), only those, and the
+    cursor's own colour still shows on a toned cell."""
+    toned = (
+        *COLUMNS[:1],
+        Column(
+            "status",
+            "Status",
+            width=9,
+            tone=tones({"Penalty": Tone.ERROR, "Inactive": Tone.MUTED}),
+        ),
+        *COLUMNS[2:4],
+        Column("charge", "Charge", ColumnType.MONEY, width=9, tone=negative_tone),
+        COLUMNS[5],
+    )
+    app = GridApp(InMemoryRowSource(toned, ROWS, name="calls"))
+    async with app.run_test(size=SIZE) as pilot:
+        grid = await started(pilot)
+        view = grid.view
+        error = view.get_component_rich_style("datagrid--tone-error").color
+        muted = view.get_component_rich_style("datagrid--tone-muted").color
+        assert error is not None and muted is not None and error != muted
+
+        def cell_colour(row: int, text: str):
+            strip = view.render_line(view.header_height + row - int(view.scroll_offset.y))
+            segment = next(s for s in strip if text in s.text)
+            return segment.style.color
+
+        assert cell_colour(1, "Penalty") == error  # Bluefin
+        assert cell_colour(4, "-1.75") == error  # Kestrel's negative charge
+        assert cell_colour(3, "Inactive") == muted
+        for row, text in ((0, "Active"), (0, "12.50"), (1, "Bluefin"), (4, "Kestrel")):
+            assert cell_colour(row, text) not in (error, muted), text  # no tone: plain
+        assert cell_colour(2, "Active") == cell_colour(2, "Atlas")  # not the cursor row
+        # The cursor on Bluefin's status: the cursor's colour, not the tone's.
+        await pilot.press("down", "right")
+        await settle(pilot)
+        cursor = view.get_component_rich_style("datagrid--cursor")
+        assert cell_colour(1, "Penalty") == cursor.color

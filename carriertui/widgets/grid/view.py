@@ -25,7 +25,16 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.worker import get_current_worker
 
-from carriertui.grid.model import Column, ColumnType, Query, Row, RowKey, RowSource, SortKey
+from carriertui.grid.model import (
+    Column,
+    ColumnType,
+    Query,
+    Row,
+    RowKey,
+    RowSource,
+    SortKey,
+    Tone,
+)
 from carriertui.grid.model import display_text as model_display_text
 from carriertui.text import sanitize
 
@@ -46,6 +55,11 @@ CELL_PAD = 1  # one space before each cell
 
 def column_width(column: Column) -> int:
     return max(column.width or _DEFAULT_WIDTHS[column.type], len(column.title) + 2)
+
+
+def _tone_style(tone: Tone | None) -> str | None:
+    """The component style of a cell tone (a column's tone function may return None)."""
+    return None if tone is None else f"datagrid--tone-{Tone(tone).value}"
 
 
 def cell_text(column: Column, value: Any) -> str:
@@ -100,6 +114,10 @@ class DataGrid(ScrollView, can_focus=True):
         & > .datagrid--funnel { color: $text-muted; background: $panel; }
         & > .datagrid--funnel-active { color: $accent; background: $panel; text-style: bold; }
         & > .datagrid--checked { color: $success; text-style: bold; }
+        & > .datagrid--tone-success { color: $text-success; }
+        & > .datagrid--tone-warning { color: $text-warning; }
+        & > .datagrid--tone-error { color: $text-error; }
+        & > .datagrid--tone-muted { color: $text-muted; }
     }
     """
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -113,6 +131,10 @@ class DataGrid(ScrollView, can_focus=True):
         "datagrid--checked",
         "datagrid--funnel",
         "datagrid--funnel-active",
+        "datagrid--tone-success",
+        "datagrid--tone-warning",
+        "datagrid--tone-error",
+        "datagrid--tone-muted",
     }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up,k", "move(-1, 0)", "Up", show=False),
@@ -185,6 +207,7 @@ class DataGrid(ScrollView, can_focus=True):
         super().__init__(id=id)
         self.source = source
         self.columns: Sequence[Column] = tuple(source.columns)
+        self._toned = any(column.tone is not None for column in self.columns)
         self.query = query or Query()
         self.checkable = checkable
         self.checked: set[RowKey] = set()
@@ -264,6 +287,7 @@ class DataGrid(ScrollView, can_focus=True):
         """Show another source (its own columns) under ``query`` (default: no sort, no filter)."""
         self.source = source
         self.columns = tuple(source.columns)
+        self._toned = any(column.tone is not None for column in self.columns)
         self._widths = [column_width(column) for column in self.columns]
         self._compute_offsets()
         self.checked.clear()
@@ -492,19 +516,26 @@ class DataGrid(ScrollView, can_focus=True):
         self._text_cache.clear()
         super().notify_style_update()
 
-    def _cells(self, index: int, row: Row) -> list[str]:
-        """The aligned cell texts of a row; cached, since moving the cursor repaints a row
-        whose text has not changed."""
+    def _cells(self, index: int, row: Row) -> tuple[list[str], list[str | None] | None]:
+        """The aligned cell texts of a row and their tone styles (None: no cell has a tone);
+        cached, since moving the cursor repaints a row whose text has not changed."""
         cached = self._text_cache.get((self._generation, index))
         if cached is None:
             values = row[1]
-            cached = [
+            texts = [
                 " "
                 + _align(
                     cell_text(column, values[position]), self._widths[position], column.alignment
                 )
                 for position, column in enumerate(self.columns)
             ]
+            cell_tones: list[str | None] | None = None
+            if self._toned:
+                cell_tones = [
+                    None if column.tone is None else _tone_style(column.tone(values[position]))
+                    for position, column in enumerate(self.columns)
+                ]
+            cached = (texts, cell_tones)
             self._text_cache.set((self._generation, index), cached)
         return cached
 
@@ -532,10 +563,13 @@ class DataGrid(ScrollView, can_focus=True):
         in_selection = selection is not None and selection.top <= index <= selection.bottom
         selected = base + self._style("datagrid--selected") if in_selection else base
         cursor_here = index == cursor_row and self.has_focus
-        for position, text in enumerate(self._cells(index, row)):
+        texts, cell_tones = self._cells(index, row)
+        for position, text in enumerate(texts):
             style = (
                 selected if in_selection and selection.left <= position <= selection.right else base
             )  # type: ignore[union-attr]
+            if cell_tones is not None and (tone := cell_tones[position]) is not None:
+                style = style + self._style(tone)
             if cursor_here and position == cursor_column:
                 style = style + self._style("datagrid--cursor")
             segments.append(Segment(text, style))
