@@ -86,6 +86,9 @@ class Database:
                 self.url, pool_pre_ping=True, connect_args=args, hide_parameters=True
             )
         self._write_engine = self.engine.execution_options(**{_WRITE_OPTION: True})
+        # What this process learnt of the schema that only a migration changes (which optional
+        # indexes exist), looked up once: open_database migrates before anyone asks.
+        self.schema_facts: dict[str, Any] = {}
 
     def _sqlite_engine(self, database: str | None, connect_args: dict[str, Any]) -> Engine:
         if database and database != ":memory:":

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from carriertui.grid.model import Filter, Query, SortKey, fold_ascii
 from carriertui.store import audit, audit_search, chain, customers, rowsource
@@ -237,7 +237,8 @@ def test_a_version_3_database_migrates_to_the_structure_of_a_new_one(backend) ->
     before_search = expected_ids(db, "orca", Query())
     make_version_3(db)
     assert db.schema_version() == 3
-    assert audit_search.index_for_database(db) is None
+    with db.read() as session:  # asked afresh: the Database remembers what it found at first
+        assert audit_search.index_for(session.connection()) is None
     db.dispose()
 
     upgraded = backend.open()  # create_schema() migrates
@@ -297,4 +298,29 @@ def test_the_sqlite_index_stays_right_when_the_guard_is_dropped_and_rows_change(
     for search in ("changed 5", "changed 6", "orca"):
         expected = expected_ids(db, search, Query())
         assert [key for key, _ in source.page(Query(search=search), 0, 100)] == expected
+    db.dispose()
+
+
+def test_the_search_index_is_looked_up_once_per_database(backend) -> None:
+    """Opening an audit tab asks the catalog once per Database, not on every open."""
+    db = backend.open()
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        first = audit.grid_source(db, ADMIN)._search_index
+        asked = len(statements)
+        assert asked >= 1
+        again = audit.grid_source(db, ADMIN)._search_index
+        assert len(statements) == asked  # the second open ran no query at all
+        assert first is not None and again is not None
+        assert (again.sqlite_table, again.postgres_document) == (
+            first.sqlite_table,
+            first.postgres_document,
+        )
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
     db.dispose()
