@@ -391,7 +391,11 @@ class CustomerScreen(BaseScreen):
             numbers.load()
             numbers.focus_default()
         elif pane == "audit":
-            self.query_one("#audit-grid", Grid).focus()
+            # What was done in the other tabs since (a contact saved, an invoice generated)
+            # shows at once; the cursor stays on the entry it was on.
+            audit_grid = self.query_one("#audit-grid", Grid)
+            audit_grid.refresh_data()
+            audit_grid.focus()
 
     def action_tab(self, step: int) -> None:
         tabs = self.query_one(TabbedContent)

@@ -265,6 +265,16 @@ async def test_audit_tab_lists_this_customers_entries(tmp_path: Path) -> None:
         await wait_for(pilot, lambda: screen.record.version == 2)
         await wait_for(pilot, lambda: view.row_count == 2 and view.row_at(0) is not None)
         assert view.row_at(0)[1][3] == "UPDATE"
+        # Work done elsewhere (another tab, another operator) shows when the tab is shown again.
+        tabs = screen.query_one(TabbedContent)
+        assert tabs.active == "main"
+        customers.update_customer(
+            open_db(url), ADMIN, screen.record.id, {"channels": 32}, expected_version=2
+        )
+        screen.action_tab(4)
+        assert tabs.active == "audit"
+        await wait_for(pilot, lambda: view.row_count == 3 and view.row_at(0) is not None)
+        assert view.row_at(0)[1][3] == "UPDATE"
 
 
 async def test_palette_and_switcher_jump_to_a_customer(tmp_path: Path) -> None:
