@@ -87,7 +87,7 @@ class Grid(Vertical):
     Grid > #grid-chips Button { margin: 0 1 0 0; min-width: 4; }
     Grid > #grid-search { display: none; }
     Grid > #grid-search.-active { display: block; }
-    Grid > #grid-status { height: 1; color: $text-muted; }
+    Grid > #grid-status { height: auto; max-height: 2; color: $text-muted; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "sort", "Sort", id="grid.sort", tooltip="Sort by this column: up, down, off"),
