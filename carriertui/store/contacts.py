@@ -301,15 +301,34 @@ def clean_value(field: str, value: Any) -> Any:
     raise ValidationError(field, "is not a contact field")
 
 
-def clean(values: Mapping[str, Any], allowed: tuple[str, ...] = EDITABLE_FIELDS) -> dict[str, Any]:
-    """Every field parsed; the first bad one raises (the form shows it next to the field)."""
+def clean(
+    values: Mapping[str, Any],
+    allowed: tuple[str, ...] = EDITABLE_FIELDS,
+    *,
+    required: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """Every field parsed; every bad or missing (``required``) one reported in one
+    ValidationError, so the form shows each next to its field."""
     cleaned: dict[str, Any] = {}
+    errors: list[tuple[str, str]] = []
     for field, value in values.items():
         if field not in allowed:
             if "password" in field:
-                raise ValidationError(field, "is changed with Change Password, not here")
-            raise ValidationError(field, "is not a contact field")
-        cleaned[field] = clean_value(field, value)
+                errors.append((field, "is changed with Change Password, not here"))
+            else:
+                errors.append((field, "is not a contact field"))
+            continue
+        try:
+            cleaned[field] = clean_value(field, value)
+        except ValidationError as error:
+            errors.extend(error.errors)
+    reported = {field for field, _message in errors}
+    errors += [
+        (field, "is required")
+        for field in required
+        if field not in cleaned and field not in reported
+    ]
+    ValidationError.raise_all(errors)
     return cleaned
 
 
@@ -427,10 +446,7 @@ def create_contact(
     """Add a contact. Without ``password`` one is generated and emailed (through the outbox,
     generated when the message is sent); with one, it is checked against the policy and set."""
     actor.require(Role.OPERATOR, "add contacts")
-    cleaned = {**DEFAULTS, **clean(values)}
-    for field in ("name", "email"):
-        if field not in cleaned:
-            raise ValidationError(field, "is required")
+    cleaned = {**DEFAULTS, **clean(values, required=("name", "email"))}
     password_hash = None
     if password is not None:
         passwords.check_password_policy(password, username=cleaned["email"])

@@ -138,13 +138,21 @@ def clean_value(field: str, value: Any) -> Any:
 
 
 def _clean(values: Mapping[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:
+    """Every field parsed; every bad one reported in one ValidationError."""
     cleaned: dict[str, Any] = {}
+    errors: list[tuple[str, str]] = []
     for field, value in values.items():
         if field not in allowed:
             if field == "currency":
-                raise ValidationError("currency", "is fixed after the customer is created")
-            raise ValidationError(field, "is not a customer field")
-        cleaned[field] = clean_value(field, value)
+                errors.append(("currency", "is fixed after the customer is created"))
+            else:
+                errors.append((field, "is not a customer field"))
+            continue
+        try:
+            cleaned[field] = clean_value(field, value)
+        except ValidationError as error:
+            errors.extend(error.errors)
+    ValidationError.raise_all(errors)
     return cleaned
 
 

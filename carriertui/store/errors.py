@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -10,12 +11,21 @@ class StoreError(Exception):
 
 
 class ValidationError(StoreError):
-    """Bad input for one field. ``field`` names the form field the message belongs next to."""
+    """Bad input. ``field`` names the form field the message belongs next to; ``errors`` holds
+    every bad field of the input, this one first, so that a form shows them all at once."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
+    def __init__(self, field: str, message: str, *, more: Sequence[tuple[str, str]] = ()) -> None:
+        self.errors: tuple[tuple[str, str], ...] = ((field, message), *more)
+        super().__init__("; ".join(f"{name}: {text}" for name, text in self.errors))
         self.field = field
         self.message = message
+
+    @classmethod
+    def raise_all(cls, errors: Sequence[tuple[str, str]]) -> None:
+        """Raise one ValidationError for ``errors`` (field, message), if there are any."""
+        if errors:
+            (field, message), *more = errors
+            raise cls(field, message, more=more)
 
 
 class NotFoundError(StoreError):

@@ -86,10 +86,24 @@ class Form(Vertical):
             row.set_error(None)
 
     def show_validation_error(self, error: Exception) -> bool:
-        """Show a service's ValidationError under its field; False when it is another error or
-        names a field this form does not have (the caller reports it another way)."""
-        field, message = getattr(error, "field", None), getattr(error, "message", None)
-        return bool(field and message) and self.show_error(str(field), str(message))
+        """Show a service's ValidationError under its fields (each bad field's message, the
+        first of them in form order focused); False when it is another error or names a field
+        this form does not have (the caller reports it another way)."""
+        errors = getattr(error, "errors", None)
+        if errors is None:
+            field, message = getattr(error, "field", None), getattr(error, "message", None)
+            errors = ((field, message),)
+        if not errors or not all(field and message for field, message in errors):
+            return False
+        rows = [self.row(str(field)) for field, _message in errors]
+        if any(row is None for row in rows):
+            return False
+        for row, (_field, message) in zip(rows, errors, strict=True):
+            row.set_error(str(message))  # type: ignore[union-attr]
+        order = list(self.rows())
+        first = min(rows, key=order.index)  # type: ignore[arg-type]
+        first.control.focus()  # type: ignore[union-attr]
+        return True
 
     def show_error(self, field: str, message: str) -> bool:
         """Put ``message`` under ``field`` and focus it; False when the form has no such field."""

@@ -116,15 +116,22 @@ async def test_errors_show_next_to_their_field_and_nothing_is_saved(tmp_path: Pa
         await pilot.press("a")
         await wait_for(pilot, lambda: isinstance(app.screen, ContactFormScreen))
         form_screen = app.screen
-        await _fill(pilot, name="Jane Roe", email="jane@", phone="12345")
+        await _fill(pilot, name="Jane Roe", email="jane@", phone="12345", mobile="+1 555")
         await pilot.press("ctrl+g")
+        # Every bad field at once, each next to its field; the first one has the focus.
         await wait_for(pilot, lambda: bool(_error(form_screen, "email")))
         assert "not a valid email address" in _error(form_screen, "email")
-        assert form_screen.query_one("#field-email", Input).value == "jane@"  # kept as typed
-        await _fill(pilot, email="jane@example.com")
-        await pilot.press("ctrl+g")
-        await wait_for(pilot, lambda: bool(_error(form_screen, "phone")))
         assert "country code" in _error(form_screen, "phone")
+        assert "not a valid number" in _error(form_screen, "mobile")
+        assert _error(form_screen, "name") == ""
+        assert form_screen.query_one("#field-email", Input).has_focus
+        assert form_screen.query_one("#field-email", Input).value == "jane@"  # kept as typed
+        await _fill(pilot, email="jane@example.com", mobile="")
+        await pilot.press("ctrl+g")
+        await wait_for(pilot, lambda: not _error(form_screen, "email"))
+        assert "country code" in _error(form_screen, "phone")
+        assert _error(form_screen, "mobile") == ""
+        assert form_screen.query_one("#field-phone", Input).has_focus
         assert isinstance(app.screen, ContactFormScreen)
     assert contacts.list_contacts(open_db(url), ADMIN) == []
 

@@ -280,6 +280,19 @@ def test_nothing_is_saved_when_invalid(
     assert audit_log.count() == before
 
 
+def test_every_bad_field_is_reported_at_once(db, operator_actor, acme, tables) -> None:
+    """One save shows the operator everything to fix, each next to its field."""
+    values = {"phone": "12345", "mobile": "+1 555", "public_notes": "ok"}
+    with pytest.raises(ValidationError) as caught:
+        contacts.create_contact(db, operator_actor, acme.id, values)
+    fields = [field for field, _message in caught.value.errors]
+    assert sorted(fields) == ["email", "mobile", "name", "phone"]
+    assert dict(caught.value.errors)["name"] == "is required"
+    assert (caught.value.field, caught.value.message) == caught.value.errors[0]
+    assert "phone:" in str(caught.value) and "mobile:" in str(caught.value)  # the CLI's line
+    assert tables.count(Contact) == 0
+
+
 def test_create_for_a_missing_customer(db, operator_actor, tables) -> None:
     with pytest.raises(NotFoundError):
         contacts.create_contact(db, operator_actor, 999, {"name": "X", "email": "x@a.example"})

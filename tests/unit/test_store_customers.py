@@ -104,6 +104,20 @@ def test_create_rejects_bad_input(db, admin, tables, audit_log, values, field, m
     assert audit_log.count() == 0
 
 
+def test_every_bad_field_is_reported_at_once(db, admin, tables, audit_log) -> None:
+    before = audit_log.count()
+    with pytest.raises(ValidationError) as caught:
+        customers.create_customer(
+            db, admin, {"name": "Ok Name", "channels": "-1", "tax_percent": "101", "status": "?"}
+        )
+    assert sorted(field for field, _message in caught.value.errors) == [
+        "channels",
+        "status",
+        "tax_percent",
+    ]
+    assert audit_log.count() == before
+
+
 def test_edge_values_are_accepted(db, admin) -> None:
     record = customers.create_customer(
         db,
