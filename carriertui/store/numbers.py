@@ -297,6 +297,42 @@ def _lowest_free_index(session: Session) -> int:
     return int(connection.execute(gap).scalar_one())
 
 
+def _lowest_clear_index(
+    session: Session, customer_id: int, start: int, size: int
+) -> tuple[int, str]:
+    """The lowest free block index whose range holds no other customer's number (one taken
+    before any block covered it), and a note of the blocks passed over for that reason.
+
+    Such a block given to this customer would hold an extension that is not theirs: the
+    clash blocks exist to prevent. It stays free, for whoever holds the number there."""
+    table = NumberBlock.__table__  # type: ignore[attr-defined]
+    numbers = ExtensionNumber.__table__  # type: ignore[attr-defined]
+    connection = session.connection()
+    index = _lowest_free_index(session)
+    passed: list[str] = []
+    while True:
+        if index > max_block_index(start, size):
+            raise StoreError(
+                f"no block left: block {index} would end past {MAX_NUMBER} "
+                f"({MAX_DIGITS} digits, the longest E.164 number)"
+                + (f"; passed over {', '.join(passed)}" if passed else "")
+            )
+        first, last = block_range(start, size, index)
+        held = connection.execute(
+            select(numbers.c.number, Customer.name)
+            .join(Customer, Customer.id == numbers.c.customer_id)  # type: ignore[arg-type]
+            .where(numbers.c.number.between(first, last), numbers.c.customer_id != customer_id)
+            .order_by(numbers.c.number)
+            .limit(1)
+        ).first()
+        if held is None:
+            return index, "; ".join(passed)
+        passed.append(f"block {index} holds {held.number} of {held.name}")
+        index += 1
+        while connection.execute(select(table.c.id).where(table.c.block_index == index)).first():
+            index += 1
+
+
 def _block_audit(block: NumberBlock) -> dict[str, Any] | None:
     return audit.snapshot(block)
 
@@ -313,12 +349,7 @@ def allocate_next_block(
         if plan is None:
             raise NumberPlanUnsetError()
         start, size = plan
-        index = _lowest_free_index(session)
-        if index > max_block_index(start, size):
-            raise StoreError(
-                f"no block left: block {index} would end past {MAX_NUMBER} "
-                f"({MAX_DIGITS} digits, the longest E.164 number)"
-            )
+        index, skipped = _lowest_clear_index(session, customer_id, start, size)
         first, last = block_range(start, size, index)
         block = NumberBlock(
             customer_id=customer_id, block_index=index, range_start=first, range_end=last
@@ -333,7 +364,8 @@ def allocate_next_block(
             table=NumberBlock.__tablename__,
             key=block.id,
             customer_id=customer_id,
-            message=f"Number block {index} ({first}\u2013{last}) assigned to {customer.name}",
+            message=f"Number block {index} ({first}\u2013{last}) assigned to {customer.name}"
+            + (f" ({skipped})" if skipped else ""),
             after=_block_audit(block),
             comment=comment,
         )

@@ -8,14 +8,14 @@ import pytest
 from sqlmodel import select
 
 from carriertui.grid.model import Query
-from carriertui.store import customers, numbers, options, passwords
+from carriertui.store import audit, customers, numbers, options, passwords
 from carriertui.store.errors import (
     NotFoundError,
     PermissionDeniedError,
     StoreError,
     ValidationError,
 )
-from carriertui.store.models import ExtensionKind, SipUser
+from carriertui.store.models import ExtensionKind, ExtensionNumber, SipUser
 
 
 @pytest.fixture
@@ -210,13 +210,20 @@ def test_duplicate_rule_across_customers_with_and_without_blocks(
     ):
         with pytest.raises(ValidationError, match=r"2500 is in block 1 \(2000.2999\) of Bolt"):
             make()
-    # a number Cobalt took before Bolt's next block existed stays Cobalt's: Bolt cannot reuse
-    # it, it does not count as a use of Bolt's block, and it does not stop Bolt releasing it
+    # A number Cobalt took where no block was yet keeps that block out of anyone else's
+    # allocation (its owner would find an extension there that is not theirs): Bolt's next
+    # block passes over 3000-3999, and the audit entry says why.
     numbers.create_conference(db, admin, cobalt, 3500, name="Cobalt bridge")
-    second = numbers.allocate_next_block(db, admin, bolt)  # 3000-3999
-    with pytest.raises(ValidationError, match="Duplicate User Detected"):
-        numbers.create_sip_user(db, admin, bolt, 3500, display_name="Bolt desk")
-    assert second.used == 0
+    second = numbers.allocate_next_block(db, admin, bolt)
+    assert (second.block_index, second.range_start, second.used) == (3, 4000, 0)
+    (entry,) = audit.list_entries(db, admin, limit=1)
+    assert "block 2 holds 3500 of Cobalt" in entry.message
+    # Cobalt may have that block: the number in it is its own, and counts as used.
+    third = numbers.allocate_next_block(db, admin, cobalt)
+    assert (third.block_index, third.used) == (2, 1)
+    delta = customer(db, admin, "Delta")
+    with pytest.raises(ValidationError, match=r"3600 is in block 2 \(3000.3999\) of Cobalt"):
+        numbers.create_sip_user(db, admin, delta, 3600, display_name="Delta desk")
     assert [b.used for b in numbers.list_blocks(db, admin, bolt)] == [0, 0]
     numbers.release_block(db, admin, bolt, second.block_index)
     assert [e.number for e in numbers.list_extensions(db, admin, cobalt)] == [77, 3500]
@@ -354,9 +361,11 @@ def test_dial_plan_resolution(db, admin, plan, cheap_hash) -> None:
 def test_unused_number_picker_source(db, admin, plan, cheap_hash) -> None:
     acme = customer(db, admin, "Acme")
     cobalt = customer(db, admin, "Cobalt")
-    numbers.create_sip_user(db, admin, cobalt, 2001, display_name="taken before the block")
     numbers.allocate_next_block(db, admin, acme)  # 1000-1999
-    numbers.allocate_next_block(db, admin, acme)  # 2000-2999, 2001 already used by Cobalt
+    numbers.allocate_next_block(db, admin, acme)  # 2000-2999
+    # A database from before allocation passed over such blocks: Cobalt holds 2001 in it.
+    with db.write() as session:
+        session.add(ExtensionNumber(number=2001, customer_id=cobalt, kind=ExtensionKind.SIP_USER))
     for number in (1000, 1001, 1003, 1999):
         numbers.create_conference(db, admin, acme, number, name=f"c{number}")
     source = numbers.unused_numbers(db, admin, acme)
