@@ -86,6 +86,9 @@ class CarrierApp(App[int]):
         self.store_ready = threading.Event()
         self._operator_count: int | None = None
         self._background_timer: Timer | None = None
+        # The error each background job last failed with: the operator hears of a failure
+        # when it starts (or changes), not every 30 seconds, and hears when the job recovers.
+        self._background_failures: dict[str, str] = {}
 
     # -- start-up ---------------------------------------------------------------------------
 
@@ -179,6 +182,7 @@ class CarrierApp(App[int]):
         if self._background_timer is not None:  # nobody logged in: no scheduled work here
             self._background_timer.stop()
             self._background_timer = None
+            self._background_failures = {}
         while len(self.screen_stack) > 2:
             self.pop_screen()
         self.switch_screen(LoginScreen())
@@ -269,6 +273,22 @@ class CarrierApp(App[int]):
 
     # -- scheduled work: delayed changes and outgoing mail ----------------------------------
 
+    def _announce_background_changes(self, failures: dict[str, str]) -> None:
+        """A toast when a background job starts failing or fails differently (a wrong [mail]
+        setting, a database that stays busy), and one when it works again."""
+        before = self._background_failures
+        for name, error in failures.items():
+            if before.get(name) != error:
+                notify_plain(
+                    self,
+                    f"Background {name} failed (retried every {BACKGROUND_INTERVAL_S:.0f} s): "
+                    f"{error}",
+                    severity="warning",
+                    timeout=12,
+                )
+        for name in before.keys() - failures.keys():
+            notify_plain(self, f"Background {name} works again.", timeout=6)
+
     def _start_background(self) -> None:
         if self._background_timer is None:
             self._background_timer = self.set_interval(
@@ -287,7 +307,7 @@ class CarrierApp(App[int]):
             return
         url = self.database_url
 
-        def work() -> str:
+        def work() -> tuple[str, dict[str, str]]:
             from carriertui.locations import mail_config
             from carriertui.store import mail, pending, rollups
             from carriertui.store.context import client_ip
@@ -302,6 +322,7 @@ class CarrierApp(App[int]):
             # Three independent jobs: one failing (a busy database, a wrong [mail] setting)
             # must not hold up the others.
             parts = []
+            failures: dict[str, str] = {}
             for name, job in (
                 ("roll-up", lambda: str(rollups.rollup_incremental(db))),
                 ("delayed changes", lambda: str(pending.run_due(db))),
@@ -312,11 +333,16 @@ class CarrierApp(App[int]):
                 except Exception as error:
                     log.warning("background %s failed: %s", name, error)
                     parts.append(f"{name} failed: {error}")
-            return ". ".join(parts) + "."
+                    failures[name] = str(error)
+            return ". ".join(parts) + ".", failures
 
-        def done(summary: str) -> None:
+        def done(result: tuple[str, dict[str, str]]) -> None:
+            summary, failures = result
             if announce:
                 notify_plain(self, summary, timeout=6)
+            else:
+                self._announce_background_changes(failures)
+            self._background_failures = failures
             if on_done is not None:
                 on_done()
 

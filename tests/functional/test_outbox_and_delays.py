@@ -111,3 +111,34 @@ async def test_the_running_app_applies_due_changes_and_sends_mail(
         await wait_for(pilot, lambda: len(list(mailbox.Maildir(maildir))) == 1)
     assert contacts.get_contact(open_db(url), ADMIN, jane.id).email_verified
     assert [m.status.value for m in mail.list_messages(open_db(url), ADMIN)] == ["sent"]
+
+
+async def test_a_background_job_that_starts_failing_is_announced_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wrong [mail] setting: the operator is told when mail starts failing, not every 30
+    seconds, and told again when it works; the other jobs go on meanwhile."""
+    url = seed(tmp_path / "o.sqlite")
+    monkeypatch.setenv("CARRIERTUI_MAIL_TRANSPORT", "carrier-pigeon")
+    app = CarrierApp(url)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot)
+
+        def toasts() -> list[str]:
+            return [str(n.message) for n in app._notifications]
+
+        async def tick() -> None:
+            ran = []
+            app.run_background(on_done=lambda: ran.append(True))
+            await wait_for(pilot, lambda: bool(ran))
+
+        await tick()
+        failed = [t for t in toasts() if t.startswith("Background mail failed")]
+        assert len(failed) == 1 and "carrier-pigeon" in failed[0]
+        assert not any("roll-up failed" in t or "changes failed" in t for t in toasts())
+        await tick()  # the same failure again: no second toast
+        assert len([t for t in toasts() if t.startswith("Background mail failed")]) == 1
+        monkeypatch.setenv("CARRIERTUI_MAIL_TRANSPORT", "maildir")
+        monkeypatch.setenv("CARRIERTUI_MAIL_MAILDIR", str(tmp_path / "mail"))
+        await tick()
+        assert "Background mail works again." in toasts()
