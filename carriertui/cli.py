@@ -236,6 +236,7 @@ def _operator_row(record: Any) -> dict[str, Any]:
         "locked_until": record.locked_until,
         "last_login_at": record.last_login_at,
         "created_at": record.created_at,
+        "disabled_at": record.disabled_at,
     }
 
 
@@ -273,6 +274,7 @@ def cmd_operator_list(args: argparse.Namespace) -> int:
             "Locked until (UTC)",
             "Last login (UTC)",
             "Created (UTC)",
+            "Disabled (UTC)",
         ),
         [
             (
@@ -282,6 +284,7 @@ def cmd_operator_list(args: argparse.Namespace) -> int:
                 _when(r.locked_until) if r.is_locked() else "-",
                 _when(r.last_login_at, "never"),
                 _when(r.created_at),
+                _when(r.disabled_at) if r.is_disabled else "-",
             )
             for r in records
         ],
@@ -299,6 +302,36 @@ def cmd_operator_passwd(args: argparse.Namespace) -> int:
         password = read_password(args, name)
         operators.change_password(db, actor, name, password)
     _out(f"password of operator {sanitize(name)} changed")
+    return EXIT_OK
+
+
+def cmd_operator_role(args: argparse.Namespace) -> int:
+    from carriertui.store import operators
+
+    with opened(args) as db:
+        record = operators.set_role(db, api_actor(), args.name.strip(), args.role)
+    _out(f"operator {sanitize(record.name)} is now {record.role.value}")
+    return EXIT_OK
+
+
+def cmd_operator_disable(args: argparse.Namespace) -> int:
+    from carriertui.store import operators
+
+    with opened(args) as db:
+        record = operators.set_disabled(db, api_actor(), args.name.strip(), True)
+    _out(
+        f"operator {sanitize(record.name)} disabled: no login, and their delayed changes are "
+        "not applied"
+    )
+    return EXIT_OK
+
+
+def cmd_operator_enable(args: argparse.Namespace) -> int:
+    from carriertui.store import operators
+
+    with opened(args) as db:
+        record = operators.set_disabled(db, api_actor(), args.name.strip(), False)
+    _out(f"operator {sanitize(record.name)} enabled")
     return EXIT_OK
 
 
@@ -1373,6 +1406,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("name", help="login name")
     _password_option(sub)
     sub = command(operator, "unlock", "unlock an operator after failed logins", cmd_operator_unlock)
+    sub.add_argument("name", help="login name")
+    sub = command(operator, "role", "give an operator another role", cmd_operator_role)
+    sub.add_argument("name", help="login name")
+    sub.add_argument("role", choices=ROLES, help="what the operator may do from now on")
+    sub = command(
+        operator,
+        "disable",
+        "disable an account (no login; the delayed changes it scheduled are not applied)",
+        cmd_operator_disable,
+    )
+    sub.add_argument("name", help="login name")
+    sub = command(operator, "enable", "enable a disabled account again", cmd_operator_enable)
     sub.add_argument("name", help="login name")
 
     customers = group_of(command(commands, "customers", "list, show and create customers", None))

@@ -21,7 +21,7 @@ from sqlmodel import Session, SQLModel
 from carriertui.store import models
 from carriertui.store.errors import DatabaseBusyError, DatabaseURLError
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 DEFAULT_BUSY_TIMEOUT_S = 10.0
 _WRITE_OPTION = "carriertui_write"
 
@@ -252,6 +252,19 @@ def _audit_search_if_missing(session: Session) -> None:
         audit_search.install(connection)
 
 
+def _operator_disabled_at(session: Session) -> None:
+    """Version 10: operator.disabled_at (an admin disables the account of someone who left)."""
+    connection = session.connection()
+    if "disabled_at" in {c["name"] for c in inspect(connection).get_columns("operator")}:
+        return  # a new database: create_all() made the table in its current shape
+    column = models.Operator.__table__.c.disabled_at  # type: ignore[attr-defined]
+    quote = connection.dialect.identifier_preparer.quote
+    connection.exec_driver_sql(
+        f"ALTER TABLE {quote('operator')} ADD COLUMN disabled_at "
+        f"{column.type.compile(dialect=connection.dialect)}"
+    )
+
+
 # version -> steps that bring a database from version-1 to version. create_all() adds new tables;
 # steps here alter existing ones (add a column, backfill) and run inside one write transaction.
 # A new database runs every step from 1, so each step also copes with a table create_all() has
@@ -265,6 +278,7 @@ _MIGRATIONS: dict[int, tuple[Any, ...]] = {
     4: (_audit_search,),
     6: (_number_blocks,),
     9: (_audit_search_if_missing,),
+    10: (_operator_disabled_at,),
 }
 
 

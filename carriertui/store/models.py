@@ -92,6 +92,9 @@ class Operator(SQLModel, table=True):
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
     version: int = Field(default=1, sa_column=_operator_version)
+    # Set when an admin disables the account (someone who left): no login, and delayed changes
+    # they scheduled are not applied. The row stays, so the audit log keeps its names.
+    disabled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
 
 
 class Customer(SQLModel, table=True):

@@ -30,9 +30,14 @@ class OperatorRecord:
     locked_until: datetime | None
     last_login_at: datetime | None
     created_at: datetime
+    disabled_at: datetime | None = None
 
     def is_locked(self, now: datetime | None = None) -> bool:
         return self.locked_until is not None and self.locked_until > (now or utcnow())
+
+    @property
+    def is_disabled(self) -> bool:
+        return self.disabled_at is not None
 
 
 def _to_record(operator: Operator) -> OperatorRecord:
@@ -45,6 +50,7 @@ def _to_record(operator: Operator) -> OperatorRecord:
         locked_until=operator.locked_until,
         last_login_at=operator.last_login_at,
         created_at=operator.created_at,
+        disabled_at=operator.disabled_at,
     )
 
 
@@ -184,6 +190,83 @@ def unlock_operator(db: Database, actor: Actor, name: str) -> OperatorRecord:
         return _to_record(operator)
 
 
+def _enabled_admins(session: Session) -> int:
+    return int(
+        session.exec(
+            select(func.count())
+            .select_from(Operator)
+            .where(Operator.role == Role.ADMIN.value, col(Operator.disabled_at).is_(None))
+        ).one()
+    )
+
+
+def _change_account(
+    db: Database,
+    actor: Actor,
+    name: str,
+    *,
+    role: Role | None = None,
+    disabled: bool | None = None,
+) -> OperatorRecord:
+    """Set an operator's role and/or disable or enable the account, audited. The last enabled
+    admin can be neither demoted nor disabled (nobody could manage the accounts then), and an
+    admin does not disable their own account."""
+    actor.require(Role.ADMIN, "manage operator accounts")
+    with db.write() as session:
+        operator = _get_by_name(session, name)
+        if operator is None:
+            raise NotFoundError(f"no operator named {name!r}")
+        before = audit.snapshot(operator)
+        was_enabled_admin = operator.role == Role.ADMIN.value and operator.disabled_at is None
+        changes: list[str] = []
+        if role is not None and role.value != operator.role:
+            changes.append(f"role {operator.role} -> {role.value}")
+            operator.role = role.value
+        if disabled is True and operator.disabled_at is None:
+            if operator.name == actor.name:
+                raise ValidationError("name", "you cannot disable your own account")
+            operator.disabled_at = utcnow()
+            changes.append("disabled")
+        elif disabled is False and operator.disabled_at is not None:
+            operator.disabled_at = None
+            operator.failed_logins = 0
+            operator.locked_until = None
+            changes.append("enabled")
+        if not changes:
+            return _to_record(operator)
+        still_enabled_admin = operator.role == Role.ADMIN.value and operator.disabled_at is None
+        if was_enabled_admin and not still_enabled_admin:
+            session.flush()
+            if _enabled_admins(session) == 0:
+                raise ValidationError(
+                    "role", f"{name} is the last enabled admin; make another admin first"
+                )
+        session.add(operator)
+        session.flush()
+        audit.record(
+            session,
+            actor,
+            action=AuditAction.UPDATE,
+            verb=HttpVerb.PUT,
+            table=TABLE,
+            key=operator.id,
+            message=f"Operator {name}: {', '.join(changes)}",
+            before=before,
+            after=audit.snapshot(operator),
+        )
+        return _to_record(operator)
+
+
+def set_role(db: Database, actor: Actor, name: str, role: Role | str) -> OperatorRecord:
+    """Give operator ``name`` another role (admin only; never the last admin's)."""
+    return _change_account(db, actor, name, role=parse_role(str(role)))
+
+
+def set_disabled(db: Database, actor: Actor, name: str, disabled: bool) -> OperatorRecord:
+    """Disable (no login; their delayed changes are not applied) or enable an account."""
+    return _change_account(db, actor, name, disabled=disabled)
+
+
 def _audit_login(
     session: Session,
     actor: Actor,
@@ -247,7 +330,9 @@ def authenticate(db: Database, name: str, password: str, ip: str) -> Actor:
         actor = Actor(name=current.name, role=Role(current.role), ip=ip, operator_id=current.id)
         before = audit.snapshot(current)
         locked = current.locked_until is not None and current.locked_until > now
-        if locked:
+        if current.disabled_at is not None:
+            _audit_login(session, actor, current, "Login refused: account is disabled")
+        elif locked:
             _audit_login(session, actor, current, "Login refused: account is locked")
         elif password_ok and current.password_hash == stored_hash:
             current.failed_logins = 0

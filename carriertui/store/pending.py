@@ -304,9 +304,10 @@ def _scheduler(change: PendingChange) -> Actor:
 
 
 def _scheduler_now(session: Session, change: PendingChange) -> tuple[Actor, str | None]:
-    """The scheduler as they are now: an operator demoted to viewer (or removed) since the
-    change was scheduled does not get it applied with the rights they had then. A scheduler
-    that is not an operator account (the CLI's API) keeps the role recorded at scheduling."""
+    """The scheduler as they are now: an operator demoted to viewer, disabled or removed since
+    the change was scheduled does not get it applied with the rights they had then. A
+    scheduler that is not an operator account (the CLI's API) keeps the role recorded at
+    scheduling."""
     from carriertui.store.models import Operator
 
     scheduler = _scheduler(change)
@@ -314,6 +315,8 @@ def _scheduler_now(session: Session, change: PendingChange) -> tuple[Actor, str 
     if operator is None:
         return scheduler, None
     current = Actor(name=operator.name, role=Role(operator.role), ip=change.operator_ip)
+    if operator.disabled_at is not None:
+        return current, f"{operator.name}'s account is disabled"
     if not current.can(Role.OPERATOR):
         return current, f"{operator.name} may no longer change records (now {operator.role})"
     return current, None

@@ -453,6 +453,35 @@ def test_options_set_bad_value(
 # -- operators ---------------------------------------------------------------------------------
 
 
+def test_operator_role_disable_enable(
+    home: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    fast_argon2: object,
+) -> None:
+    for name, role in (("ada", "admin"), ("olga", "operator")):
+        monkeypatch.setattr(sys, "stdin", io.StringIO(STRONG + "\n"))
+        assert run(capsys, "operator", "add", name, "--role", role, "--password-stdin")[0] == 0
+    code, out, err = run(capsys, "operator", "role", "olga", "viewer")
+    assert (code, out.strip()) == (0, "operator olga is now viewer"), err
+    code, out, err = run(capsys, "operator", "disable", "olga")
+    assert code == 0 and out.startswith("operator olga disabled"), err
+    listed = json.loads(run(capsys, "operator", "list", "--format", "json")[1])
+    rows = {row["name"]: row for row in listed}
+    assert rows["olga"]["role"] == "viewer" and rows["olga"]["disabled_at"]
+    assert rows["ada"]["disabled_at"] is None
+    assert "Disabled (UTC)" in run(capsys, "operator", "list")[1]
+    code, _, err = run(capsys, "operator", "disable", "ada")  # the only admin
+    assert code == 2
+    assert "last enabled admin" in one_error_line(err)
+    code, _, err = run(capsys, "operator", "role", "olga", "root")
+    assert code == 2 and "invalid choice" in err
+    code, out, _ = run(capsys, "operator", "enable", "olga")
+    assert (code, out.strip()) == (0, "operator olga enabled")
+    code, _, err = run(capsys, "operator", "enable", "nobody")
+    assert code != 0 and "no operator named 'nobody'" in one_error_line(err)
+
+
 def test_operator_add_list_passwd_unlock(
     home: Path,
     db_path: Path,
