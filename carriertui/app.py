@@ -242,6 +242,14 @@ class CarrierApp(App[int]):
         if not isinstance(self.screen, OptionsScreen):
             self.push_screen(OptionsScreen())
 
+    def go_operators(self) -> None:
+        from carriertui.screens.operators import OperatorsScreen
+        from carriertui.store.models import Role
+
+        if self.actor is None or not self.actor.can(Role.ADMIN):
+            return
+        self._push_once(OperatorsScreen, OperatorsScreen)
+
     def go_audit_log(self) -> None:
         from carriertui.screens.audit import AuditLogScreen
 

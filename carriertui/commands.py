@@ -58,6 +58,10 @@ class NavigationCommands(Provider):
             commands.insert(1, ("customer: new", app.new_customer, "Create a customer (n)"))
         if app.actor.can(Role.ADMIN):
             commands.insert(1, ("go: options", app.go_options, "Settings > Options (admins)"))
+            commands.insert(
+                2,
+                ("go: operators", app.go_operators, "Operator accounts: roles, disable (admins)"),
+            )
         screen_commands = getattr(self.screen, "palette_commands", None)
         if callable(screen_commands):
             commands = list(screen_commands()) + commands

@@ -8,11 +8,13 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, func, select
 
+from carriertui.grid.model import Column, ColumnType, Tone, tones
 from carriertui.store import audit, passwords
 from carriertui.store.context import Actor
 from carriertui.store.db import Database
 from carriertui.store.errors import AuthenticationError, NotFoundError, ValidationError
 from carriertui.store.models import AuditAction, HttpVerb, Operator, Role
+from carriertui.store.rowsource import SqlRowSource, table_source
 from carriertui.store.types import utcnow
 
 MAX_FAILED_LOGINS = 10
@@ -362,3 +364,26 @@ def authenticate(db: Database, name: str, password: str, ip: str) -> Actor:
                 session, actor, current, message, before=before, after=audit.snapshot(current)
             )
     raise AuthenticationError()
+
+
+GRID_COLUMNS = (
+    Column("name", "Name", width=16),
+    Column(
+        "role",
+        "Role",
+        width=8,
+        tone=tones({Role.ADMIN: Tone.WARNING, Role.VIEWER: Tone.MUTED}),
+    ),
+    Column("disabled_at", "Disabled (UTC)", ColumnType.TIMESTAMP, empty="—"),
+    Column("failed_logins", "Failed", ColumnType.INTEGER, width=6),
+    Column("locked_until", "Locked until (UTC)", ColumnType.TIMESTAMP),
+    Column("last_login_at", "Last login (UTC)", ColumnType.TIMESTAMP, empty="never"),
+    Column("created_at", "Created (UTC)", ColumnType.TIMESTAMP),
+)
+
+
+def grid_source(db: Database, actor: Actor) -> SqlRowSource:
+    """Every operator account, for the admins' Operators screen (never a password hash)."""
+    actor.require(Role.ADMIN, "list operators")
+    table = Operator.__table__  # type: ignore[attr-defined]
+    return table_source(db, name="operators", table=table, columns=GRID_COLUMNS)
