@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("carriertui")
 
+_UNCHECKED = object()  # the background run could not read the logged-in account this time
+
 # How often the running app rolls up new CDRs, applies due delayed changes and sends due mail.
 BACKGROUND_INTERVAL_S = 30.0
 THEMES = ("textual-dark", "textual-light", "nord", "gruvbox", "tokyo-night")
@@ -281,6 +283,34 @@ class CarrierApp(App[int]):
 
     # -- scheduled work: delayed changes and outgoing mail ----------------------------------
 
+    def _follow_account(self, account: object) -> None:
+        """Apply to this session what an admin changed of its account: disabled or removed
+        logs out; another role takes effect at once (keys and services follow app.actor)."""
+        from dataclasses import replace
+
+        actor = self.actor
+        assert actor is not None
+        disabled = account is None or getattr(account, "is_disabled", False)
+        if disabled:
+            notify_plain(
+                self,
+                f"The account {actor.name} was disabled by an admin: logged out.",
+                severity="error",
+                timeout=15,
+            )
+            self.action_logout()
+            return
+        role = getattr(account, "role", actor.role)
+        if role != actor.role:
+            self.actor = replace(actor, role=role)
+            notify_plain(
+                self,
+                f"An admin changed your role to {role.value}: what you may do changed with it.",
+                severity="warning",
+                timeout=12,
+            )
+            self.screen.refresh_bindings()
+
     def _announce_background_changes(self, failures: dict[str, str]) -> None:
         """A toast when a background job starts failing or fails differently (a wrong [mail]
         setting, a database that stays busy), and one when it works again."""
@@ -314,11 +344,24 @@ class CarrierApp(App[int]):
         if db is None:
             return
         url = self.database_url
+        actor = self.actor
 
-        def work() -> tuple[str, dict[str, str]]:
+        def work() -> tuple[str, dict[str, str], object]:
             from carriertui.locations import mail_config
-            from carriertui.store import mail, pending, rollups
+            from carriertui.store import mail, operators, pending, rollups
             from carriertui.store.context import client_ip
+            from carriertui.store.errors import NotFoundError
+
+            # The logged-in account as it is now: an admin may have changed its role or
+            # disabled it since the login (None: the account is gone).
+            account: object = _UNCHECKED
+            if actor is not None:
+                try:
+                    account = operators.get_operator(db, actor, actor.name)
+                except NotFoundError:
+                    account = None
+                except Exception as error:
+                    log.warning("background account check failed: %s", error)
 
             def mail_run() -> str:
                 settings = mail.MailSettings.from_config(mail_config(url))
@@ -342,15 +385,17 @@ class CarrierApp(App[int]):
                     log.warning("background %s failed: %s", name, error)
                     parts.append(f"{name} failed: {error}")
                     failures[name] = str(error)
-            return ". ".join(parts) + ".", failures
+            return ". ".join(parts) + ".", failures, account
 
-        def done(result: tuple[str, dict[str, str]]) -> None:
-            summary, failures = result
+        def done(result: tuple[str, dict[str, str], object]) -> None:
+            summary, failures, account = result
             if announce:
                 notify_plain(self, summary, timeout=6)
             else:
                 self._announce_background_changes(failures)
             self._background_failures = failures
+            if actor is not None and self.actor is actor and account is not _UNCHECKED:
+                self._follow_account(account)
             if on_done is not None:
                 on_done()
 

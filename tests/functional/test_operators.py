@@ -153,3 +153,35 @@ async def test_only_admins_see_the_operators_screen(tmp_path: Path) -> None:
         await pilot.press("enter")  # the best hit is something else: no Operators screen
         await settle(pilot)
         assert not isinstance(app.screen, OperatorsScreen)
+
+
+async def test_a_session_follows_what_an_admin_changes_of_its_account(tmp_path: Path) -> None:
+    """olga is logged in when an admin demotes her, then disables her: the next background
+    run (every 30 s) applies both to her open session."""
+    from carriertui.screens.customers import CustomersScreen
+    from carriertui.screens.login import LoginScreen
+
+    url = seed(tmp_path / "o.sqlite")
+    app = CarrierApp(url)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot, "olga")
+        assert app.actor.role is Role.OPERATOR
+
+        async def tick() -> None:
+            ran = []
+            app.run_background(on_done=lambda: ran.append(True))
+            await wait_for(pilot, lambda: bool(ran))
+
+        await tick()
+        assert app.actor.role is Role.OPERATOR  # nothing changed: nothing said
+        operators.set_role(open_db(url), API, "olga", "viewer")
+        await tick()
+        assert app.actor.role is Role.VIEWER and app.actor.name == "olga"
+        assert any("changed your role to viewer" in str(n.message) for n in app._notifications)
+        assert isinstance(app.screen, CustomersScreen)
+        assert app.screen.check_action("new_customer", ()) is not True  # n is gone for a viewer
+        operators.set_disabled(open_db(url), API, "olga", True)
+        await tick()
+        await wait_for(pilot, lambda: isinstance(app.screen, LoginScreen))
+        assert app.actor is None
+        assert any("was disabled by an admin" in str(n.message) for n in app._notifications)
