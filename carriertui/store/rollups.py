@@ -134,7 +134,14 @@ def rollup_rebuild(db: Database) -> RollupReport:
     """Recompute every hour of every customer from the CDRs."""
     started = time.perf_counter()
     now = utcnow()
-    hour = hour_of("c.start_time", db.backend)
+    if db.backend == "sqlite":
+        # Group by the stored text's "YYYY-MM-DD HH" and spell the hour once per group: the
+        # sort behind GROUP BY then handles short keys and builds no string per CDR (a
+        # quarter of the rebuild at 1M CDRs).
+        group = "substr(c.start_time, 1, 13)"
+        hour = hour_of("c.start_time", db.backend)
+    else:
+        group = hour = hour_of("c.start_time", db.backend)
     with db.write() as session:
         _lock_marks(session, db.backend)
         connection = session.connection()
@@ -143,7 +150,7 @@ def rollup_rebuild(db: Database) -> RollupReport:
         result = connection.exec_driver_sql(
             f"INSERT INTO cdr_hourly ({_ROLLUP_COLUMNS}) "  # noqa: S608 - constants only
             f"SELECT c.customer_id, {hour}, {_AGGREGATES} FROM cdr c "
-            f"GROUP BY c.customer_id, {hour}"
+            f"GROUP BY c.customer_id, {group}"
         )
         hours = max(result.rowcount, 0)
         _stamp(session, now, rebuilt=True)
