@@ -15,28 +15,31 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 _PG_LOCK_CLASS = 0x6E756D62  # "numb": the first key; the number_block table's OID is the second
+_PG_INVOICE_LOCK_CLASS = 0x696E7663  # "invc": the first key; the invoice table's OID the second
+_PG_OPERATOR_LOCK_CLASS = 0x6F707273  # "oprs": the first key; the operator table's OID the second
 
 
-def lock_number_plan(session: Session) -> None:
-    """Serialise everything that assigns, releases or consumes numbers: block allocation and
-    release, extension creation and deletion, and changes to Number Range Start / Block Size.
-
-    Keyed by the table's OID, so databases in different schemas (tests) do not wait for each
-    other.
-    """
+def _advisory_xact_lock(session: Session, lock_class: int, table: str) -> None:
+    """PostgreSQL: an advisory lock held until the transaction ends, keyed by ``lock_class``
+    and the table's OID, so databases in different schemas (tests) do not wait for each
+    other. SQLite: nothing (BEGIN IMMEDIATE serialises every writer already)."""
     connection = session.connection()
     if connection.dialect.name != "postgresql":
         return
     connection.execute(
         text(
             "SELECT pg_advisory_xact_lock(:lock_class, "
-            "(('number_block'::regclass)::oid::bigint - 2147483648)::integer)"
+            "((CAST(:table AS regclass))::oid::bigint - 2147483648)::integer)"
         ),
-        {"lock_class": _PG_LOCK_CLASS},
+        {"lock_class": lock_class, "table": table},
     )
 
 
-_PG_INVOICE_LOCK_CLASS = 0x696E7663  # "invc": the first key; the invoice table's OID the second
+def lock_number_plan(session: Session) -> None:
+    """Serialise everything that assigns, releases or consumes numbers: block allocation and
+    release, extension creation and deletion, and changes to Number Range Start / Block Size.
+    """
+    _advisory_xact_lock(session, _PG_LOCK_CLASS, "number_block")
 
 
 def lock_invoice_numbers(session: Session) -> None:
@@ -45,13 +48,10 @@ def lock_invoice_numbers(session: Session) -> None:
     invoice one period twice. Held until the transaction ends: a rolled-back generation leaves
     no invoice behind, so it burns no number.
     """
-    connection = session.connection()
-    if connection.dialect.name != "postgresql":
-        return
-    connection.execute(
-        text(
-            "SELECT pg_advisory_xact_lock(:lock_class, "
-            "(('invoice'::regclass)::oid::bigint - 2147483648)::integer)"
-        ),
-        {"lock_class": _PG_INVOICE_LOCK_CLASS},
-    )
+    _advisory_xact_lock(session, _PG_INVOICE_LOCK_CLASS, "invoice")
+
+
+def lock_operator_accounts(session: Session) -> None:
+    """Serialise role changes and disabling: the "last enabled admin" check counts the admins
+    under this lock, so two admins demoting each other at once cannot leave none."""
+    _advisory_xact_lock(session, _PG_OPERATOR_LOCK_CLASS, "operator")

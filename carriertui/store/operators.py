@@ -13,6 +13,7 @@ from carriertui.store import audit, passwords
 from carriertui.store.context import Actor
 from carriertui.store.db import Database
 from carriertui.store.errors import AuthenticationError, NotFoundError, ValidationError
+from carriertui.store.locks import lock_operator_accounts
 from carriertui.store.models import AuditAction, HttpVerb, Operator, Role
 from carriertui.store.rowsource import SqlRowSource, table_source
 from carriertui.store.types import utcnow
@@ -215,6 +216,7 @@ def _change_account(
     admin does not disable their own account."""
     actor.require(Role.ADMIN, "manage operator accounts")
     with db.write() as session:
+        lock_operator_accounts(session)
         operator = _get_by_name(session, name)
         if operator is None:
             raise NotFoundError(f"no operator named {name!r}")
