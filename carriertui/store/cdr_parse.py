@@ -1,17 +1,27 @@
 """CDR files read and validated into stored rows: the import's parsing half, with light imports.
 
-:mod:`carriertui.store.cdrs` imports CDRs with this module's reader and parser. This module
+:mod:`carriertui.store.cdrs` imports CDRs with this module's reader and parser, in its own
+process for a small file and, for a big one, in a child process (:func:`child_main`) that
+parses while the parent inserts: the two halves then run on two cores at once. So this module
 imports only the standard library and the store's exception types (no SQLModel, SQLAlchemy or
-models), so that a child process can import it in a few tens of milliseconds, not a second,
-and parse while the importing process inserts.
+models: the child starts in a few tens of milliseconds, not a second).
 """
 
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import ipaddress
 import operator
+import os
+import pickle
+import queue
+import signal
+import struct
+import sys
+import threading
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -718,3 +728,123 @@ def parsed_batches(
     yield ParsedBatch(
         [] if refusing and bad_rows else batch, bad, rows_read, bad_rows, bytes_read, True
     )
+
+
+# -- the parsing process ------------------------------------------------------------------------
+#
+# For a big file, cdrs.import_cdr_file runs child_main() in a child process, which reads and
+# validates the file while the parent inserts the rows it sent before: in one process the GIL
+# would keep the two halves on one core.
+#
+# Both pipes carry pickles, each after its length (8 bytes, little-endian). Unpickling can run
+# any code the pickle names, so it is safe only between two ends that trust each other, as
+# here: the parent starts the child itself, from its own interpreter and package, and each end
+# reads nothing but the pipe the other holds (no file, socket or other process writes into
+# them). Do not reuse this protocol for data from anywhere else.
+#
+# parent -> child (stdin): the job (a dict, see _parse_job), then nothing. The parent closes
+#     stdin when it is done or gives up; it closes by itself when the parent dies. Either way
+#     the child exits at once.
+# child -> parent (stdout): ("batch", ParsedBatch) for each batch, then ("done",), or
+#     ("error", message) for a CdrImportError (the file cannot be read: the message is the
+#     one the in-process import raises). Anything else that goes wrong in the child is a crash:
+#     a traceback on its stderr, a non-zero exit, and the parent reports both.
+
+_LENGTH = struct.Struct("<Q")
+_QUEUED_MESSAGES = 4  # ready messages that wait for the parent (about 3 MB each)
+
+
+def encode_message(message: Any) -> bytes:
+    buffer = io.BytesIO()
+    buffer.write(bytes(_LENGTH.size))
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    # Fast mode leaves out the memo (each string remembered in case it comes again): three
+    # times faster for a batch of row tuples. It cannot pickle cycles; messages have none.
+    pickler.fast = True
+    pickler.dump(message)
+    data = buffer.getbuffer()
+    _LENGTH.pack_into(data, 0, len(data) - _LENGTH.size)
+    return bytes(data)
+
+
+def read_message(stream: Any) -> Any:
+    """The next message on ``stream`` (see above: only from a process this one trusts).
+    EOFError at the end of the stream, also in the middle of a message."""
+    head = stream.read(_LENGTH.size)
+    if len(head) != _LENGTH.size:
+        raise EOFError("end of stream")
+    (length,) = _LENGTH.unpack(head)
+    data = stream.read(length)
+    if len(data) != length:
+        raise EOFError("end of stream in a message")
+    return pickle.loads(data)  # noqa: S301 - our own child's or parent's pipe, see above
+
+
+def _parse_job(job: dict[str, Any]) -> Iterator[ParsedBatch]:
+    # The parent passed its open file (same file, whatever happened to its path since) and the
+    # header it checked; the header is read again here to find where the rows start.
+    with open(job["fd"], "rb") as raw:
+        raw.seek(0)
+        source = _CsvSource(
+            raw, job["name"], chunk_bytes=job["chunk_bytes"], group_rows=job["group_rows"]
+        )
+        cells = source.header()
+        if cells is None or check_header(cells) != job["header"]:
+            raise CdrImportError(f"{job['name']} changed while it was read; nothing was imported")
+        parser = _RowParser(job["header"], job["customers"], job["sqlite"])
+        yield from parsed_batches(
+            source,
+            parser,
+            refusing=job["refusing"],
+            cap=job["cap"],
+            batch_rows=job["batch_rows"],
+        )
+
+
+def _exit_when_closed(fd: int) -> None:
+    """Exit when the parent closes our stdin, or dies: nobody wants the rows any more."""
+    # os.read, not sys.stdin: a daemon thread blocked in a buffered read at interpreter exit
+    # holds the buffer's lock, and Python aborts.
+    while os.read(fd, 4096):
+        pass
+    os._exit(1)
+
+
+def _send(messages: queue.Queue[bytes | None], out: Any) -> None:
+    try:
+        while (data := messages.get()) is not None:
+            out.write(data)
+            out.flush()
+    except BaseException:
+        traceback.print_exc()
+        sys.stderr.flush()
+        os._exit(1)
+
+
+def child_main() -> None:
+    """The child process: read the job from stdin, send the batches to stdout (see above)."""
+    # With SIGPIPE's default action, a write to a parent that died ends this process.
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    # Ctrl-C reaches the whole process group: the parent handles it (and then closes stdin).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    gc.disable()  # as in the parent: a million row tuples, no cycles (see cdrs._collector_paused)
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # a stray print() goes to stderr, not into the messages
+    try:
+        job = read_message(sys.stdin.buffer)
+    except EOFError:
+        return  # the parent gave up before sending the job
+    threading.Thread(target=_exit_when_closed, args=(sys.stdin.fileno(),), daemon=True).start()
+    # A thread writes while this one parses on: a pipe holds 64 KB and a message is megabytes.
+    messages: queue.Queue[bytes | None] = queue.Queue(maxsize=_QUEUED_MESSAGES)
+    sender = threading.Thread(target=_send, args=(messages, out))
+    sender.start()
+    try:
+        for batch in _parse_job(job):
+            messages.put(encode_message(("batch", batch)))
+        messages.put(encode_message(("done",)))
+    except CdrImportError as error:
+        messages.put(encode_message(("error", str(error))))
+    finally:
+        messages.put(None)
+        sender.join()
