@@ -674,6 +674,7 @@ class ParsedBatch(NamedTuple):
     bad_rows: int  # bad rows so far (more than ``bad`` lists when refusing past the cap)
     bytes_read: int
     last: bool  # the end of the file
+    hours: set[tuple[int, Any]] | None = None  # touched_hours(rows), when asked for
 
 
 def parsed_batches(
@@ -683,6 +684,7 @@ def parsed_batches(
     refusing: bool,
     cap: int,
     batch_rows: int,
+    hours: bool = False,
 ) -> Iterator[ParsedBatch]:
     """The file's stored rows, ``batch_rows`` at a time (the last batch may be smaller), each
     with the bad rows read since the previous one.
@@ -690,7 +692,8 @@ def parsed_batches(
     ``refusing``: the file is refused whole if any row is bad. Once one is, no more rows are
     handed over (nothing will be inserted) but every row is still checked, and the first
     ``cap`` bad rows are listed without their fields (there is no reject file). Otherwise every
-    bad row is listed with its fields, for the reject file.
+    bad row is listed with its fields, for the reject file. ``hours``: each batch also carries
+    the hours its rows touch (touched_hours).
     """
     parse = parser.parse
     rows_read = 0
@@ -721,13 +724,32 @@ def parsed_batches(
                     elif bad_rows <= cap:
                         bad.append((line, "; ".join(problems), None))
         if len(batch) >= batch_rows:
-            yield ParsedBatch(
-                [] if refusing and bad_rows else batch, bad, rows_read, bad_rows, bytes_read, False
-            )
+            rows = [] if refusing and bad_rows else batch
+            touched = touched_hours(rows, parser.sqlite) if hours else None
+            yield ParsedBatch(rows, bad, rows_read, bad_rows, bytes_read, False, touched)
             batch, bad = [], []
-    yield ParsedBatch(
-        [] if refusing and bad_rows else batch, bad, rows_read, bad_rows, bytes_read, True
-    )
+    rows = [] if refusing and bad_rows else batch
+    touched = touched_hours(rows, parser.sqlite) if hours else None
+    yield ParsedBatch(rows, bad, rows_read, bad_rows, bytes_read, True, touched)
+
+
+def touched_hours(rows: Sequence[tuple[Any, ...]], sqlite: bool) -> set[tuple[int, Any]]:
+    """(customer id, hour) of each stored row, the hour as the incremental roll-up marks it:
+    "YYYY-MM-DD HH" on SQLite (built in C), an aware datetime on PostgreSQL."""
+    if sqlite:
+        return set(
+            zip(
+                map(_SECOND, rows),
+                map(operator.getitem, map(_THIRD, rows), repeat(_HOUR_PREFIX)),
+                strict=True,
+            )
+        )
+    return {(row[1], row[2].replace(minute=0, second=0, microsecond=0)) for row in rows}
+
+
+_HOUR_PREFIX = slice(0, 13)  # "YYYY-MM-DD HH" of the stored "YYYY-MM-DD HH:MM:SS.ffffff"
+_SECOND = operator.itemgetter(1)
+_THIRD = operator.itemgetter(2)
 
 
 # -- the parsing process ------------------------------------------------------------------------
@@ -798,6 +820,7 @@ def _parse_job(job: dict[str, Any]) -> Iterator[ParsedBatch]:
             refusing=job["refusing"],
             cap=job["cap"],
             batch_rows=job["batch_rows"],
+            hours=job["hours"],
         )
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import gc
-import operator
 import os
 import queue
 import signal
@@ -33,7 +32,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +49,7 @@ from carriertui.store.cdr_parse import (
     encode_message,
     parsed_batches,
     read_message,
+    touched_hours,
 )
 from carriertui.store.context import Actor
 from carriertui.store.db import Database
@@ -156,26 +155,27 @@ class _BulkWriter:
         self._failure: BaseException | None = None
         if self.sqlite:
             return
-        self._queue: queue.Queue[list[tuple[Any, ...]] | None] = queue.Queue(maxsize=3)
+        self._queue: queue.Queue[tuple[list[tuple[Any, ...]], Any] | None] = queue.Queue(maxsize=3)
         self._thread = threading.Thread(target=self._run, name="cdr-insert", daemon=True)
         self._thread.start()
 
-    def write(self, rows: list[tuple[Any, ...]]) -> None:
-        """Insert ``rows`` (a list this writer now owns), or queue them for the insert thread."""
+    def write(self, rows: list[tuple[Any, ...]], hours: set[tuple[int, Any]] | None = None) -> None:
+        """Insert ``rows`` (a list this writer now owns), or queue them for the insert thread.
+        ``hours``: their touched_hours() when the caller has them already."""
         if self._failure is not None:
             raise self._failure
         if not rows:
             return
         if self.sqlite:
-            self._insert(rows)
+            self._insert_and_mark(rows, hours)
         else:
-            self._queue.put(rows)
+            self._queue.put((rows, hours))
 
     def _run(self) -> None:
         try:
-            while (rows := self._queue.get()) is not None:
+            while (item := self._queue.get()) is not None:
                 if self._failure is None:
-                    self._insert(rows)
+                    self._insert_and_mark(*item)
         except BaseException as error:  # handed to the parsing thread, raised there
             self._failure = error
             while self._queue.get() is not None:  # let the producer finish putting
@@ -189,6 +189,14 @@ class _BulkWriter:
         if self._failure is not None:
             raise self._failure
 
+    def _insert_and_mark(
+        self, rows: list[tuple[Any, ...]], hours: set[tuple[int, Any]] | None
+    ) -> None:
+        before = self.inserted
+        self._insert(rows)
+        if self.inserted > before:  # only batches that added something can have changed an hour
+            self.hours.update(hours if hours is not None else touched_hours(rows, self.sqlite))
+
     def _insert(self, rows: list[tuple[Any, ...]]) -> None:
         cursor = self.driver.cursor()
         try:
@@ -196,22 +204,7 @@ class _BulkWriter:
             added = cursor.rowcount
         finally:
             cursor.close()
-        added = max(added, 0)
-        self.inserted += added
-        if added:
-            # Only batches that added something can have changed an hour.
-            if self.sqlite:  # (customer id, "YYYY-MM-DD HH"), built in C
-                self.hours.update(
-                    zip(
-                        map(_SECOND, rows),
-                        map(operator.getitem, map(_THIRD, rows), repeat(_HOUR_PREFIX)),
-                        strict=True,
-                    )
-                )
-            else:
-                self.hours.update(
-                    {(row[1], row[2].replace(minute=0, second=0, microsecond=0)) for row in rows}
-                )
+        self.inserted += max(added, 0)
 
     def finish(self) -> None:
         """Mark the touched hours for the incremental roll-up."""
@@ -241,9 +234,6 @@ class _BulkWriter:
 
 
 _HOUR = timedelta(hours=1)
-_HOUR_PREFIX = slice(0, 13)  # "YYYY-MM-DD HH" of the stored "YYYY-MM-DD HH:MM:SS.ffffff"
-_SECOND = operator.itemgetter(1)
-_THIRD = operator.itemgetter(2)
 
 
 def _customer_codes(session: Any) -> dict[str, int]:
@@ -397,6 +387,7 @@ def import_cdr_file(
                     refusing=not skip_bad,
                     cap=error_cap,
                     batch_rows=BATCH_ROWS,
+                    hours=True,  # work the child does instead of this process
                     chunk_bytes=cdr_parse._CHUNK_BYTES,
                     group_rows=group_rows,
                 )
@@ -459,7 +450,7 @@ def _import_rows(
             if rejects is not None and fields is not None:
                 rejects.add(line, reason, fields)
         # A refused file's batches hold no rows once a bad one is read (it will roll back).
-        writer.write(batch.rows)
+        writer.write(batch.rows, batch.hours)
         report.rows = batch.rows_read
         report.bad_rows = batch.bad_rows
         if on_progress is not None and not batch.last:

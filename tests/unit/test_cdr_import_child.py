@@ -50,14 +50,16 @@ def codes(db, admin) -> dict[str, int]:
     return add_customers(db, admin, "ACME", "BETA")
 
 
-def _rows(db) -> list[tuple[object, ...]]:
-    """Every stored CDR column but the id, in id order (so in file order)."""
+def _rows(db) -> tuple[list[tuple[object, ...]], set[tuple[object, ...]]]:
+    """Every stored CDR column but the id, in id order (so in file order), and the hours
+    marked for the roll-up."""
     table = Cdr.__table__
     columns = [c for c in table.c if c.name != "id"]
     with db.read() as session:
-        return [
-            tuple(r) for r in session.connection().execute(select(*columns).order_by(table.c.id))
-        ]
+        connection = session.connection()
+        rows = connection.execute(select(*columns).order_by(table.c.id))
+        hours = connection.execute(select(CdrDirtyHour.__table__))
+        return [tuple(row) for row in rows], {tuple(hour) for hour in hours}
 
 
 def _forget_cdrs(db) -> None:
@@ -185,9 +187,10 @@ VARIANTS = [
     sqlite=st.booleans(),
     chunk=st.sampled_from([64, 300, 4 << 20]),
     batch_rows=st.sampled_from([1, 5, 20_000]),
+    hours=st.booleans(),
 )
 def test_the_child_sends_the_batches_the_in_process_parser_makes(
-    tmp_path, picks, line_end, refusing, sqlite, chunk, batch_rows
+    tmp_path, picks, line_end, refusing, sqlite, chunk, batch_rows, hours
 ) -> None:
     """At the protocol level, without a database: the same ParsedBatch values, in order."""
     path = write_csv_file(
@@ -202,6 +205,7 @@ def test_the_child_sends_the_batches_the_in_process_parser_makes(
         "refusing": refusing,
         "cap": 3,
         "batch_rows": batch_rows,
+        "hours": hours,
         "chunk_bytes": chunk,
         "group_rows": min(batch_rows, 1000),
     }
@@ -213,7 +217,7 @@ def test_the_child_sends_the_batches_the_in_process_parser_makes(
         parser = cdr_parse._RowParser(header, customers, sqlite)
         expected = list(
             cdr_parse.parsed_batches(
-                source, parser, refusing=refusing, cap=3, batch_rows=batch_rows
+                source, parser, refusing=refusing, cap=3, batch_rows=batch_rows, hours=hours
             )
         )
     with path.open("rb") as raw, cdrs._ParsingProcess(raw, path.name) as child:
