@@ -461,8 +461,10 @@ def _import_rows(
 
 # -- the parsing process ------------------------------------------------------------------------
 
-# Measured (benchmarks/summary_bench.py's file, 2 cores): the child's start costs about 0.1 s,
-# the overlap saves a third of the time; below this size the in-process import is as fast.
+# Measured on 2 cores with benchmarks/summary_bench.py's rows: at 8 MB (48,000 rows) the
+# child's start and the wait for its first batch cost what the overlap gains; at 16 MB it
+# gains, and at 1M rows (165 MB) the import is 1.3-1.45x faster (more with the second core
+# idle, less when other work takes it).
 CHILD_MIN_BYTES = 16 << 20
 # Not PostgreSQL: there the server is the bottleneck (about 15,000 rows/s here, child or not)
 # and the insert thread already overlaps the parsing. The child works there too (tested).
