@@ -7,6 +7,10 @@ switches make them), then, on a fresh SQLite database in a temporary folder:
 
 - import_rows_per_s: `cdr import` of the file (parse, validate, insert, mark hours, audit),
   rows read / wall time of import_cdr_file
+- raw_insert_rows_per_s: the floor under it, what SQLite itself manages here: the same N rows,
+  already in their stored form (parsed beforehand, not timed), inserted by bare sqlite3
+  executemany (the import's INSERT, batch size and page cache) into a fresh database with
+  carriertui's cdr schema (made by open_database), in one transaction, commit included
 - rebuild_s: rollup_rebuild over all N CDRs
 - incremental_ms: a file of one new hour of traffic (N / 2160 CDRs, every customer) imported,
   then rollup_incremental timed (median of 5 new hours)
@@ -28,6 +32,7 @@ import csv
 import json
 import os
 import random
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -37,7 +42,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from carriertui.store import cdrs, customers, rollups, summary
+from carriertui.store import cdr_parse, cdrs, customers, rollups, summary
 from carriertui.store.cdrs import CSV_COLUMNS
 from carriertui.store.context import Actor
 from carriertui.store.db import open_database
@@ -79,6 +84,62 @@ def write_cdr_file(path: Path, rows: int, start: datetime, span: timedelta, seed
                     f"192.0.2.{index % 200}",
                 )
             )
+
+
+def add_customers(db: object, actor: Actor) -> list[int]:
+    return [
+        customers.create_customer(
+            db, actor, {"name": f"Customer {n:02d}", "account_code": f"C{n:02d}"}
+        ).id
+        for n in range(CUSTOMERS)
+    ]
+
+
+def stored_rows(path: Path, codes: dict[str, int]) -> list[tuple[object, ...]]:
+    """The file's rows in the form the import inserts on SQLite (with its own parser)."""
+    rows: list[tuple[object, ...]] = []
+    with path.open("rb") as raw:
+        source = cdr_parse._CsvSource(raw, path.name)
+        header = cdr_parse.check_header(source.header())
+        parser = cdr_parse._RowParser(header, codes, sqlite=True)
+        for batch in cdr_parse.parsed_batches(
+            source, parser, refusing=True, cap=0, batch_rows=cdrs.BATCH_ROWS
+        ):
+            assert not batch.bad_rows
+            rows += batch.rows
+    return rows
+
+
+def measure_raw_insert(work: Path, source: Path, actor: Actor) -> float:
+    """Rows/s of bare sqlite3 executemany of the stored rows into carriertui's cdr schema."""
+    path = work / "raw.sqlite"
+    db = open_database(f"sqlite:///{path}")
+    ids = add_customers(db, actor)
+    db.dispose()
+    rows = stored_rows(source, {f"C{n:02d}": ids[n] for n in range(CUSTOMERS)})
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        # The pragmas of carriertui's connections (store/db.py) and of the import's writer.
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+            connection.execute(f"PRAGMA {pragma}")
+        connection.execute("PRAGMA cache_size=-262144")
+        columns = ", ".join(cdr_parse._INSERT_COLUMNS)
+        marks = ", ".join("?" * len(cdr_parse._INSERT_COLUMNS))
+        insert = f"INSERT INTO cdr ({columns}) VALUES ({marks}) ON CONFLICT (call_id) DO NOTHING"
+        batch = cdrs.BATCH_ROWS
+        started = time.perf_counter()
+        connection.execute("BEGIN IMMEDIATE")
+        for at in range(0, len(rows), batch):
+            connection.executemany(insert, rows[at : at + batch])
+        connection.execute("COMMIT")
+        elapsed = time.perf_counter() - started
+        (count,) = connection.execute("SELECT count(*) FROM cdr").fetchone()
+        assert count == len(rows), count
+    finally:
+        connection.close()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return len(rows) / elapsed
 
 
 async def measure_summary_open(db: object, actor: Actor, customer_id: int) -> list[float]:
@@ -131,17 +192,16 @@ def main() -> int:
             file=sys.stderr,
         )
         db = open_database(f"sqlite:///{work / 'bench.sqlite'}")
-        ids = [
-            customers.create_customer(
-                db, actor, {"name": f"Customer {n:02d}", "account_code": f"C{n:02d}"}
-            ).id
-            for n in range(CUSTOMERS)
-        ]
+        ids = add_customers(db, actor)
 
         report = cdrs.import_cdr_file(db, actor, source)
         assert report.imported == args.cdrs, report
         results["import_s"] = round(report.elapsed_s, 3)
         results["import_rows_per_s"] = round(report.rows_per_s)
+        results["raw_insert_rows_per_s"] = round(measure_raw_insert(work, source, actor))
+        results["import_of_raw"] = round(
+            results["import_rows_per_s"] / results["raw_insert_rows_per_s"], 2
+        )
 
         rebuild = rollups.rollup_rebuild(db)
         results["rebuild_s"] = round(rebuild.elapsed_s, 3)

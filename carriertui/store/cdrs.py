@@ -8,6 +8,10 @@ with the driver's ``executemany`` inside the write transaction of :meth:`Databas
 One import is one transaction: the CDRs, the hours they touched (``cdr_dirty_hour``, for the
 incremental roll-up) and one audit entry commit together, or nothing does, also when the process
 is killed half-way. ``ON CONFLICT (call_id) DO NOTHING`` makes re-importing a file add nothing.
+
+Parsing and inserting each take about half of an import's time. For a big file on SQLite a
+child process parses (store/cdr_parse.py, which starts without SQLAlchemy) while this process
+inserts, so the two run on two cores; the transaction stays here, so the guarantees above hold.
 """
 
 from __future__ import annotations
@@ -15,20 +19,19 @@ from __future__ import annotations
 import contextlib
 import csv
 import gc
-import io
-import ipaddress
-import operator
 import os
 import queue
+import signal
 import sqlite3
+import subprocess
+import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
-from itertools import repeat
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -36,61 +39,44 @@ from sqlalchemy import String, and_, literal, select
 
 from carriertui.grid.export import csv_text, write_csv
 from carriertui.grid.model import Column, ColumnType, Query, SortKey
-from carriertui.store import audit
+from carriertui.store import audit, cdr_parse
+from carriertui.store.cdr_parse import (
+    _INSERT_COLUMNS,
+    ParsedBatch,
+    _CsvSource,
+    _RowParser,
+    _sqlite_time,
+    encode_message,
+    parsed_batches,
+    read_message,
+    touched_hours,
+)
 from carriertui.store.context import Actor
 from carriertui.store.db import Database
-from carriertui.store.errors import NotFoundError, StoreError, ValidationError
-from carriertui.store.models import AuditAction, Cdr, Customer, Direction, HttpVerb, Role
+from carriertui.store.errors import NotFoundError, ValidationError
+from carriertui.store.models import AuditAction, Cdr, Customer, HttpVerb, Role
 from carriertui.store.periods import PeriodKind, period_bounds
 from carriertui.store.rowsource import SqlRowSource
 from carriertui.store.types import MONEY_SCALE
 
 TABLE = "cdr"
 
-# The CSV header (import and CDR report alike), in the report's order. Import accepts any order.
-CSV_COLUMNS = (
-    "call_id",
-    "customer",
-    "start_time",
-    "source_cli",
-    "dest_number",
-    "dest_name",
-    "duration",
-    "billed_duration",
-    "sip_code",
-    "release_reason",
-    "pdd_ms",
-    "charge",
-    "cost",
-    "direction",
-    "source_ip",
-)
-# A reject file starts with these two; the importer accepts them (and ignores their values), so a
-# reject file can be fixed and imported as it is.
-REJECT_COLUMNS = ("reject_line", "reject_reason")
+# Moved to cdr_parse (which the parsing child process imports without SQLAlchemy); other
+# modules and tests import them from here.
+CSV_COLUMNS = cdr_parse.CSV_COLUMNS
+REJECT_COLUMNS = cdr_parse.REJECT_COLUMNS
+MAX_CALL_ID = cdr_parse.MAX_CALL_ID
+MAX_NUMBER = cdr_parse.MAX_NUMBER
+MAX_DEST_NAME = cdr_parse.MAX_DEST_NAME
+MAX_REASON = cdr_parse.MAX_REASON
+MAX_SECONDS = cdr_parse.MAX_SECONDS
+MAX_PDD_MS = cdr_parse.MAX_PDD_MS
+MAX_MONEY = cdr_parse.MAX_MONEY
+CdrImportError = cdr_parse.CdrImportError
+check_header = cdr_parse.check_header
+
 DEFAULT_ERROR_CAP = 100
 BATCH_ROWS = 20_000
-
-MAX_CALL_ID = 128
-MAX_NUMBER = 64
-MAX_DEST_NAME = 100
-MAX_REASON = 64
-MAX_SECONDS = 7 * 86_400  # a "call" longer than a week is a stuck channel or a unit mix-up
-MAX_PDD_MS = 3_600_000
-MAX_MONEY = Decimal(10) ** 12  # far above any call; far below the scaled BIGINT's limit
-_SCALE = 10**MONEY_SCALE
-_DANGEROUS_START = frozenset("=+-@\t\r\n")
-_DIRECTIONS = {d.value: d.value for d in Direction}
-
-
-class CdrImportError(StoreError):
-    """The file was refused; nothing was imported. ``errors`` holds the first bad rows (up to the
-    cap) and ``bad_rows`` how many there were in all."""
-
-    def __init__(self, message: str, errors: Sequence[BadRow] = (), bad_rows: int = 0) -> None:
-        super().__init__(message)
-        self.errors = tuple(errors)
-        self.bad_rows = bad_rows
 
 
 @dataclass(frozen=True)
@@ -127,453 +113,6 @@ class ImportReport:
 
 
 ProgressCallback = Callable[[int, int, int], None]  # rows read, bytes read, file size
-
-
-# -- validation ---------------------------------------------------------------------------------
-
-
-class _Bad(Exception):
-    pass
-
-
-def _undo_neutralised(text: str) -> str:
-    """A cell our CSV writers neutralised (``'=...``) back to its value, so that a CDR report or
-    a reject file imports as the data it came from."""
-    if len(text) > 1 and text[0] == "'" and text[1] in _DANGEROUS_START:
-        return text[1:]
-    return text
-
-
-def _text(name: str, value: str, limit: int, *, required: bool = False) -> str:
-    value = _undo_neutralised(value)
-    if required and not value.strip():
-        raise ValidationError(name, "is empty")
-    if len(value) > limit:
-        raise ValidationError(name, f"longer than {limit} characters")
-    if "\x00" in value:
-        raise ValidationError(name, "contains a NUL character")
-    return value
-
-
-def _whole(name: str, value: str, limit: int) -> int:
-    text = value.strip()
-    if text.startswith("-") and text[1:].isascii() and text[1:].isdigit():
-        raise ValidationError(name, f"negative ({text})")
-    if not (text.isascii() and text.isdigit()):
-        raise ValidationError(name, f"not a whole number: {value!r}")
-    number = int(text)
-    if number > limit:
-        raise ValidationError(name, f"{number} is more than {limit}")
-    return number
-
-
-def _money(name: str, value: str) -> int:
-    """The amount as FixedDecimal stores it (scaled by 10**4); at most 4 places, a dot."""
-    text = value.strip()
-    try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        raise ValidationError(name, f"not a decimal number: {value!r}") from None
-    if not amount.is_finite() or "e" in text.lower() or "_" in text:
-        raise ValidationError(name, f"not a decimal number: {value!r}")
-    if amount < 0:
-        raise ValidationError(name, f"negative ({text})")
-    if amount >= MAX_MONEY:
-        raise ValidationError(name, f"too large ({text})")
-    scaled = amount.scaleb(MONEY_SCALE)
-    if scaled != scaled.to_integral_value():
-        raise ValidationError(name, f"more than {MONEY_SCALE} decimal places ({text})")
-    return int(scaled)
-
-
-def _start_time(value: str) -> datetime:
-    text = value.strip()
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValidationError("start_time", f"not an ISO 8601 date-time: {value!r}") from None
-    if moment.tzinfo is None or len(text) <= 10:
-        raise ValidationError(
-            "start_time", f"no UTC offset: {value!r} (e.g. 2026-03-01T14:30:00Z or +01:00)"
-        )
-    return moment.astimezone(UTC)
-
-
-def _ip(value: str) -> str:
-    text = value.strip()
-    if not text:
-        return ""
-    try:
-        return str(ipaddress.ip_address(text))
-    except ValueError:
-        raise ValidationError("source_ip", f"not an IP address: {value!r}") from None
-
-
-def _sqlite_time(moment: datetime) -> str:
-    # How SQLAlchemy's SQLite DateTime (and so UTCDateTime) stores a UTC moment: sortable text.
-    return moment.replace(tzinfo=None).isoformat(" ", "microseconds")
-
-
-class _RowParser:
-    """Turns one CSV record into the stored row, or the reasons it is bad.
-
-    ``parse`` is the fast path for well-formed rows (this loop is the import's throughput);
-    anything unusual falls through to ``check``, which validates every field and lists all
-    of the row's problems, or returns the row when the unusual form was valid after all.
-    """
-
-    def __init__(self, header: Sequence[str], customers: dict[str, int], sqlite: bool) -> None:
-        self.width = len(header)
-        self.at = {name: header.index(name) for name in CSV_COLUMNS}
-        self.pick = operator.itemgetter(*(self.at[name] for name in CSV_COLUMNS))
-        self.customers = customers
-        self.sqlite = sqlite
-        self._ips: dict[str, str] = {}
-
-    def parse(self, f: list[str]) -> tuple[Any, ...]:
-        if len(f) != self.width:
-            raise _Bad
-        (
-            call_id,
-            code,
-            start,
-            source_cli,
-            dest_number,
-            dest_name,
-            duration,
-            billed,
-            sip,
-            reason,
-            pdd,
-            charge,
-            cost,
-            direction,
-            ip_text,
-        ) = self.pick(f)
-        customer_id = self.customers[code]
-        moment = datetime.fromisoformat(start)
-        if moment.utcoffset() or len(start) < 20:
-            raise _Bad  # no offset, or not UTC: the careful path converts it
-        texts = call_id + source_cli + dest_number + dest_name + reason
-        numbers = duration + billed + sip + pdd
-        if (
-            not call_id
-            or not dest_number
-            or len(call_id) > MAX_CALL_ID
-            or len(source_cli) > MAX_NUMBER
-            or len(dest_number) > MAX_NUMBER
-            or len(dest_name) > MAX_DEST_NAME
-            or len(reason) > MAX_REASON
-            or "\x00" in texts
-            or "'" in texts
-            or not numbers.isascii()
-            or not duration.isdigit()
-            or not billed.isdigit()
-            or not sip.isdigit()
-            or not pdd.isdigit()
-        ):
-            raise _Bad
-        duration_s, billed_s, sip_code, pdd_ms = int(duration), int(billed), int(sip), int(pdd)
-        if (
-            duration_s > MAX_SECONDS
-            or billed_s > MAX_SECONDS
-            or not 100 <= sip_code <= 699
-            or pdd_ms > MAX_PDD_MS
-        ):
-            raise _Bad
-        ip = self._ips.get(ip_text)
-        if ip is None:
-            ip = _ip(ip_text)
-            if len(self._ips) < _IP_CACHE:
-                self._ips[ip_text] = ip
-        if not self.sqlite:
-            stored: Any = moment.astimezone(UTC)
-        elif start[4] == "-" and start[7] == "-" and start[13] == ":" and start[16] == ":":
-            # "YYYY-MM-DDTHH:MM:SS[.ffffff](Z|+00:00)", already parsed: sliced into the stored
-            # form ("YYYY-MM-DD HH:MM:SS.ffffff"), five times faster than isoformat().
-            if len(start) in (20, 25):
-                stored = f"{start[:10]} {start[11:19]}.000000"
-            elif len(start) in (27, 32) and start[19] == ".":
-                stored = f"{start[:10]} {start[11:26]}"
-            else:
-                stored = _sqlite_time(moment)
-        else:
-            stored = _sqlite_time(moment)
-        return (
-            call_id,
-            customer_id,
-            stored,
-            source_cli,
-            dest_number,
-            dest_name,
-            duration_s,
-            billed_s,
-            sip_code,
-            reason,
-            pdd_ms,
-            _fast_money(charge),
-            _fast_money(cost),
-            _DIRECTIONS[direction],
-            ip,
-        )
-
-    def parse_batch(self, records: list[list[str]]) -> list[tuple[Any, ...]] | None:
-        """The stored rows of ``records``, or None when any of them needs a closer look.
-
-        The same rules as ``parse``, checked a column at a time with C-level loops (map, join,
-        str methods, a compiled pattern), not per value in Python: this is the import's hot
-        loop. A batch with anything unusual (or bad) goes row by row through ``parse``/``check``.
-        """
-        if not records:
-            return []
-        try:
-            return self._parse_columns(records)
-        except (_Bad, KeyError, ValueError, ValidationError):
-            return None
-
-    def _parse_columns(self, records: list[list[str]]) -> list[tuple[Any, ...]] | None:
-        if set(map(len, records)) != {self.width}:
-            return None
-        (
-            call_id,
-            code,
-            start,
-            source_cli,
-            dest_number,
-            dest_name,
-            duration,
-            billed,
-            sip,
-            reason,
-            pdd,
-            charge,
-            cost,
-            direction,
-            ip_text,
-        ) = self.pick(list(zip(*records, strict=True)))
-        for column, limit in (
-            (call_id, MAX_CALL_ID),
-            (source_cli, MAX_NUMBER),
-            (dest_number, MAX_NUMBER),
-            (dest_name, MAX_DEST_NAME),
-            (reason, MAX_REASON),
-        ):
-            joined = "".join(column)
-            # A ' may be our CSV writers' neutralisation: check() undoes it.
-            if max(map(len, column)) > limit or "\x00" in joined or "'" in joined:
-                return None
-        if not all(map(str.strip, call_id)) or not all(map(str.strip, dest_number)):
-            return None
-        customer_ids = list(map(self.customers.get, code))
-        if None in customer_ids:
-            return None
-        texts = _utc_times(start, sqlite=self.sqlite)
-        if texts is None:
-            return None
-        moments = list(map(datetime.fromisoformat, start))  # the calendar: no 30 February
-        # On PostgreSQL the aware datetimes, UTC already (_UTC_FORMS end in Z or +00:00).
-        stored: list[Any] = texts if self.sqlite else moments
-        numbers = []
-        for column, low, high in (
-            (duration, 0, MAX_SECONDS),
-            (billed, 0, MAX_SECONDS),
-            (sip, 100, 699),
-            (pdd, 0, MAX_PDD_MS),
-        ):
-            joined = "".join(column)
-            if not (joined.isascii() and joined.isdigit() and all(column)):
-                return None
-            values = list(map(int, column))
-            if min(values) < low or max(values) > high:
-                return None
-            numbers.append(values)
-        if not set(direction).issubset(_DIRECTIONS):
-            return None
-        return list(
-            zip(
-                call_id,
-                customer_ids,
-                stored,
-                source_cli,
-                dest_number,
-                dest_name,
-                numbers[0],
-                numbers[1],
-                numbers[2],
-                reason,
-                numbers[3],
-                _money_column(charge),
-                _money_column(cost),
-                direction,
-                self._ip_column(ip_text),
-                strict=True,
-            )
-        )
-
-    def _ip_column(self, texts: Sequence[str]) -> list[str]:
-        """The canonical form of each address; each distinct text parsed once (and cached)."""
-        known = self._ips
-        new = {text: _ip(text) for text in set(texts).difference(known)}
-        if len(known) + len(new) <= _IP_CACHE:
-            known.update(new)
-            return list(map(known.__getitem__, texts))
-        return list(map(new.get, texts, map(known.get, texts)))
-
-    def check(self, f: list[str]) -> tuple[tuple[Any, ...] | None, list[str]]:
-        """(the row, []) or (None, every problem found)."""
-        if len(f) != self.width:
-            return None, [f"{len(f)} fields, the header has {self.width}"]
-        # Our own CSV writers (reports, reject files) put a ' before a leading - + = @.
-        f = [_undo_neutralised(value) for value in f]
-        at = self.at
-        problems: list[str] = []
-        values: dict[str, Any] = {}
-
-        def take(name: str, parse: Callable[[str], Any]) -> None:
-            try:
-                values[name] = parse(f[at[name]])
-            except ValidationError as error:
-                problems.append(f"{error.field}: {error.message}")
-
-        take("call_id", lambda v: _text("call_id", v, MAX_CALL_ID, required=True))
-
-        def customer(value: str) -> int:
-            code = _undo_neutralised(value).strip()
-            if code not in self.customers:
-                raise ValidationError("customer", f"unknown account code {code!r}")
-            return self.customers[code]
-
-        take("customer", customer)
-        take("start_time", _start_time)
-        take("source_cli", lambda v: _text("source_cli", v, MAX_NUMBER))
-        take("dest_number", lambda v: _text("dest_number", v, MAX_NUMBER, required=True))
-        take("dest_name", lambda v: _text("dest_name", v, MAX_DEST_NAME))
-        take("duration", lambda v: _whole("duration", v, MAX_SECONDS))
-        take("billed_duration", lambda v: _whole("billed_duration", v, MAX_SECONDS))
-
-        def sip_code(value: str) -> int:
-            number = _whole("sip_code", value, 699)
-            if number < 100:
-                raise ValidationError("sip_code", f"{number} is not a SIP status (100-699)")
-            return number
-
-        take("sip_code", sip_code)
-        take("release_reason", lambda v: _text("release_reason", v, MAX_REASON))
-        take("pdd_ms", lambda v: _whole("pdd_ms", v, MAX_PDD_MS))
-        take("charge", lambda v: _money("charge", v))
-        take("cost", lambda v: _money("cost", v))
-
-        def direction(value: str) -> str:
-            folded = value.strip().lower()
-            if folded not in _DIRECTIONS:
-                raise ValidationError("direction", f"{value!r} is not inbound or outbound")
-            return folded
-
-        take("direction", direction)
-        take("source_ip", _ip)
-        if problems:
-            return None, problems
-        moment = values["start_time"]
-        values["start_time"] = _sqlite_time(moment) if self.sqlite else moment
-        return tuple(values[name] for name in _STORED_ORDER), []
-
-
-# The stored row's order (the INSERT's columns); "customer" is the customer's id by then.
-_STORED_ORDER = tuple(name for name in CSV_COLUMNS)
-_INSERT_COLUMNS = tuple("customer_id" if name == "customer" else name for name in CSV_COLUMNS)
-
-
-def _fast_money(text: str) -> int:
-    whole, dot, fraction = text.partition(".")
-    if (
-        whole.isdigit()
-        and whole.isascii()
-        and len(fraction) <= MONEY_SCALE
-        and (not dot or (fraction.isdigit() and fraction.isascii()))
-        and len(whole) < 12
-    ):
-        return int(whole + fraction.ljust(MONEY_SCALE, "0")) if dot else int(whole) * _SCALE
-    raise _Bad
-
-
-# "YYYY-MM-DDTHH:MM:SS[.ffffff](Z|+00:00)": the UTC forms whose stored text is a few string
-# edits away. By length: (has the fraction, the UTC suffix).
-_UTC_FORMS = {20: (False, "Z"), 25: (False, "+00:00"), 27: (True, "Z"), 32: (True, "+00:00")}
-_ISO_SEPARATORS = ((4, "-"), (7, "-"), (10, "T"), (13, ":"), (16, ":"))
-_FIFTH_LAST = operator.itemgetter(-5)
-_IP_CACHE = 100_000
-
-
-def _utc_times(texts: Sequence[str], *, sqlite: bool) -> list[str] | None:
-    """The stored form ("YYYY-MM-DD HH:MM:SS.ffffff") of date-times that all have one of the
-    _UTC_FORMS (the same one), checked and edited as one string; None for anything else.
-    Not for SQLite: [] once checked (PostgreSQL stores the datetimes). The caller checks the
-    calendar (datetime.fromisoformat)."""
-    lengths = set(map(len, texts))
-    if len(lengths) != 1:
-        return None
-    length = lengths.pop()
-    form = _UTC_FORMS.get(length)
-    if form is None:
-        return None
-    fraction, suffix = form
-    separators = list(_ISO_SEPARATORS)
-    if fraction:
-        separators.append((19, "."))
-    at = length - len(suffix)
-    separators.extend((at + offset, char) for offset, char in enumerate(suffix))
-    joined = "".join(texts)
-    count = len(texts)
-    # Every value has the same length: joined[i::length] is character i of each of them.
-    if not joined.isascii() or any(joined[i::length] != char * count for i, char in separators):
-        return None
-    digits = joined
-    for char in "-:T.Z+":
-        digits = digits.replace(char, "")
-    if not digits.isdigit():
-        return None
-    if not sqlite:
-        return []
-    joined = "\n".join(texts).replace("T", " ").replace(suffix, "")
-    if not fraction:
-        joined = joined.replace("\n", ".000000\n") + ".000000"
-    return joined.split("\n")
-
-
-def _money_column(texts: Sequence[str]) -> list[int]:
-    """Scaled amounts (as _fast_money); raises _Bad like it."""
-    joined = "".join(texts)
-    if (
-        joined.count(".") == len(texts)
-        and joined.isascii()
-        and joined.replace(".", "").isdigit()
-        and min(map(len, texts)) >= 6
-        and max(map(len, texts)) <= 16
-        and set(map(_FIFTH_LAST, texts)) == {"."}
-    ):
-        # "D.DDDD" to "DDDDDDDDDDD.DDDD": the digits without the dot are the scaled amount.
-        return list(map(int, "\n".join(texts).replace(".", "").split("\n")))
-    return list(map(_fast_money, texts))
-
-
-def check_header(header: Sequence[str]) -> list[str]:
-    """The header's cells, stripped; CdrImportError naming unknown, missing or repeated columns."""
-    names = [name.strip() for name in header]
-    unknown = [n for n in names if n not in CSV_COLUMNS and n not in REJECT_COLUMNS]
-    missing = [n for n in CSV_COLUMNS if n not in names]
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    problems = []
-    if unknown:
-        problems.append("unknown columns: " + ", ".join(repr(n) for n in unknown))
-    if missing:
-        problems.append("missing columns: " + ", ".join(missing))
-    if repeated:
-        problems.append("repeated columns: " + ", ".join(repeated))
-    if problems:
-        raise CdrImportError(
-            "bad header (line 1): " + "; ".join(problems) + ". Expected: " + ", ".join(CSV_COLUMNS)
-        )
-    return names
 
 
 # -- writing ------------------------------------------------------------------------------------
@@ -616,26 +155,27 @@ class _BulkWriter:
         self._failure: BaseException | None = None
         if self.sqlite:
             return
-        self._queue: queue.Queue[list[tuple[Any, ...]] | None] = queue.Queue(maxsize=3)
+        self._queue: queue.Queue[tuple[list[tuple[Any, ...]], Any] | None] = queue.Queue(maxsize=3)
         self._thread = threading.Thread(target=self._run, name="cdr-insert", daemon=True)
         self._thread.start()
 
-    def write(self, rows: list[tuple[Any, ...]]) -> None:
-        """Insert ``rows`` (a list this writer now owns), or queue them for the insert thread."""
+    def write(self, rows: list[tuple[Any, ...]], hours: set[tuple[int, Any]] | None = None) -> None:
+        """Insert ``rows`` (a list this writer now owns), or queue them for the insert thread.
+        ``hours``: their touched_hours() when the caller has them already."""
         if self._failure is not None:
             raise self._failure
         if not rows:
             return
         if self.sqlite:
-            self._insert(rows)
+            self._insert_and_mark(rows, hours)
         else:
-            self._queue.put(rows)
+            self._queue.put((rows, hours))
 
     def _run(self) -> None:
         try:
-            while (rows := self._queue.get()) is not None:
+            while (item := self._queue.get()) is not None:
                 if self._failure is None:
-                    self._insert(rows)
+                    self._insert_and_mark(*item)
         except BaseException as error:  # handed to the parsing thread, raised there
             self._failure = error
             while self._queue.get() is not None:  # let the producer finish putting
@@ -649,6 +189,14 @@ class _BulkWriter:
         if self._failure is not None:
             raise self._failure
 
+    def _insert_and_mark(
+        self, rows: list[tuple[Any, ...]], hours: set[tuple[int, Any]] | None
+    ) -> None:
+        before = self.inserted
+        self._insert(rows)
+        if self.inserted > before:  # only batches that added something can have changed an hour
+            self.hours.update(hours if hours is not None else touched_hours(rows, self.sqlite))
+
     def _insert(self, rows: list[tuple[Any, ...]]) -> None:
         cursor = self.driver.cursor()
         try:
@@ -656,22 +204,7 @@ class _BulkWriter:
             added = cursor.rowcount
         finally:
             cursor.close()
-        added = max(added, 0)
-        self.inserted += added
-        if added:
-            # Only batches that added something can have changed an hour.
-            if self.sqlite:  # (customer id, "YYYY-MM-DD HH"), built in C
-                self.hours.update(
-                    zip(
-                        map(_SECOND, rows),
-                        map(operator.getitem, map(_THIRD, rows), repeat(_HOUR_PREFIX)),
-                        strict=True,
-                    )
-                )
-            else:
-                self.hours.update(
-                    {(row[1], row[2].replace(minute=0, second=0, microsecond=0)) for row in rows}
-                )
+        self.inserted += max(added, 0)
 
     def finish(self) -> None:
         """Mark the touched hours for the incremental roll-up."""
@@ -701,9 +234,6 @@ class _BulkWriter:
 
 
 _HOUR = timedelta(hours=1)
-_HOUR_PREFIX = slice(0, 13)  # "YYYY-MM-DD HH" of the stored "YYYY-MM-DD HH:MM:SS.ffffff"
-_SECOND = operator.itemgetter(1)
-_THIRD = operator.itemgetter(2)
 
 
 def _customer_codes(session: Any) -> dict[str, int]:
@@ -751,6 +281,7 @@ class _Rejects:
         self.handle = open(fd, "w", encoding="utf-8", newline="")  # noqa: SIM115
         self.writer = csv.writer(self.handle, dialect="excel", lineterminator="\r\n")
         self.writer.writerow([*REJECT_COLUMNS, *header])
+        self.committed = False
 
     def add(self, line: int, reason: str, fields: Sequence[str]) -> None:
         self.writer.writerow([line, csv_text(reason), *(csv_text(v) for v in fields)])
@@ -760,8 +291,12 @@ class _Rejects:
         os.fsync(self.handle.fileno())
         self.handle.close()
         os.replace(self.temporary, self.path)
+        self.committed = True
 
     def discard(self) -> None:
+        """Remove the temporary file, unless commit() made it the reject file."""
+        if self.committed:
+            return
         self.handle.close()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.temporary)
@@ -801,6 +336,10 @@ def import_cdr_file(
     imported and the bad ones written to ``rejects_path`` (default ``NAME.rejects.csv`` next to
     the file) with their line and reason. Rows whose call_id exists already are counted as
     duplicates and left alone. Audited as one entry.
+
+    A file of CHILD_MIN_BYTES or more is parsed by a child process while this one inserts
+    (:class:`_ParsingProcess`); a smaller one here, where a child's start would cost more than
+    the overlap gains. Both read the file with the same code and give the same result.
     """
     actor.require(Role.OPERATOR, "import CDRs")
     path = Path(path)
@@ -810,9 +349,10 @@ def import_cdr_file(
         raw = open(path, "rb")  # noqa: SIM115 - closed below, read by the text wrapper
     except OSError as error:
         raise CdrImportError(f"cannot read {path}: {error.strerror or error}") from error
-    with raw:
+    with raw, contextlib.ExitStack() as cleanup:
         size = os.fstat(raw.fileno()).st_size
-        source = _CsvSource(raw, path.name)
+        group_rows = min(cdr_parse._GROUP_ROWS, BATCH_ROWS)
+        source = _CsvSource(raw, path.name, group_rows=group_rows)
         header_cells = source.header()
         if header_cells is None:
             raise CdrImportError(f"{path.name} is empty: expected a header row")
@@ -826,43 +366,60 @@ def import_cdr_file(
                 raise CdrImportError(
                     f"cannot write the reject file {target}: {error.strerror or error}"
                 ) from error
+            cleanup.callback(rejects.discard)
             report.rejects_path = target
-        try:
-            with _collector_paused(), db.write() as session:
-                parser = _RowParser(header, _customer_codes(session), db.backend == "sqlite")
-                writer = _BulkWriter(session, db.backend)
+        # Started before the transaction: its start-up overlaps the wait for the write lock.
+        child = (
+            cleanup.enter_context(_ParsingProcess(raw, path.name))
+            if size >= CHILD_MIN_BYTES
+            and db.backend in _CHILD_BACKENDS
+            and _ParsingProcess.available()
+            else None
+        )
+        with _collector_paused(), db.write() as session:
+            customers = _customer_codes(session)
+            sqlite = db.backend == "sqlite"
+            if child is not None:
+                child.send_job(
+                    header=header,
+                    customers=customers,
+                    sqlite=sqlite,
+                    refusing=not skip_bad,
+                    cap=error_cap,
+                    batch_rows=BATCH_ROWS,
+                    hours=True,  # work the child does instead of this process
+                    chunk_bytes=cdr_parse._CHUNK_BYTES,
+                    group_rows=group_rows,
+                )
+                batches = child.batches()
+            else:
+                batches = parsed_batches(
+                    source,
+                    _RowParser(header, customers, sqlite),
+                    refusing=not skip_bad,
+                    cap=error_cap,
+                    batch_rows=BATCH_ROWS,
+                )
+            writer = _BulkWriter(session, db.backend)
+            try:
+                writer.start()
                 try:
-                    writer.start()
-                    try:
-                        _import_rows(
-                            source,
-                            parser,
-                            writer,
-                            report,
-                            rejects,
-                            size,
-                            on_progress,
-                            cap=error_cap,
-                        )
-                    finally:
-                        writer.stop()
-                    if report.bad_rows and not skip_bad:
-                        raise CdrImportError(
-                            _refusal(path.name, report), report.errors, report.bad_rows
-                        )
-                    writer.finish()
+                    _import_rows(batches, writer, report, rejects, size, on_progress, cap=error_cap)
                 finally:
-                    writer.close()
-                report.duplicates = report.rows - report.bad_rows - writer.inserted
-                report.imported = writer.inserted
-                report.hours_touched = len(writer.hours)
-                _audit_import(session, actor, report, writer.customers, "file")
-            if rejects is not None:
-                rejects.commit()
-                rejects = None
-        finally:
-            if rejects is not None:
-                rejects.discard()
+                    writer.stop()
+                if report.bad_rows and not skip_bad:
+                    raise CdrImportError(
+                        _refusal(path.name, report), report.errors, report.bad_rows
+                    )
+                writer.finish()
+            finally:
+                writer.close()
+            report.duplicates = report.rows - report.bad_rows - writer.inserted
+            report.imported = writer.inserted
+            report.hours_touched = len(writer.hours)
+            _audit_import(session, actor, report, writer.customers, "file")
+        if rejects is not None:
+            rejects.commit()
     report.elapsed_s = time.perf_counter() - started
     return report
 
@@ -877,8 +434,7 @@ def _refusal(name: str, report: ImportReport) -> str:
 
 
 def _import_rows(
-    source: _CsvSource,
-    parser: _RowParser,
+    batches: Iterable[ParsedBatch],
     writer: _BulkWriter,
     report: ImportReport,
     rejects: _Rejects | None,
@@ -887,173 +443,143 @@ def _import_rows(
     *,
     cap: int,
 ) -> None:
-    parse = parser.parse
-    rows = 0
-    batch: list[tuple[Any, ...]] = []  # stored rows for the next insert (BATCH_ROWS)
-    # Refusing the whole file: once a row is bad, nothing more is written (it will roll back),
-    # but every row is still checked so that the refusal lists them.
-    refusing = rejects is None
-    for first_lines, records, bytes_read in source.batches():
-        rows += len(records)
-        checked = parser.parse_batch(records)
-        if checked is not None:
-            batch += checked
-        else:  # something unusual or bad: row by row, each bad row with its line
-            for index, fields in enumerate(records):
-                try:
-                    batch.append(parse(fields))
-                except (_Bad, KeyError, ValueError, ValidationError):
-                    row, problems = parser.check(fields)
-                    if row is not None:
-                        batch.append(row)
-                        continue
-                    report.bad_rows += 1
-                    line = (
-                        first_lines + index if isinstance(first_lines, int) else first_lines[index]
-                    )
-                    reason = "; ".join(problems)
-                    if len(report.errors) < cap:
-                        report.errors.append(BadRow(line, reason))
-                    if rejects is not None:
-                        rejects.add(line, reason, fields)
-        if len(batch) >= BATCH_ROWS:
-            if not (refusing and report.bad_rows):
-                writer.write(batch)
-            batch = []
-            if on_progress is not None:
-                on_progress(rows, bytes_read, size)
-    if batch and not (refusing and report.bad_rows):
-        writer.write(batch)
+    for batch in batches:
+        for line, reason, fields in batch.bad:
+            if len(report.errors) < cap:
+                report.errors.append(BadRow(line, reason))
+            if rejects is not None and fields is not None:
+                rejects.add(line, reason, fields)
+        # A refused file's batches hold no rows once a bad one is read (it will roll back).
+        writer.write(batch.rows, batch.hours)
+        report.rows = batch.rows_read
+        report.bad_rows = batch.bad_rows
+        if on_progress is not None and not batch.last:
+            on_progress(batch.rows_read, batch.bytes_read, size)
     if on_progress is not None:
-        on_progress(rows, size, size)
-    report.rows = rows
+        on_progress(report.rows, size, size)
 
 
-class _CsvSource:
-    """The CSV file's records, a small group at a time (_GROUP_ROWS, at most BATCH_ROWS), each
-    group with the lines its records start on (a number when they are consecutive lines, else
-    a list) and the bytes read so far. Small groups keep a group's strings in the CPU cache
-    while the parser checks them column by column: at 20,000 rows a group the column checks
-    ran at half the speed (measured 1.8 against 4.0 us/row, splitting included).
+# -- the parsing process ------------------------------------------------------------------------
 
-    Most files are simple: UTF-8, no quotes, no NULs, one line terminator (LF or CRLF)
-    throughout. Such a chunk of the file is decoded and split on line ends and commas in a
-    few C-level calls, three times faster than the csv module and with the same fields. The
-    first chunk that is not simple sends the rest of the file, from that chunk's first line
-    on, through the csv module (quoted fields, line breaks in fields, its errors).
+# Measured on 2 cores with benchmarks/summary_bench.py's rows: at 8 MB (48,000 rows) the
+# child's start and the wait for its first batch cost what the overlap gains; at 16 MB it
+# gains, and at 1M rows (165 MB) the import is 1.3-1.45x faster (more with the second core
+# idle, less when other work takes it).
+CHILD_MIN_BYTES = 16 << 20
+# Not PostgreSQL: there the server is the bottleneck (about 15,000 rows/s here, child or not)
+# and the insert thread already overlaps the parsing. The child works there too (tested).
+_CHILD_BACKENDS = frozenset({"sqlite"})
+# How the child is started: python -c with this (tests swap in a child that fails).
+_CHILD_CODE = "from carriertui.store.cdr_parse import child_main; child_main()"
+_CHILD_STDERR_SHOWN = 2000  # characters of a crashed child's stderr put in the error message
+
+
+class _ParsingProcess:
+    """A child process that reads and validates the file (cdr_parse.child_main) and hands over
+    the stored rows through a pipe, while this process inserts them (see the protocol there).
+
+    The child gets the open file itself, not its path. It ends when this process closes its
+    stdin (here, in close()) or dies (the pipe closes with it): no orphan parses on. Its stderr
+    goes to a temporary file (a pipe nobody reads could fill and block it) and into the error
+    message if it fails.
     """
 
+    @staticmethod
+    def available() -> bool:
+        return os.name == "posix" and bool(sys.executable)  # pass_fds; SIGPIPE in the child
+
     def __init__(self, raw: Any, name: str) -> None:
-        self.raw = raw
         self.name = name
-        self.line = 0  # lines consumed so far
-        self.reader: Any = None  # the csv module's reader, once the file is not simple
-        self.line_base = 0  # lines consumed before the csv module's reader started
-
-    def header(self) -> list[str] | None:
-        """The header row's cells (None for an empty file)."""
-        lines = _simple_lines(self.raw.readline(), at_start=True)
-        if lines is not None and len(lines) == 1 and lines[0]:
-            self.line = 1
-            return lines[0].split(",")
-        self._use_csv_module(0)
+        self.fd = raw.fileno()
+        self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
+        # The child imports this very package, wherever it was imported from here.
+        package_root = str(Path(cdr_parse.__file__).resolve().parents[2])
+        python_path = os.pathsep.join([package_root, *filter(None, [os.environ.get("PYTHONPATH")])])
         try:
-            return next(self.reader, None)
-        except (csv.Error, UnicodeDecodeError) as error:
-            raise CdrImportError(f"{self.name} line 1: {error}") from error
-        finally:
-            self.line = self.reader.line_num
+            self.process = subprocess.Popen(  # noqa: S603 - our interpreter, our code
+                # -P: no current directory on sys.path (a csv.py there must not be imported).
+                [sys.executable, "-P", "-c", _CHILD_CODE],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self.stderr,
+                pass_fds=(self.fd,),
+                env={**os.environ, "PYTHONPATH": python_path},
+            )
+        except OSError as error:
+            self.stderr.close()
+            raise CdrImportError(f"cannot start the CSV reader process: {error}") from error
 
-    def _use_csv_module(self, position: int) -> None:
-        self.raw.seek(position)
-        text = io.TextIOWrapper(
-            self.raw, encoding="utf-8-sig" if position == 0 else "utf-8", newline=""
-        )
-        self.reader = csv.reader(text, dialect="excel", strict=True)
-        self.line_base = self.line
+    def __enter__(self) -> _ParsingProcess:
+        return self
 
-    def batches(self) -> Iterator[tuple[int | list[int], list[list[str]], int]]:
-        while self.reader is None:
-            position = self.raw.tell()
-            data = self.raw.read(_CHUNK_BYTES)
-            if not data:
-                return
-            if len(data) == _CHUNK_BYTES:  # end the chunk after its last whole line
-                cut = data.rfind(b"\n") + 1
-                if cut == 0:
-                    self._use_csv_module(position)
-                    break
-                data = data[:cut]
-                self.raw.seek(position + cut)
-            lines = _simple_lines(data, at_start=False)
-            if lines is None:
-                self._use_csv_module(position)
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def send_job(self, **job: Any) -> None:
+        stdin = self.process.stdin
+        assert stdin is not None
+        try:
+            stdin.write(encode_message({"fd": self.fd, "name": self.name, **job}))
+            stdin.flush()
+        except BrokenPipeError:
+            pass  # the child is gone: batches() reports how
+        # stdin stays open: closing it tells the child to stop.
+
+    def batches(self) -> Iterator[ParsedBatch]:
+        stdout = self.process.stdout
+        assert stdout is not None
+        while True:
+            try:
+                message = read_message(stdout)
+            except EOFError:
+                raise self._failed() from None
+            if message[0] == "batch":
+                yield message[1]
+            elif message[0] == "error":
+                raise CdrImportError(message[1])
+            else:  # "done"
                 break
-            first = self.line + 1
-            self.line += len(lines)
-            end = position + len(data)
-            group = min(_GROUP_ROWS, BATCH_ROWS)
-            for at in range(0, len(lines), group):
-                part = lines[at : at + group]
-                records = list(map(str.split, part, repeat(",")))
-                if "" not in part:
-                    yield first + at, records, end
-                else:  # blank lines hold no record (as in the csv module)
-                    kept = [index for index, line in enumerate(part) if line]
-                    yield [first + at + index for index in kept], [records[i] for i in kept], end
-        yield from self._csv_module_batches()
-
-    def _csv_module_batches(self) -> Iterator[tuple[int | list[int], list[list[str]], int]]:
-        reader = self.reader
-        line = self.line  # where the last record ended: the next one starts on the line after
-        records: list[list[str]] = []
-        starts: list[int] = []
         try:
-            for fields in reader:
-                start = line + 1
-                line = self.line_base + reader.line_num
-                if not fields:
-                    continue  # a blank line
-                records.append(fields)
-                starts.append(start)
-                if len(records) >= min(_GROUP_ROWS, BATCH_ROWS):
-                    yield starts, records, self.raw.tell()
-                    records, starts = [], []
-        except (csv.Error, UnicodeDecodeError) as error:
-            raise CdrImportError(
-                f"{self.name} line {line + 1}: {error}; nothing was imported"
-            ) from error
-        if records:
-            yield starts, records, self.raw.tell()
+            returncode = self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            returncode = None
+        if returncode != 0:
+            raise self._failed()
 
+    def _failed(self) -> CdrImportError:
+        """The child died or misbehaved: what it said on stderr, and nothing imported."""
+        try:
+            returncode = self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            returncode = self.process.wait()
+        if returncode < 0:
+            ended = f"was killed by {signal.Signals(-returncode).name}"
+        else:
+            ended = f"exited with status {returncode}"
+        self.stderr.seek(0)
+        said = self.stderr.read().decode("utf-8", "replace").strip()[-_CHILD_STDERR_SHOWN:]
+        # The first line is the summary (the CLI shows only that): with the last thing the
+        # child said, usually its exception. Then the rest of what it said (a traceback).
+        last = f" ({said.splitlines()[-1].strip()})" if said else ""
+        return CdrImportError(
+            f"{self.name}: the CSV reader process {ended} before the end of the file; "
+            f"nothing was imported{last}" + (f"\n{said}" if said else "")
+        )
 
-_CHUNK_BYTES = 4 << 20
-_GROUP_ROWS = 1000
-
-
-def _simple_lines(data: bytes, *, at_start: bool) -> list[str] | None:
-    """The lines of ``data`` (ending with a line end, or at the end of the file) when the csv
-    module would read them as plain comma-separated fields, one record a line; else None."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None  # the csv module's reader reports it, with its line
-    if at_start:
-        text = text.removeprefix("\ufeff")
-    if '"' in text or "\x00" in text:
-        return None
-    if "\r" in text:
-        crlf = text.count("\r\n")
-        if text.count("\r") != crlf or text.count("\n") != crlf:
-            return None  # a lone CR or LF: the csv module's line ends
-        lines = text.split("\r\n")
-    else:
-        lines = text.split("\n")
-    if lines[-1] == "":
-        lines.pop()  # after the last line end
-    if lines and max(map(len, lines)) > csv.field_size_limit():
-        return None  # the csv module refuses such a field
-    return lines
+    def close(self) -> None:
+        """Stop the child (if it still runs) and reap it: no zombie, no orphan."""
+        with contextlib.suppress(OSError):
+            self.process.stdin.close()  # type: ignore[union-attr]
+        if self.process.poll() is None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=1)  # it exits when its stdin closes
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        with contextlib.suppress(OSError):
+            self.process.stdout.close()  # type: ignore[union-attr]
+        self.stderr.close()
 
 
 # -- generated CDRs -----------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -131,3 +132,40 @@ def values(
 
 def insert(db: Database, actor: Actor, rows: Sequence[CdrValues]) -> cdrs.ImportReport:
     return cdrs.insert_cdrs(db, actor, [rows], source="test")
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    """/proc/PID/stat after the command name: [state, ppid, ...]; None when there is no such
+    process (Linux)."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return text.rpartition(")")[2].split()
+
+
+def child_pids(parent: int) -> list[int]:
+    """The processes whose parent is ``parent`` (zombies included)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _stat_fields(int(entry.name))
+            if fields is not None and int(fields[1]) == parent:
+                pids.append(int(entry.name))
+    return pids
+
+
+def running(pid: int) -> bool:
+    """The process exists and has not exited (a zombie has exited, only nobody reaped it)."""
+    fields = _stat_fields(pid)
+    return fields is not None and fields[0] != "Z"
+
+
+def wait_until_ended(pids: Iterable[int], timeout_s: float = 10.0) -> list[int]:
+    """The pids still running after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    left = [pid for pid in pids if running(pid)]
+    while left and time.monotonic() < deadline:
+        time.sleep(0.05)
+        left = [pid for pid in left if running(pid)]
+    return left

@@ -1,5 +1,8 @@
 """CDR import: header rules, per-row validation with line numbers, all or nothing, --skip-bad and
-its reject file, idempotent re-import, one audit entry, and a killed import leaving nothing."""
+its reject file, idempotent re-import, one audit entry, and a killed import leaving nothing.
+
+Every test here runs twice: with the file parsed in the importing process and in the child
+process a big file gets (cdrs.CHILD_MIN_BYTES forced to 0)."""
 
 from __future__ import annotations
 
@@ -17,15 +20,25 @@ import pytest
 from cdr_helpers import (
     add_customers,
     cdr_count,
+    child_pids,
     csv_row,
     dirty_count,
     stored_cdrs,
+    wait_until_ended,
     write_csv_file,
 )
 
 from carriertui.store import cdrs, rollups
 from carriertui.store.cdrs import CSV_COLUMNS, CdrImportError, import_cdr_file
 from carriertui.store.errors import PermissionDeniedError
+
+
+@pytest.fixture(params=["in-process", "child"], autouse=True)
+def parsing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Where the file is parsed: here, or in the child process (for files of any size)."""
+    monkeypatch.setattr(cdrs, "CHILD_MIN_BYTES", 0 if request.param == "child" else 1 << 62)
+    monkeypatch.setattr(cdrs, "_CHILD_BACKENDS", frozenset({"sqlite", "postgresql"}))
+    return request.param
 
 
 @pytest.fixture
@@ -268,18 +281,21 @@ def _subprocess_db_url(backend) -> str:
     return f"{backend.url}?options=-csearch_path%3D{schema}"
 
 
-def test_a_killed_import_leaves_the_database_as_it_was(backend, admin, tmp_path) -> None:
-    """SIGKILL a real `carriertui cdr import` process after its first batch is inserted."""
+def test_a_killed_import_leaves_the_database_as_it_was(backend, admin, tmp_path, parsing) -> None:
+    """SIGKILL a real `carriertui cdr import` process after its first batch is inserted: no
+    rows, and its parsing child (when it has one) ends with it."""
     db = backend.open()
     add_customers(db, admin, "ACME")
     path = write_csv_file(tmp_path / "big.csv", (csv_row(i) for i in range(60_000)))
     script = textwrap.dedent(
-        """
+        f"""
         import sys
         from carriertui.store import cdrs
         from carriertui.cli import main
 
         cdrs.BATCH_ROWS = 2000
+        cdrs.CHILD_MIN_BYTES = {cdrs.CHILD_MIN_BYTES}
+        cdrs._CHILD_BACKENDS = {cdrs._CHILD_BACKENDS!r}
         insert = cdrs._BulkWriter._insert
 
         def observed(self, rows):
@@ -306,9 +322,12 @@ def test_a_killed_import_leaves_the_database_as_it_was(backend, admin, tmp_path)
         text=True,
         env={**os.environ},
     )
+    children: list[int] = []
     try:
         line = process.stdout.readline()
         assert line.strip() == "INSERTED", process.stderr.read()
+        children = child_pids(process.pid)
+        assert len(children) == (1 if parsing == "child" else 0)
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
     finally:
@@ -316,6 +335,8 @@ def test_a_killed_import_leaves_the_database_as_it_was(backend, admin, tmp_path)
             process.kill()
             process.wait()
     assert process.returncode == -signal.SIGKILL
+    # The orphaned child notices (its stdin closed) and exits at once.
+    assert wait_until_ended(children) == []
     fresh = backend.open()
     assert cdr_count(fresh) == 0
     assert dirty_count(fresh) == 0

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from cdr_helpers import csv_row
 
-from carriertui.store import cdrs
-from carriertui.store.cdrs import CSV_COLUMNS, CdrImportError
+from carriertui.store import cdr_parse, models, types
+from carriertui.store.cdr_parse import CSV_COLUMNS, CdrImportError
 
 CUSTOMERS = {"ACME": 1, "BETA": 2}
 
@@ -39,7 +39,7 @@ def _reference_records(data: bytes) -> list[tuple[int, list[str]]]:
 
 def _source_records(path: Path) -> list[tuple[int, list[str]]]:
     with path.open("rb") as raw:
-        source = cdrs._CsvSource(raw, path.name)
+        source = cdr_parse._CsvSource(raw, path.name)
         header = source.header()
         records = [(1, header)] if header is not None else []
         for first_lines, batch, _bytes in source.batches():
@@ -74,8 +74,8 @@ def test_the_source_reads_what_the_csv_module_reads_with_the_same_lines(
     name, chunk, tmp_path, monkeypatch
 ) -> None:
     """Small chunks put chunk ends inside records and quoted line breaks."""
-    monkeypatch.setattr(cdrs, "_CHUNK_BYTES", chunk)
-    monkeypatch.setattr(cdrs, "BATCH_ROWS", 2)
+    monkeypatch.setattr(cdr_parse, "_CHUNK_BYTES", chunk)
+    monkeypatch.setattr(cdr_parse, "_GROUP_ROWS", 2)
     body = BODIES[name]
     path = tmp_path / "f.csv"
     path.write_bytes(body)
@@ -85,19 +85,19 @@ def test_the_source_reads_what_the_csv_module_reads_with_the_same_lines(
 def test_the_csv_module_reports_a_bad_quote_after_simple_chunks_on_its_line(
     tmp_path, monkeypatch
 ) -> None:
-    monkeypatch.setattr(cdrs, "_CHUNK_BYTES", 32)
+    monkeypatch.setattr(cdr_parse, "_CHUNK_BYTES", 32)
     path = tmp_path / "f.csv"
     path.write_bytes(b"a,b,c\r\n" + b"1,2,3\r\n" * 20 + b'4,"5"x,6\r\n')
     with pytest.raises(CdrImportError, match="line 22"):
         _source_records(path)
 
 
-def _row_by_row(parser: cdrs._RowParser, records: list[list[str]]) -> list[object]:
+def _row_by_row(parser: cdr_parse._RowParser, records: list[list[str]]) -> list[object]:
     rows: list[object] = []
     for fields in records:
         try:
             rows.append(parser.parse(fields))
-        except (cdrs._Bad, KeyError, ValueError, cdrs.ValidationError):
+        except (cdr_parse._Bad, KeyError, ValueError, cdr_parse.ValidationError):
             row, problems = parser.check(fields)
             rows.append(row if row is not None else problems)
     return rows
@@ -164,12 +164,12 @@ def _records(variants: list[dict[str, str]], header: list[str]) -> list[list[str
 @pytest.mark.parametrize("sqlite", [True, False], ids=["sqlite", "postgresql"])
 @pytest.mark.parametrize("variant", GOOD_VARIANTS)
 def test_a_column_checked_batch_stores_what_row_checks_store(variant, sqlite) -> None:
-    header = [*reversed(CSV_COLUMNS), *cdrs.REJECT_COLUMNS]  # any order; reject columns too
-    parser = cdrs._RowParser(header, CUSTOMERS, sqlite)
+    header = [*reversed(CSV_COLUMNS), *cdr_parse.REJECT_COLUMNS]  # any order; reject columns too
+    parser = cdr_parse._RowParser(header, CUSTOMERS, sqlite)
     # The variant in a batch of plain rows: alone, it must not change how the others are read.
     records = _records([{}, variant, {}, variant], header)
     batch = parser.parse_batch(records)
-    expected = _row_by_row(cdrs._RowParser(header, CUSTOMERS, sqlite), records)
+    expected = _row_by_row(cdr_parse._RowParser(header, CUSTOMERS, sqlite), records)
     assert all(isinstance(row, tuple) for row in expected)
     assert batch is None or batch == expected
     if variant in ({}, {"charge": "12", "cost": "0.5"}, {"source_ip": ""}):
@@ -177,7 +177,7 @@ def test_a_column_checked_batch_stores_what_row_checks_store(variant, sqlite) ->
     # A whole batch in the variant's form (a file uses one form of time stamp throughout).
     records = _records([variant, variant, variant], header)
     batch = parser.parse_batch(records)
-    assert batch == _row_by_row(cdrs._RowParser(header, CUSTOMERS, sqlite), records)
+    assert batch == _row_by_row(cdr_parse._RowParser(header, CUSTOMERS, sqlite), records)
 
 
 @pytest.mark.parametrize("sqlite", [True, False], ids=["sqlite", "postgresql"])
@@ -193,19 +193,25 @@ def test_a_column_checked_batch_stores_what_row_checks_store(variant, sqlite) ->
 def test_each_utc_form_of_a_whole_batch_takes_the_column_path(start_time, sqlite) -> None:
     header = list(CSV_COLUMNS)
     records = _records([{"start_time": start_time}] * 3, header)
-    expected = _row_by_row(cdrs._RowParser(header, CUSTOMERS, sqlite), records)
-    assert cdrs._RowParser(header, CUSTOMERS, sqlite).parse_batch(records) == expected
+    expected = _row_by_row(cdr_parse._RowParser(header, CUSTOMERS, sqlite), records)
+    assert cdr_parse._RowParser(header, CUSTOMERS, sqlite).parse_batch(records) == expected
 
 
 @pytest.mark.parametrize("variant", UNUSUAL_VARIANTS)
 def test_a_batch_with_an_unusual_row_goes_row_by_row(variant) -> None:
-    parser = cdrs._RowParser(list(CSV_COLUMNS), CUSTOMERS, True)
+    parser = cdr_parse._RowParser(list(CSV_COLUMNS), CUSTOMERS, True)
     assert parser.parse_batch(_records([{}, variant, {}], list(CSV_COLUMNS))) is None
 
 
 def test_rows_of_the_wrong_width_go_row_by_row() -> None:
-    parser = cdrs._RowParser(list(CSV_COLUMNS), CUSTOMERS, True)
+    parser = cdr_parse._RowParser(list(CSV_COLUMNS), CUSTOMERS, True)
     records = _records([{}, {}], list(CSV_COLUMNS))
     records[1].append("")
     assert parser.parse_batch(records) is None
     assert parser.parse_batch([]) == []
+
+
+def test_the_parser_module_agrees_with_the_models() -> None:
+    """cdr_parse keeps its own copies (it does not import SQLAlchemy): they must agree."""
+    assert cdr_parse.MONEY_SCALE == types.MONEY_SCALE
+    assert set(cdr_parse.DIRECTIONS) == {direction.value for direction in models.Direction}
