@@ -18,7 +18,7 @@ test: $(INSTALLED_DEV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check $(FORMAT_PATHS)
 	$(BIN)/lint-imports
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2
 
 lint: $(INSTALLED_DEV)
 	$(BIN)/ruff check .

@@ -97,6 +97,31 @@ class Backend:
             database.dispose()
 
 
+# pg_trgm lives in a schema no test drops. Installed in the first test's own schema, it was
+# dropped with that schema, under any other test (or test run, e.g. a second xdist worker)
+# whose search index used it: "operator class was concurrently dropped", deadlocks.
+PG_EXTENSION_SCHEMA = "carriertui_test_extensions"
+_pg_extension_ready: set[str] = set()
+
+
+def _ensure_pg_trgm(connection: Any) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    installed = text("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")
+    if connection.execute(installed).first() is not None:
+        return
+    try:
+        connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{PG_EXTENSION_SCHEMA}"'))
+        connection.execute(
+            text(f'CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA "{PG_EXTENSION_SCHEMA}"')
+        )
+    except DBAPIError:
+        # Another worker installed it at the same moment, or it is not available here (the
+        # store then searches without the index, as it would in production).
+        pass
+
+
 def _postgres_backend(url: str) -> Iterator[Backend]:
     from sqlalchemy import create_engine, text
 
@@ -106,6 +131,9 @@ def _postgres_backend(url: str) -> Iterator[Backend]:
     admin = create_engine(normalize_url(url), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
+            if url not in _pg_extension_ready:
+                _ensure_pg_trgm(connection)
+                _pg_extension_ready.add(url)
             connection.execute(text(f'CREATE SCHEMA "{schema}"'))
         backend = Backend("postgresql", url, {"options": f"-csearch_path={schema}"})
         try:
