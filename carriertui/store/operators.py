@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel import Session, col, func, select
 
@@ -77,6 +78,41 @@ def _get_by_name(session: Session, name: str) -> Operator | None:
     return session.exec(select(Operator).where(Operator.name == name)).first()
 
 
+def _operator_named(session: Session, name: str) -> Operator:
+    operator = _get_by_name(session, name)
+    if operator is None:
+        raise NotFoundError(f"no operator named {name!r}")
+    return operator
+
+
+def _save_audited(
+    session: Session,
+    actor: Actor,
+    operator: Operator,
+    before: dict[str, Any] | None,
+    message: str,
+) -> None:
+    """Save a change to ``operator`` and audit it (UPDATE, before and after), in the caller's
+    transaction."""
+    session.add(operator)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        action=AuditAction.UPDATE,
+        verb=HttpVerb.PUT,
+        table=TABLE,
+        key=operator.id,
+        message=message,
+        before=before,
+        after=audit.snapshot(operator),
+    )
+
+
+def _is_enabled_admin(operator: Operator) -> bool:
+    return operator.role == Role.ADMIN.value and operator.disabled_at is None
+
+
 def count_operators(db: Database) -> int:
     """How many operators exist (0 on a fresh database: the TUI offers a first admin)."""
     with db.read() as session:
@@ -135,9 +171,7 @@ def list_operators(db: Database, actor: Actor) -> list[OperatorRecord]:
 def get_operator(db: Database, actor: Actor, name: str) -> OperatorRecord:
     actor.require(Role.VIEWER, "read operators")
     with db.read() as session:
-        operator = _get_by_name(session, name)
-        if operator is None:
-            raise NotFoundError(f"no operator named {name!r}")
+        operator = _operator_named(session, name)
         return _to_record(operator)
 
 
@@ -148,48 +182,20 @@ def change_password(db: Database, actor: Actor, name: str, new_password: str) ->
     passwords.check_password_policy(new_password, username=name)
     new_hash = passwords.hash_password(new_password)
     with db.write() as session:
-        operator = _get_by_name(session, name)
-        if operator is None:
-            raise NotFoundError(f"no operator named {name!r}")
+        operator = _operator_named(session, name)
         before = audit.snapshot(operator)
         operator.password_hash = new_hash
-        session.add(operator)
-        session.flush()
-        audit.record(
-            session,
-            actor,
-            action=AuditAction.UPDATE,
-            verb=HttpVerb.PUT,
-            table=TABLE,
-            key=operator.id,
-            message=f"Password of operator {name} changed",
-            before=before,
-            after=audit.snapshot(operator),
-        )
+        _save_audited(session, actor, operator, before, f"Password of operator {name} changed")
 
 
 def unlock_operator(db: Database, actor: Actor, name: str) -> OperatorRecord:
     actor.require(Role.ADMIN, "unlock operators")
     with db.write() as session:
-        operator = _get_by_name(session, name)
-        if operator is None:
-            raise NotFoundError(f"no operator named {name!r}")
+        operator = _operator_named(session, name)
         before = audit.snapshot(operator)
         operator.failed_logins = 0
         operator.locked_until = None
-        session.add(operator)
-        session.flush()
-        audit.record(
-            session,
-            actor,
-            action=AuditAction.UPDATE,
-            verb=HttpVerb.PUT,
-            table=TABLE,
-            key=operator.id,
-            message=f"Operator {name} unlocked",
-            before=before,
-            after=audit.snapshot(operator),
-        )
+        _save_audited(session, actor, operator, before, f"Operator {name} unlocked")
         return _to_record(operator)
 
 
@@ -217,11 +223,9 @@ def _change_account(
     actor.require(Role.ADMIN, "manage operator accounts")
     with db.write() as session:
         lock_operator_accounts(session)
-        operator = _get_by_name(session, name)
-        if operator is None:
-            raise NotFoundError(f"no operator named {name!r}")
+        operator = _operator_named(session, name)
         before = audit.snapshot(operator)
-        was_enabled_admin = operator.role == Role.ADMIN.value and operator.disabled_at is None
+        was_enabled_admin = _is_enabled_admin(operator)
         changes: list[str] = []
         if role is not None and role.value != operator.role:
             changes.append(f"role {operator.role} -> {role.value}")
@@ -238,26 +242,13 @@ def _change_account(
             changes.append("enabled")
         if not changes:
             return _to_record(operator)
-        still_enabled_admin = operator.role == Role.ADMIN.value and operator.disabled_at is None
-        if was_enabled_admin and not still_enabled_admin:
+        if was_enabled_admin and not _is_enabled_admin(operator):
             session.flush()
             if _enabled_admins(session) == 0:
                 raise ValidationError(
                     "role", f"{name} is the last enabled admin; make another admin first"
                 )
-        session.add(operator)
-        session.flush()
-        audit.record(
-            session,
-            actor,
-            action=AuditAction.UPDATE,
-            verb=HttpVerb.PUT,
-            table=TABLE,
-            key=operator.id,
-            message=f"Operator {name}: {', '.join(changes)}",
-            before=before,
-            after=audit.snapshot(operator),
-        )
+        _save_audited(session, actor, operator, before, f"Operator {name}: {', '.join(changes)}")
         return _to_record(operator)
 
 
@@ -297,9 +288,7 @@ def demo_login(db: Database, name: str, ip: str) -> Actor:
     """The demo's login without a password (only `carriertui demo` calls this, on the demo
     database). Audited like any login, so the demo's log reads like a real one."""
     with db.write() as session:
-        operator = _get_by_name(session, name)
-        if operator is None:
-            raise NotFoundError(f"no operator named {name!r}")
+        operator = _operator_named(session, name)
         actor = Actor(name=operator.name, role=Role(operator.role), ip=ip, operator_id=operator.id)
         _audit_login(session, actor, operator, "Login without a password (demo database)")
         return actor
