@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
@@ -23,7 +22,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from carriertui import locations
-from carriertui.text import sanitize
+from carriertui.text import JSON_ESCAPE_CHARS, sanitize
 
 if TYPE_CHECKING:
     from carriertui.store.db import Database
@@ -96,14 +95,12 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
-# json.dumps escapes C0 controls inside strings but not DEL and C1 controls (with ensure_ascii off).
-_JSON_UNSAFE = re.compile("[\x7f-\x9f]")
-
-
 def print_json(data: Any) -> None:
     """JSON with every control character escaped: faithful data, harmless to a terminal."""
+    # json.dumps escapes C0 controls inside strings but not DEL, C1 controls, bidi controls,
+    # noncharacters or lone surrogates (with ensure_ascii off): those become \u escapes.
     text = json.dumps(data, default=_json_default, ensure_ascii=False, indent=2)
-    text = _JSON_UNSAFE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+    text = JSON_ESCAPE_CHARS.sub(lambda match: json.dumps(match.group())[1:-1], text)
     # Only the indentation's newlines remain; sanitize keeps them and has nothing else to do.
     _out(sanitize(text, multiline=True))
 

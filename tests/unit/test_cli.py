@@ -384,6 +384,30 @@ def test_hostile_stored_name_is_printed_without_control_characters(
     assert json.loads(out)[0]["name"] == hostile  # the JSON still carries the exact data
 
 
+def test_bidi_controls_in_a_name_are_stored_as_given_and_listed_as_placeholders(
+    home: Path, db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ "Trojan Source": an override would show the name reversed and hide what is next to it."""
+    name = "ACME\u202e Ltd\u2066 hidden\u2069 \ufffe"
+    add_customer(capsys, name)
+    with sqlite3.connect(db_path) as connection:
+        stored = connection.execute("SELECT name FROM customer").fetchone()[0]
+    connection.close()
+    assert stored == name  # stored unchanged
+
+    code, out, _ = run(capsys, "customers", "list")
+    assert code == 0
+    for char in ("\u202e", "\u2066", "\u2069", "\ufffe"):
+        assert char not in out
+    assert "ACME\ufffd Ltd\ufffd hidden\ufffd \ufffd" in out
+
+    code, out, _ = run(capsys, "customers", "list", "--format", "json")
+    assert code == 0
+    for char in ("\u202e", "\u2066", "\u2069", "\ufffe"):
+        assert char not in out  # written as JSON escapes
+    assert json.loads(out)[0]["name"] == name
+
+
 # -- options -----------------------------------------------------------------------------------
 
 
