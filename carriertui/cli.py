@@ -1334,6 +1334,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
+        if message.endswith("expected one argument"):
+            # `--name -x`: argparse takes a value that starts with "-" for an option.
+            message += " (write a value that begins with '-' as --option=-value)"
         self.exit(EXIT_USAGE, f"error: {sanitize(message)}\n")
 
 
@@ -1370,7 +1373,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="A keyboard-first terminal tool for a VoIP carrier's NOC. "
         "Without a command it opens the TUI.",
-        epilog="Run 'carriertui COMMAND --help' for a command's options.",
+        epilog="Run 'carriertui COMMAND --help' for a command's options. A value that "
+        "begins with '-' is written with '=': --name=-Dash Telecom.",
     )
     _add_db_options(parser, default=None)
     parser.set_defaults(handler=cmd_tui)
@@ -1664,12 +1668,41 @@ def _database_error(error: Exception, args: argparse.Namespace) -> int | None:
     return EXIT_ERROR
 
 
+def _undecodable_argument(argv: Sequence[str], args: argparse.Namespace) -> str | None:
+    """How the operator wrote the first text argument that was not valid UTF-8 (Python decodes
+    such bytes to lone surrogates, which no database driver or terminal accepts). File paths are
+    exempt: parsed to ``Path``, they are not text here, and Python opens such names as they are."""
+
+    def undecodable(value: object) -> bool:
+        if isinstance(value, str):
+            return any("\ud800" <= char <= "\udfff" for char in value)
+        if isinstance(value, list | tuple):
+            return any(undecodable(item) for item in value)
+        return False
+
+    for dest, value in vars(args).items():
+        if not undecodable(value):
+            continue
+        for index, token in enumerate(argv):
+            if token.startswith("--") and "=" in token and undecodable(token):
+                return token.split("=", 1)[0]
+            if undecodable(token):
+                before = argv[index - 1] if index else ""
+                return before if before.startswith("-") else f"the argument {dest.upper()}"
+        return dest
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as stop:  # --help, or a usage error already printed by argparse
         return stop.code if isinstance(stop.code, int) else EXIT_USAGE
+    bad = _undecodable_argument(sys.argv[1:] if argv is None else argv, args)
+    if bad is not None:
+        _error(f"{bad}: not valid UTF-8 text; nothing was changed")
+        return EXIT_USAGE
 
     from carriertui.store.errors import StoreError, ValidationError
 
