@@ -1646,25 +1646,26 @@ def _error(message: str) -> None:
 
 
 def _database_error(error: Exception, args: argparse.Namespace) -> int | None:
-    """An SQLAlchemy error as one line, or None when ``error`` is not one."""
-    exc = sys.modules.get("sqlalchemy.exc")
-    if exc is None or not isinstance(error, exc.SQLAlchemyError):
+    """A database error as one line naming its class (connection, busy, a limit of the input,
+    internal), or None when ``error`` is not one."""
+    from carriertui.store.errors import INTERNAL, database_failure, describe_database_failure
+
+    failure = database_failure(error)
+    if failure is None:
         return None
-    cause = getattr(error, "orig", None) or error
-    first = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
-    if "database is locked" in first.lower():
-        _error(f"the database is locked by another process: {first}")
-        return EXIT_ERROR
+    kind, detail = failure
     try:
         from carriertui.store.db import redacted_url
 
         where = redacted_url(database_url(args))
     except Exception:
         where = "the database"
-    if isinstance(error, exc.OperationalError):
-        _error(f"cannot connect to {where}: {first}")
-    else:
-        _error(f"database error on {where}: {first}")
+    log_hint = ""
+    if kind == INTERNAL:
+        from carriertui.logfile import log_unexpected
+
+        log_hint = log_unexpected("database error", error)
+    _error(describe_database_failure(kind, detail, where, log_hint))
     return EXIT_ERROR
 
 
@@ -1703,6 +1704,9 @@ def main(argv: list[str] | None = None) -> int:
     if bad is not None:
         _error(f"{bad}: not valid UTF-8 text; nothing was changed")
         return EXIT_USAGE
+    from carriertui import logfile
+
+    logfile.configure()  # warnings and errors of every command (and the TUI) reach the log
 
     from carriertui.store.errors import StoreError, ValidationError
 
@@ -1726,7 +1730,12 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:
         code = _database_error(error, args)
         if code is None:
-            raise
+            # A defect: one line for the operator, the traceback in the log.
+            from carriertui.logfile import log_unexpected
+
+            where = log_unexpected("unexpected error", error)
+            _error(f"internal error: {type(error).__name__}: {error} (details in {where})")
+            return EXIT_ERROR
         return code
 
 

@@ -51,6 +51,17 @@ def exports_dir() -> Path:
     return Path(platformdirs.user_documents_dir())
 
 
+def log_path() -> Path:
+    """The log file: unexpected errors with their tracebacks (never a password: services never
+    put one in an exception)."""
+    home = _home()
+    if home is not None:
+        return home / "logs" / "carriertui.log"
+    import platformdirs
+
+    return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)) / "carriertui.log"
+
+
 def config_path() -> Path:
     return config_dir() / "config.toml"
 

@@ -181,10 +181,11 @@ def like_escape(text: str) -> str:
 def list_customers(db: Database, actor: Actor, search: str | None = None) -> list[CustomerRecord]:
     """All customers by name; ``search`` matches name, account code or status (case-insensitive)."""
     actor.require(Role.VIEWER, "list customers")
+    search = validation.search_term("search", search)
     with db.read() as session:
         query = select(Customer).order_by(col(Customer.name_folded))
-        if search and search.strip():
-            pattern = f"%{like_escape(search.strip().casefold())}%"
+        if search:
+            pattern = f"%{like_escape(search.casefold())}%"
             query = query.where(
                 or_(
                     col(Customer.name_folded).like(pattern, escape="\\"),
