@@ -377,8 +377,8 @@ class ExportScreen(ModalScreen[Path | None]):
         from carriertui.screens.dialogs import ConfirmScreen
 
         question = (
-            f"Export outside the export folder?\n\n{path}\n\n"
-            f"The export folder is {self.export_folder}."
+            f"Export outside the export folder, to {path}? "
+            f"(The export folder is {self.export_folder}.)"
         )
 
         def answered(yes: bool | None) -> None:
@@ -403,7 +403,7 @@ class ExportScreen(ModalScreen[Path | None]):
             else:
                 self.show_error(f"not exported: {path} exists and was left as it is")
 
-        question = f"Replace the existing file?\n\n{path}"
+        question = f"Replace the existing file? {path} is there already."
         self.app.push_screen(ConfirmScreen(question, yes="Replace", no="Keep it"), answered)
 
     def _begin(self, path: Path) -> None:

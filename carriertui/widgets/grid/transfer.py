@@ -327,14 +327,16 @@ def menu_items(
 ) -> list[tuple[str, str]]:
     """The grid menu's copy and export items. With ``labels`` (key columns the selection lacks)
     the first choice adds them, a second gives the bare values."""
-    export = "Export CSV…"
+    # The menu is 40 cells wide: each label fits on one line.
+    export = "Export"
     if portal:
-        export = "Export CSV (download)…" if web else "Export CSV (copy and show)…"
+        export = "Download" if web else "Export (copy)"
     items: list[tuple[str, str]] = []
     if labels:
         titles = ", ".join(labels)
+        label = f"Copy with row labels ({titles})"
         items += [
-            ("copy", f"Copy with row labels ({titles})"),
+            ("copy", label if len(label) <= 32 else "Copy with row labels"),
             ("copy_values", "Copy values only"),
         ]
     else:
@@ -344,9 +346,9 @@ def menu_items(
         items.append(("copy_groups", "Copy with Group Headers"))
     if labels:
         items += [
-            ("export", export.replace("…", " with row labels…")),
-            ("export_values", export.replace("…", ", values only…")),
+            ("export", f"{export} with row labels…"),
+            ("export_values", f"{export}, values only…"),
         ]
     else:
-        items.append(("export", export))
+        items.append(("export", f"{export}…"))
     return items
