@@ -218,7 +218,8 @@ def _error(screen: ExportScreen) -> str:
 async def test_an_export_to_a_symlink_out_of_the_export_folder_is_refused(
     tmp_path: Path,
 ) -> None:
-    folder = locations.ensure_exports_dir()
+    folder = locations.exports_dir()
+    folder.mkdir(parents=True)
     outside = tmp_path / "outside"
     outside.mkdir()
     victim = outside / "authorized_keys"
@@ -245,7 +246,8 @@ async def test_an_export_to_a_symlink_out_of_the_export_folder_is_refused(
 
 
 async def test_replacing_an_existing_export_asks_and_no_keeps_it(tmp_path: Path) -> None:
-    folder = locations.ensure_exports_dir()
+    folder = locations.exports_dir()
+    folder.mkdir(parents=True)
     existing = folder / "calls.csv"
     existing.write_bytes(b"old,data\r\n")
     app = GridApp(memory_source())
