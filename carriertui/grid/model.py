@@ -263,6 +263,16 @@ class ColumnSet:
         return [column.key for column in self.columns].index(key)
 
 
+def key_columns_of(source: Any) -> tuple[int, ...]:
+    """Positions of the columns that name a row (Period, Name, Time), which a copy or export of
+    a cell range carries along: a source's optional ``key_columns`` (a tuple of column keys),
+    else its first column. Keys it does not have are left out."""
+    columns = list(getattr(source, "columns", ()))
+    keys = tuple(getattr(source, "key_columns", None) or (column.key for column in columns[:1]))
+    positions = {column.key: index for index, column in enumerate(columns)}
+    return tuple(sorted(positions[key] for key in keys if key in positions))
+
+
 def display_text(column: Column, value: Any) -> str:
     """The cell text for ``value`` (not yet sanitized: the widget does that)."""
     if value is None:

@@ -12,6 +12,7 @@ from sqlalchemy import Integer, MetaData, Numeric, String, Table, insert
 from textual.app import App, ComposeResult
 from textual.widgets import Input, SelectionList
 
+from carriertui import locations
 from carriertui.grid.memory import InMemoryRowSource
 from carriertui.grid.model import Column, ColumnType, Query, SortKey, Tone, negative_tone, tones
 from carriertui.widgets.grid import Grid
@@ -176,10 +177,12 @@ async def test_copy_copy_with_headers_and_with_group_headers() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot)
         await pilot.press("right", "shift+down", "shift+right")  # Status..Attempts, 2 rows
+        # The menu: with row labels (Name, the key column), values only, headers, groups.
         for choice, expected in (
-            (0, "Active\t120\nPenalty\t40"),
-            (1, "Status\tAttempts\nActive\t120\nPenalty\t40"),
-            (2, "\tCalls\nStatus\tAttempts\nActive\t120\nPenalty\t40"),
+            (0, "Northwind\tActive\t120\nBluefin\tPenalty\t40"),
+            (1, "Active\t120\nPenalty\t40"),
+            (2, "Name\tStatus\tAttempts\nNorthwind\tActive\t120\nBluefin\tPenalty\t40"),
+            (3, "\t\tCalls\nName\tStatus\tAttempts\nNorthwind\tActive\t120\nBluefin\tPenalty\t40"),
         ):
             await pilot.press("m")
             await wait_for(pilot, lambda: isinstance(app.screen, GridMenu))
@@ -191,14 +194,14 @@ async def test_export_writes_the_filtered_rows_with_hostile_text_neutralised(
     tmp_path: Path,
 ) -> None:
     app = GridApp(memory_source(), query=Query(sort=(SortKey("name"),)))
-    target = tmp_path / "out.csv"
+    target = locations.exports_dir() / "out.csv"  # a name alone goes to the export folder
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot)
         await pilot.press("m")
         await wait_for(pilot, lambda: isinstance(app.screen, GridMenu))
         await pilot.press("down", "down", "down", "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ExportScreen))
-        app.screen.query_one(Input).value = str(target)
+        app.screen.query_one(Input).value = "out.csv"
         await pilot.press("enter")
         await wait_for(pilot, lambda: not isinstance(app.screen, ExportScreen))
     with target.open(newline="", encoding="utf-8") as handle:

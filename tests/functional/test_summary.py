@@ -9,6 +9,7 @@ from pathlib import Path
 import time_machine
 from textual.widgets import Input, TabbedContent
 
+from carriertui import locations
 from carriertui.app import CarrierApp
 from carriertui.grid.export import to_tsv
 from carriertui.screens.customer import CustomerScreen
@@ -130,8 +131,8 @@ async def test_cdr_report_of_a_day_writes_its_cdrs(tmp_path: Path) -> None:
             expected = next(r for r in pane.summary.rows if r.period_start == key).attempts
             await pilot.press("c")
             await wait_for(pilot, lambda: isinstance(app.screen, ExportScreen))
-            target = tmp_path / "day.csv"
-            app.screen.query_one(Input).value = str(target)
+            target = locations.exports_dir() / "day.csv"
+            app.screen.query_one(Input).value = "day.csv"  # a name: in the export folder
             await pilot.press("enter")
             await wait_for(pilot, lambda: target.exists(), timeout=15)
     with target.open(newline="", encoding="utf-8") as handle:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -15,11 +14,10 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Input, Static
 
-from carriertui.grid.model import Aggregate, Filter, Query, Row, RowKey, RowSource
+from carriertui.grid.model import Aggregate, Filter, Query, RowKey, RowSource
 from carriertui.widgets.grid.view import DataGrid, Selection, cell_text
-from carriertui.widgets.plain import notify_plain, plain
+from carriertui.widgets.plain import plain
 
-CLIPBOARD_ROW_LIMIT = 100_000
 # extra aggregates a screen adds (the summary: weighted ASR and ACD): (source, query, selection)
 # -> short texts; runs in a worker thread.
 ExtraAggregates = Callable[[RowSource, Query, Selection], list[str]]
@@ -158,6 +156,10 @@ class Grid(Vertical):
         self._is_loading = False
         self._watch_new = watch_new
         self._new_rows = 0
+        # What the last copy and export gave (the tests read them; nothing else does).
+        self.last_copied: str | None = None
+        self.last_export: tuple[Path, int] | None = None
+        self.last_portal_csv: Any = None
 
     def compose(self) -> ComposeResult:
         # The search box is mounted on the first `/`: an Input per grid costs time on every
@@ -471,6 +473,7 @@ class Grid(Vertical):
 
     @on(DataGrid.MenuRequested)
     def action_menu(self, event: Message | None = None) -> None:
+        from carriertui.widgets.grid import transfer
         from carriertui.widgets.grid.dialogs import GridMenu
 
         if event is not None:
@@ -484,12 +487,22 @@ class Grid(Vertical):
             summary = "All rows (nothing selected)"
 
         row = view.row_at(view.cursor[0]) if self._row_actions else None
+        items = transfer.menu_items(
+            transfer.missing_labels(self),
+            groups=view.has_groups,
+            portal=transfer.in_portal(self),
+            web=bool(self.app.is_web),
+        )
 
         def chosen(choice: str | None) -> None:
-            if choice == "export":
-                self.export()
-            elif choice in ("copy", "copy_headers", "copy_groups"):
-                self.copy(headers=choice != "copy", groups=choice == "copy_groups")
+            if choice in ("export", "export_values"):
+                self.export(labels=choice == "export")
+            elif choice in ("copy", "copy_values", "copy_headers", "copy_groups"):
+                self.copy(
+                    headers=choice in ("copy_headers", "copy_groups"),
+                    groups=choice == "copy_groups",
+                    labels=choice != "copy_values",
+                )
             elif choice and choice.startswith("row:") and row is not None:
                 self.post_message(RowAction(self, choice[4:], row[0], row[1]))
 
@@ -498,104 +511,27 @@ class Grid(Vertical):
                 summary,
                 groups=view.has_groups,
                 row_items=self._row_actions if row is not None else (),
+                items=items,
             ),
             chosen,
         )
 
-    # -- copy and export --------------------------------------------------------------------
+    # -- copy and export (widgets/grid/transfer.py) -------------------------------------------
 
-    def _selected_rows(self, selection: Selection) -> list[Row]:
-        """Rows of the selection from the source (runs in a worker)."""
-        return self.view.source.page(self.view.query, selection.top, selection.rows)
+    def copy(self, *, headers: bool = False, groups: bool = False, labels: bool = True) -> None:
+        """Tab-separated text of the selection (or the cursor cell) to the clipboard (OSC 52),
+        with the rows' key columns unless ``labels`` is False."""
+        from carriertui.widgets.grid.transfer import copy_cells
 
-    def copy(self, *, headers: bool = False, groups: bool = False) -> None:
-        """Tab-separated text of the selection (or the cursor cell) to the clipboard (OSC 52)."""
-        from carriertui.grid.export import to_tsv
-        from carriertui.screens.base import run_service
+        copy_cells(self, headers=headers, groups=groups, labels=labels)
 
-        view = self.view
-        selection = view.effective_selection()
-        if selection is None:
-            return
-        if selection.rows > CLIPBOARD_ROW_LIMIT:
-            notify_plain(
-                self.app,
-                f"{selection.rows:,} rows is too many for the clipboard; use Export",
-                severity="warning",
-            )
-            return
-        columns = list(view.columns[selection.left : selection.right + 1])
+    def export(self, *, labels: bool = True) -> None:
+        """The selection (with its rows' key columns unless ``labels`` is False), or the whole
+        filtered result when nothing is selected, to CSV: a file for operators, the clipboard
+        or the browser in the portal (which writes no file)."""
+        from carriertui.widgets.grid.transfer import export_cells
 
-        def work() -> str:
-            rows = [
-                (key, values[selection.left : selection.right + 1])
-                for key, values in self._selected_rows(selection)
-            ]
-            return to_tsv(columns, rows, headers=headers or groups, group_headers=groups)
-
-        def done(text: str) -> None:
-            self.app.copy_to_clipboard(text)
-            notify_plain(
-                self.app,
-                f"Copied {selection.rows:,} × {selection.columns} cells"
-                + (" with headers" if headers else ""),
-                timeout=3,
-            )
-            self.last_copied = text
-
-        run_service(self, work, on_done=done, group="grid-copy", exclusive=True)
-
-    def export(self) -> None:
-        """The selection, or the whole filtered result when nothing is selected, to CSV."""
-        from carriertui import locations
-        from carriertui.grid.export import default_export_name, write_csv_cells
-        from carriertui.widgets.grid.dialogs import ExportScreen
-
-        view = self.view
-        source, query = view.source, view.query
-        selection = view.selection
-        if selection is None:
-            offset, limit = 0, None
-            columns = list(view.columns)
-            left, right = 0, len(columns) - 1
-            total = view.count
-            summary = f"All {total:,} rows of the current view" if total is not None else "All rows"
-        else:
-            offset, limit = selection.top, selection.rows
-            left, right = selection.left, selection.right
-            columns = list(view.columns[left : right + 1])
-            total = selection.rows
-            summary = f"The selection: {selection.rows:,} rows × {selection.columns} columns"
-        default = locations.exports_dir() / default_export_name(source.name, datetime.now(UTC))
-
-        def start(
-            path: Path,
-            progress: Callable[[int, int | None], None],
-            cancel: Any,
-            finished: Callable[[Any], None],
-        ) -> None:
-            def work() -> Path:
-                # The cells come ready for the csv writer (a SQL source has the database
-                # neutralise and format them): the export's speed is the writer's.
-                positions = range(left, right + 1)
-                write_csv_cells(
-                    path,
-                    columns,
-                    source.iter_csv_cells(query, offset, limit, positions=positions),
-                    on_progress=lambda done: self.app.call_from_thread(progress, done, total),
-                    cancelled=cancel.is_set,
-                )
-                return path
-
-            from carriertui.screens.base import run_service
-
-            run_service(self, work, on_done=finished, on_error=finished, group="grid-export")
-
-        def closed(path: Path | None) -> None:
-            if path is not None:
-                notify_plain(self.app, f"Exported to {path}", timeout=6)
-
-        self.app.push_screen(ExportScreen(default, summary, start), closed)
+        export_cells(self, labels=labels)
 
     def status_text(self) -> str:
         return self._status
