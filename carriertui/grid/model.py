@@ -194,6 +194,9 @@ class RowSource(Protocol):
 
     columns: Sequence[Column]
     name: str  # a short name for export files, e.g. "audit-log"
+    # The columns that name a row (Period, Name, Date / Time): pinned on the left of the grid
+    # and carried as row labels; ``key_columns_for(columns)`` gives the default, the first one.
+    key_columns: tuple[str, ...]
 
     def count(self, query: Query) -> int:
         """Rows passing the query's filters and search."""
@@ -261,6 +264,18 @@ class ColumnSet:
 
     def index(self, key: str) -> int:
         return [column.key for column in self.columns].index(key)
+
+
+def key_columns_for(columns: Sequence[Column], keys: Sequence[str] = ()) -> tuple[str, ...]:
+    """A source's ``key_columns``: ``keys`` that are columns of it, else its first column."""
+    known = {column.key for column in columns}
+    chosen = tuple(key for key in keys if key in known)
+    return chosen or ((columns[0].key,) if columns else ())
+
+
+def key_columns_of(source: Any) -> tuple[str, ...]:
+    """The ``key_columns`` of any source (the first column for one that declares none)."""
+    return key_columns_for(source.columns, getattr(source, "key_columns", ()))
 
 
 def display_text(column: Column, value: Any) -> str:

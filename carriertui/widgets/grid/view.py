@@ -34,6 +34,7 @@ from carriertui.grid.model import (
     RowSource,
     SortKey,
     Tone,
+    key_columns_of,
 )
 from carriertui.grid.model import display_text as model_display_text
 from carriertui.text import sanitize
@@ -151,6 +152,28 @@ class DataGrid(ScrollView, can_focus=True):
         Binding("shift+right", "extend(0, 1)", "Select right", show=False),
         Binding("shift+pageup", "extend_page(-1)", "Select page up", show=False),
         Binding("shift+pagedown", "extend_page(1)", "Select page down", show=False),
+        Binding(
+            "shift+end,ctrl+shift+down",
+            "extend_to(-1)",
+            "Select to last row",
+            id="grid.select_to_last",
+            show=False,
+        ),
+        Binding(
+            "shift+home,ctrl+shift+up",
+            "extend_to(0)",
+            "Select to first row",
+            id="grid.select_to_first",
+            show=False,
+        ),
+        Binding(
+            "ctrl+f",
+            "find_column",
+            "Column",
+            id="grid.find_column",
+            show=False,
+            tooltip="Go to a column by typing part of its title",
+        ),
         Binding("ctrl+a", "select_all", "Select all", id="grid.select_all", show=False),
         Binding("escape", "clear_selection", "Clear selection", show=False),
     ]
@@ -224,6 +247,7 @@ class DataGrid(ScrollView, can_focus=True):
         self._restore_key: RowKey | None = None
         self._widths = [column_width(column) for column in self.columns]
         self._offsets: list[int] = []
+        self._key_positions = self._find_key_positions()
         self._dragging = False
         self._had_selection = False
         self._style_cache: dict[str, Style] = {}
@@ -243,6 +267,27 @@ class DataGrid(ScrollView, can_focus=True):
     @property
     def check_width(self) -> int:
         return CHECK_GUTTER if self.checkable else 0
+
+    def _find_key_positions(self) -> tuple[int, ...]:
+        keys = key_columns_of(self.source)
+        return tuple(i for i, column in enumerate(self.columns) if column.key in keys)
+
+    def pinned(self) -> tuple[int, int]:
+        """(columns, cells) pinned on the left: every column up to the last key column, with
+        the tick gutter, so scrolling right keeps each row's label (Period, Name, Time) on
+        screen. Fewer (or none) when they would take more than half the width."""
+        count = max(self._key_positions, default=-1) + 1
+        room = self.scrollable_content_region.width // 2
+        while count and self._offsets[count - 1] + self._widths[count - 1] + CELL_PAD > room:
+            count -= 1
+        if not count:
+            return 0, 0
+        return count, self._offsets[count - 1] + self._widths[count - 1] + CELL_PAD
+
+    def content_x(self, x: int) -> int:
+        """The x in the whole (unscrolled) line of a point ``x`` cells into the view."""
+        pinned = self.pinned()[1]
+        return x if x < pinned else x + int(self.scroll_x)
 
     def _compute_offsets(self) -> None:
         offsets, x = [], self.check_width
@@ -290,6 +335,7 @@ class DataGrid(ScrollView, can_focus=True):
         self._toned = any(column.tone is not None for column in self.columns)
         self._widths = [column_width(column) for column in self.columns]
         self._compute_offsets()
+        self._key_positions = self._find_key_positions()
         self.checked.clear()
         self.set_query(query or Query())
 
@@ -459,7 +505,21 @@ class DataGrid(ScrollView, can_focus=True):
             strip = self._group_line() if (self.has_groups and y == 0) else self._title_line()
         else:
             strip = self._row_line(scroll_y + y - self.header_height)
-        return strip.crop_extend(scroll_x, scroll_x + width, self.rich_style)
+        pinned = self.pinned()[1]
+        start, end = pinned + scroll_x, scroll_x + width  # the scrolled part of the line
+        # A number cut at either edge is left blank: "2.22%" cut from "42.22%", or the "0" of
+        # "0.4373", would read as another number. (A title or text cut on the right stays:
+        # it shows there is more to the right.)
+        first, last = start, end
+        for offset, size, column in zip(self._offsets, self._widths, self.columns, strict=True):
+            right = offset + size + CELL_PAD
+            if offset < start < right:
+                first = right
+            if offset < end < right and y >= self.header_height and column.is_numeric:
+                last = offset
+        parts = [strip.crop(0, pinned)] if pinned else []
+        parts += [_blank(strip, start, first), strip.crop(first, last), _blank(strip, last, end)]
+        return Strip.join(parts).crop_extend(0, width, self.rich_style)
 
     def _group_line(self) -> Strip:
         style = self.get_component_rich_style("datagrid--group")
@@ -604,14 +664,18 @@ class DataGrid(ScrollView, can_focus=True):
             self.scroll_to(y=row, animate=False)
         elif row >= top + height:
             self.scroll_to(y=row - height + 1, animate=False)
-        if self.columns:
-            left = self._offsets[column]
-            right = left + self._widths[column] + CELL_PAD
+        pinned_columns, pinned = self.pinned()
+        if self.columns and column >= pinned_columns:
+            # x runs over the unpinned part: it starts ``pinned`` cells into the line.
+            left = self._offsets[column] - pinned
+            right = self._offsets[column] + self._widths[column] + CELL_PAD
             view = self.scrollable_content_region.width
             if left < self.scroll_x:
                 self.scroll_to(x=left, animate=False)
             elif right > self.scroll_x + view:
-                self.scroll_to(x=right - view, animate=False)
+                # To the next column's start: the first column in view is whole.
+                starts = (o - pinned for o in self._offsets[pinned_columns:])
+                self.scroll_to(x=min(x for x in starts if x >= right - view), animate=False)
 
     def move_cursor(self, row: int, column: int | None = None) -> None:
         """Put the cursor on ``row`` (and ``column``), clearing any selection."""
@@ -643,6 +707,21 @@ class DataGrid(ScrollView, can_focus=True):
 
     def action_extend_page(self, direction: int) -> None:
         self.action_extend(direction * self.body_height, 0)
+
+    def action_extend_to(self, where: int) -> None:
+        """Extend the selection (or start one at the cursor) to the first or the last row."""
+        target = 0 if where == 0 else max(0, self.row_count - 1)
+        self.action_extend(target - self.cursor[0], 0)
+
+    def action_find_column(self) -> None:
+        from carriertui.widgets.grid.finder import ColumnFinder
+
+        def chosen(position: int | None) -> None:
+            if position is not None:
+                self.move_cursor(self.cursor[0], position)
+
+        if self.columns:
+            self.app.push_screen(ColumnFinder(self.columns, self.cursor[1]), chosen)
 
     def action_select_all(self) -> None:
         if not self.row_count or not self.columns:
@@ -708,7 +787,7 @@ class DataGrid(ScrollView, can_focus=True):
     # -- mouse ------------------------------------------------------------------------------
 
     def column_at(self, x: int) -> int | None:
-        x += int(self.scroll_x)
+        x = self.content_x(x)
         for index, offset in enumerate(self._offsets):
             if offset <= x < offset + self._widths[index] + CELL_PAD:
                 return index
@@ -733,13 +812,13 @@ class DataGrid(ScrollView, can_focus=True):
             if column is None:
                 return
             funnel = self._offsets[column] + self._widths[column]  # the column's last cell
-            if self.columns[column].filterable and offset.x + int(self.scroll_x) == funnel:
+            if self.columns[column].filterable and self.content_x(offset.x) == funnel:
                 self._set_cursor(self.cursor[0], column, scroll=False)
                 self.post_message(self.FilterRequested())
             else:
                 self.cycle_sort(column, add=event.shift)
             return
-        if self.checkable and offset.x + int(self.scroll_x) < self.check_width:
+        if self.checkable and self.content_x(offset.x) < self.check_width:
             cell = self._cell_at(event)
             if cell is not None:
                 self._set_cursor(cell[0], self.cursor[1])
@@ -788,6 +867,14 @@ class DataGrid(ScrollView, can_focus=True):
 
     def on_blur(self) -> None:
         self.refresh()
+
+
+def _blank(strip: Strip, start: int, end: int) -> Strip:
+    """Cells ``start``..``end`` of ``strip`` as spaces in their own styles (zebra, cursor)."""
+    if end <= start:
+        return Strip([])
+    cells = strip.crop(start, end)
+    return Strip([Segment(" " * cell_len(text), style) for text, style, _ in cells])
 
 
 def _align(text: str, width: int, alignment: str) -> str:
