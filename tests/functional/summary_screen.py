@@ -52,3 +52,9 @@ def shown_rows(view: DataGrid) -> list[str]:
     first = int(view.scroll_y)
     visible = min(view.body_height, max(0, view.row_count - first))
     return shown_lines(view)[view.header_height : view.header_height + visible]
+
+
+def screen_lines(app) -> list[str]:
+    """The screen as the terminal gets it, one string per row (no styles: what a monochrome
+    terminal, or NO_COLOR, leaves)."""
+    return [strip.text for strip in app.screen._compositor.render_strips()]
