@@ -9,13 +9,10 @@ stays put while the rows scroll.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
-from textual import events
 from textual.actions import SkipAction
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
@@ -27,74 +24,39 @@ from textual.worker import get_current_worker
 
 from carriertui.grid.model import (
     Column,
-    ColumnType,
     Query,
     Row,
     RowKey,
     RowSource,
     SortKey,
-    Tone,
     key_columns_of,
 )
-from carriertui.grid.model import display_text as model_display_text
-from carriertui.text import sanitize
+from carriertui.widgets.grid.cells import (
+    CELL_PAD,
+    CHECK_GUTTER,
+    Selection,
+    align_text,
+    blank_cells,
+    cell_text,
+    column_width,
+    tone_style,
+)
+from carriertui.widgets.grid.mouse import GridMouse
+
+__all__ = [
+    "CELL_PAD",
+    "CHECK_GUTTER",
+    "PAGE_SIZE",
+    "DataGrid",
+    "Selection",
+    "cell_text",
+    "column_width",
+]
 
 PAGE_SIZE = 100
-_DEFAULT_WIDTHS = {
-    ColumnType.TEXT: 18,
-    ColumnType.INTEGER: 9,
-    ColumnType.DECIMAL: 12,
-    ColumnType.MONEY: 13,
-    ColumnType.PERCENT: 8,
-    ColumnType.DURATION: 9,
-    ColumnType.TIMESTAMP: 19,
-    ColumnType.BOOLEAN: 5,
-}
-CHECK_GUTTER = 2
-CELL_PAD = 1  # one space before each cell
 
 
-def column_width(column: Column) -> int:
-    return max(column.width or _DEFAULT_WIDTHS[column.type], len(column.title) + 2)
-
-
-def _tone_style(tone: Tone | None) -> str | None:
-    """The component style of a cell tone (a column's tone function may return None)."""
-    return None if tone is None else f"datagrid--tone-{Tone(tone).value}"
-
-
-def cell_text(column: Column, value: Any) -> str:
-    """What a cell shows: the column's display text, sanitized (data is never markup)."""
-    return sanitize(model_display_text(column, value))
-
-
-@dataclass(frozen=True)
-class Selection:
-    """A rectangle of cells: rows ``top``..``bottom`` and columns ``left``..``right`` inclusive."""
-
-    top: int
-    left: int
-    bottom: int
-    right: int
-
-    @classmethod
-    def between(cls, anchor: tuple[int, int], cursor: tuple[int, int]) -> Selection:
-        (r1, c1), (r2, c2) = anchor, cursor
-        return cls(min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2))
-
-    def contains(self, row: int, column: int) -> bool:
-        return self.top <= row <= self.bottom and self.left <= column <= self.right
-
-    @property
-    def rows(self) -> int:
-        return self.bottom - self.top + 1
-
-    @property
-    def columns(self) -> int:
-        return self.right - self.left + 1
-
-
-class DataGrid(ScrollView, can_focus=True):
+class DataGrid(GridMouse, ScrollView, can_focus=True):
     """Rows of a RowSource under a Query, with a cell cursor, a range selection and check marks.
 
     The container (``Grid``) owns the chips, search box, status line and dialogs; this widget
@@ -518,7 +480,11 @@ class DataGrid(ScrollView, can_focus=True):
             if offset < end < right and y >= self.header_height and column.is_numeric:
                 last = offset
         parts = [strip.crop(0, pinned)] if pinned else []
-        parts += [_blank(strip, start, first), strip.crop(first, last), _blank(strip, last, end)]
+        parts += [
+            blank_cells(strip, start, first),
+            strip.crop(first, last),
+            blank_cells(strip, last, end),
+        ]
         return Strip.join(parts).crop_extend(0, width, self.rich_style)
 
     def _group_line(self) -> Strip:
@@ -555,7 +521,7 @@ class DataGrid(ScrollView, can_focus=True):
             room = width - len(mark)
             title = column.title
             text = title[:room] + mark if column.alignment != "right" else mark + title[:room]
-            segments.append(Segment(" " + _align(text, width, column.alignment), style))
+            segments.append(Segment(" " + align_text(text, width, column.alignment), style))
             if column.filterable:
                 active = self.query.filter_for(column.key) is not None
                 segments.append(
@@ -584,7 +550,7 @@ class DataGrid(ScrollView, can_focus=True):
             values = row[1]
             texts = [
                 " "
-                + _align(
+                + align_text(
                     cell_text(column, values[position]), self._widths[position], column.alignment
                 )
                 for position, column in enumerate(self.columns)
@@ -592,7 +558,7 @@ class DataGrid(ScrollView, can_focus=True):
             cell_tones: list[str | None] | None = None
             if self._toned:
                 cell_tones = [
-                    None if column.tone is None else _tone_style(column.tone(values[position]))
+                    None if column.tone is None else tone_style(column.tone(values[position]))
                     for position, column in enumerate(self.columns)
                 ]
             cached = (texts, cell_tones)
@@ -784,107 +750,8 @@ class DataGrid(ScrollView, can_focus=True):
 
         self.set_query(replace(self.query, sort=sort))
 
-    # -- mouse ------------------------------------------------------------------------------
-
-    def column_at(self, x: int) -> int | None:
-        x = self.content_x(x)
-        for index, offset in enumerate(self._offsets):
-            if offset <= x < offset + self._widths[index] + CELL_PAD:
-                return index
-        return None
-
-    def _cell_at(self, event: events.MouseEvent) -> tuple[int, int] | None:
-        offset = event.get_content_offset(self)
-        if offset is None or offset.y < self.header_height:
-            return None
-        column = self.column_at(offset.x)
-        row = int(self.scroll_y) + offset.y - self.header_height
-        if column is None or row >= self.row_count:
-            return None
-        return row, column
-
-    async def _on_click(self, event: events.Click) -> None:
-        offset = event.get_content_offset(self)
-        if offset is None:
-            return
-        if offset.y == self.header_height - 1:
-            column = self.column_at(offset.x)
-            if column is None:
-                return
-            funnel = self._offsets[column] + self._widths[column]  # the column's last cell
-            if self.columns[column].filterable and self.content_x(offset.x) == funnel:
-                self._set_cursor(self.cursor[0], column, scroll=False)
-                self.post_message(self.FilterRequested())
-            else:
-                self.cycle_sort(column, add=event.shift)
-            return
-        if self.checkable and self.content_x(offset.x) < self.check_width:
-            cell = self._cell_at(event)
-            if cell is not None:
-                self._set_cursor(cell[0], self.cursor[1])
-                self.toggle_check()
-                self.post_message(self.SelectionChanged())
-
-    def on_mouse_down(self, event: events.MouseDown) -> None:
-        cell = self._cell_at(event)
-        if cell is None:
-            return
-        if event.button == 3:  # right button: keep the selection, open the menu on release
-            return
-        self.focus()
-        if event.shift:
-            self.anchor = self.anchor or self.cursor
-            self._set_cursor(*cell, scroll=False)
-            self.selection = Selection.between(self.anchor, self.cursor)
-        else:
-            self.anchor = cell
-            self.selection = None
-            self._set_cursor(*cell, scroll=False)
-        self._dragging = True
-        self.capture_mouse()
-
-    def on_mouse_move(self, event: events.MouseMove) -> None:
-        if not self._dragging:
-            return
-        cell = self._cell_at(event)
-        if cell is None or self.anchor is None:
-            return
-        self._set_cursor(*cell, scroll=True)
-        self.selection = Selection.between(self.anchor, self.cursor)
-        self.refresh()
-
-    def on_mouse_up(self, event: events.MouseUp) -> None:
-        if event.button == 3:
-            self.post_message(self.MenuRequested())
-            return
-        if self._dragging:
-            self._dragging = False
-            self.release_mouse()
-            self.post_message(self.SelectionChanged())
-
     def on_focus(self) -> None:
         self.refresh()
 
     def on_blur(self) -> None:
         self.refresh()
-
-
-def _blank(strip: Strip, start: int, end: int) -> Strip:
-    """Cells ``start``..``end`` of ``strip`` as spaces in their own styles (zebra, cursor)."""
-    if end <= start:
-        return Strip([])
-    cells = strip.crop(start, end)
-    return Strip([Segment(" " * cell_len(text), style) for text, style, _ in cells])
-
-
-def _align(text: str, width: int, alignment: str) -> str:
-    """Fit ``text`` into ``width`` terminal cells (wide characters count double)."""
-    size = cell_len(text)
-    if size > width:
-        return set_cell_size(text, max(0, width - 1)) + "…" if width > 0 else ""
-    pad = width - size
-    if alignment == "right":
-        return " " * pad + text
-    if alignment == "center":
-        return " " * (pad // 2) + text + " " * (pad - pad // 2)
-    return text + " " * pad
