@@ -136,6 +136,7 @@ class Grid(Vertical):
             "status_details",
             "Figures",
             id="grid.status",
+            key_display="=",
             show=False,
             tooltip="The whole status line: every figure of the selection",
         ),

@@ -44,8 +44,6 @@ class ColumnFinder(ModalScreen[int | None]):
     """Dismisses with the chosen column's position, or None (Esc, or nothing matches)."""
 
     DEFAULT_CSS = """
-    ColumnFinder { align: center bottom; }
-    ColumnFinder > #column-finder { width: 48; height: auto; margin: 0 0 2 0; padding: 0 1; }
     ColumnFinder #finder-matches { height: auto; max-height: 8; border: none; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
