@@ -495,11 +495,11 @@ def test_csv_text_is_what_the_file_would_hold_and_stops_at_whole_rows(tmp_path: 
 
 def test_key_columns_are_declared_by_the_source_or_the_first_column() -> None:
     from carriertui.grid.memory import InMemoryRowSource
-    from carriertui.grid.model import key_columns_of
+    from carriertui.grid.model import key_column_positions
 
     columns = (Column("code", "Code"), Column("name", "Name"), Column("n", "N", ColumnType.INTEGER))
     source = InMemoryRowSource(columns, [], name="t")
-    assert key_columns_of(source) == (0,)
+    assert key_column_positions(source) == (0,)
     source.key_columns = ("name", "code", "gone")  # type: ignore[attr-defined]
-    assert key_columns_of(source) == (0, 1)  # in column order; unknown keys left out
-    assert key_columns_of(InMemoryRowSource((), [], name="empty")) == ()
+    assert key_column_positions(source) == (0, 1)  # in column order; unknown keys left out
+    assert key_column_positions(InMemoryRowSource((), [], name="empty")) == ()

@@ -12,9 +12,19 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Input
 
-from carriertui.grid.model import Aggregate, Filter, Query, RowKey, RowSource
+from carriertui.grid.model import (
+    Aggregate,
+    Filter,
+    Query,
+    RowKey,
+    RowSource,
+    average_text,
+    exact_number_text,
+    shown_places,
+)
+from carriertui.widgets.grid.status import FitLine, Part
 from carriertui.widgets.grid.view import DataGrid, Selection, cell_text
 from carriertui.widgets.plain import plain
 
@@ -53,16 +63,6 @@ class RowAction(Message):
         return self.grid
 
 
-def format_number(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        return f"{value:,.2f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return f"{value:,.2f}" if abs(value) < 10**15 else f"{value:.4E}"
-
-
 def describe_filter(grid: DataGrid, item: Filter) -> str:
     column = next(c for c in grid.columns if c.key == item.key)
     if item.is_range:
@@ -85,7 +85,7 @@ class Grid(Vertical):
     Grid > #grid-chips Button { margin: 0 1 0 0; min-width: 4; }
     Grid > #grid-search { display: none; }
     Grid > #grid-search.-active { display: block; }
-    Grid > #grid-status { height: auto; max-height: 2; color: $text-muted; }
+    Grid > #grid-status { height: 1; color: $text-muted; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "sort", "Sort", id="grid.sort", tooltip="Sort by this column: up, down, off"),
@@ -128,6 +128,15 @@ class Grid(Vertical):
         Binding(
             "m,shift+f10", "menu", "Menu", id="grid.menu", tooltip="Copy, copy with headers, export"
         ),
+        Binding(
+            "equals_sign",
+            "status_details",
+            "Figures",
+            id="grid.status",
+            key_display="=",
+            show=False,
+            tooltip="The whole status line: every figure of the selection",
+        ),
     ]
 
     def __init__(
@@ -166,7 +175,7 @@ class Grid(Vertical):
         # screen that shows a grid, and most are never searched.
         yield Horizontal(id="grid-chips")
         yield DataGrid(self._source, query=self._query, checkable=self._checkable, id="grid-view")
-        yield Static("", id="grid-status", markup=False)
+        yield FitLine(id="grid-status")
 
     def on_mount(self) -> None:
         self.call_after_refresh(self._update_chips)  # an initial query may carry filters
@@ -285,27 +294,36 @@ class Grid(Vertical):
             view.set_query(view.query.without_filter(event.button.name or ""))
         view.focus()
 
-    def _update_status(self, aggregates: str = "") -> None:
+    def _update_status(self, aggregates: Sequence[Part] = ()) -> None:
+        """One line, never wrapped: when narrow, the least important figures are left out
+        (rank: 0 first to stay); ``=`` and the tooltip show the whole line."""
         view = self.view
+        parts: list[Part] = []
         if view.error is not None:
-            text = f"error: {view.error}"
+            parts.append((f"error: {view.error}", 0))
         elif view.count is None or self._is_loading:
-            text = "loading…"
+            parts.append(("loading…", 0))
         else:
             filtered = view.query.filters or view.query.search
             noun = "row" if (view.total if filtered else view.count) == 1 else "rows"
             text = f"{view.count:,} {noun}"
             if filtered and view.total is not None:
                 text = f"{view.count:,} of {view.total:,} {noun}"
+            parts.append((text, 3))
             if view.checked:
-                text += f" · {len(view.checked):,} ticked"
-        if aggregates:
-            text += " · " + aggregates
+                parts.append((f"{len(view.checked):,} ticked", 1))
+        parts.extend(aggregates)
         if self._new_rows and view.count is not None:
-            text += f" · {self._new_rows:,} new, press r"
-        if text != self._status:  # a cursor move that changes nothing repaints nothing
-            self._status = text
-            self.query_one("#grid-status", Static).update(plain(text))
+            parts.append((f"{self._new_rows:,} new, press r", 3))
+        status = self.query_one("#grid-status", FitLine)
+        status.set_parts(parts)
+        self._status = status.full_text
+
+    def action_status_details(self) -> None:
+        from carriertui.widgets.grid.dialogs import CellScreen
+
+        parts = self.query_one("#grid-status", FitLine).parts
+        self.app.push_screen(CellScreen("Status", "\n".join(text for text, _rank in parts)))
 
     @on(DataGrid.SelectionChanged)
     def _selection_changed(self, event: DataGrid.SelectionChanged) -> None:
@@ -351,15 +369,20 @@ class Grid(Vertical):
         if generation != self._aggregate_generation or self.view.selection is None:
             return
         selection = self.view.selection
-        parts = [f"sel {selection.rows:,}×{selection.columns}"]
+        # Shown with the places of the selected cells (or more: a money sum is exact).
+        selected = self.view.columns[selection.left : selection.right + 1]
+        places = max((shown_places(c) for c in selected if c.is_numeric), default=0)
+        parts: list[Part] = [(f"sel {selection.rows:,}×{selection.columns}", 2)]
         if aggregate is not None and aggregate.count:
-            parts.append(
-                f"n {aggregate.count:,} sum {format_number(aggregate.total)} "
-                f"avg {format_number(aggregate.average)} min {format_number(aggregate.minimum)} "
-                f"max {format_number(aggregate.maximum)}"
-            )
-        parts.extend(extras)
-        self._update_status(" · ".join(parts))
+            parts += [
+                (f"sum {exact_number_text(aggregate.total, places)}", 0),
+                (f"avg {average_text(aggregate.average, places)}", 4),
+                (f"min {exact_number_text(aggregate.minimum, places)}", 6),
+                (f"max {exact_number_text(aggregate.maximum, places)}", 6),
+                (f"n {aggregate.count:,}", 7),
+            ]
+        parts.extend((text, 5) for text in extras)
+        self._update_status(parts)
 
     # -- actions ----------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """Copy and export of a grid's cells: to the clipboard, to a CSV file (operators), and the
 portal's CSV, which never touches a file.
 
-A cell range carries its rows' key columns (Period, Name, Time: ``key_columns_of``) in front,
+A cell range carries its rows' key columns (Period, Name, Time: ``key_column_positions``) in front,
 unless the operator chose the bare values: seven charges without their dates say nothing.
 
 The customer portal (``app.portal``) writes no file, whatever is typed: its Export has no path
@@ -25,7 +25,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static, TextArea
 
-from carriertui.grid.model import Column, key_columns_of
+from carriertui.grid.model import Column, key_column_positions
 from carriertui.text import sanitize
 from carriertui.widgets.plain import notify_plain, plain
 
@@ -54,7 +54,7 @@ def cell_positions(grid: Grid, left: int, right: int, *, labels: bool) -> tuple[
     positions = tuple(range(left, right + 1))
     if not labels:
         return positions
-    keys = tuple(i for i in key_columns_of(grid.view.source) if not left <= i <= right)
+    keys = tuple(i for i in key_column_positions(grid.view.source) if not left <= i <= right)
     return keys + positions
 
 
