@@ -54,6 +54,10 @@ class ExportCancelled(Exception):  # not an ExportError: a cancel is no failure
 class ExportExists(ExportError):
     """The target file exists and the export was not allowed to replace it."""
 
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"cannot export to {_shown(path)}: the file exists")
+        self.path = path
+
 
 _DANGEROUS_START = frozenset("=+-@\t\r\n")
 _PASS_THROUGH = frozenset({int, float, type(None)})  # csv writes these as they are
@@ -403,7 +407,7 @@ def _final_target(path: Path, within: Path | None) -> Path:
 def _create_temporary(path: Path, *, within: Path | None, overwrite: bool) -> _Temporary:
     target = _final_target(path, within)
     if _existing(path, target) is not None and not overwrite:
-        raise ExportExists(f"cannot export to {_shown(path)}: the file exists")
+        raise ExportExists(path)
     try:
         fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=target.parent)
     except OSError as error:
@@ -424,11 +428,11 @@ def _place(temporary: _Temporary, path: Path, *, overwrite: bool) -> None:
     exists = _existing(path, target) is not None
     if not overwrite:
         if exists:
-            raise ExportExists(f"cannot export to {_shown(path)}: the file exists")
+            raise ExportExists(path)
         try:
             os.link(temporary.name, target)
         except FileExistsError:
-            raise ExportExists(f"cannot export to {_shown(path)}: the file exists") from None
+            raise ExportExists(path) from None
         except OSError as error:
             if error.errno not in _NO_LINKS:
                 raise _export_error(path, error) from error

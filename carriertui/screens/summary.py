@@ -517,6 +517,9 @@ class SummaryPane(Vertical):
         label = view.columns[0].formatter(start) if view.columns[0].formatter else str(day)
 
         def begin(path: Path, progress: Any, cancel: Any, finished: Any) -> None:
+            # What the operator confirmed in the dialog: replacing a file, leaving the folder.
+            overwrite, within = dialog.overwrite, dialog.within
+
             def work() -> Path:
                 report = cdrs.export_cdr_report(
                     db,
@@ -527,6 +530,8 @@ class SummaryPane(Vertical):
                     path,
                     on_progress=lambda done: self.app.call_from_thread(progress, done, None),
                     cancelled=cancel.is_set,
+                    overwrite=overwrite,
+                    within=within,
                 )
                 return report.path
 
@@ -536,10 +541,10 @@ class SummaryPane(Vertical):
             if path is not None:
                 notify_plain(self.app, f"CDR report written to {path}", timeout=6)
 
-        self.app.push_screen(
-            ExportScreen(locations.exports_dir(), f"CDRs of {label} (UTC), every column", begin),
-            closed,
+        dialog = ExportScreen(
+            locations.exports_dir(), f"CDRs of {label} (UTC), every column", begin
         )
+        self.app.push_screen(dialog, closed)
 
     # -- refresh ----------------------------------------------------------------------------
 

@@ -421,10 +421,14 @@ class ExportScreen(ModalScreen[Path | None]):
         if isinstance(result, Exception):
             self.query_one("#export", Button).disabled = False
             self.query_one(ProgressBar).display = False
-            from carriertui.grid.export import ExportCancelled
+            from carriertui.grid.export import ExportCancelled, ExportExists
 
             if isinstance(result, ExportCancelled):
                 self.dismiss(None)
+                return
+            if isinstance(result, ExportExists) and not self.overwrite:
+                # A folder was given and the file named in it (a CDR report's) is there already.
+                self._confirm_replace(result.path, True)
                 return
             self.show_error(str(result))
             return
