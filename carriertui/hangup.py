@@ -10,7 +10,8 @@ process (the CDR import's reader) left behind.
 :class:`TerminalDriver` reads like Textual's driver, but end-of-file or a read error on the
 terminal, SIGHUP and SIGTERM all call ``app.terminal_gone(reason, code)`` on the app's loop
 (the app ends its session, audited, and exits), and its writes into a terminal that is gone are
-dropped instead of killing the writer thread (whose queue would then block the app).
+dropped instead of killing the writer thread (whose queue would then block the app). Its writes
+also never carry a bidi control or a lone surrogate (see carriertui.text).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from textual._xterm_parser import XTermParser
 from textual.drivers.linux_driver import LinuxDriver
 
 from carriertui.terminal import EXIT_HANGUP, EXIT_TERMINATED
+from carriertui.text import without_display_hazards
 
 _SIGNALS = (
     (signal.SIGHUP, "hangup: SIGHUP", EXIT_HANGUP),
@@ -55,7 +57,9 @@ class _TerminalOutput:
         if self.gone:
             return
         try:
-            self._stream.write(text)
+            # A last net under the sanitizer: an editable field (Input, TextArea) shows a stored
+            # value as it is, and no bidi control may reach the terminal from there either.
+            self._stream.write(without_display_hazards(text))
         except (OSError, ValueError) as error:
             self._failed(error)
 

@@ -138,3 +138,39 @@ def test_operator_session_ends_audited_when_the_client_goes(
     entry = _newest(url)
     assert (entry.action, entry.actor, entry.table) == ("LOGOUT", "alice", "operator")
     assert entry.message in {f"Logout of alice ({reason})" for reason in reasons}
+
+
+def test_no_bidi_control_reaches_the_terminal_even_from_an_input_field(
+    tmp_path: Path, started: list[PtyApp]
+) -> None:
+    """An editable field (the customer form's Name) shows a stored override as a placeholder
+    (the form sanitizes what it shows; a field left as shown is no change), and the driver's
+    output filter is the net under it: the override never reaches the terminal."""
+    url = seed(tmp_path / "bidi.sqlite", hostile=("ACME\u202eLtd\u2066x\u2069",))
+    app = PtyApp(carriertui_argv("--db", url), app_env(tmp_path, LOGNAME="alice", USER="alice"))
+    started.append(app)
+    app.wait_for_text("Operator login", "alice")
+    app.idle_for(0.3)
+    app.type(PASSWORD + "\r")
+    app.wait_for_text("Bluefin Voice GmbH", "ACME\ufffdLtd")
+    app.type("\r")  # the first row: ACME
+    app.wait_for_text("HOST-0")
+    app.idle_for(1.5)  # the form's fields filled in and drawn
+    assert "Name" in app.text
+    for char in ("\u202e", "\u2066", "\u2069"):
+        assert char not in app.output
+    app.signal(signal.SIGTERM)
+    assert app.wait_exit(5) is not None
+
+
+def test_the_drivers_output_never_carries_a_bidi_control_or_a_lone_surrogate() -> None:
+    import io
+
+    from carriertui.hangup import _TerminalOutput
+
+    stream = io.StringIO()
+    output = _TerminalOutput(stream, on_gone=lambda reason: None)
+    output.write("\x1b[1mACME\u202eLtd\u2066x\u2069 bad\udcff\x1b[0m \U0001f468\u200d\U0001f469")
+    written = stream.getvalue()
+    expected = "\x1b[1mACME\ufffdLtd\ufffdx\ufffd bad\ufffd\x1b[0m "
+    assert written == expected + "\U0001f468\u200d\U0001f469"  # escapes and joiners kept
