@@ -440,9 +440,11 @@ def run(
     times out, or the terminal goes away. Returns the exit code; no child process outlives it."""
     import sys
 
+    from carriertui import logfile
     from carriertui.hangup import TerminalDriver
     from carriertui.terminal import end_children, leave_now
 
+    logfile.configure()  # warnings reach the log file, never the screen
     app = CarrierApp(database_url, demo=demo, auto_login=auto_login, portal=portal)
     app.driver_class = TerminalDriver
     try:

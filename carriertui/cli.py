@@ -1710,6 +1710,9 @@ def _undecodable_argument(argv: Sequence[str], args: argparse.Namespace) -> str 
     return None
 
 
+_UI_COMMANDS = (cmd_tui, cmd_portal, cmd_demo)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
@@ -1720,9 +1723,12 @@ def main(argv: list[str] | None = None) -> int:
     if bad is not None:
         _error(f"{bad}: not valid UTF-8 text; nothing was changed")
         return EXIT_USAGE
-    from carriertui import logfile
+    if args.handler not in _UI_COMMANDS:
+        from carriertui import logfile
 
-    logfile.configure()  # warnings and errors of every command (and the TUI) reach the log
+        # Warnings and errors of every command reach the log; the UIs open it once they know
+        # they have a terminal (refused, they leave no file behind).
+        logfile.configure()
 
     from carriertui.store.errors import StoreError, ValidationError
 
