@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
@@ -23,7 +22,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from carriertui import locations
-from carriertui.text import sanitize
+from carriertui.text import JSON_ESCAPE_CHARS, sanitize
 
 if TYPE_CHECKING:
     from carriertui.store.db import Database
@@ -104,14 +103,12 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
-# json.dumps escapes C0 controls inside strings but not DEL and C1 controls (with ensure_ascii off).
-_JSON_UNSAFE = re.compile("[\x7f-\x9f]")
-
-
 def print_json(data: Any) -> None:
     """JSON with every control character escaped: faithful data, harmless to a terminal."""
+    # json.dumps escapes C0 controls inside strings but not DEL, C1 controls, bidi controls,
+    # noncharacters or lone surrogates (with ensure_ascii off): those become \u escapes.
     text = json.dumps(data, default=_json_default, ensure_ascii=False, indent=2)
-    text = _JSON_UNSAFE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+    text = JSON_ESCAPE_CHARS.sub(lambda match: json.dumps(match.group())[1:-1], text)
     # Only the indentation's newlines remain; sanitize keeps them and has nothing else to do.
     _out(sanitize(text, multiline=True))
 
@@ -1345,6 +1342,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
+        if message.endswith("expected one argument"):
+            # `--name -x`: argparse takes a value that starts with "-" for an option.
+            message += " (write a value that begins with '-' as --option=-value)"
         self.exit(EXIT_USAGE, f"error: {sanitize(message)}\n")
 
 
@@ -1381,7 +1381,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="A keyboard-first terminal tool for a VoIP carrier's NOC. "
         "Without a command it opens the TUI.",
-        epilog="Run 'carriertui COMMAND --help' for a command's options.",
+        epilog="Run 'carriertui COMMAND --help' for a command's options. A value that "
+        "begins with '-' is written with '=': --name=-Dash Telecom.",
     )
     _add_db_options(parser, default=None)
     parser.set_defaults(handler=cmd_tui)
@@ -1653,25 +1654,26 @@ def _error(message: str) -> None:
 
 
 def _database_error(error: Exception, args: argparse.Namespace) -> int | None:
-    """An SQLAlchemy error as one line, or None when ``error`` is not one."""
-    exc = sys.modules.get("sqlalchemy.exc")
-    if exc is None or not isinstance(error, exc.SQLAlchemyError):
+    """A database error as one line naming its class (connection, busy, a limit of the input,
+    internal), or None when ``error`` is not one."""
+    from carriertui.store.errors import INTERNAL, database_failure, describe_database_failure
+
+    failure = database_failure(error)
+    if failure is None:
         return None
-    cause = getattr(error, "orig", None) or error
-    first = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
-    if "database is locked" in first.lower():
-        _error(f"the database is locked by another process: {first}")
-        return EXIT_ERROR
+    kind, detail = failure
     try:
         from carriertui.store.db import redacted_url
 
         where = redacted_url(database_url(args))
     except Exception:
         where = "the database"
-    if isinstance(error, exc.OperationalError):
-        _error(f"cannot connect to {where}: {first}")
-    else:
-        _error(f"database error on {where}: {first}")
+    log_hint = ""
+    if kind == INTERNAL:
+        from carriertui.logfile import log_unexpected
+
+        log_hint = log_unexpected("database error", error)
+    _error(describe_database_failure(kind, detail, where, log_hint))
     return EXIT_ERROR
 
 
@@ -1688,6 +1690,31 @@ def _stdout_to_devnull() -> None:
         pass
     finally:
         os.close(devnull)
+
+
+def _undecodable_argument(argv: Sequence[str], args: argparse.Namespace) -> str | None:
+    """How the operator wrote the first text argument that was not valid UTF-8 (Python decodes
+    such bytes to lone surrogates, which no database driver or terminal accepts). File paths are
+    exempt: parsed to ``Path``, they are not text here, and Python opens such names as they are."""
+
+    def undecodable(value: object) -> bool:
+        if isinstance(value, str):
+            return any("\ud800" <= char <= "\udfff" for char in value)
+        if isinstance(value, list | tuple):
+            return any(undecodable(item) for item in value)
+        return False
+
+    for dest, value in vars(args).items():
+        if not undecodable(value):
+            continue
+        for index, token in enumerate(argv):
+            if token.startswith("--") and "=" in token and undecodable(token):
+                return token.split("=", 1)[0]
+            if undecodable(token):
+                before = argv[index - 1] if index else ""
+                return before if before.startswith("-") else f"the argument {dest.upper()}"
+        return dest
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1707,6 +1734,13 @@ def _main(argv: list[str] | None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as stop:  # --help, or a usage error already printed by argparse
         return stop.code if isinstance(stop.code, int) else EXIT_USAGE
+    bad = _undecodable_argument(sys.argv[1:] if argv is None else argv, args)
+    if bad is not None:
+        _error(f"{bad}: not valid UTF-8 text; nothing was changed")
+        return EXIT_USAGE
+    from carriertui import logfile
+
+    logfile.configure()  # warnings and errors of every command (and the TUI) reach the log
 
     from carriertui.store.errors import StoreError, ValidationError
 
@@ -1732,7 +1766,12 @@ def _main(argv: list[str] | None) -> int:
     except Exception as error:
         code = _database_error(error, args)
         if code is None:
-            raise
+            # A defect: one line for the operator, the traceback in the log.
+            from carriertui.logfile import log_unexpected
+
+            where = log_unexpected("unexpected error", error)
+            _error(f"internal error: {type(error).__name__}: {error} (details in {where})")
+            return EXIT_ERROR
         return code
 
 

@@ -42,13 +42,35 @@ def config_dir() -> Path:
 
 
 def exports_dir() -> Path:
-    """Default folder for CSV exports."""
+    """The export folder: the default for CSV exports, and the folder an export may write to
+    without asking (a path outside it is confirmed first). ``$CARRIERTUI_HOME/exports``; without
+    it the user's documents folder (platformdirs) when it exists, else ``exports/`` in the data
+    folder. Not created here: :func:`ensure_exports_dir` does that when an export needs it."""
     home = _home()
     if home is not None:
         return home / "exports"
     import platformdirs
 
-    return Path(platformdirs.user_documents_dir())
+    documents = Path(platformdirs.user_documents_dir())
+    if documents.is_dir():
+        return documents
+    return data_dir() / "exports"
+
+
+def ensure_exports_dir() -> Path:
+    """The export folder, created (private to its owner) when missing."""
+    return ensure_private_dir(exports_dir())
+
+
+def log_path() -> Path:
+    """The log file: unexpected errors with their tracebacks (never a password: services never
+    put one in an exception)."""
+    home = _home()
+    if home is not None:
+        return home / "logs" / "carriertui.log"
+    import platformdirs
+
+    return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)) / "carriertui.log"
 
 
 def config_path() -> Path:

@@ -14,6 +14,13 @@ The file is written next to its target under a temporary name, flushed to disk a
 place only when complete: a cancel or a failure leaves no file at ``path`` (a file already there is
 left as it was). The export is created with mode 0600, as ``mkstemp`` makes it: it holds customer
 data.
+
+Where it goes: the temporary file and the rename happen in the *resolved* folder of ``path``, and
+a ``path`` that is itself a symbolic link is refused (``lstat``; nothing opens the final name, it
+is only ever the target of a rename or a link, so no symlink there is followed). ``within``
+refuses a folder that resolves out of the given export folder; ``overwrite=False`` refuses an
+existing file (a hard link makes the no-clobber check and the placing one step).
+:func:`check_export_target` tells a dialog, before it writes, what to ask.
 """
 
 from __future__ import annotations
@@ -21,10 +28,13 @@ from __future__ import annotations
 import contextlib
 import csv
 import errno
+import io
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -39,6 +49,14 @@ class ExportError(Exception):
 
 class ExportCancelled(Exception):  # not an ExportError: a cancel is no failure
     """The operator cancelled the export; nothing was written."""
+
+
+class ExportExists(ExportError):
+    """The target file exists and the export was not allowed to replace it."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"cannot export to {_shown(path)}: the file exists")
+        self.path = path
 
 
 _DANGEROUS_START = frozenset("=+-@\t\r\n")
@@ -131,6 +149,8 @@ def write_csv(
     on_progress: Callable[[int], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
     value_indexes: Sequence[int] | None = None,
+    overwrite: bool = True,
+    within: Path | None = None,
 ) -> int:
     """Write the rows of ``batches`` to ``path`` as CSV; return the number of rows written.
 
@@ -140,7 +160,8 @@ def write_csv(
     ``cancelled`` is asked before each batch (raising :class:`ExportCancelled`);
     ``on_progress`` gets the rows written so far after each batch.
     Raises :class:`ExportError` for a path that cannot be written (missing folder, a folder,
-    no permission, a full disk).
+    a symbolic link, no permission, a full disk), or that resolves out of ``within``;
+    :class:`ExportExists` for an existing file when ``overwrite`` is False.
     """
     pick = _picker(len(columns), value_indexes)
     width = len(columns)
@@ -153,6 +174,8 @@ def write_csv(
         group_header=group_header,
         on_progress=on_progress,
         cancelled=cancelled,
+        overwrite=overwrite,
+        within=within,
     )
 
 
@@ -165,6 +188,8 @@ def write_csv_cells(
     group_header: bool = False,
     on_progress: Callable[[int], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    overwrite: bool = True,
+    within: Path | None = None,
 ) -> int:
     """:func:`write_csv` for rows already made of CSV cells (:func:`csv_cell` of each value,
     or text the csv writer writes the same way, as ``RowSource.iter_csv_cells`` gives them):
@@ -180,6 +205,8 @@ def write_csv_cells(
         group_header=group_header,
         on_progress=on_progress,
         cancelled=cancelled,
+        overwrite=overwrite,
+        within=within,
     )
 
 
@@ -193,9 +220,11 @@ def _write(
     group_header: bool,
     on_progress: Callable[[int], None] | None,
     cancelled: Callable[[], bool] | None,
+    overwrite: bool,
+    within: Path | None,
 ) -> int:
     path = Path(path)
-    temporary = _create_temporary(path)
+    temporary = _create_temporary(path, within=within, overwrite=overwrite)
     iterator: Iterator[list[Any]] = iter(batches)
     written = 0
     try:
@@ -231,10 +260,7 @@ def _write(
                 os.fsync(handle.fileno())
             except OSError as error:
                 raise _export_error(path, error) from error
-        try:
-            os.replace(temporary.name, path)
-        except OSError as error:
-            raise _export_error(path, error) from error
+        _place(temporary, path, overwrite=overwrite)
     except OSError as error:
         # close() flushing the last buffer onto a full disk lands here.
         _remove(temporary.name)
@@ -247,6 +273,47 @@ def _write(
         if close is not None:
             close()
     return written
+
+
+@dataclass(frozen=True)
+class CsvText:
+    """CSV held in memory (the portal copies, shows or downloads it; it writes no file)."""
+
+    text: str
+    rows: int  # data rows in ``text``
+    complete: bool  # False: stopped at the size limit, more rows were left out
+
+
+def csv_cells_text(
+    columns: Sequence[Column],
+    batches: Iterable[list[Sequence[Any]]],
+    *,
+    limit: int,
+    include_header: bool = True,
+) -> CsvText:
+    """The CSV that :func:`write_csv_cells` would write, as text, with whole rows up to
+    ``limit`` characters: the same quoting, neutralising and CRLF line ends."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, dialect="excel", lineterminator="\r\n")
+    if include_header:
+        writer.writerow([csv_text(column.title) for column in columns])
+    rows = 0
+    iterator: Iterator[list[Sequence[Any]]] = iter(batches)
+    try:
+        for batch in iterator:
+            for row in batch:
+                mark = buffer.tell()
+                writer.writerow(row)
+                if buffer.tell() > limit:
+                    buffer.seek(mark)
+                    buffer.truncate()
+                    return CsvText(buffer.getvalue(), rows, complete=False)
+                rows += 1
+    finally:
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            close()
+    return CsvText(buffer.getvalue(), rows, complete=True)
 
 
 def _cells_as_they_are(batch: list[Any]) -> Iterable[Sequence[Any]]:
@@ -280,26 +347,128 @@ def _plain_lines(batch: Sequence[Sequence[Any]], width: int) -> str | None:
 
 
 class _Temporary:
-    def __init__(self, fd: int, name: str) -> None:
+    def __init__(self, fd: int, name: str, target: Path) -> None:
         self.fd = fd
         self.name = name
+        self.target = target  # the final file: the resolved folder and the name
 
 
-def _create_temporary(path: Path) -> _Temporary:
+def _resolved_folder(path: Path) -> Path:
+    """``path``'s folder with every symbolic link resolved (ExportError when it is missing)."""
     folder = path.parent
-    if path.is_dir():
-        raise ExportError(f"cannot export to {_shown(path)}: it is a folder")
-    if not folder.exists():
+    try:
+        resolved = folder.resolve(strict=True)
+    except FileNotFoundError:
         raise ExportError(
             f"cannot export to {_shown(path)}: folder {_shown(folder)} does not exist"
-        )
-    if not folder.is_dir():
-        raise ExportError(f"cannot export to {_shown(path)}: {_shown(folder)} is not a folder")
-    try:
-        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
+        ) from None
     except OSError as error:
         raise _export_error(path, error) from error
-    return _Temporary(fd, name)
+    if not resolved.is_dir():
+        raise ExportError(f"cannot export to {_shown(path)}: {_shown(folder)} is not a folder")
+    return resolved
+
+
+def _inside(folder: Path, base: Path) -> bool:
+    return folder == base or base in folder.parents
+
+
+def _existing(path: Path, target: Path) -> os.stat_result | None:
+    """The target's own status (``lstat``: a symbolic link is not followed), or None."""
+    try:
+        status = os.lstat(target)
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise _export_error(path, error) from error
+    if stat.S_ISLNK(status.st_mode):
+        raise ExportError(
+            f"cannot export to {_shown(path)}: it is a symbolic link (links are not followed)"
+        )
+    if stat.S_ISDIR(status.st_mode):
+        raise ExportError(f"cannot export to {_shown(path)}: it is a folder")
+    return status
+
+
+def _final_target(path: Path, within: Path | None) -> Path:
+    if not path.name or path.name in (".", ".."):
+        raise ExportError(f"cannot export to {_shown(path)}: enter a file name")
+    folder = _resolved_folder(path)
+    if within is not None:
+        base = Path(within).resolve()
+        if not _inside(folder, base):
+            raise ExportError(
+                f"cannot export to {_shown(path)}: its folder leads out of the export folder "
+                f"{_shown(base)} (through a symbolic link)"
+            )
+    return folder / path.name
+
+
+def _create_temporary(path: Path, *, within: Path | None, overwrite: bool) -> _Temporary:
+    target = _final_target(path, within)
+    if _existing(path, target) is not None and not overwrite:
+        raise ExportExists(path)
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=target.parent)
+    except OSError as error:
+        raise _export_error(path, error) from error
+    return _Temporary(fd, name, target)
+
+
+# A hard link is the no-clobber rename; these say the file system has none (FAT, some shares).
+_NO_LINKS = frozenset({errno.EPERM, errno.EXDEV, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP})
+
+
+def _place(temporary: _Temporary, path: Path, *, overwrite: bool) -> None:
+    """Move the complete temporary file to its target. Checked again here (the folder may have
+    changed since the export began): a symbolic link at the target is refused, and without
+    ``overwrite`` an existing file too, in the same step that places the file where links work.
+    A rename replaces a link itself, never what it points to."""
+    target = temporary.target
+    exists = _existing(path, target) is not None
+    if not overwrite:
+        if exists:
+            raise ExportExists(path)
+        try:
+            os.link(temporary.name, target)
+        except FileExistsError:
+            raise ExportExists(path) from None
+        except OSError as error:
+            if error.errno not in _NO_LINKS:
+                raise _export_error(path, error) from error
+        else:
+            _remove(temporary.name)
+            return
+    try:
+        os.replace(temporary.name, target)
+    except OSError as error:
+        raise _export_error(path, error) from error
+
+
+@dataclass(frozen=True)
+class ExportTarget:
+    """What a dialog asks about before it exports to a typed path (see check_export_target)."""
+
+    path: Path  # the file that will be written: the resolved folder and the name
+    outside: bool  # not in the export folder: ask first
+    exists: bool  # a file is there: ask before replacing it
+
+
+def check_export_target(path: Path, export_folder: Path) -> ExportTarget:
+    """Check a typed export path against the export folder, without writing anything.
+
+    Raises :class:`ExportError` for a name that is a folder or a symbolic link, a missing
+    folder, and a path that names a place in the export folder but whose folder resolves out of
+    it through a symbolic link (never followed). A path outside the export folder, and an
+    existing file, are allowed once the operator has confirmed (``outside``, ``exists``).
+    """
+    typed = Path(os.path.abspath(Path(path).expanduser()))  # ".." folded, links kept
+    base_typed = Path(os.path.abspath(Path(export_folder).expanduser()))
+    base = base_typed.resolve()
+    claimed_inside = _inside(typed.parent, base_typed) or _inside(typed.parent, base)
+    target = _final_target(typed, base if claimed_inside else None)
+    exists = _existing(typed, target) is not None
+    return ExportTarget(target, outside=not _inside(target.parent, base), exists=exists)
 
 
 def _remove(name: str) -> None:

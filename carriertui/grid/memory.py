@@ -25,6 +25,7 @@ from carriertui.grid.model import (
     aggregate_values,
     distinct_label,
     fold_ascii,
+    key_columns_for,
     merge_aggregates,
     search_text,
     search_text_columns,
@@ -45,9 +46,17 @@ class InMemoryRowSource:
     # the few hundred rows it is meant for.
     synchronous = True
 
-    def __init__(self, columns: Sequence[Column], rows: Sequence[Row], name: str) -> None:
+    def __init__(
+        self,
+        columns: Sequence[Column],
+        rows: Sequence[Row],
+        name: str,
+        *,
+        key_columns: Sequence[str] = (),
+    ) -> None:
         self.columns: Sequence[Column] = tuple(columns)
         self.name = name
+        self.key_columns = key_columns_for(self.columns, key_columns)
         self._column_set = ColumnSet(self.columns)
         if len(self._column_set.by_key) != len(self.columns):
             raise ValueError(f"{name}: duplicate column keys")

@@ -99,6 +99,7 @@ class Column:
     group: str | None = None  # a group header above the titles, e.g. "Calls"
     empty: str = ""  # what a missing value (None) shows, e.g. "—" for a ratio with no denominator
     tone: Callable[[Any], Tone | None] | None = None  # value -> its cell's colour (none: plain)
+    places: int | None = None  # decimals a MONEY/PERCENT/DECIMAL cell shows; None: by type
 
     @property
     def is_numeric(self) -> bool:
@@ -194,6 +195,9 @@ class RowSource(Protocol):
 
     columns: Sequence[Column]
     name: str  # a short name for export files, e.g. "audit-log"
+    # The columns that name a row (Period, Name, Date / Time): pinned on the left of the grid
+    # and carried as row labels; ``key_columns_for(columns)`` gives the default, the first one.
+    key_columns: tuple[str, ...]
 
     def count(self, query: Query) -> int:
         """Rows passing the query's filters and search."""
@@ -263,6 +267,26 @@ class ColumnSet:
         return [column.key for column in self.columns].index(key)
 
 
+def key_columns_for(columns: Sequence[Column], keys: Sequence[str] = ()) -> tuple[str, ...]:
+    """A source's ``key_columns``: ``keys`` that are columns of it, else its first column."""
+    known = {column.key for column in columns}
+    chosen = tuple(key for key in keys if key in known)
+    return chosen or ((columns[0].key,) if columns else ())
+
+
+def key_columns_of(source: Any) -> tuple[str, ...]:
+    """The ``key_columns`` of any source (the first column for one that declares none)."""
+    return key_columns_for(source.columns, getattr(source, "key_columns", ()))
+
+
+def key_column_positions(source: Any) -> tuple[int, ...]:
+    """Positions of the columns that name a row (Period, Name, Time), which a copy or export of
+    a cell range carries along, in column order."""
+    columns = list(getattr(source, "columns", ()))
+    keys = set(key_columns_of(source)) if columns else set()
+    return tuple(index for index, column in enumerate(columns) if column.key in keys)
+
+
 def display_text(column: Column, value: Any) -> str:
     """The cell text for ``value`` (not yet sanitized: the widget does that)."""
     if value is None:
@@ -274,9 +298,11 @@ def display_text(column: Column, value: Any) -> str:
     if column.type is ColumnType.BOOLEAN:
         return "yes" if value else "no"
     if column.type in (ColumnType.MONEY, ColumnType.DECIMAL) and isinstance(value, Decimal):
-        return f"{value:,.2f}" if column.type is ColumnType.MONEY else f"{value.normalize():f}"
+        if column.type is ColumnType.DECIMAL and column.places is None:
+            return f"{value.normalize():f}"
+        return f"{value:,.{shown_places(column)}f}"
     if column.type is ColumnType.PERCENT:
-        return f"{value:.2f}%"
+        return f"{value:.{shown_places(column)}f}%"
     if column.type is ColumnType.DURATION:
         seconds = int(value)
         return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
@@ -349,6 +375,43 @@ def merge_aggregates(parts: Iterable[Aggregate]) -> Aggregate:
         minimum=min(minimums) if minimums else None,
         maximum=max(maximums) if maximums else None,
     )
+
+
+# Selection maths. Sums are exact (CDR charges have 4 decimal places; an invoice's subtotal is
+# their exact sum), so a sum is shown with as many places as it needs, at least as many as its
+# cells show, up to this; past it (a sum of ratios) it is rounded and marked with "≈".
+MAX_EXACT_PLACES = 4
+
+
+def shown_places(column: Column) -> int:
+    """Decimal places the cells of a numeric column show."""
+    if column.places is not None:
+        return column.places
+    return 2 if column.type in (ColumnType.MONEY, ColumnType.PERCENT) else 0
+
+
+def exact_number_text(value: Decimal | int | float | None, places: int = 0) -> str:
+    """A sum, min or max: ``places`` decimals, or as many as the value holds (a Decimal's own
+    exponent: a sum of 4-place charges has 4) up to MAX_EXACT_PLACES; rounded past that, and
+    then marked "≈". None is a dash."""
+    if value is None:
+        return "—"
+    if isinstance(value, int):
+        return f"{value:,.{places}f}" if places else f"{value:,}"
+    if isinstance(value, float):
+        value = Decimal(repr(value))
+    exponent = value.as_tuple().exponent  # as stored: 4 places for money from the database
+    needed = max(0, -exponent) if isinstance(exponent, int) else 0
+    shown = max(places, min(needed, MAX_EXACT_PLACES))
+    text = f"{value:,.{shown}f}" if abs(value) < 10**15 else f"{value:.4E}"
+    return ("≈" if needed > shown else "") + text
+
+
+def average_text(value: Decimal | float | None, places: int = 0) -> str:
+    """An average: at least 2 decimals, or as many as the cells show (it is rounded by nature)."""
+    if value is None:
+        return "—"
+    return f"{value:,.{max(2, places)}f}"
 
 
 def aggregate_values(values: Iterable[Any]) -> Aggregate:

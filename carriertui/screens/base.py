@@ -106,17 +106,34 @@ def save_with_reason(
 
 
 def report_error(app: Any, error: Exception) -> None:
-    """Show an error to the operator. Expected errors (the store's) as they are; others briefly,
-    with the details in the log (never a password: services never put one in an exception)."""
-    from carriertui.store.errors import StoreError  # the store is loaded before any service runs
+    """Show an error to the operator. Expected errors (the store's) as they are; database errors
+    by their class (connection, busy, a limit of the input, internal), as the CLI says them;
+    others briefly, with the traceback in the log file (never a password: services never put
+    one in an exception)."""
+    from carriertui.logfile import log_unexpected
+    from carriertui.store import errors  # the store is loaded before any service runs
 
-    if isinstance(error, StoreError):
+    if isinstance(error, errors.StoreError):
         notify_plain(app, str(error), severity="error", timeout=8)
-    else:
-        log.exception("unexpected error", exc_info=error)
-        notify_plain(
-            app, f"Unexpected error: {type(error).__name__}: {error}", severity="error", timeout=10
-        )
+        return
+    failure = errors.database_failure(error)
+    if failure is not None:
+        kind, detail = failure
+        hint = log_unexpected("database error", error) if kind == errors.INTERNAL else ""
+        from carriertui.store.db import redacted_url
+
+        db = getattr(app, "db", None)
+        where = redacted_url(db.url) if db is not None else "the database"
+        text = errors.describe_database_failure(kind, detail, where, hint)
+        notify_plain(app, text, severity="error", timeout=10)
+        return
+    where = log_unexpected("unexpected error", error)
+    notify_plain(
+        app,
+        f"Unexpected error: {type(error).__name__}: {error} (details in {where})",
+        severity="error",
+        timeout=10,
+    )
 
 
 class TopBar(Static):

@@ -83,10 +83,12 @@ class CustomerScreen(BaseScreen):
         "form picks an unused number); `x` releases the block or removes the extension under "
         "the cursor; `t` tests what a dialled number reaches.\n\n"
         "Summary: 1 24 hours, 2 Daily, 3 Weekly, 4 Monthly (UTC), 5 Invoices. Select cells for "
-        "sum and average (the status line adds the weighted ASR and ACD of the selected rows); m "
-        "copies or exports. Tick rows with space and press i to Generate Invoice (closed "
-        "periods only); I creates every missing invoice; c writes the row's CDR report; u rolls "
-        "up new CDRs now; p marks an invoice paid.\n\n"
+        "sum and average (the status line adds the weighted ASR and ACD of the selected rows; = "
+        "shows every figure); ctrl+f goes to a column by its title, shift+End selects to the "
+        "last row; m copies or exports. Tick rows with space and press i to Generate Invoice "
+        "for the ticked periods (closed ones only); I creates every missing invoice; c writes "
+        "the row's CDR report; u rolls up new CDRs now; p marks an invoice paid; t shows or "
+        "hides the chart.\n\n"
         "`[` and `]` move between tabs; Esc goes back to the list."
     )
     BINDINGS: ClassVar[list[BindingType]] = [

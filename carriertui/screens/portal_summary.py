@@ -11,18 +11,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from textual.widgets import Static
-
 from carriertui.screens.base import run_service
 from carriertui.screens.summary import SummaryPane
-from carriertui.widgets.plain import plain
 
 if TYPE_CHECKING:
     from carriertui.store.contacts import PortalIdentity
 
 # The Summary pane's actions that write or reach beyond the customer's own view.
 OPERATOR_ACTIONS = frozenset({"generate", "auto_generate", "mark_paid", "cdr_report", "rollup"})
-INVOICES_INFO = "Your invoices, newest first: number, period, amounts, due date and status."
+INVOICES_INFO = "Your invoices: number, period, amounts, due date and status"
 
 
 class PortalSummaryPane(SummaryPane):
@@ -55,9 +52,11 @@ class PortalSummaryPane(SummaryPane):
 
         self.summary = None
         self.workers.cancel_group(self, "summary-load")
+        self._stash_ticks()
         self.grid.set_source(portal.portal_invoices_source(self._app.db, self.identity))
-        self.query_one("#summary-info", Static).update(plain(INVOICES_INFO))
-        self.query_one("#summary-chart").display = False
+        self._shown_view = None  # invoice rows: nothing to tick
+        self._place_chart()
+        self._set_info([(INVOICES_INFO, 0)])
 
     # Defence in depth: the bindings are off (check_action), and the actions do nothing.
     def action_generate(self) -> None:

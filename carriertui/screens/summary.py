@@ -4,6 +4,8 @@ ACD, Generate Invoice, Auto Generate, the CDR report, and the customer's invoice
 
 from __future__ import annotations
 
+import weakref
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -13,14 +15,15 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Label, Sparkline, Static
+from textual.widgets import Button, Label, Sparkline
 
 from carriertui.grid.memory import InMemoryRowSource
-from carriertui.grid.model import Column, Query, RowSource, SortKey
+from carriertui.grid.model import Column, ColumnType, Query, RowSource, SortKey
 from carriertui.screens.base import report_error, run_service, save_with_reason
 from carriertui.store.summary import Summary, SummaryView
 from carriertui.widgets.grid import Grid, Selection
-from carriertui.widgets.plain import join, notify_plain, plain
+from carriertui.widgets.grid.status import FitLine, Part
+from carriertui.widgets.plain import notify_plain, plain
 
 VIEWS = (
     ("24h", "24 hours"),
@@ -32,6 +35,14 @@ VIEWS = (
 NEWEST_FIRST = Query(sort=(SortKey("period_start", descending=True),))
 INVOICE_COLUMN = Column("invoice", "Invoice", width=11, group="Invoice")
 SPARK_POINTS = 60
+# Money as stored (4 places, as CDR charges are): the cells of a selection then add up to its
+# sum to the last digit, and a day's Customer Charge reads as its invoice's subtotal.
+MONEY_PLACES = 4
+# Below this many rows the chart starts collapsed: at 80x24 its two rows go to the grid.
+CHART_MIN_HEIGHT = 32
+# Whether the chart is shown, per app (an operator's session): set by `t`, kept across
+# customers and tabs until the app ends.
+_chart_shown: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
 
 
 def _duration(seconds: Decimal | int | None) -> str:
@@ -53,7 +64,12 @@ def summary_source(summary: Summary, invoices: dict[datetime, str]) -> InMemoryR
         text = period_label(kind, value)
         return f"{text} \u25d4" if value == partial else text
 
-    columns = list(summary.columns)  # the portal's BilledSummary has no Cost or Profit
+    columns = [
+        replace(column, places=MONEY_PLACES, width=(column.width or 13) + 2)
+        if column.type is ColumnType.MONEY
+        else column
+        for column in summary.columns  # the portal's BilledSummary has no Cost or Profit
+    ]
     first = columns[0]
     columns[0] = Column(
         first.key,
@@ -66,7 +82,9 @@ def summary_source(summary: Summary, invoices: dict[datetime, str]) -> InMemoryR
     columns.append(INVOICE_COLUMN)
     rows = [(key, (*values, invoices.get(key))) for key, values in summary_grid_rows(summary)]
     code = summary.customer_code or str(summary.customer_id)
-    return InMemoryRowSource(columns, rows, name=f"summary-{code}-{summary.view.value}")
+    return InMemoryRowSource(
+        columns, rows, name=f"summary-{code}-{summary.view.value}", key_columns=(first.key,)
+    )
 
 
 class SummaryPane(Vertical):
@@ -74,11 +92,14 @@ class SummaryPane(Vertical):
 
     DEFAULT_CSS = """
     SummaryPane { height: 1fr; }
-    SummaryPane > #summary-views { height: 1; }
+    SummaryPane > #summary-views { height: 1; padding: 0 0 0 1; }
     SummaryPane > #summary-views Button { margin: 0 1 0 0; min-width: 6; }
     SummaryPane > #summary-views Button.-active { text-style: bold reverse; }
-    SummaryPane > #summary-info { height: 1; }
+    SummaryPane > #summary-views #summary-info { color: $text-muted; }
     SummaryPane > #summary-chart { height: 2; }
+    /* Every row for the grid: the pinned Period and a cut column at the right edge say
+       there is more to scroll to. */
+    SummaryPane #summary-grid DataGrid { scrollbar-size-horizontal: 0; }
     SummaryPane > #summary-chart Sparkline { width: 1fr; height: 1; }
     SummaryPane > #summary-chart .chart-label { width: 20; height: 1; }
     """
@@ -93,6 +114,14 @@ class SummaryPane(Vertical):
         Binding("c", "cdr_report", "CDRs", id="summary.cdr_report", tooltip="CDR report (CSV)"),
         Binding("p", "mark_paid", "Paid", id="summary.paid", show=False),
         Binding("u", "rollup", "Update", id="summary.rollup", show=False),
+        Binding(
+            "t",
+            "toggle_chart",
+            "Chart",
+            id="summary.chart",
+            show=False,
+            tooltip="Show or hide the chart (remembered until you quit)",
+        ),
     ]
 
     def __init__(
@@ -108,6 +137,11 @@ class SummaryPane(Vertical):
         self.view = SummaryView.DAILY.value
         self.summary: Summary | None = None
         self._window: tuple[int, int] | None = None
+        # Ticked rows per view, by row key (a period's start): they survive re-reads, roll-ups
+        # that add rows, and switching views and back.
+        self._ticks: dict[str, set[Any]] = {}
+        self._shown_view: str | None = None  # whose rows the grid holds now
+        self._info: list[Part] = []
 
     @property
     def _app(self) -> Any:
@@ -126,10 +160,9 @@ class SummaryPane(Vertical):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="summary-views"):
-            for key, title in VIEWS:
-                number = [k for k, _ in VIEWS].index(key) + 1
-                yield Button(f"{number} {title}", id=f"view-{key}", compact=True)
-        yield Static("Loading…", id="summary-info")
+            for key, _title in VIEWS:
+                yield Button(self._view_label(key), id=f"view-{key}", compact=True)
+            yield FitLine(id="summary-info")
         with Vertical(id="summary-chart"):
             with Horizontal():
                 yield Label("", id="chart-minutes-label", classes="chart-label", markup=False)
@@ -147,6 +180,8 @@ class SummaryPane(Vertical):
 
     def on_mount(self) -> None:
         self._mark_view()
+        self._place_chart()
+        self._set_info([("Loading…", 0)])
         self.set_interval(0.25, self._follow_scroll)
 
     @property
@@ -164,6 +199,45 @@ class SummaryPane(Vertical):
         return True
 
     # -- loading ----------------------------------------------------------------------------
+
+    # -- the chart's place ------------------------------------------------------------------
+
+    @property
+    def chart_shown(self) -> bool:
+        shown = _chart_shown.get(self.app)
+        return self.app.size.height >= CHART_MIN_HEIGHT if shown is None else shown
+
+    def action_toggle_chart(self) -> None:
+        _chart_shown[self.app] = not self.chart_shown
+        self._place_chart()
+        self._set_info(self._info)
+
+    def _place_chart(self) -> None:
+        self.query_one("#summary-chart").display = self.chart_shown and self.view != "invoices"
+        self._window = None
+
+    def _set_info(self, parts: list[Part]) -> None:
+        """The line beside the view switch; its least important parts go when it is narrow."""
+        self._info = parts
+        hint: list[Part] = []
+        if not self.chart_shown and self.view != "invoices":
+            hint.append(("t shows the chart", 6))
+        self.query_one("#summary-info", FitLine).set_parts([*parts, *hint])
+
+    # -- ticks: by period, per view ---------------------------------------------------------
+
+    def _stash_ticks(self) -> None:
+        if self._shown_view is not None:
+            self._ticks[self._shown_view] = set(self.grid.view.checked)
+
+    def _restore_ticks(self, keys: set[Any]) -> None:
+        """After the grid took new rows: tick again the periods ticked in this view that are
+        still there (a rolling 24-hour view drops its oldest hour)."""
+        self._shown_view = self.view
+        kept = self._ticks.get(self.view, set()) & keys
+        self._ticks[self.view] = kept
+        self.grid.view.checked.update(kept)
+        self.grid.view.refresh()
 
     def load(self) -> None:
         if self.view == "invoices":
@@ -188,18 +262,26 @@ class SummaryPane(Vertical):
         if summary.view.value != self.view:
             return  # the operator switched views while this was read: a newer load follows
         self.summary = summary
-        self.query_one("#summary-chart").display = True
-        self.grid.set_source(summary_source(summary, numbers), NEWEST_FIRST)
+        self._stash_ticks()
+        source = summary_source(summary, numbers)
+        self.grid.set_source(source, NEWEST_FIRST)
+        self._restore_ticks({row.period_start for row in summary.rows})
+        self._place_chart()
         rolled = summary.rolled_up_at
-        when = f"{rolled.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if rolled else "never"
-        partial = " · \u25d4 open (partial)" if summary.partial_row else ""
-        self.query_one("#summary-info", Static).update(
-            join(
-                (f"{len(summary.rows):,} periods (UTC) in {summary.currency}", ""),
-                (f" · rolled up {when}", "dim"),
-                (partial, "dim"),
-            )
-        )
+        when = "never"
+        if rolled is not None:
+            rolled = rolled.astimezone(UTC)
+            today = rolled.date() == datetime.now(UTC).date()
+            when = f"{rolled:%H:%M}" if today else f"{rolled:%Y-%m-%d %H:%M}"
+        parts: list[Part] = [
+            (summary.currency, 0),
+            (f"rolled up {when}", 1),
+            ("UTC", 2),
+        ]
+        if summary.partial_row:
+            parts.append(("\u25d4 open (partial)", 3))
+        parts.append((f"{len(summary.rows):,} periods", 5))
+        self._set_info(parts)
         self._window = None
         self.call_after_refresh(self._follow_scroll)
 
@@ -209,19 +291,22 @@ class SummaryPane(Vertical):
         app = self._app
         self.summary = None
         self.workers.cancel_group(self, "summary-load")
+        self._stash_ticks()
         self.grid.set_source(invoices.grid_source(app.db, self.actor, customer_id=self.customer_id))
-        self.query_one("#summary-info", Static).update(
-            plain("This customer's invoices. p marks the one under the cursor paid.")
-        )
-        self.query_one("#summary-chart").display = False
+        self._shown_view = None  # invoice rows: not ticked for invoicing
+        self._place_chart()
+        parts: list[Part] = [("This customer's invoices", 0)]
+        if self.can_edit:
+            parts.append(("p marks the one under the cursor paid", 1))
+        self._set_info(parts)
 
     # -- the view switch --------------------------------------------------------------------
 
     def action_view(self, view: str) -> None:
         if view == self.view:
             return
+        self._stash_ticks()
         self.view = view
-        self.grid.view.checked.clear()
         self._mark_view()
         self.load()
 
@@ -231,16 +316,28 @@ class SummaryPane(Vertical):
         self.action_view(event.button.id.removeprefix("view-"))
         self.grid.focus()
 
+    def _view_label(self, key: str) -> str:
+        """The active view in brackets: its name says which it is, not only its colour."""
+        number = [k for k, _ in VIEWS].index(key) + 1
+        label = f"{number} {dict(VIEWS)[key]}"
+        return f"[{label}]" if key == self.view else label
+
     def _mark_view(self) -> None:
         for key, _title in VIEWS:
-            self.query_one(f"#view-{key}", Button).set_class(key == self.view, "-active")
+            button = self.query_one(f"#view-{key}", Button)
+            button.set_class(key == self.view, "-active")
+            label = self._view_label(key)
+            button.label = plain(label)
+            # No padding (a Button adds 2 cells): room for the info beside them.
+            button.styles.line_pad = 0  # (CSS refuses 0)
+            button.styles.width = len(label)
 
     # -- the chart: minutes and ASR of the rows in view --------------------------------------
 
     def _follow_scroll(self) -> None:
         summary = self.summary
         view = self.grid.view
-        if summary is None or not view.loaded:
+        if summary is None or not view.loaded or not self.chart_shown:
             return
         first = int(view.scroll_offset.y)
         height = max(1, view.size.height - view.header_height)
@@ -286,12 +383,16 @@ class SummaryPane(Vertical):
 
     # -- invoices ---------------------------------------------------------------------------
 
-    def _periods_for_invoice(self) -> list[datetime]:
-        view = self.grid.view
-        if view.checked:
-            return sorted(view.checked)  # type: ignore[arg-type]
-        row = view.row_at(view.cursor[0])
-        return [row[0]] if row is not None else []
+    def _ticked_periods(self) -> list[datetime]:
+        """The ticked periods of this view, oldest first (never the row under the cursor: an
+        invoice is made only for what the operator ticked)."""
+        return sorted(self.grid.view.checked)  # type: ignore[arg-type]
+
+    def _period_label(self, start: datetime) -> str:
+        from carriertui.store.periods import period_label
+        from carriertui.store.summary import SummaryView
+
+        return period_label(SummaryView(self.view).period, start)
 
     def action_generate(self) -> None:
         if self.view in ("24h", "invoices"):
@@ -303,18 +404,33 @@ class SummaryPane(Vertical):
                 timeout=6,
             )
             return
-        periods = self._periods_for_invoice()
+        periods = self._ticked_periods()
         if not periods:
+            notify_plain(
+                self.app,
+                "Nothing is ticked: tick the closed periods to invoice with space, then press i",
+                severity="warning",
+                timeout=6,
+            )
             return
         from carriertui.store import invoices
+
+        labels = ", ".join(self._period_label(start) for start in periods)
+        noun = "period" if len(periods) == 1 else "periods"
+        notify_plain(
+            self.app, f"Generate Invoice for {len(periods)} ticked {noun}: {labels}", timeout=6
+        )
 
         app = self._app
         db, actor, customer_id, kind = app.db, self.actor, self.customer_id, self.view
 
         def done(created: list[Any]) -> None:
             numbers = ", ".join(record.number for record in created)
-            notify_plain(self.app, f"Generated {len(created)} invoice(s): {numbers}", timeout=6)
-            self.grid.view.checked.clear()
+            notify_plain(
+                self.app, f"Generated {len(created)} invoice(s) for {labels}: {numbers}", timeout=6
+            )
+            self.grid.view.checked.difference_update(periods)
+            self._ticks.get(kind, set()).difference_update(periods)
             self.load()
 
         save_with_reason(
@@ -401,6 +517,9 @@ class SummaryPane(Vertical):
         label = view.columns[0].formatter(start) if view.columns[0].formatter else str(day)
 
         def begin(path: Path, progress: Any, cancel: Any, finished: Any) -> None:
+            # What the operator confirmed in the dialog: replacing a file, leaving the folder.
+            overwrite, within = dialog.overwrite, dialog.within
+
             def work() -> Path:
                 report = cdrs.export_cdr_report(
                     db,
@@ -411,6 +530,8 @@ class SummaryPane(Vertical):
                     path,
                     on_progress=lambda done: self.app.call_from_thread(progress, done, None),
                     cancelled=cancel.is_set,
+                    overwrite=overwrite,
+                    within=within,
                 )
                 return report.path
 
@@ -420,10 +541,10 @@ class SummaryPane(Vertical):
             if path is not None:
                 notify_plain(self.app, f"CDR report written to {path}", timeout=6)
 
-        self.app.push_screen(
-            ExportScreen(locations.exports_dir(), f"CDRs of {label} (UTC), every column", begin),
-            closed,
+        dialog = ExportScreen(
+            locations.exports_dir(), f"CDRs of {label} (UTC), every column", begin
         )
+        self.app.push_screen(dialog, closed)
 
     # -- refresh ----------------------------------------------------------------------------
 

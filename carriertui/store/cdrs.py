@@ -768,13 +768,25 @@ def export_cdr_report(
     *,
     on_progress: Callable[[int], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    overwrite: bool = True,
+    within: Path | None = None,
 ) -> CdrReport:
     """Write the customer's CDRs of the period containing ``day`` to ``path`` as CSV (UTC times,
     every column, RFC 4180, formula-safe), through a temporary file renamed when complete.
-    ``path`` may be a folder: the file is then named by :func:`default_report_name`."""
+    ``path`` may be a folder: the file is then named by :func:`default_report_name`.
+    ``overwrite`` and ``within`` as for :func:`carriertui.grid.export.write_csv` (the TUI asks
+    before it replaces a file and keeps to the export folder unless told otherwise)."""
     report, batches = report_batches(db, actor, customer_id, kind, day)
     path = Path(path)
     if path.is_dir():
         path = path / default_report_name(report)
-    written = write_csv(path, REPORT_COLUMNS, batches, on_progress=on_progress, cancelled=cancelled)
+    written = write_csv(
+        path,
+        REPORT_COLUMNS,
+        batches,
+        on_progress=on_progress,
+        cancelled=cancelled,
+        overwrite=overwrite,
+        within=within,
+    )
     return CdrReport(path, written, report.customer_code, report.kind, report.start, report.end)

@@ -181,12 +181,13 @@ def like_escape(text: str) -> str:
 def list_customers(db: Database, actor: Actor, search: str | None = None) -> list[CustomerRecord]:
     """All customers by name; ``search`` matches name, account code or status (case-insensitive)."""
     actor.require(Role.VIEWER, "list customers")
+    # Checked before search_term strips it: str.strip() takes TAB, LF and \x1c-\x1f for
+    # whitespace, and a search of only those would otherwise list every customer.
+    search = validation.search_term("search", check_search(search or ""))
     with db.read() as session:
         query = select(Customer).order_by(col(Customer.name_folded))
-        # Checked before the strip: str.strip() takes TAB, LF and \x1c-\x1f for whitespace, and
-        # a search of only those would otherwise list every customer.
-        if search and check_search(search).strip():
-            folded = search.strip().casefold()
+        if search:
+            folded = search.casefold()
             pattern = f"%{like_escape(folded)}%"
             by_name = col(Customer.name_folded).like(pattern, escape="\\")
             if db.backend == "sqlite":

@@ -64,3 +64,69 @@ class DatabaseBusyError(StoreError):
 
 class DatabaseURLError(StoreError):
     pass
+
+
+# -- what went wrong with the database, in one line ---------------------------------------------
+
+CONNECTION = "connection"  # the server or file could not be reached or opened
+BUSY = "busy"  # locked by another process, a deadlock or a timeout: trying again can work
+LIMIT = "limit"  # the input hit one of the database's limits: trying again cannot work
+INTERNAL = "internal"  # anything else: a defect or a broken database; details in the log
+
+# SQLite's own limits, as its messages name them, and what an operator can do about each.
+_SQLITE_LIMITS = (
+    ("like or glob pattern too complex", "a search pattern over 50,000 bytes"),
+    ("string or blob too big", "a value over 1,000,000,000 bytes"),
+    ("too many sql variables", "too many values in one statement"),
+    ("expression tree is too large", "an expression deeper than 1,000 terms"),
+    ("parser stack overflow", "a statement nested too deeply"),
+    ("too many terms in compound select", "too many SELECTs in one statement"),
+)
+
+
+def database_failure(error: BaseException) -> tuple[str, str] | None:
+    """``(kind, first line of the cause)`` for a database driver error, or None when ``error``
+    is not one. Never imports SQLAlchemy itself: an error can only come from it once loaded."""
+    import sys
+
+    exc = sys.modules.get("sqlalchemy.exc")
+    if isinstance(error, DatabaseBusyError):
+        return BUSY, str(error)
+    if exc is None or not isinstance(error, exc.SQLAlchemyError):
+        return None
+    cause = getattr(error, "orig", None) or error
+    first = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+    text = first.lower()
+    sqlstate = str(getattr(cause, "sqlstate", "") or "")
+    sqlite_name = str(getattr(cause, "sqlite_errorname", "") or "")
+    if sqlite_name in ("SQLITE_BUSY", "SQLITE_LOCKED") or "database is locked" in text:
+        return BUSY, first
+    if sqlstate in ("55P03", "40P01", "40001", "57014"):  # lock, deadlock, serialization, timeout
+        return BUSY, first
+    for needle, limit in _SQLITE_LIMITS:
+        if needle in text:
+            return LIMIT, f"{limit} ({first})"
+    if sqlite_name == "SQLITE_TOOBIG":
+        return LIMIT, f"a value too big for the database ({first})"
+    if sqlstate[:2] in ("53", "54"):  # insufficient resources, program limit exceeded
+        return LIMIT, first
+    if sqlstate[:2] in ("08", "28") or sqlite_name in ("SQLITE_CANTOPEN", "SQLITE_NOTADB"):
+        return CONNECTION, first
+    if isinstance(error, exc.OperationalError) and not sqlstate and not sqlite_name:
+        # psycopg's failure to connect carries no SQLSTATE; neither does a missing SQLite file.
+        return CONNECTION, first
+    if isinstance(error, exc.InterfaceError | exc.DisconnectionError):
+        return CONNECTION, first
+    return INTERNAL, first
+
+
+def describe_database_failure(kind: str, detail: str, where: str, log_hint: str = "") -> str:
+    """The one line an operator reads, the same in the CLI and the TUI."""
+    if kind == CONNECTION:
+        return f"cannot connect to {where}: {detail}"
+    if kind == BUSY:
+        return f"the database is busy (locked by another process): {detail}; try again in a moment"
+    if kind == LIMIT:
+        return f"the input is too large for the database: {detail}; nothing was changed"
+    hint = f" (details in {log_hint})" if log_hint else ""
+    return f"internal database error on {where}: {detail}{hint}"

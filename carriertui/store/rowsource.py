@@ -68,6 +68,7 @@ from carriertui.grid.model import (
     RowKey,
     distinct_label,
     fold_ascii,
+    key_columns_for,
     merge_aggregates,
     search_text_columns,
 )
@@ -228,9 +229,11 @@ class SqlRowSource:
         where: ColumnElement[bool] | None = None,
         reverse_min_offset: int = DEFAULT_REVERSE_MIN_OFFSET,
         search_index: TrigramIndex | None = None,
+        key_columns: Sequence[str] = (),
     ) -> None:
         self.columns: Sequence[Column] = tuple(columns)
         self.name = name
+        self.key_columns = key_columns_for(self.columns, key_columns)
         missing = [column.key for column in self.columns if column.key not in expressions]
         if missing:
             raise ValueError(f"{name}: no SQL expression for columns {missing}")

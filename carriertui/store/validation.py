@@ -34,6 +34,21 @@ def text(
     return cleaned
 
 
+# Longer search terms are refused, not truncated: no operator types 1,000 characters to find a
+# row, and SQLite refuses LIKE patterns over 50,000 bytes with an error that names no field.
+MAX_SEARCH_CHARS = 1000
+
+
+def search_term(field: str, value: str | None) -> str:
+    """A search term as typed, stripped; refused (naming ``field``) past MAX_SEARCH_CHARS."""
+    term = (value or "").strip()
+    if len(term) > MAX_SEARCH_CHARS:
+        raise ValidationError(
+            field, f"must be at most {MAX_SEARCH_CHARS:,} characters (it has {len(term):,})"
+        )
+    return term
+
+
 def integer(
     field: str, value: Any, *, minimum: int | None = None, maximum: int | None = None
 ) -> int:

@@ -12,6 +12,7 @@ from sqlalchemy import Integer, MetaData, Numeric, String, Table, insert
 from textual.app import App, ComposeResult
 from textual.widgets import Input, SelectionList
 
+from carriertui import locations
 from carriertui.grid.memory import InMemoryRowSource
 from carriertui.grid.model import Column, ColumnType, Query, SortKey, Tone, negative_tone, tones
 from carriertui.widgets.grid import Grid
@@ -160,15 +161,17 @@ async def test_selection_aggregates_and_select_all() -> None:
         await pilot.press("right", "right", "shift+down", "shift+down")  # Attempts 120, 40, 300
         await pilot.pause(0.2)
         await settle(pilot)
-        assert grid.status_text() == ("5 rows · sel 3×1 · n 3 sum 460 avg 153.33 min 40 max 300")
+        assert grid.status_text() == (
+            "5 rows · sel 3×1 · sum 460 · avg 153.33 · min 40 · max 300 · n 3"
+        )
         await pilot.press("shift+right")  # and Connected 80, 10, 210
         await pilot.pause(0.2)
         await settle(pilot)
-        assert "sel 3×2 · n 6 sum 760 avg 126.67 min 10 max 300" in grid.status_text()
+        assert "sel 3×2 · sum 760 · avg 126.67 · min 10 · max 300 · n 6" in grid.status_text()
         await pilot.press("ctrl+a")
         await pilot.pause(0.2)
         await settle(pilot)
-        assert "sel 5×6 · n 15 sum" in grid.status_text()
+        assert "sel 5×6 · sum" in grid.status_text() and "n 15" in grid.status_text()
 
 
 async def test_copy_copy_with_headers_and_with_group_headers() -> None:
@@ -176,10 +179,12 @@ async def test_copy_copy_with_headers_and_with_group_headers() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot)
         await pilot.press("right", "shift+down", "shift+right")  # Status..Attempts, 2 rows
+        # The menu: with row labels (Name, the key column), values only, headers, groups.
         for choice, expected in (
-            (0, "Active\t120\nPenalty\t40"),
-            (1, "Status\tAttempts\nActive\t120\nPenalty\t40"),
-            (2, "\tCalls\nStatus\tAttempts\nActive\t120\nPenalty\t40"),
+            (0, "Northwind\tActive\t120\nBluefin\tPenalty\t40"),
+            (1, "Active\t120\nPenalty\t40"),
+            (2, "Name\tStatus\tAttempts\nNorthwind\tActive\t120\nBluefin\tPenalty\t40"),
+            (3, "\t\tCalls\nName\tStatus\tAttempts\nNorthwind\tActive\t120\nBluefin\tPenalty\t40"),
         ):
             await pilot.press("m")
             await wait_for(pilot, lambda: isinstance(app.screen, GridMenu))
@@ -191,14 +196,14 @@ async def test_export_writes_the_filtered_rows_with_hostile_text_neutralised(
     tmp_path: Path,
 ) -> None:
     app = GridApp(memory_source(), query=Query(sort=(SortKey("name"),)))
-    target = tmp_path / "out.csv"
+    target = locations.exports_dir() / "out.csv"  # a name alone goes to the export folder
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot)
         await pilot.press("m")
         await wait_for(pilot, lambda: isinstance(app.screen, GridMenu))
         await pilot.press("down", "down", "down", "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ExportScreen))
-        app.screen.query_one(Input).value = str(target)
+        app.screen.query_one(Input).value = "out.csv"
         await pilot.press("enter")
         await wait_for(pilot, lambda: not isinstance(app.screen, ExportScreen))
     with target.open(newline="", encoding="utf-8") as handle:

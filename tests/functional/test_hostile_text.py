@@ -26,7 +26,9 @@ HOSTILE = (
     "\x1b]52;c;aGk=\x07",
     "\x1b]2;PWNED\x07",
     "[bold red]not bold[/bold red]",
+    "ACME\u202e Ltd\u2066hidden\u2069",  # "Trojan Source": bidi override and isolate
 )
+BIDI = ("\u202e", "\u2066", "\u2069")
 
 
 def _controls(text: str) -> list[str]:
@@ -49,6 +51,7 @@ async def test_customers_table_shows_hostile_names_literally_and_clicks_do_nothi
         assert shown == sorted(sanitize(name) for name in HOSTILE)
         assert "[@click=app.quit]x[/]" in shown and "[/" in shown and "ACME [Ltd]" in shown
         assert "\u241b]2;PWNED\u2407" in shown  # ESC and BEL as visible control pictures
+        assert "ACME\ufffd Ltd\ufffdhidden\ufffd" in shown  # bidi controls as placeholders
         for row in range(grid.view.row_count):
             await pilot.click("#grid-view", offset=(3, row + 1))
             await settle(pilot)
@@ -59,6 +62,7 @@ async def test_customers_table_shows_hostile_names_literally_and_clicks_do_nothi
         assert isinstance(app.screen, CustomersScreen)
         svg = app.export_screenshot()
         assert "\x1b" not in svg and "\x07" not in svg
+        assert not any(char in svg for char in BIDI)
         assert "[@click=app.quit]x[/]" in svg
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from textual.widgets import TabbedContent
+from textual.widgets import OptionList, TabbedContent
 
 from carriertui.app import CarrierApp
 from carriertui.grid.export import write_csv_cells
@@ -136,7 +136,20 @@ async def test_copying_and_exporting_the_portal_summary_carry_no_cost(tmp_path: 
         assert "37.02" in copied  # the day's charge ...
         for leaked in COST_TEXTS:  # ... and neither its cost nor its margin
             assert leaked not in copied, leaked
-        # An export writes what the grid's row source holds: the same billed columns.
+        # The portal's Export (it writes no file: it copies the CSV and shows it).
+        await pilot.press("m")
+        await settle(pilot)
+        menu = app.screen.query_one(OptionList)
+        ids = [menu.get_option_at_index(i).id for i in range(menu.option_count)]
+        menu.highlighted = ids.index("export")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: getattr(grid, "last_portal_csv", None) is not None)
+        exported = grid.last_portal_csv.text
+        assert exported.splitlines()[0].split(",") == BILLED_TITLES
+        assert "37.02" in exported
+        for leaked in COST_TEXTS:
+            assert leaked not in exported, leaked
+        # And what any export of this grid would write: its row source holds the same columns.
         source, query = grid.view.source, grid.view.query
         columns = list(grid.view.columns)
         path = tmp_path / "portal-summary.csv"
@@ -145,11 +158,10 @@ async def test_copying_and_exporting_the_portal_summary_carry_no_cost(tmp_path: 
             columns,
             source.iter_csv_cells(query, 0, None, positions=range(len(columns))),
         )
-        exported = path.read_text(encoding="utf-8")
-        assert exported.splitlines()[0].split(",") == BILLED_TITLES
-        assert "37.02" in exported
+        written = path.read_text(encoding="utf-8")
+        assert written.splitlines()[0].split(",") == BILLED_TITLES
         for leaked in COST_TEXTS:
-            assert leaked not in exported, leaked
+            assert leaked not in written, leaked
 
 
 async def test_the_portal_invoice_view_has_no_mark_paid(tmp_path: Path) -> None:

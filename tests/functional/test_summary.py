@@ -9,6 +9,7 @@ from pathlib import Path
 import time_machine
 from textual.widgets import Input, TabbedContent
 
+from carriertui import locations
 from carriertui.app import CarrierApp
 from carriertui.grid.export import to_tsv
 from carriertui.screens.customer import CustomerScreen
@@ -130,14 +131,50 @@ async def test_cdr_report_of_a_day_writes_its_cdrs(tmp_path: Path) -> None:
             expected = next(r for r in pane.summary.rows if r.period_start == key).attempts
             await pilot.press("c")
             await wait_for(pilot, lambda: isinstance(app.screen, ExportScreen))
-            target = tmp_path / "day.csv"
-            app.screen.query_one(Input).value = str(target)
+            target = locations.exports_dir() / "day.csv"
+            app.screen.query_one(Input).value = "day.csv"  # a name: in the export folder
             await pilot.press("enter")
             await wait_for(pilot, lambda: target.exists(), timeout=15)
     with target.open(newline="", encoding="utf-8") as handle:
         records = list(csv.DictReader(handle))
     assert len(records) == expected > 0
     assert all(r["start_time"].startswith("2026-03-02") for r in records)
+
+
+async def test_a_cdr_report_again_into_the_export_folder_asks_before_replacing(
+    tmp_path: Path,
+) -> None:
+    """The default path is the export folder and the report names its own file: the second
+    report of the same day finds it there and asks; "Keep it" leaves the first one as it was."""
+    from carriertui.screens.dialogs import ConfirmScreen
+
+    with time_machine.travel(NOW, tick=True):
+        url, _customer = seed_traffic(tmp_path)
+        app = CarrierApp(url)
+        async with app.run_test(size=SIZE) as pilot:
+            await _summary_tab(pilot)
+            await pilot.press("down")  # yesterday
+            await pilot.press("c")
+            await wait_for(pilot, lambda: isinstance(app.screen, ExportScreen))
+            await pilot.press("enter")  # the default: the export folder
+            folder = locations.exports_dir()
+            await wait_for(pilot, lambda: folder.is_dir() and any(folder.iterdir()), timeout=15)
+            await wait_for(pilot, lambda: not isinstance(app.screen, ExportScreen))
+            (report,) = list(folder.iterdir())
+            report.write_text("the first report, edited by hand\n")
+            await pilot.press("c")
+            await wait_for(pilot, lambda: isinstance(app.screen, ExportScreen))
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), timeout=15)
+            await pilot.press("n")
+            await wait_for(pilot, lambda: isinstance(app.screen, ExportScreen))
+            await settle(pilot)
+            assert report.read_text() == "the first report, edited by hand\n"
+            await pilot.press("enter")  # again, and this time replace it
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), timeout=15)
+            await pilot.press("y")
+            await wait_for(pilot, lambda: report.read_text().startswith("call_id"), timeout=15)
+    assert list(folder.iterdir()) == [report]
 
 
 async def test_copy_with_group_headers_reads_period_calls_usage_money_invoice(

@@ -384,6 +384,30 @@ def test_hostile_stored_name_is_printed_without_control_characters(
     assert json.loads(out)[0]["name"] == hostile  # the JSON still carries the exact data
 
 
+def test_bidi_controls_in_a_name_are_stored_as_given_and_listed_as_placeholders(
+    home: Path, db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ "Trojan Source": an override would show the name reversed and hide what is next to it."""
+    name = "ACME\u202e Ltd\u2066 hidden\u2069 \ufffe"
+    add_customer(capsys, name)
+    with sqlite3.connect(db_path) as connection:
+        stored = connection.execute("SELECT name FROM customer").fetchone()[0]
+    connection.close()
+    assert stored == name  # stored unchanged
+
+    code, out, _ = run(capsys, "customers", "list")
+    assert code == 0
+    for char in ("\u202e", "\u2066", "\u2069", "\ufffe"):
+        assert char not in out
+    assert "ACME\ufffd Ltd\ufffd hidden\ufffd \ufffd" in out
+
+    code, out, _ = run(capsys, "customers", "list", "--format", "json")
+    assert code == 0
+    for char in ("\u202e", "\u2066", "\u2069", "\ufffe"):
+        assert char not in out  # written as JSON escapes
+    assert json.loads(out)[0]["name"] == name
+
+
 # -- options -----------------------------------------------------------------------------------
 
 
@@ -732,3 +756,52 @@ def test_tui_and_demo_hand_the_right_database_to_the_app(
     assert calls.pop() == (demo_url, {"demo": True, "auto_login": "demo"})
     assert (home / "data" / "demo.sqlite").exists()
     capsys.readouterr()
+
+
+# -- hostile arguments (issue 19) ----------------------------------------------------------------
+
+# What Python makes of the byte 0xff in an argument: a lone surrogate (surrogateescape).
+INVALID_UTF8 = b"bad\xff".decode("utf-8", "surrogateescape")
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (("customers", "add", "--name", INVALID_UTF8), "--name"),
+        (("customers", "add", f"--name={INVALID_UTF8}"), "--name"),
+        (("customers", "list", "--search", INVALID_UTF8), "--search"),
+        (("customers", "show", INVALID_UTF8), "the argument CUSTOMER"),
+    ],
+)
+def test_invalid_utf8_in_an_argument_is_one_line_exit_2_and_nothing_stored(
+    home: Path, db_path: Path, capsys: pytest.CaptureFixture[str], argv: tuple[str, ...], named: str
+) -> None:
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert one_error_line(err) == f"error: {named}: not valid UTF-8 text; nothing was changed"
+    assert out == ""
+    assert not db_path.exists()  # refused before the database was even opened
+
+
+def test_invalid_utf8_from_a_real_process_is_one_line(home: Path) -> None:
+    """The real entry point, with the raw byte in argv as a shell passes it."""
+    result = subprocess.run(
+        [sys.executable, "-m", "carriertui", "customers", "add", "--name", b"bad\xff"],
+        capture_output=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr == b"error: --name: not valid UTF-8 text; nothing was changed\n"
+
+
+def test_a_value_that_begins_with_a_dash_is_explained(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "customers", "add", "--name", "-Dash")
+    assert code == 2
+    assert "write a value that begins with '-' as --option=-value" in err
+    code, out, err = run(capsys, "customers", "add", "--name=-Dash Telecom")
+    assert code == 0, err
+    assert "-Dash Telecom" in out
+    code, out, _ = run(capsys, "--help")
+    assert "--name=-Dash Telecom" in " ".join(out.split())

@@ -406,3 +406,100 @@ def test_plain_text_batches_are_joined_exactly_as_the_csv_writer_writes_them(
     assert _plain_lines(plain, 2) == by_the_writer(two, [plain]).split("\r\n", 1)[1]
     assert all(_plain_lines([row], 2) is None for row in awkward + others)
     assert _plain_lines([("", "")], 1) is None and _plain_lines([("a", "b", "c")], 2) is None
+
+
+# -- where an export may write ----------------------------------------------------------------
+
+
+def test_a_symbolic_link_as_the_target_is_refused_and_what_it_points_to_is_kept(
+    tmp_path: Path,
+) -> None:
+    victim = tmp_path / "authorized_keys"
+    victim.write_bytes(b"ssh-ed25519 KEEP\n")
+    link = tmp_path / "out.csv"
+    link.symlink_to(victim)
+    for overwrite in (True, False):
+        with pytest.raises(ExportError, match="symbolic link"):
+            write_csv(link, TEXT, one_batch("x"), overwrite=overwrite)
+    assert victim.read_bytes() == b"ssh-ed25519 KEEP\n"
+    assert link.is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["authorized_keys", "out.csv"]
+
+
+def test_within_refuses_a_folder_that_leads_out_through_a_link(tmp_path: Path) -> None:
+    exports, outside = tmp_path / "exports", tmp_path / "outside"
+    exports.mkdir()
+    outside.mkdir()
+    (exports / "sub").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(ExportError, match="leads out of the export folder"):
+        write_csv(exports / "sub" / "x.csv", TEXT, one_batch("x"), within=exports)
+    assert list(outside.iterdir()) == []
+    written = write_csv(exports / "x.csv", TEXT, one_batch("x"), within=exports)
+    assert written == 1 and read_csv(exports / "x.csv") == [["Value"], ["x"]]
+
+
+def test_without_overwrite_an_existing_file_is_kept(tmp_path: Path) -> None:
+    from carriertui.grid.export import ExportExists
+
+    target = tmp_path / "out.csv"
+    target.write_bytes(b"old\r\n")
+    with pytest.raises(ExportExists, match="the file exists"):
+        write_csv(target, TEXT, one_batch("new"), overwrite=False)
+    assert target.read_bytes() == b"old\r\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+
+    def appears_meanwhile() -> Iterator[list[Row]]:
+        yield [(1, ("new",))]
+        (tmp_path / "late.csv").write_bytes(b"someone else's\r\n")
+
+    with pytest.raises(ExportExists):
+        write_csv(tmp_path / "late.csv", TEXT, appears_meanwhile(), overwrite=False)
+    assert (tmp_path / "late.csv").read_bytes() == b"someone else's\r\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["late.csv", "out.csv"]
+
+
+def test_check_export_target_says_what_to_ask(tmp_path: Path) -> None:
+    from carriertui.grid.export import check_export_target
+
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    (exports / "there.csv").write_text("x")
+    inside = check_export_target(exports / "new.csv", exports)
+    assert (inside.path, inside.outside, inside.exists) == (exports / "new.csv", False, False)
+    assert check_export_target(exports / "there.csv", exports).exists
+    outside = check_export_target(tmp_path / "new.csv", exports)
+    assert outside.outside and not outside.exists
+    dotted = check_export_target(exports / ".." / "new.csv", exports)
+    assert dotted.outside and dotted.path == tmp_path / "new.csv"
+    (exports / "out").symlink_to(tmp_path, target_is_directory=True)
+    with pytest.raises(ExportError, match="leads out"):
+        check_export_target(exports / "out" / "new.csv", exports)
+    with pytest.raises(ExportError, match="symbolic link"):
+        check_export_target(exports / "out", exports)  # a link to a folder, named as the file
+
+
+def test_csv_text_is_what_the_file_would_hold_and_stops_at_whole_rows(tmp_path: Path) -> None:
+    from carriertui.grid.export import csv_cell, csv_cells_text, write_csv_cells
+
+    columns = (Column("a", "A"), Column("n", "N", ColumnType.INTEGER))
+    rows = [[csv_cell(f"=row {i}"), i] for i in range(50)]
+    write_csv_cells(tmp_path / "all.csv", columns, [rows[:20], rows[20:]])
+    whole = csv_cells_text(columns, [rows[:20], rows[20:]], limit=10**6)
+    assert whole.complete and whole.rows == 50
+    assert whole.text.encode() == (tmp_path / "all.csv").read_bytes()
+    part = csv_cells_text(columns, [rows], limit=100)
+    assert not part.complete and len(part.text) <= 100 < len(whole.text)
+    assert part.text.endswith("\r\n") and whole.text.startswith(part.text)
+    assert part.rows == part.text.count("\r\n") - 1
+
+
+def test_key_columns_are_declared_by_the_source_or_the_first_column() -> None:
+    from carriertui.grid.memory import InMemoryRowSource
+    from carriertui.grid.model import key_column_positions
+
+    columns = (Column("code", "Code"), Column("name", "Name"), Column("n", "N", ColumnType.INTEGER))
+    source = InMemoryRowSource(columns, [], name="t")
+    assert key_column_positions(source) == (0,)
+    source.key_columns = ("name", "code", "gone")  # type: ignore[attr-defined]
+    assert key_column_positions(source) == (0, 1)  # in column order; unknown keys left out
+    assert key_column_positions(InMemoryRowSource((), [], name="empty")) == ()

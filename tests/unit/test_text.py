@@ -8,10 +8,28 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from carriertui.text import has_control_characters, sanitize
+from carriertui.text import has_control_characters, has_display_hazards, sanitize
 
 # C0 controls, DEL and C1 controls: what a terminal may act on.
 CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+# Written out independently of carriertui.text: what must never reach the screen either.
+BIDI = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+SEPARATORS = {"\u2028", "\u2029"}
+
+
+def is_noncharacter(char: str) -> bool:
+    code = ord(char)
+    return 0xFDD0 <= code <= 0xFDEF or (code & 0xFFFE) == 0xFFFE
+
+
+def is_surrogate(char: str) -> bool:
+    return 0xD800 <= ord(char) <= 0xDFFF
+
+
+def display_hazard(char: str) -> bool:
+    return char in BIDI or char in SEPARATORS or is_noncharacter(char) or is_surrogate(char)
+
+
 MULTILINE_ALLOWED = {"\n", "\t"}
 
 HOSTILE = [
@@ -103,3 +121,60 @@ def test_no_control_character_survives_in_latin1(text: str) -> None:
 @given(st.text(alphabet=st.characters(max_codepoint=0x7E, min_codepoint=0x20)))
 def test_printable_ascii_is_untouched(text: str) -> None:
     assert sanitize(text) == text
+
+
+TROJAN_SOURCE = [
+    "ACME\u202e gnp.exe",  # RIGHT-TO-LEFT OVERRIDE: displays reversed
+    "Name\u2066hidden\u2069",  # LEFT-TO-RIGHT ISOLATE ... POP DIRECTIONAL ISOLATE
+    "a\u202ab\u202bc\u202cd\u202de",  # embeddings and overrides
+    "\u200e\u200f\u061c",  # LRM, RLM, ARABIC LETTER MARK
+    "\u2067\u2068x",  # RLI, FSI
+    "one\u2028two\u2029three",  # line and paragraph separators
+    "\ufffe\uffff\ufdd0\U0010ffff",  # noncharacters
+    "bad\udcff",  # a lone surrogate, as surrogateescape makes of the byte 0xff
+]
+
+
+@pytest.mark.parametrize("hostile", TROJAN_SOURCE)
+@pytest.mark.parametrize("multiline", [False, True])
+def test_bidi_controls_and_odd_code_points_become_placeholders(
+    hostile: str, multiline: bool
+) -> None:
+    shown = sanitize(hostile, multiline=multiline)
+    assert not any(display_hazard(char) for char in shown)
+    assert shown.count("\ufffd") == sum(display_hazard(char) for char in hostile)
+    assert len(shown) == len(hostile)  # one visible placeholder each, nothing dropped
+    shown.encode("utf-8")  # strict: a lone surrogate would raise here
+    assert has_display_hazards(hostile)
+    assert not has_display_hazards(shown)
+
+
+def test_bidi_is_not_a_control_character_for_validation() -> None:
+    # Stored and exported unchanged: only the display replaces them.
+    assert not has_control_characters("ACME\u202e")
+
+
+def test_joiners_that_build_words_and_emoji_are_kept() -> None:
+    # ZWJ and ZWNJ are needed by emoji sequences and by Persian and Indic scripts.
+    text = "\U0001f468\u200d\U0001f469 \u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"
+    assert sanitize(text) == text
+
+
+@settings(max_examples=400, database=None, deadline=None)
+@given(
+    st.one_of(
+        st.text(alphabet=st.characters(codec=None)),  # every category, surrogates included
+        st.binary(max_size=40).map(lambda raw: raw.decode("utf-8", "surrogateescape")),
+        st.text(alphabet=st.sampled_from([*sorted(BIDI | SEPARATORS), "a", "\ufffe", "\n"])),
+    )
+)
+def test_nothing_dangerous_survives_any_text(text: str) -> None:
+    for multiline in (False, True):
+        shown = sanitize(text, multiline=multiline)
+        assert not any(display_hazard(char) for char in shown)
+        allowed = MULTILINE_ALLOWED if multiline else set()
+        assert all(char in allowed for char in CONTROL.findall(shown))
+        assert "\x1b" not in shown
+        shown.encode("utf-8")
+        assert sanitize(shown, multiline=multiline) == shown  # idempotent
+    assert len(sanitize(text)) == len(text)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -13,13 +12,22 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Input
 
-from carriertui.grid.model import Aggregate, Filter, Query, Row, RowKey, RowSource
+from carriertui.grid.model import (
+    Aggregate,
+    Filter,
+    Query,
+    RowKey,
+    RowSource,
+    average_text,
+    exact_number_text,
+    shown_places,
+)
+from carriertui.widgets.grid.status import FitLine, Part
 from carriertui.widgets.grid.view import DataGrid, Selection, cell_text
-from carriertui.widgets.plain import notify_plain, plain
+from carriertui.widgets.plain import plain
 
-CLIPBOARD_ROW_LIMIT = 100_000
 # extra aggregates a screen adds (the summary: weighted ASR and ACD): (source, query, selection)
 # -> short texts; runs in a worker thread.
 ExtraAggregates = Callable[[RowSource, Query, Selection], list[str]]
@@ -55,16 +63,6 @@ class RowAction(Message):
         return self.grid
 
 
-def format_number(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        return f"{value:,.2f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return f"{value:,.2f}" if abs(value) < 10**15 else f"{value:.4E}"
-
-
 def describe_filter(grid: DataGrid, item: Filter) -> str:
     column = next(c for c in grid.columns if c.key == item.key)
     if item.is_range:
@@ -87,7 +85,7 @@ class Grid(Vertical):
     Grid > #grid-chips Button { margin: 0 1 0 0; min-width: 4; }
     Grid > #grid-search { display: none; }
     Grid > #grid-search.-active { display: block; }
-    Grid > #grid-status { height: auto; max-height: 2; color: $text-muted; }
+    Grid > #grid-status { height: 1; color: $text-muted; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "sort", "Sort", id="grid.sort", tooltip="Sort by this column: up, down, off"),
@@ -130,6 +128,15 @@ class Grid(Vertical):
         Binding(
             "m,shift+f10", "menu", "Menu", id="grid.menu", tooltip="Copy, copy with headers, export"
         ),
+        Binding(
+            "equals_sign",
+            "status_details",
+            "Figures",
+            id="grid.status",
+            key_display="=",
+            show=False,
+            tooltip="The whole status line: every figure of the selection",
+        ),
     ]
 
     def __init__(
@@ -158,13 +165,17 @@ class Grid(Vertical):
         self._is_loading = False
         self._watch_new = watch_new
         self._new_rows = 0
+        # What the last copy and export gave (the tests read them; nothing else does).
+        self.last_copied: str | None = None
+        self.last_export: tuple[Path, int] | None = None
+        self.last_portal_csv: Any = None
 
     def compose(self) -> ComposeResult:
         # The search box is mounted on the first `/`: an Input per grid costs time on every
         # screen that shows a grid, and most are never searched.
         yield Horizontal(id="grid-chips")
         yield DataGrid(self._source, query=self._query, checkable=self._checkable, id="grid-view")
-        yield Static("", id="grid-status", markup=False)
+        yield FitLine(id="grid-status")
 
     def on_mount(self) -> None:
         self.call_after_refresh(self._update_chips)  # an initial query may carry filters
@@ -283,27 +294,36 @@ class Grid(Vertical):
             view.set_query(view.query.without_filter(event.button.name or ""))
         view.focus()
 
-    def _update_status(self, aggregates: str = "") -> None:
+    def _update_status(self, aggregates: Sequence[Part] = ()) -> None:
+        """One line, never wrapped: when narrow, the least important figures are left out
+        (rank: 0 first to stay); ``=`` and the tooltip show the whole line."""
         view = self.view
+        parts: list[Part] = []
         if view.error is not None:
-            text = f"error: {view.error}"
+            parts.append((f"error: {view.error}", 0))
         elif view.count is None or self._is_loading:
-            text = "loading…"
+            parts.append(("loading…", 0))
         else:
             filtered = view.query.filters or view.query.search
             noun = "row" if (view.total if filtered else view.count) == 1 else "rows"
             text = f"{view.count:,} {noun}"
             if filtered and view.total is not None:
                 text = f"{view.count:,} of {view.total:,} {noun}"
+            parts.append((text, 3))
             if view.checked:
-                text += f" · {len(view.checked):,} ticked"
-        if aggregates:
-            text += " · " + aggregates
+                parts.append((f"{len(view.checked):,} ticked", 1))
+        parts.extend(aggregates)
         if self._new_rows and view.count is not None:
-            text += f" · {self._new_rows:,} new, press r"
-        if text != self._status:  # a cursor move that changes nothing repaints nothing
-            self._status = text
-            self.query_one("#grid-status", Static).update(plain(text))
+            parts.append((f"{self._new_rows:,} new, press r", 3))
+        status = self.query_one("#grid-status", FitLine)
+        status.set_parts(parts)
+        self._status = status.full_text
+
+    def action_status_details(self) -> None:
+        from carriertui.widgets.grid.dialogs import CellScreen
+
+        parts = self.query_one("#grid-status", FitLine).parts
+        self.app.push_screen(CellScreen("Status", "\n".join(text for text, _rank in parts)))
 
     @on(DataGrid.SelectionChanged)
     def _selection_changed(self, event: DataGrid.SelectionChanged) -> None:
@@ -349,15 +369,20 @@ class Grid(Vertical):
         if generation != self._aggregate_generation or self.view.selection is None:
             return
         selection = self.view.selection
-        parts = [f"sel {selection.rows:,}×{selection.columns}"]
+        # Shown with the places of the selected cells (or more: a money sum is exact).
+        selected = self.view.columns[selection.left : selection.right + 1]
+        places = max((shown_places(c) for c in selected if c.is_numeric), default=0)
+        parts: list[Part] = [(f"sel {selection.rows:,}×{selection.columns}", 2)]
         if aggregate is not None and aggregate.count:
-            parts.append(
-                f"n {aggregate.count:,} sum {format_number(aggregate.total)} "
-                f"avg {format_number(aggregate.average)} min {format_number(aggregate.minimum)} "
-                f"max {format_number(aggregate.maximum)}"
-            )
-        parts.extend(extras)
-        self._update_status(" · ".join(parts))
+            parts += [
+                (f"sum {exact_number_text(aggregate.total, places)}", 0),
+                (f"avg {average_text(aggregate.average, places)}", 4),
+                (f"min {exact_number_text(aggregate.minimum, places)}", 6),
+                (f"max {exact_number_text(aggregate.maximum, places)}", 6),
+                (f"n {aggregate.count:,}", 7),
+            ]
+        parts.extend((text, 5) for text in extras)
+        self._update_status(parts)
 
     # -- actions ----------------------------------------------------------------------------
 
@@ -471,6 +496,7 @@ class Grid(Vertical):
 
     @on(DataGrid.MenuRequested)
     def action_menu(self, event: Message | None = None) -> None:
+        from carriertui.widgets.grid import transfer
         from carriertui.widgets.grid.dialogs import GridMenu
 
         if event is not None:
@@ -484,12 +510,22 @@ class Grid(Vertical):
             summary = "All rows (nothing selected)"
 
         row = view.row_at(view.cursor[0]) if self._row_actions else None
+        items = transfer.menu_items(
+            transfer.missing_labels(self),
+            groups=view.has_groups,
+            portal=transfer.in_portal(self),
+            web=bool(self.app.is_web),
+        )
 
         def chosen(choice: str | None) -> None:
-            if choice == "export":
-                self.export()
-            elif choice in ("copy", "copy_headers", "copy_groups"):
-                self.copy(headers=choice != "copy", groups=choice == "copy_groups")
+            if choice in ("export", "export_values"):
+                self.export(labels=choice == "export")
+            elif choice in ("copy", "copy_values", "copy_headers", "copy_groups"):
+                self.copy(
+                    headers=choice in ("copy_headers", "copy_groups"),
+                    groups=choice == "copy_groups",
+                    labels=choice != "copy_values",
+                )
             elif choice and choice.startswith("row:") and row is not None:
                 self.post_message(RowAction(self, choice[4:], row[0], row[1]))
 
@@ -498,104 +534,27 @@ class Grid(Vertical):
                 summary,
                 groups=view.has_groups,
                 row_items=self._row_actions if row is not None else (),
+                items=items,
             ),
             chosen,
         )
 
-    # -- copy and export --------------------------------------------------------------------
+    # -- copy and export (widgets/grid/transfer.py) -------------------------------------------
 
-    def _selected_rows(self, selection: Selection) -> list[Row]:
-        """Rows of the selection from the source (runs in a worker)."""
-        return self.view.source.page(self.view.query, selection.top, selection.rows)
+    def copy(self, *, headers: bool = False, groups: bool = False, labels: bool = True) -> None:
+        """Tab-separated text of the selection (or the cursor cell) to the clipboard (OSC 52),
+        with the rows' key columns unless ``labels`` is False."""
+        from carriertui.widgets.grid.transfer import copy_cells
 
-    def copy(self, *, headers: bool = False, groups: bool = False) -> None:
-        """Tab-separated text of the selection (or the cursor cell) to the clipboard (OSC 52)."""
-        from carriertui.grid.export import to_tsv
-        from carriertui.screens.base import run_service
+        copy_cells(self, headers=headers, groups=groups, labels=labels)
 
-        view = self.view
-        selection = view.effective_selection()
-        if selection is None:
-            return
-        if selection.rows > CLIPBOARD_ROW_LIMIT:
-            notify_plain(
-                self.app,
-                f"{selection.rows:,} rows is too many for the clipboard; use Export",
-                severity="warning",
-            )
-            return
-        columns = list(view.columns[selection.left : selection.right + 1])
+    def export(self, *, labels: bool = True) -> None:
+        """The selection (with its rows' key columns unless ``labels`` is False), or the whole
+        filtered result when nothing is selected, to CSV: a file for operators, the clipboard
+        or the browser in the portal (which writes no file)."""
+        from carriertui.widgets.grid.transfer import export_cells
 
-        def work() -> str:
-            rows = [
-                (key, values[selection.left : selection.right + 1])
-                for key, values in self._selected_rows(selection)
-            ]
-            return to_tsv(columns, rows, headers=headers or groups, group_headers=groups)
-
-        def done(text: str) -> None:
-            self.app.copy_to_clipboard(text)
-            notify_plain(
-                self.app,
-                f"Copied {selection.rows:,} × {selection.columns} cells"
-                + (" with headers" if headers else ""),
-                timeout=3,
-            )
-            self.last_copied = text
-
-        run_service(self, work, on_done=done, group="grid-copy", exclusive=True)
-
-    def export(self) -> None:
-        """The selection, or the whole filtered result when nothing is selected, to CSV."""
-        from carriertui import locations
-        from carriertui.grid.export import default_export_name, write_csv_cells
-        from carriertui.widgets.grid.dialogs import ExportScreen
-
-        view = self.view
-        source, query = view.source, view.query
-        selection = view.selection
-        if selection is None:
-            offset, limit = 0, None
-            columns = list(view.columns)
-            left, right = 0, len(columns) - 1
-            total = view.count
-            summary = f"All {total:,} rows of the current view" if total is not None else "All rows"
-        else:
-            offset, limit = selection.top, selection.rows
-            left, right = selection.left, selection.right
-            columns = list(view.columns[left : right + 1])
-            total = selection.rows
-            summary = f"The selection: {selection.rows:,} rows × {selection.columns} columns"
-        default = locations.exports_dir() / default_export_name(source.name, datetime.now(UTC))
-
-        def start(
-            path: Path,
-            progress: Callable[[int, int | None], None],
-            cancel: Any,
-            finished: Callable[[Any], None],
-        ) -> None:
-            def work() -> Path:
-                # The cells come ready for the csv writer (a SQL source has the database
-                # neutralise and format them): the export's speed is the writer's.
-                positions = range(left, right + 1)
-                write_csv_cells(
-                    path,
-                    columns,
-                    source.iter_csv_cells(query, offset, limit, positions=positions),
-                    on_progress=lambda done: self.app.call_from_thread(progress, done, total),
-                    cancelled=cancel.is_set,
-                )
-                return path
-
-            from carriertui.screens.base import run_service
-
-            run_service(self, work, on_done=finished, on_error=finished, group="grid-export")
-
-        def closed(path: Path | None) -> None:
-            if path is not None:
-                notify_plain(self.app, f"Exported to {path}", timeout=6)
-
-        self.app.push_screen(ExportScreen(default, summary, start), closed)
+        export_cells(self, labels=labels)
 
     def status_text(self) -> str:
         return self._status

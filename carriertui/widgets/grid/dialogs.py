@@ -36,12 +36,23 @@ class GridMenu(ModalScreen[str | None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Close", id="menu.close")]
 
     def __init__(
-        self, summary: str, *, groups: bool, row_items: Sequence[tuple[str, str]] = ()
+        self,
+        summary: str,
+        *,
+        groups: bool,
+        row_items: Sequence[tuple[str, str]] = (),
+        items: Sequence[tuple[str, str]] | None = None,
     ) -> None:
         super().__init__()
         self._summary = summary
         self._groups = groups
         self._row_items = tuple(row_items)
+        # The grid's copy and export items (transfer.menu_items); MENU_ITEMS without.
+        self._items = tuple(
+            items
+            if items is not None
+            else [(key, label) for key, label in MENU_ITEMS if key != "copy_groups" or groups]
+        )
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="grid-menu"):
@@ -53,11 +64,7 @@ class GridMenu(ModalScreen[str | None]):
             ]
             if options:
                 options.append(None)
-            options += [
-                Option(label, id=key)
-                for key, label in MENU_ITEMS
-                if key != "copy_groups" or self._groups
-            ]
+            options += [Option(plain(label), id=key) for key, label in self._items]
             yield OptionList(*options, id="grid-menu-options")
 
     def on_mount(self) -> None:
@@ -267,28 +274,56 @@ class CellScreen(ModalScreen[None]):
 class ExportScreen(ModalScreen[Path | None]):
     """Where to write the CSV; then a progress bar and Cancel while it is written.
 
-    The grid passes ``start(path, progress, cancel_event)``, which runs the export in a worker and
-    calls back ``finished(result_or_error)``.
+    The grid passes ``start(path, progress, cancel_event, finished)``, which runs the export in
+    a worker and calls back ``finished(result_or_error)``. ``path`` is checked first
+    (``check_export_target``): a symbolic link, or a folder that leads out of the export folder
+    through one, is refused; a path outside the export folder, and an existing file, are
+    confirmed by the operator, each in a dialog naming the file. ``overwrite`` and ``within``
+    then say what the writer may do (``write_csv``'s arguments of the same names): the check
+    runs again where the file is written. A relative path is in the export folder, which is
+    created when the export goes there. ``default_path`` may be a folder (the CDR report names
+    its file itself).
     """
 
+    DEFAULT_CSS = """
+    ExportScreen #export-error { width: 1fr; height: auto; }
+    """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="export.cancel"),
     ]
 
-    def __init__(self, default_path: Path, summary: str, start: Any) -> None:
+    def __init__(
+        self,
+        default_path: Path,
+        summary: str,
+        start: Any,
+        *,
+        export_folder: Path | None = None,
+    ) -> None:
         super().__init__()
         self._default = default_path
         self._summary = summary
         self._start = start
+        self._folder = export_folder
         self.cancel_event = threading.Event()
         self.running = False
+        self.overwrite = False  # the operator confirmed replacing the file
+        self.within: Path | None = None  # the export folder, when the file goes there
+
+    @property
+    def export_folder(self) -> Path:
+        if self._folder is None:
+            from carriertui import locations
+
+            self._folder = locations.exports_dir()
+        return self._folder
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="export-dialog"):
             yield Static("Export to CSV", classes="dialog-title")
             yield Static(plain(self._summary), classes="dialog-text")
             yield Input(str(self._default), id="export-path", compact=True)
-            yield Label("", id="export-error", markup=False)
+            yield Static("", id="export-error", markup=False)
             yield ProgressBar(id="export-progress", show_eta=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Export", id="export", variant="primary", compact=True)
@@ -298,21 +333,83 @@ class ExportScreen(ModalScreen[Path | None]):
         self.query_one("#export-progress").display = False
         self.query_one(Input).focus()
 
+    def show_error(self, text: str) -> None:
+        """A reason, whole: it wraps inside the dialog (a path can be long)."""
+        self.query_one("#export-error", Static).update(plain(f"\u26a0 {text}"))
+
     @on(Input.Submitted)
     @on(Button.Pressed, "#export")
     def _export(self) -> None:
+        from carriertui.grid.export import ExportError, check_export_target
+
         if self.running:
             return
         text = self.query_one(Input).value.strip()
         if not text:
-            self.query_one("#export-error", Label).update(plain("\u26a0 enter a file path"))
+            self.show_error("enter a file path")
             return
+        folder = self.export_folder
         path = Path(text).expanduser()
+        if not path.is_absolute():
+            path = folder / path
+        self.query_one("#export-error", Static).update("")
+        try:
+            if path.parent == folder or path == folder:
+                folder.mkdir(parents=True, exist_ok=True, mode=0o700)  # the default: made here
+            is_folder = path.is_dir() and not path.is_symlink()
+            # A folder (the CDR report names its file): check it as the folder of a file.
+            probe = path / ".export" if is_folder else path
+            target = check_export_target(probe, folder)
+        except ExportError as error:
+            self.show_error(str(error))
+            return
+        except OSError as error:
+            self.show_error(f"cannot export to {path}: {error.strerror or error}")
+            return
+        chosen = target.path.parent if is_folder else target.path
+        self.within = None if target.outside else folder.resolve()
+        self._confirm_outside(chosen, target.outside, target.exists and not is_folder)
+
+    def _confirm_outside(self, path: Path, outside: bool, exists: bool) -> None:
+        if not outside:
+            self._confirm_replace(path, exists)
+            return
+        from carriertui.screens.dialogs import ConfirmScreen
+
+        question = (
+            f"Export outside the export folder, to {path}? "
+            f"(The export folder is {self.export_folder}.)"
+        )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._confirm_replace(path, exists)
+            else:
+                self.show_error(f"not exported: {path} is outside the export folder")
+
+        self.app.push_screen(ConfirmScreen(question, yes="Export there", no="No"), answered)
+
+    def _confirm_replace(self, path: Path, exists: bool) -> None:
+        if not exists:
+            self.overwrite = False
+            self._begin(path)
+            return
+        from carriertui.screens.dialogs import ConfirmScreen
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.overwrite = True
+                self._begin(path)
+            else:
+                self.show_error(f"not exported: {path} exists and was left as it is")
+
+        question = f"Replace the existing file? {path} is there already."
+        self.app.push_screen(ConfirmScreen(question, yes="Replace", no="Keep it"), answered)
+
+    def _begin(self, path: Path) -> None:
         self.running = True
         self.query_one("#export", Button).disabled = True
-        self.query_one("#export-error", Label).update("")
-        bar = self.query_one(ProgressBar)
-        bar.display = True
+        self.query_one(ProgressBar).display = True
         self._start(path, self.progress, self.cancel_event, self.finished)
 
     def progress(self, done: int, total: int | None) -> None:
@@ -324,12 +421,16 @@ class ExportScreen(ModalScreen[Path | None]):
         if isinstance(result, Exception):
             self.query_one("#export", Button).disabled = False
             self.query_one(ProgressBar).display = False
-            from carriertui.grid.export import ExportCancelled
+            from carriertui.grid.export import ExportCancelled, ExportExists
 
             if isinstance(result, ExportCancelled):
                 self.dismiss(None)
                 return
-            self.query_one("#export-error", Label).update(plain(f"\u26a0 {result}"))
+            if isinstance(result, ExportExists) and not self.overwrite:
+                # A folder was given and the file named in it (a CDR report's) is there already.
+                self._confirm_replace(result.path, True)
+                return
+            self.show_error(str(result))
             return
         self.dismiss(result)
 

@@ -9,13 +9,10 @@ stays put while the rows scroll.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
-from textual import events
 from textual.actions import SkipAction
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
@@ -27,73 +24,39 @@ from textual.worker import get_current_worker
 
 from carriertui.grid.model import (
     Column,
-    ColumnType,
     Query,
     Row,
     RowKey,
     RowSource,
     SortKey,
-    Tone,
+    key_columns_of,
 )
-from carriertui.grid.model import display_text as model_display_text
-from carriertui.text import sanitize
+from carriertui.widgets.grid.cells import (
+    CELL_PAD,
+    CHECK_GUTTER,
+    Selection,
+    align_text,
+    blank_cells,
+    cell_text,
+    column_width,
+    tone_style,
+)
+from carriertui.widgets.grid.mouse import GridMouse
+
+__all__ = [
+    "CELL_PAD",
+    "CHECK_GUTTER",
+    "PAGE_SIZE",
+    "DataGrid",
+    "Selection",
+    "cell_text",
+    "column_width",
+]
 
 PAGE_SIZE = 100
-_DEFAULT_WIDTHS = {
-    ColumnType.TEXT: 18,
-    ColumnType.INTEGER: 9,
-    ColumnType.DECIMAL: 12,
-    ColumnType.MONEY: 13,
-    ColumnType.PERCENT: 8,
-    ColumnType.DURATION: 9,
-    ColumnType.TIMESTAMP: 19,
-    ColumnType.BOOLEAN: 5,
-}
-CHECK_GUTTER = 2
-CELL_PAD = 1  # one space before each cell
 
 
-def column_width(column: Column) -> int:
-    return max(column.width or _DEFAULT_WIDTHS[column.type], len(column.title) + 2)
-
-
-def _tone_style(tone: Tone | None) -> str | None:
-    """The component style of a cell tone (a column's tone function may return None)."""
-    return None if tone is None else f"datagrid--tone-{Tone(tone).value}"
-
-
-def cell_text(column: Column, value: Any) -> str:
-    """What a cell shows: the column's display text, sanitized (data is never markup)."""
-    return sanitize(model_display_text(column, value))
-
-
-@dataclass(frozen=True)
-class Selection:
-    """A rectangle of cells: rows ``top``..``bottom`` and columns ``left``..``right`` inclusive."""
-
-    top: int
-    left: int
-    bottom: int
-    right: int
-
-    @classmethod
-    def between(cls, anchor: tuple[int, int], cursor: tuple[int, int]) -> Selection:
-        (r1, c1), (r2, c2) = anchor, cursor
-        return cls(min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2))
-
-    def contains(self, row: int, column: int) -> bool:
-        return self.top <= row <= self.bottom and self.left <= column <= self.right
-
-    @property
-    def rows(self) -> int:
-        return self.bottom - self.top + 1
-
-    @property
-    def columns(self) -> int:
-        return self.right - self.left + 1
-
-
-class DataGrid(ScrollView, can_focus=True):
+class DataGrid(GridMouse, ScrollView, can_focus=True):
     """Rows of a RowSource under a Query, with a cell cursor, a range selection and check marks.
 
     The container (``Grid``) owns the chips, search box, status line and dialogs; this widget
@@ -151,6 +114,28 @@ class DataGrid(ScrollView, can_focus=True):
         Binding("shift+right", "extend(0, 1)", "Select right", show=False),
         Binding("shift+pageup", "extend_page(-1)", "Select page up", show=False),
         Binding("shift+pagedown", "extend_page(1)", "Select page down", show=False),
+        Binding(
+            "shift+end,ctrl+shift+down",
+            "extend_to(-1)",
+            "Select to last row",
+            id="grid.select_to_last",
+            show=False,
+        ),
+        Binding(
+            "shift+home,ctrl+shift+up",
+            "extend_to(0)",
+            "Select to first row",
+            id="grid.select_to_first",
+            show=False,
+        ),
+        Binding(
+            "ctrl+f",
+            "find_column",
+            "Column",
+            id="grid.find_column",
+            show=False,
+            tooltip="Go to a column by typing part of its title",
+        ),
         Binding("ctrl+a", "select_all", "Select all", id="grid.select_all", show=False),
         Binding("escape", "clear_selection", "Clear selection", show=False),
     ]
@@ -224,6 +209,7 @@ class DataGrid(ScrollView, can_focus=True):
         self._restore_key: RowKey | None = None
         self._widths = [column_width(column) for column in self.columns]
         self._offsets: list[int] = []
+        self._key_positions = self._find_key_positions()
         self._dragging = False
         self._had_selection = False
         self._style_cache: dict[str, Style] = {}
@@ -243,6 +229,27 @@ class DataGrid(ScrollView, can_focus=True):
     @property
     def check_width(self) -> int:
         return CHECK_GUTTER if self.checkable else 0
+
+    def _find_key_positions(self) -> tuple[int, ...]:
+        keys = key_columns_of(self.source)
+        return tuple(i for i, column in enumerate(self.columns) if column.key in keys)
+
+    def pinned(self) -> tuple[int, int]:
+        """(columns, cells) pinned on the left: every column up to the last key column, with
+        the tick gutter, so scrolling right keeps each row's label (Period, Name, Time) on
+        screen. Fewer (or none) when they would take more than half the width."""
+        count = max(self._key_positions, default=-1) + 1
+        room = self.scrollable_content_region.width // 2
+        while count and self._offsets[count - 1] + self._widths[count - 1] + CELL_PAD > room:
+            count -= 1
+        if not count:
+            return 0, 0
+        return count, self._offsets[count - 1] + self._widths[count - 1] + CELL_PAD
+
+    def content_x(self, x: int) -> int:
+        """The x in the whole (unscrolled) line of a point ``x`` cells into the view."""
+        pinned = self.pinned()[1]
+        return x if x < pinned else x + int(self.scroll_x)
 
     def _compute_offsets(self) -> None:
         offsets, x = [], self.check_width
@@ -290,6 +297,7 @@ class DataGrid(ScrollView, can_focus=True):
         self._toned = any(column.tone is not None for column in self.columns)
         self._widths = [column_width(column) for column in self.columns]
         self._compute_offsets()
+        self._key_positions = self._find_key_positions()
         self.checked.clear()
         self.set_query(query or Query())
 
@@ -459,7 +467,25 @@ class DataGrid(ScrollView, can_focus=True):
             strip = self._group_line() if (self.has_groups and y == 0) else self._title_line()
         else:
             strip = self._row_line(scroll_y + y - self.header_height)
-        return strip.crop_extend(scroll_x, scroll_x + width, self.rich_style)
+        pinned = self.pinned()[1]
+        start, end = pinned + scroll_x, scroll_x + width  # the scrolled part of the line
+        # A number cut at either edge is left blank: "2.22%" cut from "42.22%", or the "0" of
+        # "0.4373", would read as another number. (A title or text cut on the right stays:
+        # it shows there is more to the right.)
+        first, last = start, end
+        for offset, size, column in zip(self._offsets, self._widths, self.columns, strict=True):
+            right = offset + size + CELL_PAD
+            if offset < start < right:
+                first = right
+            if offset < end < right and y >= self.header_height and column.is_numeric:
+                last = offset
+        parts = [strip.crop(0, pinned)] if pinned else []
+        parts += [
+            blank_cells(strip, start, first),
+            strip.crop(first, last),
+            blank_cells(strip, last, end),
+        ]
+        return Strip.join(parts).crop_extend(0, width, self.rich_style)
 
     def _group_line(self) -> Strip:
         style = self.get_component_rich_style("datagrid--group")
@@ -495,7 +521,7 @@ class DataGrid(ScrollView, can_focus=True):
             room = width - len(mark)
             title = column.title
             text = title[:room] + mark if column.alignment != "right" else mark + title[:room]
-            segments.append(Segment(" " + _align(text, width, column.alignment), style))
+            segments.append(Segment(" " + align_text(text, width, column.alignment), style))
             if column.filterable:
                 active = self.query.filter_for(column.key) is not None
                 segments.append(
@@ -524,7 +550,7 @@ class DataGrid(ScrollView, can_focus=True):
             values = row[1]
             texts = [
                 " "
-                + _align(
+                + align_text(
                     cell_text(column, values[position]), self._widths[position], column.alignment
                 )
                 for position, column in enumerate(self.columns)
@@ -532,7 +558,7 @@ class DataGrid(ScrollView, can_focus=True):
             cell_tones: list[str | None] | None = None
             if self._toned:
                 cell_tones = [
-                    None if column.tone is None else _tone_style(column.tone(values[position]))
+                    None if column.tone is None else tone_style(column.tone(values[position]))
                     for position, column in enumerate(self.columns)
                 ]
             cached = (texts, cell_tones)
@@ -604,14 +630,18 @@ class DataGrid(ScrollView, can_focus=True):
             self.scroll_to(y=row, animate=False)
         elif row >= top + height:
             self.scroll_to(y=row - height + 1, animate=False)
-        if self.columns:
-            left = self._offsets[column]
-            right = left + self._widths[column] + CELL_PAD
+        pinned_columns, pinned = self.pinned()
+        if self.columns and column >= pinned_columns:
+            # x runs over the unpinned part: it starts ``pinned`` cells into the line.
+            left = self._offsets[column] - pinned
+            right = self._offsets[column] + self._widths[column] + CELL_PAD
             view = self.scrollable_content_region.width
             if left < self.scroll_x:
                 self.scroll_to(x=left, animate=False)
             elif right > self.scroll_x + view:
-                self.scroll_to(x=right - view, animate=False)
+                # To the next column's start: the first column in view is whole.
+                starts = (o - pinned for o in self._offsets[pinned_columns:])
+                self.scroll_to(x=min(x for x in starts if x >= right - view), animate=False)
 
     def move_cursor(self, row: int, column: int | None = None) -> None:
         """Put the cursor on ``row`` (and ``column``), clearing any selection."""
@@ -643,6 +673,21 @@ class DataGrid(ScrollView, can_focus=True):
 
     def action_extend_page(self, direction: int) -> None:
         self.action_extend(direction * self.body_height, 0)
+
+    def action_extend_to(self, where: int) -> None:
+        """Extend the selection (or start one at the cursor) to the first or the last row."""
+        target = 0 if where == 0 else max(0, self.row_count - 1)
+        self.action_extend(target - self.cursor[0], 0)
+
+    def action_find_column(self) -> None:
+        from carriertui.widgets.grid.finder import ColumnFinder
+
+        def chosen(position: int | None) -> None:
+            if position is not None:
+                self.move_cursor(self.cursor[0], position)
+
+        if self.columns:
+            self.app.push_screen(ColumnFinder(self.columns, self.cursor[1]), chosen)
 
     def action_select_all(self) -> None:
         if not self.row_count or not self.columns:
@@ -705,99 +750,8 @@ class DataGrid(ScrollView, can_focus=True):
 
         self.set_query(replace(self.query, sort=sort))
 
-    # -- mouse ------------------------------------------------------------------------------
-
-    def column_at(self, x: int) -> int | None:
-        x += int(self.scroll_x)
-        for index, offset in enumerate(self._offsets):
-            if offset <= x < offset + self._widths[index] + CELL_PAD:
-                return index
-        return None
-
-    def _cell_at(self, event: events.MouseEvent) -> tuple[int, int] | None:
-        offset = event.get_content_offset(self)
-        if offset is None or offset.y < self.header_height:
-            return None
-        column = self.column_at(offset.x)
-        row = int(self.scroll_y) + offset.y - self.header_height
-        if column is None or row >= self.row_count:
-            return None
-        return row, column
-
-    async def _on_click(self, event: events.Click) -> None:
-        offset = event.get_content_offset(self)
-        if offset is None:
-            return
-        if offset.y == self.header_height - 1:
-            column = self.column_at(offset.x)
-            if column is None:
-                return
-            funnel = self._offsets[column] + self._widths[column]  # the column's last cell
-            if self.columns[column].filterable and offset.x + int(self.scroll_x) == funnel:
-                self._set_cursor(self.cursor[0], column, scroll=False)
-                self.post_message(self.FilterRequested())
-            else:
-                self.cycle_sort(column, add=event.shift)
-            return
-        if self.checkable and offset.x + int(self.scroll_x) < self.check_width:
-            cell = self._cell_at(event)
-            if cell is not None:
-                self._set_cursor(cell[0], self.cursor[1])
-                self.toggle_check()
-                self.post_message(self.SelectionChanged())
-
-    def on_mouse_down(self, event: events.MouseDown) -> None:
-        cell = self._cell_at(event)
-        if cell is None:
-            return
-        if event.button == 3:  # right button: keep the selection, open the menu on release
-            return
-        self.focus()
-        if event.shift:
-            self.anchor = self.anchor or self.cursor
-            self._set_cursor(*cell, scroll=False)
-            self.selection = Selection.between(self.anchor, self.cursor)
-        else:
-            self.anchor = cell
-            self.selection = None
-            self._set_cursor(*cell, scroll=False)
-        self._dragging = True
-        self.capture_mouse()
-
-    def on_mouse_move(self, event: events.MouseMove) -> None:
-        if not self._dragging:
-            return
-        cell = self._cell_at(event)
-        if cell is None or self.anchor is None:
-            return
-        self._set_cursor(*cell, scroll=True)
-        self.selection = Selection.between(self.anchor, self.cursor)
-        self.refresh()
-
-    def on_mouse_up(self, event: events.MouseUp) -> None:
-        if event.button == 3:
-            self.post_message(self.MenuRequested())
-            return
-        if self._dragging:
-            self._dragging = False
-            self.release_mouse()
-            self.post_message(self.SelectionChanged())
-
     def on_focus(self) -> None:
         self.refresh()
 
     def on_blur(self) -> None:
         self.refresh()
-
-
-def _align(text: str, width: int, alignment: str) -> str:
-    """Fit ``text`` into ``width`` terminal cells (wide characters count double)."""
-    size = cell_len(text)
-    if size > width:
-        return set_cell_size(text, max(0, width - 1)) + "…" if width > 0 else ""
-    pad = width - size
-    if alignment == "right":
-        return " " * pad + text
-    if alignment == "center":
-        return " " * (pad // 2) + text + " " * (pad - pad // 2)
-    return text + " " * pad

@@ -1,0 +1,89 @@
+"""What a grid's cells are, apart from the widget: column widths, a cell's text (sanitized:
+data is never markup), the selection rectangle, and fitting text or blanks into cells."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from textual.strip import Strip
+
+from carriertui.grid.model import Column, ColumnType, Tone
+from carriertui.grid.model import display_text as model_display_text
+from carriertui.text import sanitize
+
+_DEFAULT_WIDTHS = {
+    ColumnType.TEXT: 18,
+    ColumnType.INTEGER: 9,
+    ColumnType.DECIMAL: 12,
+    ColumnType.MONEY: 13,
+    ColumnType.PERCENT: 8,
+    ColumnType.DURATION: 9,
+    ColumnType.TIMESTAMP: 19,
+    ColumnType.BOOLEAN: 5,
+}
+CHECK_GUTTER = 2
+CELL_PAD = 1  # one space before each cell
+
+
+def column_width(column: Column) -> int:
+    return max(column.width or _DEFAULT_WIDTHS[column.type], len(column.title) + 2)
+
+
+def tone_style(tone: Tone | None) -> str | None:
+    """The component style of a cell tone (a column's tone function may return None)."""
+    return None if tone is None else f"datagrid--tone-{Tone(tone).value}"
+
+
+def cell_text(column: Column, value: Any) -> str:
+    """What a cell shows: the column's display text, sanitized (data is never markup)."""
+    return sanitize(model_display_text(column, value))
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A rectangle of cells: rows ``top``..``bottom`` and columns ``left``..``right`` inclusive."""
+
+    top: int
+    left: int
+    bottom: int
+    right: int
+
+    @classmethod
+    def between(cls, anchor: tuple[int, int], cursor: tuple[int, int]) -> Selection:
+        (r1, c1), (r2, c2) = anchor, cursor
+        return cls(min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2))
+
+    def contains(self, row: int, column: int) -> bool:
+        return self.top <= row <= self.bottom and self.left <= column <= self.right
+
+    @property
+    def rows(self) -> int:
+        return self.bottom - self.top + 1
+
+    @property
+    def columns(self) -> int:
+        return self.right - self.left + 1
+
+
+def blank_cells(strip: Strip, start: int, end: int) -> Strip:
+    """Cells ``start``..``end`` of ``strip`` as spaces in their own styles (zebra, cursor)."""
+    if end <= start:
+        return Strip([])
+    cells = strip.crop(start, end)
+    return Strip([Segment(" " * cell_len(text), style) for text, style, _ in cells])
+
+
+def align_text(text: str, width: int, alignment: str) -> str:
+    """Fit ``text`` into ``width`` terminal cells (wide characters count double)."""
+    size = cell_len(text)
+    if size > width:
+        return set_cell_size(text, max(0, width - 1)) + "…" if width > 0 else ""
+    pad = width - size
+    if alignment == "right":
+        return " " * pad + text
+    if alignment == "center":
+        return " " * (pad // 2) + text + " " * (pad - pad // 2)
+    return text + " " * pad
