@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 # The Summary pane's actions that write or reach beyond the customer's own view.
 OPERATOR_ACTIONS = frozenset({"generate", "auto_generate", "mark_paid", "cdr_report", "rollup"})
-INVOICES_INFO = "Your invoices: number, period, amounts, due date and status"
+INVOICES_INFO = "Your invoices and their status"
 
 
 class PortalSummaryPane(SummaryPane):
