@@ -118,8 +118,8 @@ def check_search(text: str) -> str:
         if _not_searchable(character):
             raise ValidationError(
                 "search",
-                f"cannot contain U+{ord(character):04X} (a control character or noncharacter): "
-                "search for printable text",
+                # One line at 80 columns in the grid's status line, "error: search: " first.
+                f"cannot contain U+{ord(character):04X}: only printable text can be searched",
             )
     return text
 

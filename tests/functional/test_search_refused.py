@@ -11,6 +11,7 @@ from textual.widgets import Input
 
 from carriertui.app import CarrierApp
 from tests.functional.harness import grid_column, log_in, seed, settle, wait_for
+from tests.functional.portal_harness import screen_text
 
 SIZE = (80, 24)
 
@@ -39,6 +40,9 @@ async def test_a_pasted_control_character_is_refused_not_matched(
         assert status.startswith("error: search: cannot contain U+"), status
         assert code in status
         assert grid_column(grid) == []  # not every row
+        # The whole reason is on screen, on the line under the grid, at 80 columns.
+        shown = screen_text(app)
+        assert f"error: search: cannot contain {code}: only printable text can be searched" in shown
         # A printable search works again at once.
         await pilot.press("slash", "escape")
         await wait_for(pilot, lambda: grid.view.error is None and len(grid_column(grid)) == 3)

@@ -49,7 +49,7 @@ def _refused(call) -> str:
     with pytest.raises(ValidationError) as refused:
         call()
     assert refused.value.field == "search"
-    assert "search for printable text" in refused.value.message
+    assert "only printable text can be searched" in refused.value.message
     return refused.value.message
 
 
