@@ -17,6 +17,7 @@ from textual.message import Message
 
 from carriertui.commands import CustomerCommands, NavigationCommands
 from carriertui.screens.login import LoginScreen
+from carriertui.session_end import SessionEnd
 from carriertui.widgets.plain import notify_plain
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ class StoreFailed(Message):
         self.error = error
 
 
-class CarrierApp(App[int]):
+class CarrierApp(SessionEnd, App[int]):
     TITLE = "carriertui"
     CSS_PATH = "app.tcss"
     COMMANDS = App.COMMANDS | {NavigationCommands, CustomerCommands}
@@ -92,11 +93,16 @@ class CarrierApp(App[int]):
         # The error each background job last failed with: the operator hears of a failure
         # when it starts (or changes), not every 30 seconds, and hears when the job recovers.
         self._background_failures: dict[str, str] = {}
+        self.portal_identity = None  # the session's state: session_end.SessionEnd
+        self.idle = None
+        self.ending = None
+        self._session_ending = False
 
     # -- start-up ---------------------------------------------------------------------------
 
     def on_mount(self) -> None:
         self._apply_keymap()
+        self._start_idle_watch()
         if self.portal:
             from carriertui.screens.portal import PortalLoginScreen
 
@@ -181,6 +187,7 @@ class CarrierApp(App[int]):
         if self.portal:
             self.portal_logout()
             return
+        self._audit_logout()
         self.actor = None
         if self._background_timer is not None:  # nobody logged in: no scheduled work here
             self._background_timer.stop()
@@ -196,6 +203,7 @@ class CarrierApp(App[int]):
         """A contact logged in: a password that must change comes first, then the portal."""
         from carriertui.screens.portal import ChangePasswordScreen, PortalScreen
 
+        self.portal_identity = identity
         if identity.must_change_password:
             self.switch_screen(ChangePasswordScreen(identity, forced=True))
         else:
@@ -204,6 +212,7 @@ class CarrierApp(App[int]):
     def portal_logout(self) -> None:
         from carriertui.screens.portal import PortalLoginScreen
 
+        self._audit_logout()
         while len(self.screen_stack) > 2:
             self.pop_screen()
         self.switch_screen(PortalLoginScreen())
@@ -458,13 +467,27 @@ class CarrierApp(App[int]):
 def run(
     database_url: str, *, demo: bool = False, auto_login: str | None = None, portal: bool = False
 ) -> int:
-    """Run the TUI until the operator (or, with ``portal``, the contact) quits. Returns the exit
-    code."""
-    app = CarrierApp(database_url, demo=demo, auto_login=auto_login, portal=portal)
-    result = app.run()
-    if app.store_error is not None and app.actor is None:
-        import sys
+    """Run the TUI until the operator (or, with ``portal``, the contact) quits, the session
+    times out, or the terminal goes away. Returns the exit code; no child process outlives it."""
+    import sys
 
+    from carriertui.hangup import TerminalDriver
+    from carriertui.terminal import end_children, leave_now
+
+    app = CarrierApp(database_url, demo=demo, auto_login=auto_login, portal=portal)
+    app.driver_class = TerminalDriver
+    try:
+        result = app.run()
+    except OSError:  # the goodbye written into a terminal that is gone
+        if app.ending is None:
+            raise
+        result = app.ending
+    end_children()
+    if app.ending is not None:
+        # Ended on its own (idle, hangup, SIGTERM): a worker still waiting on the database or
+        # an import must not keep the process (and the SSH session) alive.
+        leave_now(app.ending)
+    if app.store_error is not None and app.actor is None:
         from carriertui.text import sanitize
 
         print(f"error: {sanitize(app.store_error)}", file=sys.stderr)

@@ -213,12 +213,22 @@ def read_password(args: argparse.Namespace, username: str) -> str:
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
+    from carriertui.terminal import refuse_without_terminal
+
+    refused = refuse_without_terminal()  # before Textual, the store or the database
+    if refused is not None:
+        return refused
     from carriertui.app import run
 
     return run(database_url(args))
 
 
 def cmd_portal(args: argparse.Namespace) -> int:
+    from carriertui.terminal import refuse_without_terminal
+
+    refused = refuse_without_terminal()
+    if refused is not None:
+        return refused
     from carriertui.app import run
 
     return run(database_url(args), portal=True)
@@ -1308,12 +1318,18 @@ def demo_url() -> str:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from carriertui.store.demo import DEMO_OPERATOR
-
     url = demo_url()
     if args.print_db:
         _out(sanitize(url))
         return EXIT_OK
+    if not args.build_only:
+        from carriertui.terminal import refuse_without_terminal
+
+        refused = refuse_without_terminal()  # before a 10-20 s build nobody can use
+        if refused is not None:
+            return refused
+    from carriertui.store.demo import DEMO_OPERATOR
+
     if args.reset or not locations.demo_db_path().exists():
         from carriertui.store.demo import build_demo
 

@@ -200,3 +200,26 @@ def database_url(cli_value: str | None = None, environ: dict[str, str] | None = 
     if configured:
         return str(configured)
     return f"sqlite:///{default_db_path()}"
+
+
+# Idle logout: `[portal] idle_minutes` (default 15) and `[tui] idle_minutes` (default off), or
+# CARRIERTUI_PORTAL_IDLE_MINUTES / CARRIERTUI_TUI_IDLE_MINUTES. 0 turns it off.
+IDLE_MINUTES_DEFAULT = {"portal": 15.0, "tui": 0.0}
+
+
+def idle_minutes(section: str, environ: dict[str, str] | None = None) -> float:
+    """Minutes without a key press or click before the UI logs out and exits; 0 is never."""
+    raw = load_config(environ=environ).get(section, {}).get("idle_minutes")
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return IDLE_MINUTES_DEFAULT[section]
+    try:
+        if isinstance(raw, bool):
+            raise ValueError(raw)
+        minutes = float(raw)
+    except (TypeError, ValueError):
+        minutes = -1.0
+    if not 0 <= minutes <= 7 * 24 * 60:  # NaN fails here too
+        raise ConfigError(
+            f"[{section}] idle_minutes must be a number of minutes (0 turns it off), not {raw!r}"
+        )
+    return minutes

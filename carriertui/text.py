@@ -73,6 +73,13 @@ def has_control_characters(value: str) -> bool:
     return _CONTROL.search(value) is not None
 
 
+def without_display_hazards(text: str) -> str:
+    """``text`` with bidi controls, separators, noncharacters and lone surrogates replaced by
+    U+FFFD and nothing else touched: safe on a stream that also carries the terminal's own
+    escape sequences (which are ASCII)."""
+    return _BIDI_OR_ODD.sub("\ufffd", text)
+
+
 def has_display_hazards(value: str) -> bool:
     """Bidi controls, separators, noncharacters or lone surrogates: kept when stored, shown as
     placeholders."""

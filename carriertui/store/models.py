@@ -53,6 +53,7 @@ class AuditAction(StrEnum):
     DELETE = "DELETE"
     GENERATE = "GENERATE"
     LOGIN = "LOGIN"
+    LOGOUT = "LOGOUT"
     POST = "POST"
     PUBLISH = "PUBLISH"
     PUT = "PUT"

@@ -745,6 +745,8 @@ def test_tui_and_demo_hand_the_right_database_to_the_app(
 
     fake_app.run = fake_run  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "carriertui.app", fake_app)
+    # pytest's stdin and stdout are no terminal; the refusal has its own tests (test_terminal).
+    monkeypatch.setattr("carriertui.terminal.has_terminal", lambda: True)
 
     assert main(["--db", "sqlite:///x.sqlite"]) == 7
     assert calls.pop() == ("sqlite:///x.sqlite", {})
