@@ -140,6 +140,8 @@ SETTINGS: dict[str, frozenset[str] | None] = {
         {"transport", "host", "port", "security", "user", "password", "from", "maildir"}
     ),
     "keymap": None,  # app.CarrierApp: binding id -> keys
+    "portal": frozenset({"idle_minutes"}),  # idle_minutes("portal")
+    "tui": frozenset({"idle_minutes"}),  # idle_minutes("tui")
 }
 
 

@@ -96,9 +96,9 @@ def test_the_old_readme_line_is_caught(tmp_path: Path) -> None:
     ]
 
 
-def test_each_mail_setting_reaches_the_mail_settings(tmp_path: Path) -> None:
-    """locations.SETTINGS is no wish list: each [mail] key, set by its variable, changes what
-    the mail service uses."""
+def test_each_setting_reaches_what_reads_it(tmp_path: Path) -> None:
+    """locations.SETTINGS is no wish list: each key, set by its variable, changes what the app
+    uses (the mail service, the idle logout, the database)."""
     values = {
         "transport": ("maildir", "transport", "maildir"),
         "host": ("mail.example.net", "host", "mail.example.net"),
@@ -116,5 +116,8 @@ def test_each_mail_setting_reaches_the_mail_settings(tmp_path: Path) -> None:
             environ = {f"CARRIERTUI_MAIL_{key.upper()}": text}
             settings = MailSettings.from_config(locations.mail_config("sqlite:///x", environ))
             assert getattr(settings, field) == expected, key
+    for section in ("portal", "tui"):
+        environ = {f"CARRIERTUI_{section.upper()}_IDLE_MINUTES": "7.5"}
+        assert locations.idle_minutes(section, environ) == 7.5
     url = "postgresql://noc@db.example.net/carrier"
     assert locations.database_url(environ={"CARRIERTUI_DATABASE_URL": url}) == url
