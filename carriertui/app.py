@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, ClassVar
 
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.message import Message
 
@@ -21,6 +21,7 @@ from carriertui.session_end import SessionEnd
 from carriertui.widgets.plain import notify_plain
 
 if TYPE_CHECKING:
+    from textual.screen import Screen
     from textual.timer import Timer
 
     from carriertui.store.contacts import PortalIdentity
@@ -416,6 +417,36 @@ class CarrierApp(SessionEnd, App[int]):
                 report_error(self, error)
 
         run_service(self, work, on_done=done, on_error=failed, group="background", exclusive=False)
+
+    # -- Textual's built-in palette commands -------------------------------------------------
+
+    def get_system_commands(self, screen: Screen) -> Iterator[SystemCommand]:
+        """Textual's own palette commands (Theme, Quit, Keys, Maximize, Screenshot). The
+        portal has none of them: Screenshot would write an SVG on the server and Keys shows
+        the app's internal bindings; its palette holds the portal's commands only (theme and
+        quit are among them). Operators keep them, Screenshot writing into the export folder."""
+        if self.portal:
+            return
+        for command in super().get_system_commands(screen):
+            if command.title == "Screenshot":
+                yield SystemCommand(
+                    "Screenshot",
+                    "Save an SVG of the current screen in the export folder",
+                    lambda: self.set_timer(0.1, self._screenshot_to_exports),
+                )
+            else:
+                yield command
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """Textual's screenshot action, whatever invokes it: into the export folder for
+        operators, nothing in the portal."""
+        if not self.portal:
+            self._screenshot_to_exports()
+
+    def _screenshot_to_exports(self) -> None:
+        from carriertui.screens.screenshot import save_screenshot_to_exports
+
+        save_screenshot_to_exports(self)
 
     def action_help(self) -> None:
         from carriertui.screens.help import HelpScreen

@@ -31,6 +31,10 @@ PROG = "carriertui"
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+# The reader of standard output went away (``carriertui audit export | head``): exit as a
+# process killed by SIGPIPE would (128 + 13), the status ``set -o pipefail`` scripts expect
+# from ``yes | head``, without a word on standard error.
+EXIT_BROKEN_PIPE = 141
 BUSY_TIMEOUT_ENV = "CARRIERTUI_BUSY_TIMEOUT"
 ROLES = ("admin", "operator", "viewer")
 FORMATS = ("table", "json")
@@ -48,7 +52,11 @@ class CommandError(Exception):
 
 
 def _out(line: str = "") -> None:
-    print(line)
+    """One line of the command's report on standard output, terminal or pipe alike: sanitized
+    here too (the callers sanitize their data already; a pager such as ``less -R`` would
+    otherwise pass an escape sequence that slipped through to the terminal). Newlines and tabs
+    stay: print_json's indentation. CSV to standard output is data and does not come here."""
+    print(sanitize(line, multiline=True))
 
 
 def _cell_width(text: str) -> int:
@@ -1685,6 +1693,21 @@ def _database_error(error: Exception, args: argparse.Namespace) -> int | None:
     return EXIT_ERROR
 
 
+def _stdout_to_devnull() -> None:
+    """Point standard output at /dev/null, so that the interpreter's last flush of what is
+    still buffered does not fail on the closed pipe again ("Exception ignored ... BrokenPipe")."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        return
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no file descriptor (an in-process caller's capture)
+        pass
+    finally:
+        os.close(devnull)
+
+
 def _undecodable_argument(argv: Sequence[str], args: argparse.Namespace) -> str | None:
     """How the operator wrote the first text argument that was not valid UTF-8 (Python decodes
     such bytes to lone surrogates, which no database driver or terminal accepts). File paths are
@@ -1714,6 +1737,17 @@ _UI_COMMANDS = (cmd_tui, cmd_portal, cmd_demo)
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; its exit status (EXIT_BROKEN_PIPE when the reader left early)."""
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # now, while a closed pipe can still be answered quietly
+    except BrokenPipeError:
+        _stdout_to_devnull()
+        return EXIT_BROKEN_PIPE
+    return code
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -1734,6 +1768,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return args.handler(args)
+    except BrokenPipeError:
+        raise  # not an error of the command's: main() exits quietly
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_ERROR

@@ -131,6 +131,28 @@ def ensure_private_dir(path: Path) -> Path:
     return path
 
 
+# Every setting the app reads, by section: its keys, or None for a section of free keys
+# ([keymap]: binding ids). Each is reachable as ``CARRIERTUI_<SECTION>_<KEY>`` too. The README's
+# doc test (tests/unit/test_readme_config.py) checks that every setting it names is here.
+SETTINGS: dict[str, frozenset[str] | None] = {
+    "database": frozenset({"url"}),  # database_url()
+    "mail": frozenset(  # mail_config() -> store.mail.MailSettings.from_config
+        {"transport", "host", "port", "security", "user", "password", "from", "maildir"}
+    ),
+    "keymap": None,  # app.CarrierApp: binding id -> keys
+    "portal": frozenset({"idle_minutes"}),  # idle_minutes("portal")
+    "tui": frozenset({"idle_minutes"}),  # idle_minutes("tui")
+}
+
+
+def is_setting(section: str, key: str | None = None) -> bool:
+    """Whether ``[section] key`` (or, without ``key``, the section) is one the app reads."""
+    if section not in SETTINGS:
+        return False
+    keys = SETTINGS[section]
+    return key is None or keys is None or key in keys
+
+
 class ConfigError(ValueError):
     """The configuration file cannot be read."""
 

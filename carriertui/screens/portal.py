@@ -306,15 +306,10 @@ class PortalScreen(BaseScreen):
 
     def compose_summary(self) -> ComposeResult:
         """The customer's Summary and invoices, read only (the grid's copy and export work)."""
-        from carriertui.screens.summary import SummaryPane
+        from carriertui.screens.portal_summary import PortalSummaryPane
 
         with TabPane("Summary", id="summary"):
-            yield SummaryPane(
-                self.identity.customer_id,
-                actor=self.identity.actor,
-                read_only=True,
-                id="portal-summary",
-            )
+            yield PortalSummaryPane(self.identity, id="portal-summary")
 
     def on_mount(self) -> None:
         self.load()

@@ -55,7 +55,7 @@ def _duration(seconds: Decimal | int | None) -> str:
 def summary_source(summary: Summary, invoices: dict[datetime, str]) -> InMemoryRowSource:
     """The summary rows plus an Invoice column; the open period's label says it is partial."""
     from carriertui.store.periods import period_label
-    from carriertui.store.summary import summary_columns, summary_grid_rows
+    from carriertui.store.summary import summary_grid_rows
 
     kind = summary.view.period
     partial = summary.partial_row.period_start if summary.partial_row else None
@@ -68,7 +68,7 @@ def summary_source(summary: Summary, invoices: dict[datetime, str]) -> InMemoryR
         replace(column, places=MONEY_PLACES, width=(column.width or 13) + 2)
         if column.type is ColumnType.MONEY
         else column
-        for column in summary_columns(summary.view)
+        for column in summary.columns  # the portal's BilledSummary has no Cost or Profit
     ]
     first = columns[0]
     columns[0] = Column(

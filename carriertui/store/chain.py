@@ -40,7 +40,9 @@ reads the previous MAC, held until commit or rollback. The unique index on ``seq
 under both: a second entry at the same position fails its insert, and the change rolls back.
 
 **Append-only.** Triggers refuse UPDATE and DELETE on the audit table (and TRUNCATE on
-PostgreSQL); :func:`drop_append_only_guard` exists for the schema migration and for tests that
+PostgreSQL), and on SQLite an insert over an existing entry (``INSERT OR REPLACE`` deletes the
+old row without firing DELETE triggers; PostgreSQL's ``ON CONFLICT DO UPDATE`` fires the UPDATE
+trigger); :func:`drop_append_only_guard` exists for the schema migration and for tests that
 play the attacker.
 """
 
@@ -462,10 +464,17 @@ _SQLITE_GUARD = (
     f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END",
     "CREATE TRIGGER IF NOT EXISTS audit_entry_no_delete BEFORE DELETE ON audit_entry "
     f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END",
+    # INSERT OR REPLACE (and REPLACE) resolves a conflict by deleting the old row without
+    # firing DELETE triggers (unless a connection turns recursive_triggers on): an insert over
+    # an existing id or seq is refused before the conflict is resolved, whatever its OR clause.
+    "CREATE TRIGGER IF NOT EXISTS audit_entry_no_replace BEFORE INSERT ON audit_entry "  # noqa: S608
+    "WHEN EXISTS (SELECT 1 FROM audit_entry WHERE id = NEW.id OR seq = NEW.seq) "
+    f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END",
 )
 _SQLITE_UNGUARD = (
     "DROP TRIGGER IF EXISTS audit_entry_no_update",
     "DROP TRIGGER IF EXISTS audit_entry_no_delete",
+    "DROP TRIGGER IF EXISTS audit_entry_no_replace",
 )
 # restrict_violation (SQLSTATE 23001) makes it an IntegrityError, as SQLite's RAISE(ABORT) is.
 _PG_GUARD = (

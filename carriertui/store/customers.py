@@ -26,7 +26,7 @@ from carriertui.store.models import (
     InvoiceSchedule,
     Role,
 )
-from carriertui.store.rowsource import SqlRowSource, table_source
+from carriertui.store.rowsource import SqlRowSource, check_search, sqlite_like, table_source
 
 TABLE = "customer"
 _ACCOUNT_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
@@ -181,14 +181,20 @@ def like_escape(text: str) -> str:
 def list_customers(db: Database, actor: Actor, search: str | None = None) -> list[CustomerRecord]:
     """All customers by name; ``search`` matches name, account code or status (case-insensitive)."""
     actor.require(Role.VIEWER, "list customers")
-    search = validation.search_term("search", search)
+    # Checked before search_term strips it: str.strip() takes TAB, LF and \x1c-\x1f for
+    # whitespace, and a search of only those would otherwise list every customer.
+    search = validation.search_term("search", check_search(search or ""))
     with db.read() as session:
         query = select(Customer).order_by(col(Customer.name_folded))
         if search:
-            pattern = f"%{like_escape(search.casefold())}%"
+            folded = search.casefold()
+            pattern = f"%{like_escape(folded)}%"
+            by_name = col(Customer.name_folded).like(pattern, escape="\\")
+            if db.backend == "sqlite":
+                by_name = sqlite_like(col(Customer.name_folded), folded, pattern)
             query = query.where(
                 or_(
-                    col(Customer.name_folded).like(pattern, escape="\\"),
+                    by_name,
                     col(Customer.account_code).ilike(pattern, escape="\\"),
                     col(Customer.status).ilike(pattern, escape="\\"),
                 )

@@ -21,7 +21,7 @@ from sqlmodel import Session, SQLModel
 from carriertui.store import models
 from carriertui.store.errors import DatabaseBusyError, DatabaseURLError
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 DEFAULT_BUSY_TIMEOUT_S = 10.0
 _WRITE_OPTION = "carriertui_write"
 
@@ -265,6 +265,15 @@ def _operator_disabled_at(session: Session) -> None:
     )
 
 
+def _audit_no_replace(session: Session) -> None:
+    """Version 11: SQLite's INSERT OR REPLACE may no longer rewrite an audit entry (the
+    append-only guard gains a BEFORE INSERT trigger; PostgreSQL's guard is re-installed as is:
+    ON CONFLICT DO UPDATE already fires its UPDATE trigger)."""
+    from carriertui.store import chain
+
+    chain.install_append_only_guard(session)
+
+
 # version -> steps that bring a database from version-1 to version. create_all() adds new tables;
 # steps here alter existing ones (add a column, backfill) and run inside one write transaction.
 # A new database runs every step from 1, so each step also copes with a table create_all() has
@@ -279,6 +288,7 @@ _MIGRATIONS: dict[int, tuple[Any, ...]] = {
     6: (_number_blocks,),
     9: (_audit_search_if_missing,),
     10: (_operator_disabled_at,),
+    11: (_audit_no_replace,),
 }
 
 

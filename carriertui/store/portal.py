@@ -15,12 +15,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from carriertui.store import contacts, numbers
+from carriertui.store import contacts, invoices, numbers, summary
 from carriertui.store.contacts import PortalIdentity
 from carriertui.store.db import Database
 from carriertui.store.errors import NotFoundError, StaleEditError
 from carriertui.store.models import Contact, Customer
 from carriertui.store.rowsource import SqlRowSource
+from carriertui.store.summary import BilledSummary, SummaryView
 
 
 @dataclass(frozen=True)
@@ -122,10 +123,58 @@ def update_profile(
     return _profile_of(record)
 
 
-def portal_blocks(db: Database, identity: PortalIdentity) -> list[numbers.BlockRecord]:
+@dataclass(frozen=True)
+class PortalBlock:
+    """A number block as its customer sees it: no row ids, no dates, and not how many of its
+    numbers other customers hold (what the operator's picker needs)."""
+
+    block_index: int
+    range_start: int
+    range_end: int
+    range_text: str
+    prefix: str | None
+    extensions_text: str
+    used: int
+    free: int
+
+
+def portal_blocks(db: Database, identity: PortalIdentity) -> list[PortalBlock]:
     """The contact's own customer's number blocks, read only."""
     with db.read() as session:
-        return numbers.blocks_of(session, identity.customer_id)
+        records = numbers.blocks_of(session, identity.customer_id)
+    return [
+        PortalBlock(
+            block_index=record.block_index,
+            range_start=record.range_start,
+            range_end=record.range_end,
+            range_text=record.range_text,
+            prefix=record.prefix,
+            extensions_text=record.extensions_text,
+            used=record.used,
+            free=record.free,
+        )
+        for record in records
+    ]
+
+
+def portal_summary(
+    db: Database, identity: PortalIdentity, view: SummaryView | str
+) -> tuple[BilledSummary, dict[datetime, str]]:
+    """The customer's Summary for ``view`` as billed (periods, calls, usage, charge: never the
+    carrier's cost or margin), and the invoice number of each invoiced period."""
+    result = summary.customer_summary(db, identity.actor, identity.customer_id, view)
+    numbers_by_period: dict[datetime, str] = {}
+    if result.view is not SummaryView.HOURS_24:
+        numbers_by_period = invoices.invoice_numbers(
+            db, identity.actor, identity.customer_id, result.view.value
+        )
+    return result.billed(), numbers_by_period
+
+
+def portal_invoices_source(db: Database, identity: PortalIdentity) -> SqlRowSource:
+    """The customer's own invoices for a read-only grid: number, period, dates, amounts and
+    status (who generated an invoice is not shown)."""
+    return invoices.grid_source(db, identity.actor, customer_id=identity.customer_id)
 
 
 def portal_extensions_source(db: Database, identity: PortalIdentity) -> SqlRowSource:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import threading
+import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -72,6 +73,7 @@ from carriertui.grid.model import (
     search_text_columns,
 )
 from carriertui.store.db import Database
+from carriertui.store.errors import ValidationError
 from carriertui.store.types import MONEY_SCALE, FixedDecimal, UTCDateTime
 
 _COUNT_CACHE_SIZE = 32
@@ -85,14 +87,69 @@ _LIKE_ESCAPE = "\\"
 _FIXED_QUANTUM = Decimal(1).scaleb(-MONEY_SCALE)
 
 
+# A multi-line notes field keeps TAB and LF (GUIDE section 4), and LIKE matches them literally.
+_SEARCHABLE_CONTROLS = frozenset("\t\n")
+
+
+def _not_searchable(character: str) -> bool:
+    code = ord(character)
+    if character in _SEARCHABLE_CONTROLS:
+        return False
+    return (
+        unicodedata.category(character) in ("Cc", "Cs")  # C0, DEL, C1; lone surrogates
+        or 0xFDD0 <= code <= 0xFDEF
+        or (code & 0xFFFE) == 0xFFFE  # U+FFFE, U+FFFF and their copies in every plane
+    )
+
+
+def check_search(text: str) -> str:
+    """``text`` when a LIKE matches it literally on both backends, else a ValidationError
+    (field ``search``) naming the first character it cannot.
+
+    Refused: control characters (C0 but TAB and LF, which notes keep; DEL; C1), NUL above
+    all: SQLite's LIKE ends the pattern at a NUL, so ``\\0`` matched every row and ``a\\0``
+    every text ending in ``a``, and a PostgreSQL text cannot hold one; lone surrogates (no
+    UTF-8 for them); and Unicode noncharacters, which SQLite's LIKE reads as U+FFFD (so
+    ``\\ufffe`` matched ``\\uffff``). The services refuse control characters in what they
+    store, so refusing them hides nothing an operator typed. Every grid search (SqlRowSource)
+    and the customer search (customers.list_customers) pass through here.
+    """
+    for character in text:
+        if _not_searchable(character):
+            raise ValidationError(
+                "search",
+                # One line at 80 columns in the grid's status line, "error: search: " first.
+                f"cannot contain U+{ord(character):04X}: only printable text can be searched",
+            )
+    return text
+
+
 def like_pattern(text: str) -> str:
-    """A LIKE pattern (escape ``\\``) matching any text that contains ``text``."""
+    """A LIKE pattern (escape ``\\``) matching any text that contains ``text`` (ValidationError
+    for a text no LIKE matches literally: :func:`check_search`)."""
+    check_search(text)
     escaped = (
         text.replace(_LIKE_ESCAPE, _LIKE_ESCAPE * 2)
         .replace("%", _LIKE_ESCAPE + "%")
         .replace("_", _LIKE_ESCAPE + "_")
     )
     return f"%{escaped}%"
+
+
+REPLACEMENT_CHARACTER = "\ufffd"
+
+
+def sqlite_like(
+    expression: ColumnElement[Any], search: str, pattern: ColumnElement[Any] | str
+) -> ColumnElement[bool]:
+    """``expression LIKE pattern`` on SQLite, literal for U+FFFD too: SQLite's LIKE reads
+    U+FFFE and U+FFFF as U+FFFD, so a search for U+FFFD also needs one in the text (``instr``
+    compares the bytes)."""
+    condition = expression.like(pattern, escape=_LIKE_ESCAPE)
+    if REPLACEMENT_CHARACTER in search:
+        found = func.instr(expression, literal(REPLACEMENT_CHARACTER, Text())) > 0
+        condition = and_(condition, found)
+    return condition
 
 
 def _base_type(element: ColumnElement[Any]) -> Any:
@@ -268,6 +325,7 @@ class SqlRowSource:
         number = func.count().label("n")
         conditions = self._conditions(query.without_filter(key))
         by_text = column.type is ColumnType.TEXT
+        check_search(search)
         if search and by_text:
             conditions.append(self._like(expression, search))
         statement = (
@@ -538,6 +596,7 @@ class SqlRowSource:
         return known <= FEW_CANDIDATES
 
     def _fts_candidates(self, index: TrigramIndex, search: str) -> Select[Any]:
+        check_search(search)  # a NUL would end the MATCH string: "unterminated string"
         table_name = index.sqlite_table
         assert table_name is not None
         terms = " AND ".join('"' + gram.replace('"', '""') + '"' for gram in index.trigrams(search))
@@ -553,6 +612,7 @@ class SqlRowSource:
         for spec in query.filters:
             conditions.append(self._filter(spec))
         if query.search:
+            check_search(query.search)
             if self._searchable:
                 matches = or_(*[self._like(e, query.search) for e in self._searchable])
                 candidates = self._candidates(query.search)
@@ -603,7 +663,7 @@ class SqlRowSource:
         if self._postgres:
             # ILIKE under "C" folds ASCII letters only, exactly as SQLite's LIKE does.
             return expression.collate("C").ilike(pattern, escape=_LIKE_ESCAPE)
-        return expression.like(pattern, escape=_LIKE_ESCAPE)
+        return sqlite_like(expression, search, pattern)
 
     def _before(
         self, places: Sequence[tuple[tuple[ColumnElement[Any], bool], Any]]

@@ -125,6 +125,73 @@ class SummaryRow:
         }
 
 
+# What the customer is billed: the portal's Summary shows these and nothing else (no provider
+# cost, no margin). The operator's Summary adds Cost, Profit and Profit %.
+BILLED_KEYS = (
+    "period_start",
+    "attempts",
+    "connected",
+    "asr",
+    "acd",
+    "duration",
+    "billed_duration",
+    "charge",
+)
+
+
+@dataclass(frozen=True)
+class BilledRow:
+    """One Summary period as its customer sees it: calls, usage and charge; no cost or margin
+    (the portal's rows are built from these, so no copy or export there can carry them)."""
+
+    period_start: datetime
+    period_end: datetime
+    label: str
+    attempts: int = 0
+    connected: int = 0
+    duration: int = 0  # talk seconds
+    billed_duration: int = 0  # seconds
+    charge: Decimal = Decimal("0.0000")
+    partial: bool = False
+
+    @property
+    def asr(self) -> Decimal | None:
+        return ratio(self.connected, self.attempts, 100)
+
+    @property
+    def acd(self) -> Decimal | None:
+        return ratio(self.duration, self.connected)
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "period_start": self.period_start,
+            "period": self.label,
+            "partial": self.partial,
+            "attempts": self.attempts,
+            "connected": self.connected,
+            "asr": self.asr,
+            "acd": self.acd,
+            "duration": self.duration,
+            "billed_duration": self.billed_duration,
+            "charge": self.charge,
+        }
+
+
+def billed_row(row: SummaryRow) -> BilledRow:
+    """``row`` without its cost, margin and PDD."""
+    return BilledRow(
+        period_start=row.period_start,
+        period_end=row.period_end,
+        label=row.label,
+        attempts=row.attempts,
+        connected=row.connected,
+        duration=row.duration,
+        billed_duration=row.billed_duration,
+        charge=row.charge,
+        partial=row.partial,
+    )
+
+
 @dataclass(frozen=True)
 class WeightedKpis:
     """The true ASR and ACD of several rows, not an average of their ASRs and ACDs."""
@@ -136,7 +203,7 @@ class WeightedKpis:
     acd: Decimal | None
 
 
-def weighted_kpis(rows: Iterable[SummaryRow]) -> WeightedKpis:
+def weighted_kpis(rows: Iterable[SummaryRow | BilledRow]) -> WeightedKpis:
     """Σconnected / Σattempts x 100 and Σduration / Σconnected over ``rows``."""
     attempts = connected = duration = 0
     for row in rows:
@@ -167,6 +234,24 @@ class Summary:
     def partial_row(self) -> SummaryRow | None:
         return next((row for row in self.rows if row.partial), None)
 
+    @property
+    def columns(self) -> tuple[Column, ...]:
+        """The grid's columns for these rows (the operator's: with Cost, Profit, Profit %)."""
+        return summary_columns(self.view)
+
+    def billed(self) -> BilledSummary:
+        """The same periods as the customer sees them: no cost, no margin."""
+        return BilledSummary(
+            customer_id=self.customer_id,
+            customer_code=self.customer_code,
+            customer_name=self.customer_name,
+            currency=self.currency,
+            view=self.view,
+            rows=tuple(billed_row(row) for row in self.rows),
+            rolled_up_at=self.rolled_up_at,
+            generated_at=self.generated_at,
+        )
+
     def totals(self) -> SummaryRow:
         """All rows added up (period = the whole range)."""
         if not self.rows:
@@ -174,6 +259,29 @@ class Summary:
             return SummaryRow(start, start, "Total")
         total = SummaryRow(self.rows[0].period_start, self.rows[-1].period_end, "Total")
         return _add_all(total, self.rows)
+
+
+@dataclass(frozen=True)
+class BilledSummary:
+    """A customer's Summary as the portal shows it: :class:`BilledRow` rows only."""
+
+    customer_id: int
+    customer_code: str | None
+    customer_name: str
+    currency: str
+    view: SummaryView
+    rows: tuple[BilledRow, ...]
+    rolled_up_at: datetime | None
+    generated_at: datetime
+
+    @property
+    def partial_row(self) -> BilledRow | None:
+        return next((row for row in self.rows if row.partial), None)
+
+    @property
+    def columns(self) -> tuple[Column, ...]:
+        """Exactly the billed columns (BILLED_KEYS)."""
+        return billed_columns(self.view)
 
 
 def _add_all(target: SummaryRow, rows: Iterable[SummaryRow]) -> SummaryRow:
@@ -420,9 +528,15 @@ def summary_columns(view: SummaryView | str) -> tuple[Column, ...]:
     )
 
 
-def summary_grid_rows(summary: Summary) -> list[Row]:
-    """(period_start, values in summary_columns order) for each row."""
-    keys = [column.key for column in summary_columns(summary.view)]
+def billed_columns(view: SummaryView | str) -> tuple[Column, ...]:
+    """The portal's Summary columns: what the customer is billed (BILLED_KEYS), in order."""
+    by_key = {column.key: column for column in summary_columns(view)}
+    return tuple(by_key[key] for key in BILLED_KEYS)
+
+
+def summary_grid_rows(summary: Summary | BilledSummary) -> list[Row]:
+    """(period_start, values in ``summary.columns`` order) for each row."""
+    keys = [column.key for column in summary.columns]
     rows = []
     for row in summary.rows:
         values = row.values()
@@ -430,18 +544,22 @@ def summary_grid_rows(summary: Summary) -> list[Row]:
     return rows
 
 
-def summary_row_source(summary: Summary, *, name: str | None = None) -> InMemoryRowSource:
+def summary_row_source(
+    summary: Summary | BilledSummary, *, name: str | None = None
+) -> InMemoryRowSource:
     """The Summary as a grid row source (a few hundred periods: in memory is plenty). Row keys
     are the periods' start times."""
     code = summary.customer_code or str(summary.customer_id)
     return InMemoryRowSource(
-        summary_columns(summary.view),
+        summary.columns,
         summary_grid_rows(summary),
         name=name or f"summary-{code}-{summary.view.value}",
     )
 
 
-def rows_by_keys(summary: Summary, keys: Sequence[datetime]) -> list[SummaryRow]:
+def rows_by_keys(
+    summary: Summary | BilledSummary, keys: Sequence[datetime]
+) -> list[SummaryRow | BilledRow]:
     """The rows of ``summary`` whose period starts are ``keys`` (a grid selection's row keys),
     for :func:`weighted_kpis`."""
     wanted = set(keys)

@@ -77,15 +77,19 @@ def raw(db_file: Path, *statements: str) -> None:
     connection = sqlite3.connect(db_file)
     try:
         triggers = connection.execute(
-            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_entry'"
-            " AND name LIKE 'audit_entry_no_%'"  # the guard; the search index's stay
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = "
+            "'audit_entry' AND name LIKE 'audit_entry_no_%'"  # the guard; the search index's stay
         ).fetchall()
-        assert len(triggers) == 2
-        connection.execute("DROP TRIGGER audit_entry_no_update")
-        connection.execute("DROP TRIGGER audit_entry_no_delete")
+        assert {name for name, _sql in triggers} == {
+            "audit_entry_no_update",
+            "audit_entry_no_delete",
+            "audit_entry_no_replace",
+        }
+        for name, _sql in triggers:
+            connection.execute(f"DROP TRIGGER {name}")
         for statement in statements:
             connection.execute(statement)
-        for (sql,) in triggers:
+        for _name, sql in triggers:
             connection.execute(sql)
         connection.commit()
     finally:

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
+from cdr_helpers import insert, values
 
-from carriertui.store import contacts, customers, portal
+from carriertui.grid.export import write_csv_cells
+from carriertui.grid.model import Query
+from carriertui.store import contacts, customers, numbers, options, portal, rollups, summary
 from carriertui.store.contacts import PortalIdentity
 from carriertui.store.errors import NotFoundError, PermissionDeniedError, ValidationError
 
@@ -91,3 +96,88 @@ def test_portal_login_may_read_but_not_change_the_profile(db, contact) -> None:
     assert portal.portal_account(db, identity).profile.email == "jane@northwind.example"
     with pytest.raises(PermissionDeniedError):
         portal.update_profile(db, identity, {"name": "Olga"}, expected_version=contact.version)
+
+
+# -- what the customer is billed: never the carrier's cost or margin (issue 12.1) -------------
+
+BILLED = (
+    "period_start",
+    "attempts",
+    "connected",
+    "asr",
+    "acd",
+    "duration",
+    "billed_duration",
+    "charge",
+)
+OPERATOR_ONLY = {"cost", "profit", "profit_pct", "pdd_sum_ms", "pdd_avg_ms"}
+
+
+def _calls(db, admin, customer_id: int) -> None:
+    day = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0) - timedelta(days=3)
+    insert(
+        db,
+        admin,
+        [
+            values(
+                f"bill-{n}",
+                customer_id,
+                day + timedelta(minutes=n),
+                duration=120,
+                charge="12.3400",
+                cost="9.8765",
+            )
+            for n in range(3)
+        ],
+    )
+    rollups.rollup_incremental(db)
+
+
+@pytest.mark.parametrize("view", ["24h", "daily", "weekly", "monthly"])
+def test_portal_summary_returns_the_billed_columns_and_values_only(
+    db, admin, contact, view, tmp_path
+) -> None:
+    _calls(db, admin, contact.customer_id)
+    billed, invoice_numbers = portal.portal_summary(db, _identity(contact), view)
+    assert [column.key for column in billed.columns] == list(BILLED)
+    assert not {"Cost", "Profit", "Profit %"} & {column.title for column in billed.columns}
+    for row in billed.rows:
+        names = {field.name for field in dataclasses.fields(row)} | set(row.values())
+        assert not names & OPERATOR_ONLY, names & OPERATOR_ONLY
+        assert not hasattr(row, "cost") and not hasattr(row, "profit")
+    assert invoice_numbers == {}
+    if view != "24h":  # the three calls are three days old: outside the last 24 hours
+        assert sum(row.charge for row in billed.rows) == Decimal("37.0200")
+    # Whatever the portal makes of it (grid, copy, export) comes from these rows: the CSV has
+    # the charge and neither the cost (29.6295) nor the margin (7.3905).
+    source = summary.summary_row_source(billed)
+    path = tmp_path / "summary.csv"
+    write_csv_cells(path, source.columns, source.iter_csv_cells(Query()))
+    text = path.read_text(encoding="utf-8")
+    assert text.splitlines()[0].split(",") == [column.title for column in billed.columns]
+    for leaked in ("Cost", "Profit", "29.6", "9.87", "7.39", "2.46"):
+        assert leaked not in text
+    if view != "24h":
+        assert "37.02" in text
+
+
+def test_the_operators_summary_keeps_cost_and_profit(db, admin, contact) -> None:
+    _calls(db, admin, contact.customer_id)
+    full = summary.customer_summary(db, admin, contact.customer_id, "daily")
+    keys = [column.key for column in full.columns]
+    assert keys == [*BILLED, "cost", "profit", "profit_pct"]
+
+
+def test_portal_blocks_carry_no_ids_dates_or_other_customers_numbers(db, admin, contact) -> None:
+    options.set_options(db, admin, {"number_range_start": 2000, "block_size": 1000})
+    numbers.allocate_next_block(db, admin, contact.customer_id)
+    (block,) = portal.portal_blocks(db, _identity(contact))
+    names = {field.name for field in dataclasses.fields(block)}
+    assert not names & {"id", "customer_id", "customer_name", "created_at", "taken"}
+    assert (block.range_start, block.range_end, block.used, block.free) == (2000, 2999, 0, 1000)
+
+
+def test_portal_invoices_show_no_author(db, admin, contact) -> None:
+    source = portal.portal_invoices_source(db, _identity(contact))
+    keys = {column.key for column in source.columns}
+    assert not keys & {"created_by", "customer_id", "id", "customer", "tax_percent"}
