@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Switch, TextArea
 
 from carriertui.widgets.plain import plain
+
+
+def switch_state(on: bool) -> str:
+    return "On" if on else "Off"
 
 
 class FieldRow(Vertical):
@@ -22,6 +27,7 @@ class FieldRow(Vertical):
     FieldRow .field-label { width: 20; padding: 0 1 0 0; }
     FieldRow .field-control { width: 1fr; }
     FieldRow .field-error { display: none; padding: 0 0 0 20; }
+    FieldRow .switch-state { width: auto; padding: 0 0 0 1; }
     FieldRow.-invalid .field-error { display: block; }
     """
 
@@ -37,7 +43,16 @@ class FieldRow(Vertical):
         with Horizontal():
             yield Label(self._label, classes="field-label", markup=False)
             yield self.control
+            if isinstance(self.control, Switch):
+                # The switch's state in words: its look alone is a colour (NO_COLOR, monochrome
+                # themes and colour-blind operators see no difference).
+                yield Label(switch_state(self.control.value), classes="switch-state", markup=False)
         yield Label("", classes="field-error", markup=False)
+
+    @on(Switch.Changed)
+    def _switch_changed(self, event: Switch.Changed) -> None:
+        if event.switch is self.control:
+            self.query_one(".switch-state", Label).update(switch_state(event.value))
 
     def on_mount(self) -> None:
         if self._hint:
