@@ -15,7 +15,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.message import Message
 
-from carriertui.commands import CustomerCommands, NavigationCommands
+from carriertui.commands import CustomerCommands, NavigationCommands, Palette
 from carriertui.screens.login import LoginScreen
 from carriertui.widgets.plain import notify_plain
 
@@ -55,7 +55,16 @@ class CarrierApp(App[int]):
     COMMANDS = App.COMMANDS | {NavigationCommands, CustomerCommands}
     COMMAND_PALETTE_BINDING = "ctrl+p"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f1", "help", "Help", id="app.help", tooltip="Keys and help for this screen"),
+        # Priority: a dialog (a modal screen) does not pass other keys on to the app, and F1
+        # and ctrl+t work everywhere.
+        Binding(
+            "f1",
+            "help",
+            "Help",
+            id="app.help",
+            tooltip="Keys and help for this screen",
+            priority=True,
+        ),
         Binding(
             "ctrl+t",
             "cycle_theme",
@@ -63,6 +72,7 @@ class CarrierApp(App[int]):
             id="app.theme",
             show=False,
             tooltip="Switch to the next colour theme",
+            priority=True,
         ),
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True, tooltip="Leave carriertui"),
     ]
@@ -407,6 +417,11 @@ class CarrierApp(App[int]):
                 report_error(self, error)
 
         run_service(self, work, on_done=done, on_error=failed, group="background", exclusive=False)
+
+    def action_command_palette(self) -> None:
+        """ctrl+p: Textual's palette, except that an early Enter waits for the matches."""
+        if self.use_command_palette and not Palette.is_open(self):
+            self.push_screen(Palette(id="--command-palette"))
 
     def action_help(self) -> None:
         from carriertui.screens.help import HelpScreen

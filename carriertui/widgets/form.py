@@ -78,11 +78,28 @@ class FieldRow(Vertical):
 
 
 class Form(Vertical):
-    """A column of FieldRows with helpers to read values and show errors."""
+    """A column of FieldRows with helpers to read values and show errors, and to tell whether
+    the operator changed anything since the form was filled (``mark_clean``)."""
 
     DEFAULT_CSS = """
     Form { height: auto; }
     """
+
+    _clean: dict[str, object] | None = None
+
+    def snapshot(self) -> dict[str, object]:
+        """Every row's value, hidden rows (a typed password under Auto) included."""
+        return {row.field: row.value for row in self.rows()}
+
+    def mark_clean(self) -> None:
+        """The form now shows what is saved (or a blank new record): nothing to lose yet."""
+        self._clean = self.snapshot()
+
+    @property
+    def dirty(self) -> bool:
+        """Whether closing now would drop something the operator typed or toggled. A form
+        whose data never arrived has nothing of the operator's in it."""
+        return self._clean is not None and self.snapshot() != self._clean
 
     def rows(self) -> Iterable[FieldRow]:
         return self.query(FieldRow)

@@ -225,7 +225,7 @@ async def test_audit_comment_asks_for_a_reason_and_escape_cancels_the_save(tmp_p
         await wait_for(pilot, lambda: screen.record.version == 2)
         audit_grid = screen.query_one("#audit-grid", Grid)
         await wait_for(pilot, lambda: audit_grid.view.row_count == 2 and audit_grid.view.loaded)
-        messages = [str(row) for row in grid_column(audit_grid, 7)]
+        messages = [str(row) for row in grid_column(audit_grid, 2)]
         assert any(m.endswith("(reason: ticket 42)") for m in messages)
     record = _by_name(url, "Atlas Comms [UK]")
     assert record.channels == 12
