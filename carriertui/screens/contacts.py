@@ -232,7 +232,7 @@ class ContactFormScreen(ModalScreen[bool]):
         self.customer_name = customer_name
         self.record = record
         self.contact_id = contact_id if record is None else record.id
-        self.loading = record is None and contact_id is not None
+        self.reading = record is None and contact_id is not None
         self.saved = False
 
     @property
@@ -241,7 +241,7 @@ class ContactFormScreen(ModalScreen[bool]):
         return actor is not None and actor.can(Role.OPERATOR)
 
     def _title(self) -> Any:
-        if self.loading:
+        if self.reading:
             return join(("Contact ", "bold"), ("loading…", "dim"))
         if self.record is None:
             return join(("New contact for ", "bold"), (self.customer_name, "bold"))
@@ -255,7 +255,7 @@ class ContactFormScreen(ModalScreen[bool]):
         texts = contact_texts(self.record) if self.record else dict(BLANK_TEXTS)
         rows = (
             []
-            if self.loading
+            if self.reading
             else contact_rows(texts, new=self.record is None, editable=self.editable)
         )
         with Vertical(classes="dialog", id="contact-dialog"):
@@ -273,12 +273,13 @@ class ContactFormScreen(ModalScreen[bool]):
     def on_mount(self) -> None:
         for button in self.query(Button):
             button.compact = True
-        if self.loading:
+        if self.reading:
             self._load()
             return
         self._show_password_rows()
         self.query_one(Form).mark_clean()
-        focus_when_ready(self, self.query_one("#field-name", Input))
+        # A blank form has nothing a typed-ahead key could replace: the name takes keys at once.
+        self.query_one("#field-name", Input).focus()
 
     def _load(self) -> None:
         from carriertui.store import contacts
@@ -288,7 +289,7 @@ class ContactFormScreen(ModalScreen[bool]):
         assert contact_id is not None
 
         def loaded(record: ContactRecord) -> None:
-            self.loading = False
+            self.reading = False
             self.customer_id, self.customer_name = record.customer_id, record.customer_name
             self.call_later(self._reset_form, record)
 
@@ -307,7 +308,7 @@ class ContactFormScreen(ModalScreen[bool]):
 
     def _info(self) -> str:
         record = self.record
-        if self.loading:
+        if self.reading:
             return "Reading the contact…"
         if record is None:
             return "Required: Name and Email."
@@ -364,7 +365,7 @@ class ContactFormScreen(ModalScreen[bool]):
     # -- saving -----------------------------------------------------------------------------
 
     def action_save(self, mode: str) -> None:
-        if not self.editable or self.loading:
+        if not self.editable or self.reading:
             return
         form = self.query_one(Form)
         form.clear_errors()
@@ -468,7 +469,11 @@ class ContactFormScreen(ModalScreen[bool]):
         self.query_one("#contact-info", Label).update(plain(self._info()))
         self._show_password_rows()
         form.mark_clean()
-        focus_when_ready(self, self.query_one("#field-name", Input))
+        name = self.query_one("#field-name", Input)
+        if record is None:
+            name.focus()
+        else:
+            focus_when_ready(self, name)  # keys typed while it was read go nowhere
 
     def _failed(self, error: Exception, changes: dict[str, Any]) -> None:
         from carriertui.store.errors import StaleEditError
@@ -509,7 +514,7 @@ class ContactFormScreen(ModalScreen[bool]):
     # -- Delay and Save ---------------------------------------------------------------------
 
     def action_delay(self) -> None:
-        if not self.editable or self.loading:
+        if not self.editable or self.reading:
             return
         if self.record is None:
             self.notify(
@@ -603,7 +608,7 @@ class ContactFormScreen(ModalScreen[bool]):
 
     @on(Button.Pressed, "#close")
     def action_close(self) -> None:
-        dirty = self.editable and not self.loading and self.query_one(Form).dirty
+        dirty = self.editable and not self.reading and self.query_one(Form).dirty
         discard_or_ask(self, dirty, lambda: self.dismiss(self.saved))
 
 
