@@ -15,7 +15,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.message import Message
 
-from carriertui.commands import CustomerCommands, NavigationCommands
+from carriertui.commands import CustomerCommands, NavigationCommands, Palette
 from carriertui.screens.login import LoginScreen
 from carriertui.session_end import SessionEnd
 from carriertui.widgets.plain import notify_plain
@@ -57,7 +57,16 @@ class CarrierApp(SessionEnd, App[int]):
     COMMANDS = App.COMMANDS | {NavigationCommands, CustomerCommands}
     COMMAND_PALETTE_BINDING = "ctrl+p"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f1", "help", "Help", id="app.help", tooltip="Keys and help for this screen"),
+        # Priority: a dialog (a modal screen) does not pass other keys on to the app, and F1
+        # and ctrl+t work everywhere.
+        Binding(
+            "f1",
+            "help",
+            "Help",
+            id="app.help",
+            tooltip="Keys and help for this screen",
+            priority=True,
+        ),
         Binding(
             "ctrl+t",
             "cycle_theme",
@@ -65,6 +74,7 @@ class CarrierApp(SessionEnd, App[int]):
             id="app.theme",
             show=False,
             tooltip="Switch to the next colour theme",
+            priority=True,
         ),
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True, tooltip="Leave carriertui"),
     ]
@@ -447,6 +457,11 @@ class CarrierApp(SessionEnd, App[int]):
         from carriertui.screens.screenshot import save_screenshot_to_exports
 
         save_screenshot_to_exports(self)
+
+    def action_command_palette(self) -> None:
+        """ctrl+p: Textual's palette, except that an early Enter waits for the matches."""
+        if self.use_command_palette and not Palette.is_open(self):
+            self.push_screen(Palette(id="--command-palette"))
 
     def action_help(self) -> None:
         from carriertui.screens.help import HelpScreen

@@ -11,8 +11,18 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
-from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual import on
+from textual.command import (
+    Command,
+    CommandList,
+    CommandPalette,
+    DiscoveryHit,
+    Hit,
+    Hits,
+    Provider,
+)
 from textual.content import Content
+from textual.widgets import Input
 
 from carriertui.text import sanitize
 
@@ -138,3 +148,51 @@ class CustomerSwitcherCommands(CustomerCommands):
             score, display = highlighted(self, query, name)
             if score > 0:
                 yield Hit(score, display, partial(app.open_customer, customer_id), text=name)
+
+
+class Palette(CommandPalette):
+    """The command palette, where Enter typed before the matches of what was typed arrive (a
+    slow customer search, a busy machine) takes the first of them once the search is done.
+    Textual's palette would do nothing, or run a stale hit of an earlier, shorter query."""
+
+    _enter_waiting = False
+    _list_current = True  # the list holds hits of the text as typed now
+
+    @on(Input.Changed)
+    def _typed(self) -> None:
+        self._enter_waiting = False  # the query changed after Enter: wait for a new Enter
+        self._list_current = False
+
+    def _refresh_command_list(
+        self, command_list: CommandList, commands: list[Command], clear_current: bool
+    ) -> None:
+        super()._refresh_command_list(command_list, commands, clear_current)
+        self._list_current = True
+
+    @on(Input.Submitted)
+    def _enter(self, event: Input.Submitted) -> None:
+        # Runs before CommandPalette's own handler, which it replaces only while the list does
+        # not show this query's hits yet.
+        if self._selected_command is not None or (self._list_current and self._list_visible):
+            return
+        if not event.value.strip():
+            return
+        event.prevent_default()
+        event.stop()
+        self._enter_waiting = True
+        self.run_worker(self._take_first_match(), group="palette-enter", exclusive=True)
+
+    async def _take_first_match(self) -> None:
+        while any(
+            worker.group == self._GATHER_COMMANDS_GROUP and worker.is_running
+            for worker in self.workers
+        ):
+            await asyncio.sleep(0.02)
+        commands = self.query_one(CommandList)
+        if not (self._enter_waiting and self._list_current and commands.option_count):
+            return
+        if commands.get_option_at_index(0).disabled:  # "No matches found"
+            return
+        self._enter_waiting = False
+        commands.highlighted = 0
+        commands.action_select()

@@ -10,13 +10,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from carriertui.diffing import json_patch
 from carriertui.grid.model import Query, SortKey
 from carriertui.screens.base import BaseScreen, run_service
 from carriertui.store.audit import AuditRecord
 from carriertui.widgets.diff_view import DiffView
+from carriertui.widgets.footer import KeyFooter
 from carriertui.widgets.format import utc
 from carriertui.widgets.grid import Grid, RowActivated
 from carriertui.widgets.plain import join, notify_plain
@@ -138,7 +139,7 @@ class AuditLogScreen(BaseScreen):
             watch_new=NEW_ENTRIES_POLL_S,
             id="audit-log-grid",
         )
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(Grid).focus()

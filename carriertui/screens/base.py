@@ -105,6 +105,39 @@ def save_with_reason(
     run_service(node, lambda: options.get_options(db, actor).audit_comment, on_done=decided)
 
 
+def discard_or_ask(
+    node: DOMNode,
+    dirty: bool,
+    discard: Callable[[], None],
+    question: str = "Discard your unsaved changes?",
+) -> None:
+    """Close a form: at once when nothing was changed, else only after the operator agrees
+    (No keeps the form open with the edit). Every form's Esc, Close and Back go through
+    here."""
+    if not dirty:
+        discard()
+        return
+    from carriertui.screens.dialogs import ConfirmScreen
+
+    def answered(yes: bool | None) -> None:
+        if yes:
+            discard()
+
+    node.app.push_screen(ConfirmScreen(question, "Discard", "Keep editing"), answered)
+
+
+def focus_when_ready(node: DOMNode, widget: Any) -> None:
+    """Give ``widget`` the keys once the form's data is in, but only after the keys typed
+    while it loaded (already queued) have gone by: they reach a screen with nothing focused
+    and do nothing, instead of replacing the first field's text."""
+
+    def focus() -> None:
+        if widget.is_attached:
+            widget.focus()
+
+    node.call_after_refresh(focus)
+
+
 def report_error(app: Any, error: Exception) -> None:
     """Show an error to the operator. Expected errors (the store's) as they are; database errors
     by their class (connection, busy, a limit of the input, internal), as the CLI says them;
@@ -136,11 +169,15 @@ def report_error(app: Any, error: Exception) -> None:
     )
 
 
+DEMO_BADGES = ("  DEMO DATABASE: changes touch only the demo ", "  DEMO DATABASE ", "  DEMO ")
+
+
 class TopBar(Static):
-    """One line: product, where you are, who you are, and a DEMO badge on the demo database."""
+    """Product, where you are, who you are, and a DEMO badge on the demo database: one line,
+    the badge shortened to fit; a title too long even so wraps instead of being cut."""
 
     DEFAULT_CSS = """
-    TopBar { height: 1; width: 1fr; }
+    TopBar { height: auto; width: 1fr; }
     """
 
     def __init__(self, title: str) -> None:
@@ -150,13 +187,21 @@ class TopBar(Static):
     def on_mount(self) -> None:
         self.refresh_bar()
 
+    def on_resize(self) -> None:
+        self.refresh_bar()
+
     def refresh_bar(self) -> None:
         app: CarrierApp = self.app  # type: ignore[assignment]
         parts: list[Any] = [(" carriertui ", "bold reverse"), (f" {self._title}", "bold")]
         if app.actor is not None:
             parts.append((f"  {app.actor.name} ({app.actor.role.value})", "dim"))
         if app.demo:
-            parts.append(("  DEMO DATABASE: changes touch only the demo ", "bold $warning"))
+            width = self.size.width or app.size.width
+            used = sum(len(text) for text, _style in parts)
+            badge = next(
+                (text for text in DEMO_BADGES if used + len(text) <= width), DEMO_BADGES[-1]
+            )
+            parts.append((badge, "bold $warning"))
         self.update(join(*parts))
 
 

@@ -10,12 +10,21 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Input, Label, OptionList, Select, Static, Switch
+from textual.widgets import Button, Input, Label, OptionList, Select, Static, Switch
 from textual.widgets import TextArea as _TextArea
 from textual.widgets.option_list import Option
 
 from carriertui.grid.model import Query, SortKey
-from carriertui.screens.base import BaseScreen, report_error, run_service, save_with_reason
+from carriertui.screens.base import (
+    BaseScreen,
+    discard_or_ask,
+    focus_when_ready,
+    report_error,
+    run_service,
+    save_with_reason,
+)
+from carriertui.screens.contact_password import ChangePasswordScreen
+from carriertui.screens.row_menu import RowMenuGrid
 from carriertui.store.contacts import (
     EDITABLE_FIELDS,
     ContactRecord,
@@ -24,16 +33,27 @@ from carriertui.store.contacts import (
 )
 from carriertui.store.models import ContactType, Role
 from carriertui.text import sanitize
+from carriertui.widgets.footer import KeyFooter
 from carriertui.widgets.form import FieldRow, Form
 from carriertui.widgets.format import utc
 from carriertui.widgets.grid import Grid, RowAction, RowActivated
 from carriertui.widgets.plain import join, notify_plain, plain
 
+__all__ = [
+    "ChangePasswordScreen",
+    "ContactFormScreen",
+    "ContactsPane",
+    "GlobalContactsScreen",
+    "PickCustomerScreen",
+]
+
 CONTACTS_QUERY = Query(sort=(SortKey("name"),))
+# The row menu's items, with the keys that choose them in the menu and on the grid. Portal
+# Login is `L`: the grid keeps `l` for moving right (hjkl work in every grid).
 ROW_ACTIONS = (
     ("edit", "Edit (e)"),
     ("password", "Change Password (p)"),
-    ("portal", "Portal Login (l)"),
+    ("portal", "Portal Login (L)"),
     ("delete", "Delete (delete)"),
 )
 TYPE_OPTIONS = [(kind.value, kind.value) for kind in ContactType]
@@ -180,7 +200,12 @@ def contact_rows(texts: dict[str, Any], *, new: bool, editable: bool) -> list[Fi
 
 
 class ContactFormScreen(ModalScreen[bool]):
-    """Add or edit a contact. Dismisses with True when anything was saved."""
+    """Add or edit a contact. Dismisses with True when anything was saved.
+
+    With ``contact_id`` the dialog opens at once and reads the contact in a worker; until it is
+    in, nothing has focus, so keys typed meanwhile edit nothing."""
+
+    AUTO_FOCUS = None
 
     HELP = (
         "ctrl+g Save and Continue (save and close) · ctrl+s Save and Stay (save, then a blank "
@@ -195,12 +220,19 @@ class ContactFormScreen(ModalScreen[bool]):
     ]
 
     def __init__(
-        self, customer_id: int, customer_name: str, record: ContactRecord | None = None
+        self,
+        customer_id: int,
+        customer_name: str,
+        record: ContactRecord | None = None,
+        *,
+        contact_id: int | None = None,
     ) -> None:
         super().__init__()
         self.customer_id = customer_id
         self.customer_name = customer_name
         self.record = record
+        self.contact_id = contact_id if record is None else record.id
+        self.reading = record is None and contact_id is not None
         self.saved = False
 
     @property
@@ -209,6 +241,8 @@ class ContactFormScreen(ModalScreen[bool]):
         return actor is not None and actor.can(Role.OPERATOR)
 
     def _title(self) -> Any:
+        if self.reading:
+            return join(("Contact ", "bold"), ("loading…", "dim"))
         if self.record is None:
             return join(("New contact for ", "bold"), (self.customer_name, "bold"))
         return join(
@@ -219,13 +253,15 @@ class ContactFormScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         texts = contact_texts(self.record) if self.record else dict(BLANK_TEXTS)
+        rows = (
+            []
+            if self.reading
+            else contact_rows(texts, new=self.record is None, editable=self.editable)
+        )
         with Vertical(classes="dialog", id="contact-dialog"):
             yield Static(self._title(), classes="dialog-title", id="contact-title")
             with VerticalScroll(id="contact-body"):
-                yield Form(
-                    *contact_rows(texts, new=self.record is None, editable=self.editable),
-                    id="contact-form",
-                )
+                yield Form(*rows, id="contact-form")
             yield Label(self._info(), id="contact-info", markup=False)
             with Horizontal(classes="dialog-buttons", id="contact-buttons"):
                 if self.editable:
@@ -237,11 +273,43 @@ class ContactFormScreen(ModalScreen[bool]):
     def on_mount(self) -> None:
         for button in self.query(Button):
             button.compact = True
+        if self.reading:
+            self._load()
+            return
         self._show_password_rows()
+        self.query_one(Form).mark_clean()
+        # A blank form has nothing a typed-ahead key could replace: the name takes keys at once.
         self.query_one("#field-name", Input).focus()
+
+    def _load(self) -> None:
+        from carriertui.store import contacts
+
+        app: Any = self.app
+        db, actor, contact_id = app.db, app.actor, self.contact_id
+        assert contact_id is not None
+
+        def loaded(record: ContactRecord) -> None:
+            self.reading = False
+            self.customer_id, self.customer_name = record.customer_id, record.customer_name
+            self.call_later(self._reset_form, record)
+
+        def failed(error: Exception) -> None:
+            report_error(self.app, error)
+            self.dismiss(False)
+
+        run_service(
+            self,
+            lambda: contacts.get_contact(db, actor, contact_id),
+            on_done=loaded,
+            on_error=failed,
+            group="contact-form-load",
+            exclusive=True,
+        )
 
     def _info(self) -> str:
         record = self.record
+        if self.reading:
+            return "Reading the contact…"
         if record is None:
             return "Required: Name and Email."
         login = f"last login {utc(record.last_login_at)}" if record.last_login_at else "never"
@@ -297,7 +365,7 @@ class ContactFormScreen(ModalScreen[bool]):
     # -- saving -----------------------------------------------------------------------------
 
     def action_save(self, mode: str) -> None:
-        if not self.editable:
+        if not self.editable or self.reading:
             return
         form = self.query_one(Form)
         form.clear_errors()
@@ -400,7 +468,12 @@ class ContactFormScreen(ModalScreen[bool]):
         self.query_one("#contact-title", Static).update(self._title())
         self.query_one("#contact-info", Label).update(plain(self._info()))
         self._show_password_rows()
-        self.query_one("#field-name", Input).focus()
+        form.mark_clean()
+        name = self.query_one("#field-name", Input)
+        if record is None:
+            name.focus()
+        else:
+            focus_when_ready(self, name)  # keys typed while it was read go nowhere
 
     def _failed(self, error: Exception, changes: dict[str, Any]) -> None:
         from carriertui.store.errors import StaleEditError
@@ -441,7 +514,7 @@ class ContactFormScreen(ModalScreen[bool]):
     # -- Delay and Save ---------------------------------------------------------------------
 
     def action_delay(self) -> None:
-        if not self.editable:
+        if not self.editable or self.reading:
             return
         if self.record is None:
             self.notify(
@@ -535,111 +608,8 @@ class ContactFormScreen(ModalScreen[bool]):
 
     @on(Button.Pressed, "#close")
     def action_close(self) -> None:
-        self.dismiss(self.saved)
-
-
-class ChangePasswordScreen(ModalScreen[bool]):
-    """Change Password: Auto Generate & Email (default), or a password typed by hand."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "save", "Save", priority=True),
-        Binding("escape", "close", "Cancel"),
-    ]
-
-    def __init__(self, contact_id: int, name: str, email: str) -> None:
-        super().__init__()
-        self.contact_id = contact_id
-        self.contact_name = name
-        self.email = email
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog", id="password-dialog"):
-            yield Static(
-                join(("Change Password: ", "bold"), (self.contact_name, "bold")),
-                classes="dialog-title",
-            )
-            with Form(id="password-form"):
-                yield FieldRow(
-                    "Auto & Email",
-                    Switch(True, id="auto"),
-                    field="auto",
-                    hint="Auto Generate & Email Password",
-                )
-                yield FieldRow(
-                    "Password",
-                    Input(password=True, id="password", compact=True, max_length=128),
-                    field="password",
-                )
-                yield FieldRow(
-                    "Confirm",
-                    Input(password=True, id="confirm", compact=True, max_length=128),
-                    field="confirm",
-                )
-            yield Label("", id="password-info", markup=False)
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Save (ctrl+s)", id="save", variant="primary", compact=True)
-                yield Button("Cancel (esc)", id="cancel", compact=True)
-
-    def on_mount(self) -> None:
-        self._auto_changed()
-        self.query_one(Switch).focus()
-
-    @on(Switch.Changed)
-    def _auto_changed(self) -> None:
-        auto = self.query_one(Switch).value
-        form = self.query_one(Form)
-        for field in ("password", "confirm"):
-            row = form.row(field)
-            assert row is not None
-            row.display = not auto
-        info = (
-            f"A new password (20 characters, from secrets) is generated when the email to "
-            f"{sanitize(self.email)} is sent; the contact must change it at first login."
-            if auto
-            else "At least 15 characters; common passwords are refused. Nothing is emailed."
-        )
-        self.query_one("#password-info", Label).update(plain(info))
-
-    @on(Button.Pressed, "#save")
-    def action_save(self) -> None:
-        from carriertui.store import contacts
-
-        form = self.query_one(Form)
-        form.clear_errors()
-        password: str | None = None
-        if not self.query_one(Switch).value:
-            password = self.query_one("#password", Input).value
-            if not password:
-                form.show_error("password", "is required when Auto & Email is off")
-                return
-            if password != self.query_one("#confirm", Input).value:
-                form.show_error("confirm", "does not match the password")
-                return
-        app: Any = self.app
-        db, actor, contact_id = app.db, app.actor, self.contact_id
-
-        def done(_record: Any) -> None:
-            if password is None:
-                notify_plain(self.app, f"A new password will be emailed to {self.email}", timeout=5)
-            else:
-                notify_plain(self.app, f"Password of {self.contact_name} set", timeout=4)
-            self.dismiss(True)
-
-        save_with_reason(
-            self,
-            lambda reason: contacts.change_password(
-                db, actor, contact_id, password=password, comment=reason
-            ),
-            on_done=done,
-            on_error=lambda error: (
-                form.show_validation_error(error) or report_error(self.app, error)
-            ),
-            group="contact-password",
-        )
-
-    @on(Button.Pressed, "#cancel")
-    def action_close(self) -> None:
-        self.dismiss(False)
+        dirty = self.editable and not self.reading and self.query_one(Form).dirty
+        discard_or_ask(self, dirty, lambda: self.dismiss(self.saved))
 
 
 class PickCustomerScreen(ModalScreen[tuple[int, str] | None]):
@@ -719,8 +689,15 @@ class ContactsPane(Vertical):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "add", "Add", id="contacts.add", tooltip="Add a contact"),
         Binding("e", "edit", "Edit", id="contacts.edit", show=False),
-        Binding("p", "password", "Password", id="contacts.password", show=False),
-        Binding("l", "portal", "Portal", id="contacts.portal", show=False),
+        Binding("p", "password", "Change Password", id="contacts.password", show=False),
+        Binding(
+            "L",
+            "portal",
+            "Portal Login",
+            id="contacts.portal",
+            show=False,
+            tooltip="Portal Login: the portal as this contact sees it",
+        ),
         Binding("delete", "delete", "Delete", id="contacts.delete", show=False),
     ]
 
@@ -743,16 +720,17 @@ class ContactsPane(Vertical):
 
         app = self._app
         hint = (
-            "a add · Enter/e edit · m menu: Change Password, Portal Login, Delete"
+            "a add · Enter/e edit · p Change Password · L Portal Login · m menu"
             if self.can_edit
             else "Enter shows a contact (read only: viewer)"
         )
         yield Label(hint, classes="tab-hint", markup=False)
-        yield Grid(
+        yield RowMenuGrid(
             contacts.grid_source(app.db, app.actor, customer_id=self.customer_id),
             query=CONTACTS_QUERY,
             enter="activate",
             row_actions=ROW_ACTIONS if self.can_edit else (("edit", "Show (Enter)"),),
+            title_column="name",
             id="contacts-grid",
         )
 
@@ -786,13 +764,13 @@ class ContactsPane(Vertical):
 
         self.app.push_screen(PickCustomerScreen(), picked)
 
-    def _open_form(self, customer_id: int, name: str, record: ContactRecord | None) -> None:
+    def _open_form(self, customer_id: int, name: str, contact_id: int | None) -> None:
         def closed(saved: bool | None) -> None:
             if saved:
                 self.refresh_contacts()
             self.grid.focus()
 
-        self.app.push_screen(ContactFormScreen(customer_id, name, record), closed)
+        self.app.push_screen(ContactFormScreen(customer_id, name, contact_id=contact_id), closed)
 
     def action_edit(self) -> None:
         current = self._cursor()
@@ -805,19 +783,8 @@ class ContactsPane(Vertical):
         self._edit(int(event.key))
 
     def _edit(self, contact_id: int) -> None:
-        from carriertui.store import contacts
-
-        app = self._app
-        db, actor = app.db, app.actor
-        run_service(
-            self,
-            lambda: contacts.get_contact(db, actor, contact_id),
-            on_done=lambda record: self._open_form(
-                record.customer_id, record.customer_name, record
-            ),
-            group="contact-open",
-            exclusive=True,
-        )
+        # The form opens at once and reads the contact itself (see ContactFormScreen).
+        self._open_form(self.customer_id or 0, self.customer_name, contact_id)
 
     # -- the row menu -----------------------------------------------------------------------
 
@@ -862,7 +829,7 @@ class ContactsPane(Vertical):
     def _password(self, contact_id: int) -> None:
         def opened(record: ContactRecord) -> None:
             self.app.push_screen(
-                ChangePasswordScreen(record.id, record.name, record.email),
+                ChangePasswordScreen(record.id, record.name, record.email, record.ip_whitelist),
                 lambda changed: self.refresh_contacts() if changed else None,
             )
 
@@ -932,15 +899,16 @@ class GlobalContactsScreen(BaseScreen):
     TITLE_TEXT = "Contacts (all customers)"
     HELP = (
         "Every contact of every customer. a adds one (choose the customer first); Enter or e "
-        "edits; m opens the row menu: Change Password, Portal Login, Delete. All grid keys work: "
-        "s sorts, f filters, / searches.\n\nEsc goes back."
+        "edits; p Change Password, L Portal Login, delete Delete; m opens the row menu with "
+        "the same (its keys work in the menu too). All grid keys work: s sorts, f filters, / "
+        "searches.\n\nEsc goes back."
     )
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back", id="contacts.back")]
 
     def compose(self) -> ComposeResult:
         yield from self.compose_top()
         yield ContactsPane(None, id="global-contacts")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(Grid).focus()

@@ -8,12 +8,17 @@ from typing import Any, ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.command import CommandPalette
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Footer, Label, Static, TabbedContent, TabPane
+from textual.widgets import Button, Label, Static, TabbedContent, TabPane
 
 from carriertui.grid.model import Query, SortKey
-from carriertui.screens.base import BaseScreen, report_error, run_service, save_with_reason
+from carriertui.screens.base import (
+    BaseScreen,
+    discard_or_ask,
+    report_error,
+    run_service,
+    save_with_reason,
+)
 from carriertui.screens.contacts import ContactsPane
 from carriertui.screens.customer_form import (
     changed_values,
@@ -25,6 +30,7 @@ from carriertui.screens.numbers import NumberBlockPane, NumbersChanged
 from carriertui.screens.summary import SummaryPane
 from carriertui.store.customers import CustomerRecord
 from carriertui.store.models import Role
+from carriertui.widgets.footer import KeyFooter
 from carriertui.widgets.form import Form
 from carriertui.widgets.format import money, status_style, utc
 from carriertui.widgets.grid import Grid, RowActivated
@@ -71,8 +77,8 @@ class CustomerScreen(BaseScreen):
     HELP = (
         "One customer. The header shows status, balance, debit limit and channels; ctrl+o "
         "switches to another customer.\n\n"
-        "Contacts: a adds a contact, Enter or e edits, m opens the row menu (Change Password, "
-        "Portal Login, Delete).\n\n"
+        "Contacts: a adds a contact, Enter or e edits, p Change Password, L Portal Login, "
+        "delete Delete; m opens the row menu with the same (its keys work in the menu).\n\n"
         "Main: edit the details. ctrl+s is Save and Stay, ctrl+g is Save and Continue (saves, "
         "then back to the list), ctrl+d is Delay and Save (the change waits in the Delay Log). "
         "Every change is audited; with Audit Comment on (Settings > Options) a save asks for a "
@@ -162,7 +168,7 @@ class CustomerScreen(BaseScreen):
                     enter="activate",
                     id="audit-grid",
                 )
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.load()
@@ -350,29 +356,19 @@ class CustomerScreen(BaseScreen):
         self.carrier.go_customers()
 
     def action_back(self) -> None:
-        if (
+        dirty = (
             self.record is not None
             and self.can_edit
-            and changed_values(self.query_one(Form), self.record)
-        ):
-            from carriertui.screens.dialogs import ConfirmScreen
-
-            def answered(discard: bool | None) -> None:
-                if discard:
-                    self.dismiss_to_list()
-
-            self.app.push_screen(
-                ConfirmScreen("Discard your unsaved changes?", "Discard", "Stay"), answered
-            )
-            return
-        self.dismiss_to_list()
+            and bool(changed_values(self.query_one(Form), self.record))
+        )
+        discard_or_ask(self, dirty, self.dismiss_to_list)
 
     @on(Button.Pressed, "#switch")
     def action_switch_customer(self) -> None:
-        from carriertui.commands import CustomerSwitcherCommands
+        from carriertui.commands import CustomerSwitcherCommands, Palette
 
         self.app.push_screen(
-            CommandPalette(providers=[CustomerSwitcherCommands], placeholder="Switch to customer…")
+            Palette(providers=[CustomerSwitcherCommands], placeholder="Switch to customer…")
         )
 
     @on(TabbedContent.TabActivated, "#customer-tabs")
@@ -380,6 +376,11 @@ class CustomerScreen(BaseScreen):
         """The operator switched tabs to work in that tab: its grid takes the keys."""
         self.refresh_bindings()
         pane = event.pane.id
+        if pane != self.query_one(TabbedContent).active:
+            # A stale activation: quick `]` `]` activate two tabs before the first one's
+            # message arrives. Focusing the first tab's grid now would make it active again
+            # and swallow the second key.
+            return
         if pane == "contacts":
             self.query_one(ContactsPane).grid.focus()
         elif pane == "summary":

@@ -7,12 +7,12 @@ from typing import ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer
 
 from carriertui.grid.model import Query, SortKey
 from carriertui.screens.base import BaseScreen
 from carriertui.store.customers import CustomerRecord
 from carriertui.store.models import Role
+from carriertui.widgets.footer import KeyFooter
 from carriertui.widgets.grid import Grid, RowActivated
 
 DEFAULT_QUERY = Query(sort=(SortKey("name"),))
@@ -48,7 +48,7 @@ class CustomersScreen(BaseScreen):
             enter="activate",
             id="customers-grid",
         )
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def grid(self) -> Grid:

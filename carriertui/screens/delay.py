@@ -10,11 +10,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Input, Label, Static
+from textual.widgets import Button, Input, Label, Static
 
 from carriertui.grid.model import Query, SortKey
 from carriertui.screens.base import BaseScreen, report_error, run_service
 from carriertui.store.models import Role
+from carriertui.widgets.footer import KeyFooter
 from carriertui.widgets.format import utc
 from carriertui.widgets.grid import Grid
 from carriertui.widgets.plain import notify_plain, plain
@@ -123,7 +124,7 @@ class DelayLogScreen(BaseScreen):
             watch_new=10.0,
             id="delay-grid",
         )
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(Grid).focus()

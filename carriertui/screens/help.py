@@ -64,11 +64,31 @@ class HelpScreen(ModalScreen[None]):
             if label in seen or not description or not binding_info.enabled:
                 continue
             seen.add(label)
+            if binding.action == "clear_selection":
+                # The grid passes Esc on when nothing is selected: say what it does then.
+                after = self._next_binding(key, binding_info.node)
+                if after is not None:
+                    description += f"; with nothing selected: {after}"
             table.add_row(plain_text(label), plain_text(description))
         table.add_row(
             plain_text("ctrl+p"), plain_text("Command palette: customer: NAME, go: …, theme: …")
         )
         table.add_row(plain_text("f1"), plain_text("This help"))
+
+    def _next_binding(self, key: str, node: object) -> str | None:
+        """The description of the binding ``key`` reaches past ``node`` (further up from the
+        focused widget), or None."""
+        chain = self._target._modal_binding_chain
+        nodes = [namespace for namespace, _bindings in chain]
+        if node not in nodes:
+            return None
+        for namespace, bindings in chain[nodes.index(node) + 1 :]:
+            for binding in bindings.key_to_bindings.get(key, ()):
+                if binding.priority:
+                    continue
+                if self.app._check_action_state(binding.action, namespace):
+                    return binding.tooltip or binding.description
+        return None
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -15,11 +15,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Input, Label, Select, Static
+from textual.widgets import Button, Input, Label, Select, Static
 
 from carriertui.grid.model import Query, SortKey
-from carriertui.screens.base import BaseScreen, report_error, run_service
+from carriertui.screens.base import BaseScreen, discard_or_ask, report_error, run_service
+from carriertui.screens.row_menu import RowMenuGrid
 from carriertui.store.models import Role
+from carriertui.widgets.footer import KeyFooter
 from carriertui.widgets.form import FieldRow, Form
 from carriertui.widgets.grid import Grid, RowAction
 from carriertui.widgets.plain import notify_plain, plain
@@ -101,7 +103,9 @@ class AccountFormScreen(ModalScreen[None]):
                 yield Button("Close (esc)", id="account-close", compact=True)
 
     def on_mount(self) -> None:
-        next(iter(self.query_one(Form).rows())).control.focus()
+        form = self.query_one(Form)
+        form.mark_clean()
+        next(iter(form.rows())).control.focus()
 
     @on(Input.Submitted)
     def _next(self, event: Input.Submitted) -> None:
@@ -135,7 +139,7 @@ class AccountFormScreen(ModalScreen[None]):
 
     @on(Button.Pressed, "#account-close")
     def action_close(self) -> None:
-        self.dismiss(None)
+        discard_or_ask(self, self.query_one(Form).dirty, lambda: self.dismiss(None))
 
 
 class OperatorsScreen(BaseScreen):
@@ -168,13 +172,14 @@ class OperatorsScreen(BaseScreen):
             classes="tab-hint",
             markup=False,
         )
-        yield Grid(
+        yield RowMenuGrid(
             operators.grid_source(app.db, app.actor),
             query=OPERATORS_QUERY,
             row_actions=ROW_ACTIONS,
+            title_column="name",
             id="operators-grid",
         )
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(Grid).focus()

@@ -8,11 +8,19 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Button, Footer, Input, Label, Static, Switch
+from textual.widgets import Button, Input, Label, Static, Switch
 
-from carriertui.screens.base import BaseScreen, report_error, run_service, save_with_reason
+from carriertui.screens.base import (
+    BaseScreen,
+    discard_or_ask,
+    focus_when_ready,
+    report_error,
+    run_service,
+    save_with_reason,
+)
 from carriertui.store.models import Role
 from carriertui.store.options import DEFINITIONS, Options
+from carriertui.widgets.footer import KeyFooter
 from carriertui.widgets.form import FieldRow, Form
 from carriertui.widgets.plain import plain
 
@@ -31,6 +39,8 @@ class OptionsScreen(BaseScreen):
         Binding("ctrl+s", "save", "Save", id="options.save", priority=True),
         Binding("escape", "back", "Back", id="options.back"),
     ]
+
+    AUTO_FOCUS = None  # nothing takes keys before the options are read (see _show)
 
     def __init__(self) -> None:
         super().__init__()
@@ -80,7 +90,7 @@ class OptionsScreen(BaseScreen):
                     compact=True,
                     disabled=not self.can_edit,
                 )
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.load()
@@ -101,9 +111,9 @@ class OptionsScreen(BaseScreen):
             value = getattr(values, key)
             self.query_one(f"#option-{key}", Input).value = "" if value is None else str(value)
         self.query_one("#option-audit_comment", Switch).value = values.audit_comment
-        focus = self.query_one("#option-number_range_start", Input)
+        self.query_one(Form).mark_clean()
         if self.can_edit:
-            focus.focus()
+            focus_when_ready(self, self.query_one("#option-number_range_start", Input))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "save":
@@ -132,6 +142,7 @@ class OptionsScreen(BaseScreen):
 
     def _saved(self, values: Options) -> None:
         self.options = values
+        self.query_one(Form).mark_clean()
         self.query_one("#options-status", Label).update(plain("Saved."))
         self.notify("Options saved", timeout=3)
 
@@ -140,4 +151,5 @@ class OptionsScreen(BaseScreen):
             report_error(self.app, error)
 
     def action_back(self) -> None:
-        self.app.pop_screen()
+        form = self.query_one(Form)
+        discard_or_ask(self, self.can_edit and form.dirty, self.app.pop_screen)

@@ -6,10 +6,11 @@ from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Label
+from textual.widgets import Label
 
 from carriertui.grid.model import Query, SortKey
 from carriertui.screens.base import BaseScreen
+from carriertui.widgets.footer import KeyFooter
 from carriertui.widgets.grid import Grid
 from carriertui.widgets.plain import plain
 
@@ -43,7 +44,7 @@ class OutboxScreen(BaseScreen):
             watch_new=10.0,
             id="outbox-grid",
         )
-        yield Footer()
+        yield KeyFooter()
 
     def _transport_line(self) -> str:
         """Where mail goes, so a wrong [mail] setting is seen here, not guessed from retries."""

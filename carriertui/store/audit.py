@@ -165,15 +165,17 @@ def list_entries(
         return [_to_record(entry) for entry in session.exec(query)]
 
 
+# Message comes right after when and what: at 80x24 it is what tells one UPDATE from another
+# ("... updated: debit_limit"); it names the record, so Table, User, IP, Verb and Key follow.
 GRID_COLUMNS = (
     Column("created_at", "Date / Time (UTC)", ColumnType.TIMESTAMP),
+    Column("action", "Action", width=8),
+    Column("message", "Message", width=60),
+    Column("table_name", "Table", width=10),
     Column("actor", "User", width=12),
     Column("ip", "IP", width=15),
-    Column("action", "Action", width=8),
     Column("verb", "Verb", width=6),
-    Column("table_name", "Table", width=10),
     Column("primary_key", "Key", width=8),
-    Column("message", "Message", width=40),
     # Not shown as data: the cell reads "View Difference" (Enter or d opens it), but the search
     # looks inside both records, so an account code or an IP in the data finds the entry.
     Column(
@@ -199,7 +201,11 @@ def grid_source(db: Database, actor: Actor, *, customer_id: int | None = None) -
 
     actor.require(Role.VIEWER, "read the audit log")
     table = AuditEntry.__table__  # type: ignore[attr-defined]
-    expressions = {column.key: table.c[column.key] for column in GRID_COLUMNS[:7]}
+    expressions = {
+        column.key: table.c[column.key]
+        for column in GRID_COLUMNS
+        if column.key not in ("message", "data")
+    }
     expressions["message"] = case(
         (table.c.comment.is_(None), table.c.message),
         else_=table.c.message + literal(" (reason: ") + table.c.comment + literal(")"),
@@ -258,7 +264,7 @@ def grid_source(db: Database, actor: Actor, *, customer_id: int | None = None) -
         select(customers.c.name).where(customers.c.id == table.c.customer_id).scalar_subquery(),
         String,
     )
-    columns = (*GRID_COLUMNS[:1], CUSTOMER_COLUMN, *GRID_COLUMNS[1:])
+    columns = (*GRID_COLUMNS[:3], CUSTOMER_COLUMN, *GRID_COLUMNS[3:])  # after Message
     return SqlRowSource(
         db,
         name="audit-log",

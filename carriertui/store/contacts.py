@@ -850,9 +850,17 @@ def _yes_no(value: Any) -> str:
     return "Yes" if value else "No"
 
 
+def whitelist_text(value: Any) -> str:
+    """A whitelist as the operator reads it: "any" when empty (every address may log in)."""
+    entries = json.loads(value) if isinstance(value, str) else list(value or ())
+    return ", ".join(entries) if entries else "any"
+
+
 GRID_COLUMNS = (
     Column("name", "Name", width=20),
     Column("email", "Email", width=26),
+    # Shown near the left: a contact outside their whitelist only sees "Login failed".
+    Column("ip_whitelist", "IP Whitelist", width=16, formatter=whitelist_text),
     Column("phone", "Phone", width=14),
     Column("mobile", "Mobile", width=14),
     Column("contact_type", "Type", width=9),
@@ -871,7 +879,10 @@ def grid_source(db: Database, actor: Actor, *, customer_id: int | None = None) -
     actor.require(Role.VIEWER, "read contacts")
     contact = Contact.__table__  # type: ignore[attr-defined]
     customer = Customer.__table__  # type: ignore[attr-defined]
-    expressions = {column.key: contact.c[column.key] for column in GRID_COLUMNS}
+    expressions = {
+        column.key: contact.c["ip_whitelist_json" if column.key == "ip_whitelist" else column.key]
+        for column in GRID_COLUMNS
+    }
     columns: tuple[Column, ...] = GRID_COLUMNS
     if customer_id is None:
         expressions["customer"] = cast(

@@ -933,7 +933,9 @@ EXTENSION_COLUMNS = (
         "number", "Number", ColumnType.INTEGER, width=15, formatter=_number_text, searchable=True
     ),
     Column("kind", "Kind", width=10),
-    Column("name", "Name", width=24),
+    # 19, not wider: with the scrollbar the whole Target (a number of up to 15 digits) still
+    # fits at 80 columns.
+    Column("name", "Name", width=19),
     Column("channels", "Ch.", ColumnType.INTEGER, width=4),
     Column("max_members", "Max", ColumnType.INTEGER, width=4),
     Column("target", "Target", ColumnType.INTEGER, width=15, formatter=_number_text),

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Switch, TextArea
 
 from carriertui.widgets.plain import plain
+
+
+def switch_state(on: bool) -> str:
+    return "On" if on else "Off"
 
 
 class FieldRow(Vertical):
@@ -22,6 +27,7 @@ class FieldRow(Vertical):
     FieldRow .field-label { width: 20; padding: 0 1 0 0; }
     FieldRow .field-control { width: 1fr; }
     FieldRow .field-error { display: none; padding: 0 0 0 20; }
+    FieldRow .switch-state { width: auto; padding: 0 0 0 1; }
     FieldRow.-invalid .field-error { display: block; }
     """
 
@@ -37,7 +43,16 @@ class FieldRow(Vertical):
         with Horizontal():
             yield Label(self._label, classes="field-label", markup=False)
             yield self.control
+            if isinstance(self.control, Switch):
+                # The switch's state in words: its look alone is a colour (NO_COLOR, monochrome
+                # themes and colour-blind operators see no difference).
+                yield Label(switch_state(self.control.value), classes="switch-state", markup=False)
         yield Label("", classes="field-error", markup=False)
+
+    @on(Switch.Changed)
+    def _switch_changed(self, event: Switch.Changed) -> None:
+        if event.switch is self.control:
+            self.query_one(".switch-state", Label).update(switch_state(event.value))
 
     def on_mount(self) -> None:
         if self._hint:
@@ -63,11 +78,28 @@ class FieldRow(Vertical):
 
 
 class Form(Vertical):
-    """A column of FieldRows with helpers to read values and show errors."""
+    """A column of FieldRows with helpers to read values and show errors, and to tell whether
+    the operator changed anything since the form was filled (``mark_clean``)."""
 
     DEFAULT_CSS = """
     Form { height: auto; }
     """
+
+    _clean: dict[str, object] | None = None
+
+    def snapshot(self) -> dict[str, object]:
+        """Every row's value, hidden rows (a typed password under Auto) included."""
+        return {row.field: row.value for row in self.rows()}
+
+    def mark_clean(self) -> None:
+        """The form now shows what is saved (or a blank new record): nothing to lose yet."""
+        self._clean = self.snapshot()
+
+    @property
+    def dirty(self) -> bool:
+        """Whether closing now would drop something the operator typed or toggled. A form
+        whose data never arrived has nothing of the operator's in it."""
+        return self._clean is not None and self.snapshot() != self._clean
 
     def rows(self) -> Iterable[FieldRow]:
         return self.query(FieldRow)

@@ -97,7 +97,7 @@ async def test_add_a_contact_with_keys(tmp_path: Path) -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, CustomerScreen))
         await wait_for(pilot, lambda: "Jane Roe" in grid_column(pane.grid))
         assert grid_column(pane.grid, 1) == ["Jane@example.com"]
-        assert grid_column(pane.grid, 2) == ["+442079460958"]
+        assert grid_column(pane.grid, 3) == ["+442079460958"]
     db = open_db(url)
     (record,) = contacts.list_contacts(db, ADMIN)
     assert record.customer_name == FIRST and not record.has_password

@@ -134,7 +134,9 @@ async def test_a_role_change_and_the_last_admin_refusal(tmp_path: Path) -> None:
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: bool(_error(dialog, "role")))
         assert "last enabled admin" in _error(dialog, "role")
-        await pilot.press("escape")
+        await pilot.press("escape")  # the refused role is still unsaved: Esc asks first
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
         await wait_for(pilot, lambda: isinstance(app.screen, OperatorsScreen))
     db = open_db(url)
     assert operators.get_operator(db, API, "vic").role is Role.OPERATOR

@@ -1,0 +1,111 @@
+"""The footer of every screen: the keys in force, each shown whole or not at all.
+
+Textual's Footer lays the keys out in one line and lets the docked palette key cover the
+ones that do not fit, so at 80x24 an operator read `f1 H▏` and `c Confere▏`. This one is
+compact (one space between keys) and leaves out, whole, the keys that do not fit: first the
+app's own (quit, theme), then the grid's generic ones, then the rest from the right. F1 (help,
+which lists every key) always stays.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from rich.cells import cell_len
+from textual import events
+from textual.app import ComposeResult
+from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
+
+KEEP = ("help", "app.help")
+# Left out first when the line is too short (the footer shows what is special here).
+DROP_FIRST = ("quit", "app.quit")
+GENERIC_PREFIX = "grid."
+
+
+class KeyFooter(Footer):
+    def __init__(self, **kwargs: object) -> None:
+        kwargs.setdefault("compact", True)
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._laid_out_width = 0
+
+    def compose(self) -> ComposeResult:
+        if not self._bindings_ready:
+            return
+        active = self.screen.active_bindings
+        by_action: defaultdict[str, list[tuple[object, object, bool, str]]] = defaultdict(list)
+        for node, binding, enabled, tooltip in active.values():
+            if binding.show:
+                by_action[binding.action].append((node, binding, enabled, tooltip))
+        shown = [entries[0] for entries in by_action.values()]
+        palette = None
+        if self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE:
+            palette = active.get(self.app.COMMAND_PALETTE_BINDING)
+        width = self.size.width or self.app.size.width
+        # The palette key: its text, one cell of border on its left.
+        room = width - (self._key_width(palette.binding, palette_key=True) if palette else 0)
+        keep = self._fitting(shown, room)
+        self._laid_out_width = width
+        for _node, binding, enabled, tooltip in shown:
+            if id(binding) not in keep:
+                continue
+            yield FooterKey(
+                binding.key,  # type: ignore[attr-defined]
+                self.app.get_key_display(binding),  # type: ignore[arg-type]
+                binding.description,  # type: ignore[attr-defined]
+                binding.action,  # type: ignore[attr-defined]
+                disabled=not enabled,
+                tooltip=tooltip,
+            ).data_bind(compact=Footer.compact)
+        if palette is not None:
+            yield FooterKey(
+                palette.binding.key,
+                self.app.get_key_display(palette.binding),
+                palette.binding.description,
+                palette.binding.action,
+                classes="-command-palette",
+                disabled=not palette.enabled,
+                tooltip=palette.binding.tooltip or palette.binding.description,
+            )
+
+    def _key_width(self, binding: object, *, palette_key: bool = False) -> int:
+        key = cell_len(self.app.get_key_display(binding))  # type: ignore[arg-type]
+        description = cell_len(binding.description)  # type: ignore[attr-defined]
+        if palette_key:
+            return 1 + key + 1 + description  # border, key, space, description
+        return key + 1 + description + 1  # key, space, description, margin
+
+    def _fitting(self, shown: list[tuple[object, object, bool, str]], room: int) -> set[int]:
+        """The ids of the bindings that fit in ``room`` cells, whole."""
+        widths = {id(binding): self._key_width(binding) for _n, binding, _e, _t in shown}
+        kept = [binding for _n, binding, _e, _t in shown]
+
+        def order(item: tuple[int, object]) -> tuple[int, int]:
+            index, binding = item
+            action = binding.action  # type: ignore[attr-defined]
+            binding_id = binding.id or ""  # type: ignore[attr-defined]
+            if action in DROP_FIRST:
+                return (0, -index)
+            if binding_id.startswith(GENERIC_PREFIX):
+                return (1, -index)
+            return (2, -index)
+
+        candidates = sorted(
+            (
+                (index, binding)
+                for index, binding in enumerate(kept)
+                if binding.action not in KEEP  # type: ignore[attr-defined]
+            ),
+            key=order,
+        )
+        total = 1 + sum(widths.values())  # one cell of padding on the left
+        for _index, binding in candidates:
+            if total <= room:
+                break
+            kept.remove(binding)
+            total -= widths[id(binding)]
+        return {id(binding) for binding in kept}
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self._bindings_ready and event.size.width != self._laid_out_width:
+            self.call_after_refresh(self.recompose)
