@@ -107,6 +107,9 @@ class CarrierApp(SessionEnd, App[int]):
         self.idle = None
         self.ending = None
         self._session_ending = False
+        # kick_outbox: a send is running / another was asked for meanwhile (UI thread only).
+        self._outbox_kick_running = False
+        self._outbox_kick_again = False
 
     # -- start-up ---------------------------------------------------------------------------
 
@@ -462,6 +465,44 @@ class CarrierApp(SessionEnd, App[int]):
         """ctrl+p: Textual's palette, except that an early Enter waits for the matches."""
         if self.use_command_palette and not Palette.is_open(self):
             self.push_screen(Palette(id="--command-palette"))
+    def kick_outbox(self) -> None:
+        """Send due mail now, in a worker: called after a save that queued mail commits, so the
+        message leaves at once instead of on the next background run (up to 30 s later).
+
+        Kicks that arrive while a send runs are folded into one more send after it (the flag is
+        only touched on the UI thread, so no kick is lost). A timer run or another process
+        flushing at the same time is safe: each message is claimed atomically. A failure here is
+        only logged; the background run retries the message and tells the operator."""
+        from carriertui.screens.base import run_service
+
+        db = self.db
+        if db is None:
+            return
+        if self._outbox_kick_running:
+            self._outbox_kick_again = True
+            return
+        self._outbox_kick_running = True
+        self._outbox_kick_again = False
+        url = self.database_url
+
+        def work() -> object:
+            from carriertui.locations import mail_config
+            from carriertui.store import mail
+            from carriertui.store.context import client_ip
+
+            settings = mail.MailSettings.from_config(mail_config(url))
+            return mail.flush_outbox(
+                db, settings.transport_object(), sender=settings.sender, ip=client_ip()
+            )
+
+        def finished(outcome: object) -> None:
+            if isinstance(outcome, Exception):
+                log.warning("sending mail now failed (the background run retries): %s", outcome)
+            self._outbox_kick_running = False
+            if self._outbox_kick_again:
+                self.kick_outbox()
+
+        run_service(self, work, on_done=finished, on_error=finished, group="outbox-kick")
 
     def action_help(self) -> None:
         from carriertui.screens.help import HelpScreen

@@ -124,6 +124,7 @@ class ChangePasswordScreen(ModalScreen[bool]):
         def done(_record: Any) -> None:
             if password is None:
                 notify_plain(self.app, f"A new password will be emailed to {self.email}", timeout=5)
+                self.app.kick_outbox()  # type: ignore[attr-defined]
             else:
                 notify_plain(self.app, f"Password of {self.contact_name} set", timeout=4)
             self.dismiss(True)

@@ -450,6 +450,7 @@ class ContactFormScreen(ModalScreen[bool]):
             message = f"Contact {saved.name} added"
             if auto:
                 message += f"; a password email to {saved.email} is queued"
+                self.app.kick_outbox()  # type: ignore[attr-defined]
         else:
             message = f"Contact {saved.name} saved"
         notify_plain(self.app, message, timeout=4)
