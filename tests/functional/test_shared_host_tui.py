@@ -1,0 +1,40 @@
+"""Issue 20 on a shared host, as an operator sees it in the TUI: a Maildir this account cannot
+use is one clear background notice; a database at another schema is named on the login screen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from carriertui.app import CarrierApp
+from carriertui.store import contacts, customers
+from carriertui.store.context import Actor
+from carriertui.store.models import Role
+from tests.functional.harness import log_in, open_db, seed, wait_for
+
+SIZE = (80, 24)
+ADMIN = Actor("test", Role.ADMIN, "127.0.0.1")
+
+
+async def test_a_maildir_this_account_cannot_use_is_one_background_notice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = seed(tmp_path / "o.sqlite")
+    atlas = customers.find_customer(open_db(url), ADMIN, "Atlas Comms [UK]")
+    contacts.create_contact(open_db(url), ADMIN, atlas.id, {"name": "J", "email": "j@x.example"})
+    blocker = tmp_path / "mail-is-a-file"
+    blocker.write_text("x\n", encoding="utf-8")
+    monkeypatch.setenv("CARRIERTUI_MAIL_TRANSPORT", "maildir")
+    monkeypatch.setenv("CARRIERTUI_MAIL_MAILDIR", str(blocker / "Maildir"))
+    app = CarrierApp(url)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot)
+        ran: list[bool] = []
+        app.run_background(on_done=lambda: ran.append(True))
+        await wait_for(pilot, lambda: bool(ran))
+        notices = [str(n.message) for n in app._notifications if "mail" in str(n.message)]
+        assert notices == [
+            "Background mail failed (retried every 30 s): "
+            f"[mail] maildir {blocker / 'Maildir'} cannot be used: Not a directory"
+        ]
