@@ -75,6 +75,14 @@ class CredentialsScreen(BaseScreen):
         label.set_class(error, "-error")
 
     def show_store_error(self, error: Exception) -> None:
+        from carriertui.store.errors import SchemaVersionError
+
+        if isinstance(error, SchemaVersionError):
+            # Another carriertui's schema: say which command fixes it, and let nobody log in.
+            text = str(error)
+            self._status(text[:1].upper() + text[1:] + ".", error=True)
+            self.query_one(f"#{self.PREFIX}-button", Button).disabled = True
+            return
         self._status(f"Cannot open the database: {error}", error=True)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

@@ -38,3 +38,33 @@ async def test_a_maildir_this_account_cannot_use_is_one_background_notice(
             "Background mail failed (retried every 30 s): "
             f"[mail] maildir {blocker / 'Maildir'} cannot be used: Not a directory"
         ]
+
+
+async def test_the_login_screen_names_an_older_schema_and_writes_nothing(tmp_path: Path) -> None:
+    from sqlalchemy import text
+    from textual.widgets import Button, Label
+
+    from carriertui.store.db import SCHEMA_VERSION, Database
+
+    path = tmp_path / "old.sqlite"
+    url = seed(path)
+    old = Database(url)
+    with old.write() as session:
+        session.connection().execute(
+            text("UPDATE carriertui_meta SET value = :v WHERE key = 'schema_version'"),
+            {"v": str(SCHEMA_VERSION - 1)},
+        )
+    old.dispose()
+    before = path.read_bytes()
+    app = CarrierApp(url)
+    async with app.run_test(size=SIZE) as pilot:
+        status = app.screen.query_one("#login-status", Label)
+        await wait_for(pilot, lambda: "schema" in str(status.render()))
+        assert str(status.render()) == (
+            f"The database is at schema {SCHEMA_VERSION - 1}, this carriertui needs "
+            f"{SCHEMA_VERSION}: run carriertui init --db {url}."
+        )
+        assert status.has_class("-error")
+        assert app.screen.query_one("#login-button", Button).disabled
+        assert app.db is None
+    assert path.read_bytes() == before
