@@ -56,7 +56,7 @@ import logging
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -255,6 +255,8 @@ class _PendingHead:
     head: ChainHead
     # The recorded head contradicts the log (see _contradicts_head): keep it as the evidence.
     keep_recorded: bool = False
+    # The key the transaction's first entry was checked with: the later ones use it as it is.
+    key: bytes | None = field(default=None, repr=False)
 
 
 @event.listens_for(Session, "after_commit")
@@ -322,12 +324,14 @@ def seal(session: Session, entry: AuditEntry) -> None:
     """
     pending: _PendingHead | None = session.info.get(_PENDING_HEAD)
     if pending is not None:
-        key = load_key(create=False)  # the transaction's first entry found (or made) it
+        key = pending.key if pending.key is not None else load_key(create=False)
         assert key is not None
         entry.seq = pending.head.count + 1
         entry.mac = compute_mac(key, pending.head.mac, entry_fields(entry))
         head = ChainHead(entry.seq, entry.mac, pending.head.first_mac)
-        session.info[_PENDING_HEAD] = _PendingHead(pending.database, head, pending.keep_recorded)
+        session.info[_PENDING_HEAD] = _PendingHead(
+            pending.database, head, pending.keep_recorded, key
+        )
         return
     connection = session.connection()
     schema = _lock_chain(connection)
@@ -357,7 +361,7 @@ def seal(session: Session, entry: AuditEntry) -> None:
     first_mac = entry.mac if entry.seq == 1 else _mac_at(connection, 1)
     keep = _contradicts_head(connection, database, first_mac, previous_seq)
     head = ChainHead(entry.seq, entry.mac, first_mac)
-    session.info[_PENDING_HEAD] = _PendingHead(database, head, keep)
+    session.info[_PENDING_HEAD] = _PendingHead(database, head, keep, key)
 
 
 def _meta() -> Any:
