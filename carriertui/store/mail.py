@@ -20,6 +20,7 @@ from __future__ import annotations
 import mailbox
 import os
 import smtplib
+import socket
 import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -60,6 +61,10 @@ ERROR_MAX = 300
 
 class MailConfigError(StoreError):
     pass
+
+
+class MailDeliveryError(StoreError):
+    """A delivery failed for a reason the message names in one line (which server, why)."""
 
 
 class Transport(Protocol):
@@ -137,10 +142,15 @@ class SmtpTransport:
         s = self.settings
         context = ssl.create_default_context()
         client: smtplib.SMTP
-        if s.security == "tls":
-            client = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout_s, context=context)
-        else:
-            client = smtplib.SMTP(s.host, s.port, timeout=s.timeout_s)
+        try:
+            if s.security == "tls":
+                client = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout_s, context=context)
+            else:
+                client = smtplib.SMTP(s.host, s.port, timeout=s.timeout_s)
+        except (ConnectionError, TimeoutError, socket.gaierror) as error:
+            # A wrong host or port: say which, in one line ("Connection refused" alone does not).
+            reason = error.strerror or str(error) or type(error).__name__
+            raise MailDeliveryError(f"smtp {s.host}:{s.port}: {reason}") from error
         with client:
             if s.security == "starttls":
                 client.starttls(context=context)
@@ -312,6 +322,13 @@ class FlushReport:
             f"cancelled {self.cancelled}"
         )
 
+    def problem(self) -> str | None:
+        """The one line to tell the operator when nothing could be delivered (a wrong host or
+        port, a server that refuses): the last error. None when anything went out."""
+        if self.sent or not self.errors:
+            return None
+        return self.errors[-1]
+
 
 def retry_delay(attempts: int) -> timedelta:
     """30 s after the first failure, doubling, at most an hour."""
@@ -365,7 +382,9 @@ def _compose(outbox: OutboxMessage, sender: str, password: str | None) -> EmailM
 
 
 def _scrub(error: BaseException, secret: str | None) -> str:
-    text = f"{type(error).__name__}: {error}"
+    text = (
+        str(error) if isinstance(error, MailDeliveryError) else f"{type(error).__name__}: {error}"
+    )
     if secret:
         text = text.replace(secret, audit.REDACTED)
     return text[:ERROR_MAX]

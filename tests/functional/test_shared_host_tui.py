@@ -68,3 +68,29 @@ async def test_the_login_screen_names_an_older_schema_and_writes_nothing(tmp_pat
         assert app.screen.query_one("#login-button", Button).disabled
         assert app.db is None
     assert path.read_bytes() == before
+
+
+async def test_a_smtp_port_with_no_server_is_one_background_notice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    url = seed(tmp_path / "o.sqlite")
+    atlas = customers.find_customer(open_db(url), ADMIN, "Atlas Comms [UK]")
+    contacts.create_contact(open_db(url), ADMIN, atlas.id, {"name": "J", "email": "j@x.example"})
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("CARRIERTUI_MAIL_HOST", "127.0.0.1")
+    monkeypatch.setenv("CARRIERTUI_MAIL_PORT", str(port))
+    app = CarrierApp(url)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot)
+        ran: list[bool] = []
+        app.run_background(on_done=lambda: ran.append(True))
+        await wait_for(pilot, lambda: bool(ran))
+        notices = [str(n.message) for n in app._notifications if "mail" in str(n.message)]
+        assert notices == [
+            f"Background mail failed (retried every 30 s): smtp 127.0.0.1:{port}: "
+            "Connection refused"
+        ]

@@ -477,3 +477,22 @@ def test_mail_send_into_an_existing_empty_maildir(
     assert "sent 1" in out
     (message,) = list(mailbox.Maildir(folder, create=False))
     assert message["To"] == "jo@acme.example"
+
+
+def test_mail_send_to_a_port_with_no_server_is_one_line_naming_it(
+    capsys, url, db, acme, admin, monkeypatch, fast_argon2
+) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("CARRIERTUI_MAIL_HOST", "127.0.0.1")
+    monkeypatch.setenv("CARRIERTUI_MAIL_PORT", str(port))
+    contacts.create_contact(
+        db, admin, acme.id, {"name": "Jo", "email": "jo@acme.example"}, password=None
+    )
+    code, out, err = run(capsys, url, "mail", "send")
+    assert code == 0  # retried later: cron hears of it on stderr
+    assert "retrying 1" in out
+    assert err == f"warning: smtp 127.0.0.1:{port}: Connection refused\n"

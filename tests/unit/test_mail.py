@@ -411,3 +411,15 @@ def test_a_maildir_that_cannot_be_a_folder_is_one_clear_error_and_spends_no_atte
     assert (row.status, row.attempts) == ("pending", 0)
     with pytest.raises(mail.MailConfigError, match="is not a folder"):
         mail.MaildirTransport(blocker).check()
+
+
+def test_a_wrong_smtp_port_is_one_line_naming_the_server(
+    db, operator_actor, jane, smtp_down
+) -> None:
+    contacts.change_password(db, operator_actor, jane.id)
+    report = mail.flush_outbox(db, smtp_down.transport())
+    expected = f"smtp 127.0.0.1:{smtp_down.port}: Connection refused"
+    assert report.errors == [expected]
+    assert report.problem() == expected
+    ((row),) = outbox_rows(db)
+    assert (row.status, row.last_error) == ("pending", expected)
