@@ -79,7 +79,10 @@ class CredentialsScreen(BaseScreen):
 
         if isinstance(error, SchemaVersionError):
             # Another carriertui's schema: say which command fixes it, and let nobody log in.
+            # A portal customer is told no more than that (not the database's address).
             text = str(error)
+            if getattr(self.carrier, "portal", False):
+                text = "the portal is being upgraded and is not available; try again later"
             self._status(text[:1].upper() + text[1:] + ".", error=True)
             self.query_one(f"#{self.PREFIX}-button", Button).disabled = True
             return
