@@ -396,7 +396,7 @@ def _check_signing_key(
         if recorded != audit_key.key_id:
             raise _wrong_key(audit_key, previous_seq, recorded)
         return
-    if previous_seq:
+    if previous_seq and previous_mac:  # (an entry with no MAC is verify's to report)
         table = _table()
         row = connection.execute(
             select(*(table.c[name] for name in CHAIN_FIELDS)).where(table.c.seq == previous_seq)
