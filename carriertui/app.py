@@ -391,6 +391,9 @@ class CarrierApp(SessionEnd, App[int]):
                 sent = mail.flush_outbox(
                     db, settings.transport_object(), sender=settings.sender, ip=client_ip()
                 )
+                problem = sent.problem()  # nothing went out: a failure worth a notice
+                if problem is not None:
+                    raise mail.MailDeliveryError(problem)
                 return f"mail via {settings.describe()}: {sent}"
 
             # Three independent jobs: one failing (a busy database, a wrong [mail] setting)

@@ -156,18 +156,23 @@ def database_url(args: argparse.Namespace) -> str:
 
 @contextmanager
 def opened(args: argparse.Namespace, url: str | None = None) -> Iterator[Database]:
-    """The database named by ``--db`` (or ``url``), its schema created or upgraded if needed.
+    """The database named by ``--db`` (or ``url``); a new one gets its schema, one at an older
+    (or newer) schema is refused with exit 2 and nothing written: only ``init`` upgrades.
 
     A database already at the current version is not written to on open, so read commands keep
     working while another process holds the write lock.
     """
     from carriertui.store.db import open_database
+    from carriertui.store.errors import SchemaVersionError
 
     kwargs: dict[str, Any] = {}
     timeout = _busy_timeout(args)
     if timeout is not None:
         kwargs["busy_timeout_s"] = timeout
-    db = open_database(url or database_url(args), **kwargs)
+    try:
+        db = open_database(url or database_url(args), **kwargs)
+    except SchemaVersionError as error:  # an older schema: only init upgrades it (exit 2)
+        raise CommandError(str(error), EXIT_USAGE) from None
     try:
         yield db
     finally:
@@ -235,12 +240,17 @@ def cmd_portal(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from carriertui.store.db import redacted_url
+    """Create the schema of a new database, or upgrade an older one after a backup
+    (carriertui/cli_upgrade.py); ``carriertui upgrade`` is the same command."""
+    from carriertui.cli_upgrade import run_init
+    from carriertui.store.db import open_database
 
-    with opened(args) as db:
-        version = db.schema_version()
-        _out(f"database ready: {sanitize(redacted_url(db.url))} (schema version {version})")
-    return EXIT_OK
+    def open_only() -> Database:
+        timeout = _busy_timeout(args)
+        kwargs = {} if timeout is None else {"busy_timeout_s": timeout}
+        return open_database(database_url(args), create=False, **kwargs)
+
+    return run_init(args, open_only, CommandError)
 
 
 def _operator_row(record: Any) -> dict[str, Any]:
@@ -1418,7 +1428,21 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=lambda _args, sub=sub: _missing_subcommand(sub))
         return sub.add_subparsers(title="commands", metavar="COMMAND")
 
-    command(commands, "init", "create the database schema, or upgrade it", cmd_init)
+    for name in ("init", "upgrade"):
+        sub = command(
+            commands,
+            name,
+            "create the database schema, or upgrade an older one (says what it will do, "
+            "asks, and takes a backup first)",
+            cmd_init,
+        )
+        sub.add_argument("--yes", action="store_true", help="upgrade without asking (for scripts)")
+        sub.add_argument(
+            "--backup-to",
+            metavar="PATH",
+            help="PostgreSQL: run pg_dump into PATH before upgrading "
+            "(SQLite is always backed up beside its file)",
+        )
 
     operator = group_of(command(commands, "operator", "manage operator accounts", None))
     sub = command(operator, "add", "create an operator (asks for the password)", cmd_operator_add)

@@ -100,9 +100,50 @@ def mail_config(database: str, environ: dict[str, str] | None = None) -> dict[st
     return section
 
 
+SYSTEM_CONFIG_DIR = Path("/etc/carriertui")
+SYSTEM_CONFIG_ENV = "CARRIERTUI_SYSTEM_CONFIG_DIR"
+
+
+def system_config_dir() -> Path | None:
+    """The host-wide folder shared by every account (``/etc/carriertui``; another with
+    ``CARRIERTUI_SYSTEM_CONFIG_DIR``). None under ``CARRIERTUI_HOME`` unless that variable is
+    set: a self-contained installation (and every test) reads nothing of the host's."""
+    configured = os.environ.get(SYSTEM_CONFIG_ENV)
+    if configured:
+        return Path(configured).expanduser()
+    if _home() is not None:
+        return None
+    return SYSTEM_CONFIG_DIR
+
+
 def audit_key_path() -> Path:
-    """The audit log's HMAC key (created 0600 on first use unless CARRIERTUI_AUDIT_KEY is set)."""
+    """This account's own audit key: where a key is created on first use (mode 0600) when no
+    other is configured or installed (see :func:`audit_key_paths`)."""
     return config_dir() / "audit.key"
+
+
+def system_audit_key_path() -> Path | None:
+    """The host-wide audit key (``/etc/carriertui/audit.key``, group-readable by the group of
+    the accounts that write the audit log)."""
+    system = system_config_dir()
+    return None if system is None else system / "audit.key"
+
+
+def configured_audit_key_path(environ: dict[str, str] | None = None) -> Path | None:
+    """``[audit] key_file`` in the config (or ``CARRIERTUI_AUDIT_KEY_FILE``)."""
+    value = load_config(environ=environ).get("audit", {}).get("key_file")
+    return Path(str(value)).expanduser() if value else None
+
+
+def audit_key_paths() -> list[Path]:
+    """Where the audit key is looked for, in order: the configured ``key_file`` alone when set;
+    else the host-wide key, then this account's own. (``CARRIERTUI_AUDIT_KEY``, the key itself,
+    comes before all of them: store/chain.py.)"""
+    configured = configured_audit_key_path()
+    if configured is not None:
+        return [configured]
+    system = system_audit_key_path()
+    return [system, audit_key_path()] if system is not None else [audit_key_path()]
 
 
 def audit_head_path(database: str) -> Path:
@@ -175,7 +216,7 @@ def load_config(path: Path | None = None, environ: dict[str, str] | None = None)
         for section, values in loaded.items():
             if isinstance(values, dict):
                 config[section.lower()] = {k.lower(): v for k, v in values.items()}
-    reserved = {"CARRIERTUI_HOME", "CARRIERTUI_DB"}
+    reserved = {"CARRIERTUI_HOME", "CARRIERTUI_DB", SYSTEM_CONFIG_ENV}
     for name, value in environ.items():
         if (
             not name.startswith("CARRIERTUI_")

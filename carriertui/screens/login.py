@@ -75,6 +75,17 @@ class CredentialsScreen(BaseScreen):
         label.set_class(error, "-error")
 
     def show_store_error(self, error: Exception) -> None:
+        from carriertui.store.errors import SchemaVersionError
+
+        if isinstance(error, SchemaVersionError):
+            # Another carriertui's schema: say which command fixes it, and let nobody log in.
+            # A portal customer is told no more than that (not the database's address).
+            text = str(error)
+            if getattr(self.carrier, "portal", False):
+                text = "the portal is being upgraded and is not available; try again later"
+            self._status(text[:1].upper() + text[1:] + ".", error=True)
+            self.query_one(f"#{self.PREFIX}-button", Button).disabled = True
+            return
         self._status(f"Cannot open the database: {error}", error=True)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

@@ -15,11 +15,13 @@ on an encoder's choices), NULL as ``null``; ``created_at`` as ``YYYY-MM-DDTHH:MM
 ``after_json`` as the stored strings, not re-parsed. An edited field breaks that entry's MAC; an
 entry inserted, removed or moved breaks ``seq`` or the link to the previous MAC.
 
-**The key** lives outside the database: ``CARRIERTUI_AUDIT_KEY`` (hex of an even length is decoded,
-anything else is taken as UTF-8 text; at least 16 bytes either way), else ``audit.key`` in the
-config directory, created on first use with 32 random bytes as hex, mode 0600, published
-atomically (written under a temporary ``O_CREAT|O_EXCL`` name, then hard-linked into place, so a
-second process either wins the race or reads a complete key).
+**The key** lives outside the database (store/audit_key.py: ``CARRIERTUI_AUDIT_KEY``, the configured
+``[audit] key_file``, the host-wide ``/etc/carriertui/audit.key``, the account's own
+``audit.key``). A key is created only for a log with no entries yet: a process that finds none
+for a log already signed refuses to write. The key's id (a hash of an HMAC of a fixed string,
+never the key) is recorded in ``carriertui_meta`` with the first entry; a process whose key has
+another id refuses to write, and :func:`verify` with it reports "signed with another key"
+instead of an edit.
 
 **The head** (entry count, last MAC, and the first entry's MAC) is written after each committed
 audit write, to ``audit-head-<hash>.json`` next to the key, where the hash is of the database's
@@ -54,11 +56,9 @@ import hmac
 import json
 import logging
 import os
-import re
-import secrets
 import tempfile
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -67,8 +67,17 @@ from sqlalchemy import Connection, bindparam, event, func, inspect, select, text
 from sqlalchemy.orm import Session
 
 from carriertui import locations
-from carriertui.store.errors import StoreError
-from carriertui.store.models import AuditEntry
+from carriertui.store.audit_key import (  # noqa: F401 (the key's names, as chain.X too)
+    KEY_ENV,
+    AuditKey,
+    AuditKeyError,
+    _create_key_file,
+    key_id,
+    key_locations_text,
+    load_key,
+    resolve_key,
+)
+from carriertui.store.models import AuditEntry, Meta
 
 try:
     import fcntl
@@ -78,8 +87,6 @@ except ImportError:  # pragma: no cover - Windows: heads are still replaced atom
 if TYPE_CHECKING:
     from carriertui.store.db import Database
 
-KEY_ENV = "CARRIERTUI_AUDIT_KEY"
-MIN_KEY_BYTES = 16
 GENESIS_MAC = "0" * 64
 APPEND_ONLY_MESSAGE = "audit_entry is append-only"
 # The fields under the MAC besides seq, in the table's order (the JSON sorts them anyway).
@@ -99,19 +106,13 @@ CONTENT_FIELDS = (
 )
 CHAIN_FIELDS = ("seq", *CONTENT_FIELDS)
 HEAD_FORMAT = 1
+# carriertui_meta's row naming the key the chain is signed with (its key_id, not the key).
+KEY_ID_META = "audit_key_id"
 
-_HEX = re.compile(r"[0-9a-fA-F]+")
 _PENDING_HEAD = "carriertui.audit_chain_head"
 _PG_LOCK_CLASS = 0x63747569  # "ctui": the advisory lock's first key; the table's OID is the second
 _BACKFILL_BATCH = 1000
 _log = logging.getLogger(__name__)
-
-
-_key_cache: dict[tuple[Any, ...], bytes] = {}
-
-
-class AuditKeyError(StoreError):
-    """The audit key is missing, unreadable or too weak."""
 
 
 # -- the MAC -----------------------------------------------------------------------------------
@@ -141,97 +142,6 @@ def canonical_json(fields: Mapping[str, Any]) -> bytes:
 def compute_mac(key: bytes, previous_mac: str, fields: Mapping[str, Any]) -> str:
     message = previous_mac.encode("utf-8") + b"\n" + canonical_json(fields)
     return hmac.new(key, message, hashlib.sha256).hexdigest()
-
-
-# -- the key -----------------------------------------------------------------------------------
-
-
-def _key_from_text(raw: str, source: str) -> bytes:
-    value = raw.strip()
-    if not value:
-        raise AuditKeyError(f"the audit key in {source} is empty")
-    if _HEX.fullmatch(value) and len(value) % 2 == 0:
-        key = bytes.fromhex(value)
-    else:
-        key = value.encode("utf-8")
-    if len(key) < MIN_KEY_BYTES:
-        raise AuditKeyError(
-            f"the audit key in {source} is too short: it needs at least {MIN_KEY_BYTES} bytes "
-            f"({2 * MIN_KEY_BYTES} hex digits)"
-        )
-    return key
-
-
-def load_key(*, create: bool = True) -> bytes | None:
-    """The audit key: ``CARRIERTUI_AUDIT_KEY``, else the key file (created when ``create``).
-
-    None only when ``create`` is False and there is neither.
-    """
-    raw = os.environ.get(KEY_ENV)
-    if raw is not None:
-        return _key_from_text(raw, KEY_ENV)
-    path = locations.audit_key_path()
-    try:
-        status = path.stat()
-    except FileNotFoundError:
-        if not create:
-            return None
-        _create_key_file(path)
-        status = path.stat()
-    # Read once per file version: record() asks for the key on every audit write.
-    version = (str(path), status.st_ino, status.st_mtime_ns, status.st_size, status.st_mode)
-    cached = _key_cache.get(version)
-    if cached is None:
-        cached = _read_key_file(path)
-        _key_cache.clear()
-        _key_cache[version] = cached
-    return cached
-
-
-def _read_key_file(path: Path) -> bytes:
-    try:
-        with path.open("rb") as handle:
-            mode = os.fstat(handle.fileno()).st_mode
-            data = handle.read(4096)
-    except OSError as error:
-        raise AuditKeyError(f"cannot read the audit key {path}: {error.strerror}") from error
-    if os.name == "posix" and mode & 0o077:
-        raise AuditKeyError(
-            f"the audit key {path} is open to other users (mode {mode & 0o777:o}); "
-            f"make it private with: chmod 600 {path}"
-        )
-    return _key_from_text(data.decode("utf-8", errors="replace"), str(path))
-
-
-def _write_new_file(path: Path, data: bytes) -> None:
-    """Create ``path`` (it must not exist) with mode 0600 and ``data``."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        if hasattr(os, "fchmod"):
-            os.fchmod(fd, 0o600)  # the umask can only have taken bits away; make it exact
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _create_key_file(path: Path) -> None:
-    locations.ensure_private_dir(path.parent)
-    data = (secrets.token_hex(32) + "\n").encode("ascii")
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.new")
-    _write_new_file(temporary, data)
-    try:
-        os.link(temporary, path)  # atomic, and fails if another process published a key first
-    except FileExistsError:
-        pass
-    except OSError:
-        # A file system without hard links: create it in place (O_EXCL still picks one winner).
-        with contextlib.suppress(FileExistsError):
-            _write_new_file(path, data)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 # -- the head ----------------------------------------------------------------------------------
@@ -347,6 +257,8 @@ class _PendingHead:
     head: ChainHead
     # The recorded head contradicts the log (see _contradicts_head): keep it as the evidence.
     keep_recorded: bool = False
+    # The key the transaction's first entry was checked with: the later ones use it as it is.
+    key: bytes | None = field(default=None, repr=False)
 
 
 @event.listens_for(Session, "after_commit")
@@ -412,14 +324,16 @@ def seal(session: Session, entry: AuditEntry) -> None:
     follow on from the one before (the lock is still held, and audit entries are written
     nowhere but here).
     """
-    key = load_key(create=True)
-    assert key is not None
     pending: _PendingHead | None = session.info.get(_PENDING_HEAD)
     if pending is not None:
+        key = pending.key if pending.key is not None else load_key(create=False)
+        assert key is not None
         entry.seq = pending.head.count + 1
         entry.mac = compute_mac(key, pending.head.mac, entry_fields(entry))
         head = ChainHead(entry.seq, entry.mac, pending.head.first_mac)
-        session.info[_PENDING_HEAD] = _PendingHead(pending.database, head, pending.keep_recorded)
+        session.info[_PENDING_HEAD] = _PendingHead(
+            pending.database, head, pending.keep_recorded, key
+        )
         return
     connection = session.connection()
     schema = _lock_chain(connection)
@@ -431,13 +345,69 @@ def seal(session: Session, entry: AuditEntry) -> None:
         .limit(1)
     ).first()
     previous_seq, previous_mac = (0, GENESIS_MAC) if last is None else (last[0], last[1] or "")
+    # A new key only for a log with no entries yet: a second key for a log others signed
+    # would make every entry it writes fail their `audit verify`.
+    audit_key = resolve_key(create=previous_seq == 0)
+    if audit_key is None:
+        raise AuditKeyError(
+            f"not saved: no audit key at {key_locations_text()}, and the database already has "
+            f"{previous_seq} entries signed with one; install the key the other accounts use "
+            "there (or set [audit] key_file or CARRIERTUI_AUDIT_KEY); a new key would make them "
+            "fail 'audit verify'"
+        )
+    _check_signing_key(connection, audit_key, previous_seq, previous_mac)
+    key = audit_key.secret
     entry.seq = previous_seq + 1
     entry.mac = compute_mac(key, previous_mac, entry_fields(entry))
     database = database_identity(connection, schema)
     first_mac = entry.mac if entry.seq == 1 else _mac_at(connection, 1)
     keep = _contradicts_head(connection, database, first_mac, previous_seq)
     head = ChainHead(entry.seq, entry.mac, first_mac)
-    session.info[_PENDING_HEAD] = _PendingHead(database, head, keep)
+    session.info[_PENDING_HEAD] = _PendingHead(database, head, keep, key)
+
+
+def _meta() -> Any:
+    return Meta.__table__  # type: ignore[attr-defined]
+
+
+def recorded_key_id(connection: Connection) -> str | None:
+    """The key id the chain is signed with, as carriertui_meta records it (None before the
+    first entry, or for a log older than the record)."""
+    meta = _meta()
+    value = connection.execute(select(meta.c.value).where(meta.c.key == KEY_ID_META)).scalar()
+    return None if value is None else str(value)
+
+
+def _wrong_key(audit_key: AuditKey, count: int, recorded: str | None) -> AuditKeyError:
+    signed = f"key {recorded}" if recorded else "another key"
+    return AuditKeyError(
+        f"not saved: the audit key {audit_key.source} (key {audit_key.key_id}) is not the one "
+        f"the database's {count} audit entries are signed with ({signed}); put the key the "
+        f"other accounts use at {key_locations_text()} (or set [audit] key_file)"
+    )
+
+
+def _check_signing_key(
+    connection: Connection, audit_key: AuditKey, previous_seq: int, previous_mac: str
+) -> None:
+    """Refuse to chain onto a log signed with another key (an account with its own key file
+    on a shared database), and record the key id with the first entry. A log from before the
+    record is adopted when this key signed its last entry."""
+    recorded = recorded_key_id(connection)
+    if recorded is not None:
+        if recorded != audit_key.key_id:
+            raise _wrong_key(audit_key, previous_seq, recorded)
+        return
+    if previous_seq and previous_mac:  # (an entry with no MAC is verify's to report)
+        table = _table()
+        row = connection.execute(
+            select(*(table.c[name] for name in CHAIN_FIELDS)).where(table.c.seq == previous_seq)
+        ).one()
+        before = GENESIS_MAC if previous_seq == 1 else _mac_at(connection, previous_seq - 1)
+        expected = compute_mac(audit_key.secret, before, entry_fields(row))
+        if not hmac.compare_digest(expected, previous_mac):
+            raise _wrong_key(audit_key, previous_seq, None)
+    connection.execute(_meta().insert().values(key=KEY_ID_META, value=audit_key.key_id))
 
 
 def _contradicts_head(connection: Connection, database: str, first_mac: str, count: int) -> bool:
@@ -567,6 +537,10 @@ def _chain_existing_entries(session: Session, connection: Connection) -> None:
             first_mac = first_mac or mac
         connection.execute(statement, changes)
         last_id = rows[-1].id
+    # Every entry is signed with this key now: the record says so.
+    meta = _meta()
+    connection.execute(meta.delete().where(meta.c.key == KEY_ID_META))
+    connection.execute(meta.insert().values(key=KEY_ID_META, value=key_id(key)))
     head = ChainHead(position, previous, first_mac)
     session.info[_PENDING_HEAD] = _PendingHead(database_identity(connection, schema), head)
 
@@ -596,7 +570,8 @@ def verify(db: Database, *, batch: int = 2000) -> Verification:
     Raises :class:`AuditKeyError` when there are entries but no key to check them with.
     """
     table = _table()
-    key = load_key(create=False)
+    audit_key = resolve_key(create=False)
+    key = None if audit_key is None else audit_key.secret
     columns = [table.c.id, table.c.seq, table.c.mac, *(table.c[n] for n in CONTENT_FIELDS)]
     statement = (
         select(*columns)
@@ -612,6 +587,7 @@ def verify(db: Database, *, batch: int = 2000) -> Verification:
             head = read_head(database)
         except HeadUnreadable as error:
             return _failed(0, None, f"the chain head is unreadable: {error}")
+        recorded = recorded_key_id(connection)
         position, previous = 0, GENESIS_MAC
         at_head: tuple[int, str] | None = None
         result = connection.execute(statement)
@@ -621,7 +597,7 @@ def verify(db: Database, *, batch: int = 2000) -> Verification:
                 if key is None:
                     raise AuditKeyError(
                         f"no audit key to check the log with: set {KEY_ENV} or restore "
-                        f"{locations.audit_key_path()}"
+                        f"{key_locations_text()}"
                     )
                 if row.mac is None:
                     return _failed(position - 1, row.id, "no MAC (written outside carriertui)")
@@ -634,12 +610,29 @@ def verify(db: Database, *, batch: int = 2000) -> Verification:
                     )
                 expected = compute_mac(key, previous, entry_fields(row))
                 if not hmac.compare_digest(expected, row.mac):
+                    assert audit_key is not None
+                    if recorded is not None and recorded != audit_key.key_id:
+                        return _failed(
+                            position - 1,
+                            row.id,
+                            f"signed with another key: the log is signed with key {recorded}, "
+                            f"this process has key {audit_key.key_id} ({audit_key.source}): "
+                            "the wrong key, not evidence of tampering; verify with the key "
+                            "the log was signed with",
+                        )
                     return _failed(position - 1, row.id, "MAC mismatch (edited or inserted)")
                 previous = row.mac
                 if head is not None and position == head.count:
                     at_head = (row.id, row.mac)
         finally:
             result.close()
+    if position and audit_key is not None and recorded not in (None, audit_key.key_id):
+        return _failed(
+            position,
+            None,
+            f"every entry verifies with key {audit_key.key_id}, but carriertui_meta says the "
+            f"log is signed with key {recorded}: that record was changed",
+        )
     warnings: tuple[str, ...] = ()
     if head is None:
         if position:

@@ -19,7 +19,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlmodel import Session, SQLModel
 
 from carriertui.store import models
-from carriertui.store.errors import DatabaseBusyError, DatabaseURLError
+from carriertui.store.errors import DatabaseBusyError, DatabaseURLError, SchemaVersionError
 
 SCHEMA_VERSION = 11
 DEFAULT_BUSY_TIMEOUT_S = 10.0
@@ -163,11 +163,42 @@ class Database:
 
     # -- schema -----------------------------------------------------------------------------
 
+    def ensure_schema(self, *, upgrade: bool = False) -> int:
+        """Make sure the schema is the one this carriertui needs, and return its version.
+
+        A database carriertui never initialised (version 0: a new SQLite file, an empty
+        PostgreSQL schema) gets the schema created, so any first command works with no set-up.
+        A database at an older version is upgraded only when ``upgrade`` is set (``carriertui
+        init``, after its backup); otherwise :class:`SchemaVersionError` says to run init, and
+        nothing is written. A database newer than this carriertui is always refused.
+        """
+        version = self.schema_version()
+        if version == SCHEMA_VERSION:
+            return version
+        if version > SCHEMA_VERSION or (version and not upgrade):
+            raise SchemaVersionError(version, SCHEMA_VERSION, self.init_command())
+        return self.create_schema()
+
+    def init_command(self) -> str:
+        """The command that upgrades this database: ``carriertui init``, with ``--db`` unless it
+        is the database that command opens by default."""
+        from carriertui import locations
+
+        try:
+            default = normalize_url(locations.database_url())
+        except (locations.ConfigError, DatabaseURLError):
+            default = ""
+        if default == self.url:
+            return "carriertui init"
+        return f"carriertui init --db {redacted_url(self.url)}"
+
     def create_schema(self) -> int:
         """Create missing tables and bring the schema to SCHEMA_VERSION. Returns the version.
 
-        A database already at SCHEMA_VERSION is only read, never written: opening it does not
-        wait for (or take) the write lock another process may hold.
+        This is the upgrade itself: commands call :meth:`ensure_schema`, which lets only a new
+        database or ``carriertui init`` get here. A database already at SCHEMA_VERSION is only
+        read, never written: opening it does not wait for (or take) the write lock another
+        process may hold.
         """
         if self.schema_version() == SCHEMA_VERSION:
             return SCHEMA_VERSION
@@ -176,10 +207,7 @@ class Database:
             row = session.get(models.Meta, "schema_version")
             current = int(row.value) if row else 0
             if current > SCHEMA_VERSION:
-                raise DatabaseURLError(
-                    f"the database schema is version {current}, newer than this carriertui "
-                    f"({SCHEMA_VERSION}); upgrade carriertui"
-                )
+                raise SchemaVersionError(current, SCHEMA_VERSION)
             for version in range(current + 1, SCHEMA_VERSION + 1):
                 for step in _MIGRATIONS.get(version, ()):
                     step(session)
@@ -292,9 +320,35 @@ _MIGRATIONS: dict[int, tuple[Any, ...]] = {
 }
 
 
-def open_database(url: str, *, create: bool = True, **kwargs: Any) -> Database:
-    """Open (and by default create or upgrade) the database at ``url``."""
+def upgrade_steps(current: int, target: int | None = None) -> list[tuple[int, str]]:
+    """What upgrading from ``current`` to ``target`` (default SCHEMA_VERSION) does, one line per
+    version: the first sentence of each migration step's docstring, or "new tables" for a
+    version that only adds tables (create_all makes them)."""
+    target = SCHEMA_VERSION if target is None else target
+    steps: list[tuple[int, str]] = []
+    for version in range(current + 1, target + 1):
+        texts = []
+        for step in _MIGRATIONS.get(version, ()):
+            doc = " ".join((step.__doc__ or step.__name__).split())
+            doc = re.sub(r"^Version \d+:\s*", "", doc)
+            texts.append(doc.split(". ")[0].rstrip("."))
+        steps.append((version, "; ".join(texts) or "new tables only"))
+    return steps
+
+
+def open_database(
+    url: str, *, create: bool = True, upgrade: bool = False, **kwargs: Any
+) -> Database:
+    """Open the database at ``url``; by default create the schema of a new one.
+
+    An existing database at an older schema is upgraded only with ``upgrade`` (``carriertui
+    init``); otherwise SchemaVersionError, as for a database newer than this carriertui.
+    """
     database = Database(url, **kwargs)
     if create:
-        database.create_schema()
+        try:
+            database.ensure_schema(upgrade=upgrade)
+        except BaseException:
+            database.dispose()
+            raise
     return database

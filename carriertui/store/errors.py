@@ -66,6 +66,28 @@ class DatabaseURLError(StoreError):
     pass
 
 
+class SchemaVersionError(DatabaseURLError):
+    """The database's schema is not the one this carriertui is built for: older (only
+    ``carriertui init`` upgrades it, after a backup) or newer (this carriertui is too old).
+    Nothing was written."""
+
+    def __init__(self, current: int, required: int, init_command: str = "carriertui init") -> None:
+        self.current = current
+        self.required = required
+        self.newer = current > required
+        if self.newer:
+            text = (
+                f"the database is at schema {current}, newer than this carriertui "
+                f"(schema {required}): upgrade carriertui"
+            )
+        else:
+            text = (
+                f"the database is at schema {current}, this carriertui needs {required}: "
+                f"run {init_command}"
+            )
+        super().__init__(text)
+
+
 # -- what went wrong with the database, in one line ---------------------------------------------
 
 CONNECTION = "connection"  # the server or file could not be reached or opened

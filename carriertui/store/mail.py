@@ -18,7 +18,9 @@ the message claimed by someone else, stores nothing, so only the takeover's pass
 from __future__ import annotations
 
 import mailbox
+import os
 import smtplib
+import socket
 import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -59,6 +61,10 @@ ERROR_MAX = 300
 
 class MailConfigError(StoreError):
     pass
+
+
+class MailDeliveryError(StoreError):
+    """A delivery failed for a reason the message names in one line (which server, why)."""
 
 
 class Transport(Protocol):
@@ -136,10 +142,15 @@ class SmtpTransport:
         s = self.settings
         context = ssl.create_default_context()
         client: smtplib.SMTP
-        if s.security == "tls":
-            client = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout_s, context=context)
-        else:
-            client = smtplib.SMTP(s.host, s.port, timeout=s.timeout_s)
+        try:
+            if s.security == "tls":
+                client = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout_s, context=context)
+            else:
+                client = smtplib.SMTP(s.host, s.port, timeout=s.timeout_s)
+        except (ConnectionError, TimeoutError, socket.gaierror) as error:
+            # A wrong host or port: say which, in one line ("Connection refused" alone does not).
+            reason = error.strerror or str(error) or type(error).__name__
+            raise MailDeliveryError(f"smtp {s.host}:{s.port}: {reason}") from error
         with client:
             if s.security == "starttls":
                 client.starttls(context=context)
@@ -148,15 +159,49 @@ class SmtpTransport:
             client.send_message(message)
 
 
+MAILDIR_SUBFOLDERS = ("tmp", "new", "cur")
+
+
 class MaildirTransport:
-    """Writes each message into a Maildir (tmp/ then new/, so a reader never sees half)."""
+    """Writes each message into a Maildir (tmp/ then new/, so a reader never sees half).
+
+    The folder may exist already, empty (an admin made ``/var/mail/carriertui`` for the mail
+    reader): ``tmp/``, ``new/`` and ``cur/`` are created as needed, with the folder's own
+    permission bits, so a folder an admin shared with a group stays shared.
+    """
 
     name = "maildir"
 
     def __init__(self, path: Path) -> None:
         self.path = path
 
+    def check(self) -> None:
+        """Make the folder a Maildir, or raise MailConfigError saying in one line why this
+        account cannot deliver into it (before a message is claimed and its attempt spent)."""
+        where = f"[mail] maildir {self.path}"
+        try:
+            if not self.path.exists():
+                self.path.mkdir(parents=True, mode=0o700)
+            if not self.path.is_dir():
+                raise MailConfigError(f"{where} is not a folder")
+            mode = self.path.stat().st_mode & 0o777
+            for name in MAILDIR_SUBFOLDERS:
+                sub = self.path / name
+                if not sub.is_dir():
+                    sub.mkdir(mode=mode)
+                    sub.chmod(mode)  # exactly the folder's bits, whatever the umask took away
+        except OSError as error:
+            reason = error.strerror or type(error).__name__
+            raise MailConfigError(f"{where} cannot be used: {reason}") from None
+        for name in MAILDIR_SUBFOLDERS:
+            if not os.access(self.path / name, os.W_OK | os.X_OK):
+                raise MailConfigError(
+                    f"{where}: this account cannot write to {name}/ (ask an admin for write "
+                    "access, or set another [mail] maildir)"
+                )
+
     def send(self, message: EmailMessage) -> None:
+        self.check()
         box = mailbox.Maildir(self.path, create=True)
         box.add(message)
 
@@ -277,6 +322,13 @@ class FlushReport:
             f"cancelled {self.cancelled}"
         )
 
+    def problem(self) -> str | None:
+        """The one line to tell the operator when nothing could be delivered (a wrong host or
+        port, a server that refuses): the last error. None when anything went out."""
+        if self.sent or not self.errors:
+            return None
+        return self.errors[-1]
+
 
 def retry_delay(attempts: int) -> timedelta:
     """30 s after the first failure, doubling, at most an hour."""
@@ -330,7 +382,9 @@ def _compose(outbox: OutboxMessage, sender: str, password: str | None) -> EmailM
 
 
 def _scrub(error: BaseException, secret: str | None) -> str:
-    text = f"{type(error).__name__}: {error}"
+    text = (
+        str(error) if isinstance(error, MailDeliveryError) else f"{type(error).__name__}: {error}"
+    )
     if secret:
         text = text.replace(secret, audit.REDACTED)
     return text[:ERROR_MAX]
@@ -349,6 +403,11 @@ def flush_outbox(
     from carriertui.store import contacts
 
     report = FlushReport()
+    # A wrong setting (a Maildir this account cannot write) is one clear error, raised before
+    # any message is claimed: no attempt is spent on it, and nothing is half-delivered.
+    check = getattr(transport, "check", None)
+    if callable(check):
+        check()
     for _ in range(limit):
         claimed = _claim(db, clock())
         if claimed is None:

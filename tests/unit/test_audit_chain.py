@@ -592,9 +592,18 @@ def test_the_environment_key_overrides_the_file(db, monkeypatch) -> None:
         bytes.fromhex(HEX_KEY), chain.GENESIS_MAC, chain.entry_fields(first)
     )
     assert first.mac == expected
-    # Another key (a text one this time) cannot vouch for these entries.
-    monkeypatch.setenv(chain.KEY_ENV, "a different pass phrase of a key")
-    assert verify(db).message == f"FAIL entry {first.id}: MAC mismatch (edited or inserted)"
+    # Another key (a text one this time) cannot vouch for these entries, and says so: a
+    # wrong key, not an edit (issue 20.2).
+    other = "a different pass phrase of a key"
+    monkeypatch.setenv(chain.KEY_ENV, other)
+    result = verify(db)
+    assert not result.ok
+    assert result.message == (
+        f"FAIL entry {first.id}: signed with another key: the log is signed with key "
+        f"{chain.key_id(bytes.fromhex(HEX_KEY))}, this process has key "
+        f"{chain.key_id(other.encode())} (CARRIERTUI_AUDIT_KEY): the wrong key, not evidence "
+        "of tampering; verify with the key the log was signed with"
+    )
     # Without the variable and without a file there is nothing to check with.
     monkeypatch.delenv(chain.KEY_ENV)
     with pytest.raises(AuditKeyError, match="no audit key"):

@@ -427,3 +427,72 @@ def test_cli_entry_point_lists_the_new_commands(capsys) -> None:
         for command in commands:
             assert command in out
     assert sys.modules.get("carriertui.cli") is not None
+
+
+@pytest.mark.parametrize(
+    ("variables", "expected"),
+    [
+        ({"CARRIERTUI_MAIL_TRANSPORT": "pigeon"}, "error: [mail] transport must be smtp or"),
+        ({"CARRIERTUI_MAIL_PORT": "25x"}, "error: [mail] port must be a number"),
+        ({"CARRIERTUI_MAIL_PORT": "70000"}, "error: [mail] port must be between 1 and 65535"),
+        (
+            {"CARRIERTUI_MAIL_TRANSPORT": "maildir", "CARRIERTUI_MAIL_MAILDIR": "{blocked}/Mail"},
+            "error: [mail] maildir {blocked}/Mail cannot be used: Not a directory",
+        ),
+    ],
+)
+def test_mail_send_reports_a_wrong_mail_setting_in_one_line(
+    capsys, url, db, acme, admin, tmp_path, monkeypatch, variables, expected, fast_argon2
+) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("x\n", encoding="utf-8")
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value.format(blocked=blocked))
+    contacts.create_contact(
+        db, admin, acme.id, {"name": "Jo", "email": "jo@acme.example"}, password=None
+    )
+    code, out, err = run(capsys, url, "mail", "send")
+    assert code == 1
+    assert out == ""
+    (line,) = err.splitlines()
+    assert line.startswith(expected.format(blocked=blocked))
+    (message,) = mail.list_messages(db, admin)
+    assert (message.status.value, message.attempts) == ("pending", 0)
+
+
+def test_mail_send_into_an_existing_empty_maildir(
+    capsys, url, db, acme, admin, tmp_path, fast_argon2
+) -> None:
+    folder = tmp_path / "var-mail"
+    folder.mkdir()
+    env = {"CARRIERTUI_MAIL_TRANSPORT": "maildir", "CARRIERTUI_MAIL_MAILDIR": str(folder)}
+    contacts.create_contact(
+        db, admin, acme.id, {"name": "Jo", "email": "jo@acme.example"}, password=None
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        code, out, err = run(capsys, url, "mail", "send")
+    assert (code, err) == (0, "")
+    assert "sent 1" in out
+    (message,) = list(mailbox.Maildir(folder, create=False))
+    assert message["To"] == "jo@acme.example"
+
+
+def test_mail_send_to_a_port_with_no_server_is_one_line_naming_it(
+    capsys, url, db, acme, admin, monkeypatch, fast_argon2
+) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("CARRIERTUI_MAIL_HOST", "127.0.0.1")
+    monkeypatch.setenv("CARRIERTUI_MAIL_PORT", str(port))
+    contacts.create_contact(
+        db, admin, acme.id, {"name": "Jo", "email": "jo@acme.example"}, password=None
+    )
+    code, out, err = run(capsys, url, "mail", "send")
+    assert code == 0  # retried later: cron hears of it on stderr
+    assert "retrying 1" in out
+    assert err == f"warning: smtp 127.0.0.1:{port}: Connection refused\n"

@@ -375,3 +375,51 @@ def test_settings_from_the_environment(tmp_path: Path) -> None:
     )
     settings = mail.MailSettings.from_config(section)
     assert (settings.host, settings.port, settings.security) == ("mx.example", 587, "starttls")
+
+
+# -- a Maildir an admin made, and wrong settings in one line (issue 20.4) ----------------------
+
+
+def test_an_existing_empty_maildir_folder_gets_its_subfolders_and_the_mail(
+    db, operator_actor, jane, tmp_path
+) -> None:
+    """The README's /var/mail/carriertui: an admin made the folder, empty, group-shared."""
+    folder = tmp_path / "var-mail-carriertui"
+    folder.mkdir()
+    folder.chmod(0o2770)
+    contacts.change_password(db, operator_actor, jane.id)
+    report = mail.flush_outbox(db, mail.MaildirTransport(folder))
+    assert (report.sent, report.errors) == (1, [])
+    assert sorted(p.name for p in folder.iterdir()) == ["cur", "new", "tmp"]
+    assert {(folder / name).stat().st_mode & 0o777 for name in ("cur", "new", "tmp")} == {0o770}
+    (message,) = list(mailbox.Maildir(folder, create=False))
+    assert message["To"] == jane.email
+
+
+def test_a_maildir_that_cannot_be_a_folder_is_one_clear_error_and_spends_no_attempt(
+    db, operator_actor, jane, tmp_path
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the Maildir should be\n", encoding="utf-8")
+    contacts.change_password(db, operator_actor, jane.id)
+    with pytest.raises(mail.MailConfigError) as caught:
+        mail.flush_outbox(db, mail.MaildirTransport(blocker / "Maildir"))
+    text = str(caught.value)
+    assert text.startswith(f"[mail] maildir {blocker / 'Maildir'} cannot be used: ")
+    assert "\n" not in text
+    ((row),) = outbox_rows(db)
+    assert (row.status, row.attempts) == ("pending", 0)
+    with pytest.raises(mail.MailConfigError, match="is not a folder"):
+        mail.MaildirTransport(blocker).check()
+
+
+def test_a_wrong_smtp_port_is_one_line_naming_the_server(
+    db, operator_actor, jane, smtp_down
+) -> None:
+    contacts.change_password(db, operator_actor, jane.id)
+    report = mail.flush_outbox(db, smtp_down.transport())
+    expected = f"smtp 127.0.0.1:{smtp_down.port}: Connection refused"
+    assert report.errors == [expected]
+    assert report.problem() == expected
+    ((row),) = outbox_rows(db)
+    assert (row.status, row.last_error) == ("pending", expected)
