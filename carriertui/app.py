@@ -468,6 +468,7 @@ class CarrierApp(SessionEnd, App[int]):
         """ctrl+p: Textual's palette, except that an early Enter waits for the matches."""
         if self.use_command_palette and not Palette.is_open(self):
             self.push_screen(Palette(id="--command-palette"))
+
     def kick_outbox(self) -> None:
         """Send due mail now, in a worker: called after a save that queued mail commits, so the
         message leaves at once instead of on the next background run (up to 30 s later).

@@ -1357,9 +1357,29 @@ def cmd_demo(args: argparse.Namespace) -> int:
     elif args.build_only:
         _out(f"demo database exists: {sanitize(url)} (use --reset to rebuild it)")
         return EXIT_OK
+    else:
+        _refuse_old_demo(url)
     from carriertui.app import run
 
     return run(url, demo=True, auto_login=DEMO_OPERATOR)
+
+
+def _refuse_old_demo(url: str) -> None:
+    """A demo database left by an older carriertui: say how to rebuild it (it holds nothing
+    but the demo) or keep it, instead of opening a login screen that refuses it."""
+    from carriertui.store.db import SCHEMA_VERSION, Database
+
+    database = Database(url)
+    try:
+        version = database.schema_version()
+    finally:
+        database.dispose()
+    if version != SCHEMA_VERSION:
+        raise CommandError(
+            f"the demo database is at schema {version}, this carriertui needs {SCHEMA_VERSION}: "
+            f"'carriertui demo --reset' rebuilds it, or 'carriertui init --db {url}' upgrades it",
+            EXIT_USAGE,
+        )
 
 
 # -- parser ------------------------------------------------------------------------------------

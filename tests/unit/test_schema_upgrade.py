@@ -266,3 +266,28 @@ def test_postgresql_older_schema_is_refused_and_init_backs_up_with_pg_dump(
         ["pg_restore", "--list", str(target)], capture_output=True, text=True, check=True
     ).stdout
     assert "carriertui_meta" in listing
+
+
+def test_demo_on_an_older_demo_database_says_how_to_rebuild_it(
+    capsys, isolated_environment: Path, monkeypatch
+) -> None:
+    """`make demo` after an upgrade of carriertui: one line, the rebuild named, nothing
+    written (the demo database holds only the demo, but it may hold an operator's trials)."""
+    from carriertui import locations
+
+    path = locations.demo_db_path()
+    path.parent.mkdir(parents=True)
+    db = Database(f"sqlite:///{path}")
+    db.create_schema()
+    set_stored_version(db, SCHEMA_VERSION - 1)
+    db.dispose()
+    before = path.read_bytes()
+    monkeypatch.setattr("carriertui.terminal.refuse_without_terminal", lambda: None)
+    code, _out, err = run(capsys, "demo")
+    assert code == 2
+    assert err.strip().splitlines() == [
+        f"error: the demo database is at schema {SCHEMA_VERSION - 1}, this carriertui needs "
+        f"{SCHEMA_VERSION}: 'carriertui demo --reset' rebuilds it, or 'carriertui init --db "
+        f"sqlite:///{path}' upgrades it"
+    ]
+    assert path.read_bytes() == before
