@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, ClassVar
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.message import Message
@@ -34,6 +35,8 @@ _UNCHECKED = object()  # the background run could not read the logged-in account
 
 # How often the running app rolls up new CDRs, applies due delayed changes and sends due mail.
 BACKGROUND_INTERVAL_S = 30.0
+HOLD_KEYS_MAX_S = 5.0  # keys typed ahead wait at most this long for a form to take focus
+_FOCUS_MOVES = {"tab": "app.focus_next", "shift+tab": "app.focus_previous"}
 THEMES = ("textual-dark", "textual-light", "nord", "gruvbox", "tokyo-night")
 
 
@@ -103,6 +106,9 @@ class CarrierApp(SessionEnd, App[int]):
         # The error each background job last failed with: the operator hears of a failure
         # when it starts (or changes), not every 30 seconds, and hears when the job recovers.
         self._background_failures: dict[str, str] = {}
+        # Keys that arrived before a login form had focus, delivered once it has (on_event).
+        self._held_keys: list[events.Key] = []
+        self._held_since = 0.0
         self.portal_identity = None  # the session's state: session_end.SessionEnd
         self.idle = None
         self.ending = None
@@ -507,6 +513,83 @@ class CarrierApp(SessionEnd, App[int]):
                 self.kick_outbox()
 
         run_service(self, work, on_done=finished, on_error=finished, group="outbox-kick")
+
+    # -- keys typed in a burst ---------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        """Tab and shift+tab move the focus as soon as the app reads them.
+
+        Textual forwards each key to the widget focused when the app reads it, and Tab's
+        focus_next runs only once the key has bubbled back up through the widgets' queues. A
+        burst ("email, Tab, password" from a password manager's auto-type, or keys typed while
+        a screen gets ready) thus put the password into the email field. Moving the focus
+        right away makes every later key of the burst reach the field that then has focus.
+        A widget that binds Tab itself keeps it.
+
+        Keys that arrive before a login form has focus (while the app starts, or the screen
+        mounts) are held and delivered in order once it has, instead of being lost."""
+        if isinstance(event, events.Key) and not event.is_forwarded and self._hold_key(event):
+            return
+        if (
+            isinstance(event, events.Key)
+            and not event.is_forwarded
+            and event.key in _FOCUS_MOVES
+            and self._focus_key_is_plain(event.key)
+        ):
+            if self.idle is not None:
+                self.idle.activity(event)
+            event.stop()
+            if event.key == "tab":
+                self.screen.focus_next()
+            else:
+                self.screen.focus_previous()
+            return
+        await super().on_event(event)
+
+    def _hold_key(self, event: events.Key) -> bool:
+        """Hold ``event`` while a type-ahead screen (or none yet) has no focus; True if held."""
+        import time
+
+        screen = self.screen
+        waiting = len(self.screen_stack) <= 1 or (
+            getattr(screen, "TYPE_AHEAD", False)
+            and (self.focused is None or not getattr(screen, "typing_ready", True))
+        )
+        if not waiting and not self._held_keys:
+            return False
+        if not self._held_keys:
+            self._held_since = time.monotonic()
+            self.set_timer(0.05, self._deliver_held_keys)
+        self._held_keys.append(event)
+        return True
+
+    def _deliver_held_keys(self) -> None:
+        import time
+
+        ready = self.focused is not None and getattr(self.screen, "typing_ready", True)
+        if not ready and time.monotonic() - self._held_since < HOLD_KEYS_MAX_S:
+            self.set_timer(0.05, self._deliver_held_keys)
+            return
+        held, self._held_keys = self._held_keys, []
+        for key in held:  # back into the app's queue, in order, ahead of nothing held later
+            self.post_message(key)
+
+    def _focus_key_is_plain(self, key: str) -> bool:
+        """No widget from the focused one up to the screen binds ``key`` to anything but the
+        screen's own focus move."""
+        focused = self.focused
+        if focused is None:
+            return False
+        screen = self.screen
+        node: object = focused
+        while node is not None:
+            for binding in node._bindings.key_to_bindings.get(key, ()):  # type: ignore[attr-defined]
+                if node is not screen or binding.action != _FOCUS_MOVES[key]:
+                    return False
+            if node is screen:
+                return True
+            node = getattr(node, "_parent", None)
+        return False
 
     def action_help(self) -> None:
         from carriertui.screens.help import HelpScreen

@@ -16,6 +16,8 @@ _KEY_NAMES = {
     "left_square_bracket": "[",
     "right_square_bracket": "]",
     "slash": "/",
+    "equals_sign": "=",
+    "plus": "+",
     "escape": "esc",
 }
 

@@ -27,6 +27,14 @@ class CredentialsScreen(BaseScreen):
     """A login form: a name (operator name or email) and a password, checked by a service in a
     worker (argon2 costs about 130 ms). Subclasses name their widgets and the service."""
 
+    # Keys typed before the form has focus (a password manager's auto-type right after the SSH
+    # connection) wait for it, in order: the app holds them (CarrierApp.on_event).
+    TYPE_AHEAD: ClassVar[bool] = True
+    # Typed before the app put the terminal in raw mode, Enter arrives as a newline (ctrl+j):
+    # it submits the field like Enter.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+j", "submit_field", "Next / log in", show=False),
+    ]
     BOX_TITLE: ClassVar[str] = ""
     NAME_LABEL: ClassVar[str] = ""
     NAME_FIELD: ClassVar[str] = "name"
@@ -65,9 +73,20 @@ class CredentialsScreen(BaseScreen):
     def _password_input(self) -> Input:
         return self.query_one(f"#{self.PASSWORD_ID}", Input)
 
+    # True once the screen is shown and its first focus is settled: until then the app holds
+    # typed keys for it (TYPE_AHEAD), so a later auto-focus cannot move them to another field.
+    typing_ready: bool = False
+
     def on_mount(self) -> None:
         name = self._name_input
         (self._password_input if name.value else name).focus()
+
+    def on_screen_resume(self) -> None:
+        self.typing_ready = False
+        self.call_after_refresh(self._ready_for_typing)
+
+    def _ready_for_typing(self) -> None:
+        self.typing_ready = True
 
     def _status(self, text: str, *, error: bool = False) -> None:
         label = self.query_one("#login-status", Label)
@@ -90,6 +109,12 @@ class CredentialsScreen(BaseScreen):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input is self._name_input:
+            self._password_input.focus()
+        else:
+            self.action_login()
+
+    def action_submit_field(self) -> None:
+        if self.focused is self._name_input:
             self._password_input.focus()
         else:
             self.action_login()

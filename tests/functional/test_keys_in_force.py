@@ -28,6 +28,7 @@ KEY_NAMES = {
     "]": "right_square_bracket",
     "/": "slash",
     "+": "plus",
+    "=": "equals_sign",
     "pgup": "pageup",
     "pgdn": "pagedown",
     "esc": "escape",

@@ -30,6 +30,11 @@ def carriertui_argv(*args: str) -> list[str]:
 def app_env(home: Path, **extra: str) -> dict[str, str]:
     """A clean environment: its own CARRIERTUI_HOME, an xterm, and no CARRIERTUI_* of ours."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CARRIERTUI_", "TEXTUAL"))}
+    # The test seeds its database in this process, under the test's own CARRIERTUI_HOME: the
+    # app must sign the audit log with the same key, as the accounts of a shared host do.
+    from carriertui import locations
+
+    env["CARRIERTUI_AUDIT_KEY_FILE"] = str(locations.audit_key_path())
     env.update(
         CARRIERTUI_HOME=str(home),
         TERM="xterm-256color",

@@ -174,3 +174,20 @@ def test_the_drivers_output_never_carries_a_bidi_control_or_a_lone_surrogate() -
     written = stream.getvalue()
     expected = "\x1b[1mACME\ufffdLtd\ufffdx\ufffd bad\ufffd\x1b[0m "
     assert written == expected + "\U0001f468\u200d\U0001f469"  # escapes and joiners kept
+
+
+@pytest.mark.parametrize("when", ["before the first frame", "once the form is shown"])
+def test_a_burst_of_email_tab_password_enter_logs_in(
+    tmp_path: Path, started: list[PtyApp], when: str
+) -> None:
+    """A password manager's auto-type sends "email TAB password ENTER" in one write. Textual
+    forwarded each key to the field focused when it read the key, and Tab moved the focus only
+    later: the password landed in Email. Typed before the app took the terminal, Enter arrives
+    as a newline and the form's first auto-focus came after the keys (issue 20, item 8)."""
+    url, _contact_id = seed_portal(tmp_path)
+    app = _start(started, carriertui_argv("--db", url, "portal"), tmp_path, controlling=True)
+    if when == "once the form is shown":
+        app.wait_for_text("Customer portal login")
+        app.idle_for(0.3)
+    app.type(CONTACT_EMAIL + "\t" + CONTACT_PASSWORD + "\r")
+    app.wait_for_text("Northwind Telecom Ltd", timeout=30)
