@@ -183,6 +183,7 @@ SETTINGS: dict[str, frozenset[str] | None] = {
     "keymap": None,  # app.CarrierApp: binding id -> keys
     "portal": frozenset({"idle_minutes"}),  # idle_minutes("portal")
     "tui": frozenset({"idle_minutes"}),  # idle_minutes("tui")
+    "audit": frozenset({"key_file"}),  # configured_audit_key_path()
 }
 
 

@@ -29,10 +29,17 @@ NAMED = {
     ),
     "CARRIERTUI_AUDIT_KEY": lambda tmp: chain.KEY_ENV == "CARRIERTUI_AUDIT_KEY",
     "CARRIERTUI_BUSY_TIMEOUT": lambda tmp: cli.BUSY_TIMEOUT_ENV == "CARRIERTUI_BUSY_TIMEOUT",
+    "CARRIERTUI_SYSTEM_CONFIG_DIR": lambda tmp: _system_dir_moves(tmp),
     "CARRIERTUI_TEST_PG_URL": lambda tmp: (
         "CARRIERTUI_TEST_PG_URL" in (ROOT / "tests" / "conftest.py").read_text(encoding="utf-8")
     ),
 }
+
+
+def _system_dir_moves(tmp: Path) -> bool:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CARRIERTUI_SYSTEM_CONFIG_DIR", str(tmp))
+        return locations.system_audit_key_path() == tmp / "audit.key"
 
 
 def _home_moves(tmp: Path) -> bool:

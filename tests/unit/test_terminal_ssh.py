@@ -143,6 +143,8 @@ def server(tmp_path: Path) -> Iterator[Server]:
         [
             "env",
             f"CARRIERTUI_HOME={env['CARRIERTUI_HOME']}",
+            # The portal account signs the audit log with the database's one key.
+            f"CARRIERTUI_AUDIT_KEY_FILE={env['CARRIERTUI_AUDIT_KEY_FILE']}",
             f"PYTHONPATH={env['PYTHONPATH']}",
             sys.executable,
             "-m",
