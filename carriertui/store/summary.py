@@ -107,18 +107,9 @@ class SummaryRow:
 
     def values(self) -> dict[str, Any]:
         """The row under its API names (DOMAIN.md 5.5 spelling of issue 7): None where the
-        Summary shows a dash."""
+        Summary shows a dash. What the customer is billed, then the carrier's own figures."""
         return {
-            "period_start": self.period_start,
-            "period": self.label,
-            "partial": self.partial,
-            "attempts": self.attempts,
-            "connected": self.connected,
-            "asr": self.asr,
-            "acd": self.acd,
-            "duration": self.duration,
-            "billed_duration": self.billed_duration,
-            "charge": self.charge,
+            **billed_row(self).values(),
             "cost": self.cost,
             "profit": self.profit,
             "profit_pct": self.profit_pct,
