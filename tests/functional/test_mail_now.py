@@ -8,11 +8,8 @@ later, on the timer's tick).
 
 from __future__ import annotations
 
-import email
-import socket
 import time
 from collections.abc import Iterator
-from email.message import Message
 from pathlib import Path
 
 import pytest
@@ -20,12 +17,13 @@ from aiosmtpd.controller import Controller
 
 from carriertui import app as app_module
 from carriertui.app import CarrierApp
-from carriertui.screens.contacts import ChangePasswordScreen, ContactFormScreen, ContactsPane
-from carriertui.screens.customer import CustomerScreen
+from carriertui.screens.contacts import ChangePasswordScreen, ContactFormScreen
 from carriertui.store import contacts, customers, mail
 from carriertui.store.context import Actor
 from carriertui.store.models import OutboxStatus, Role
-from tests.functional.harness import log_in, open_db, seed, settle, wait_for, wait_grid
+from tests.functional.harness import open_db, seed, settle, wait_for
+from tests.functional.test_contacts import _contacts_tab
+from tests.unit.test_mail import Collector, unused_port
 
 SIZE = (80, 24)
 ADMIN = Actor("test", Role.ADMIN, "127.0.0.1")
@@ -33,30 +31,10 @@ FIRST = "Atlas Comms [UK]"  # the first customer by name in the seed
 WITHIN_S = 3.0
 
 
-class Collector:
-    """An aiosmtpd handler that keeps every message it accepts."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], Message]] = []
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        content = envelope.content
-        if isinstance(content, bytes):
-            content = content.decode("utf-8")
-        self.messages.append((list(envelope.rcpt_tos), email.message_from_string(content)))
-        return "250 Message accepted for delivery"
-
-
-def _unused_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Collector]:
     """An SMTP server on loopback, configured as the app's [mail] through the environment."""
-    port = _unused_port()
+    port = unused_port()
     collector = Collector()
     controller = Controller(collector, hostname="127.0.0.1", port=port)
     controller.start()
@@ -65,25 +43,6 @@ def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Collector]:
     monkeypatch.setenv("CARRIERTUI_MAIL_FROM", "noc@carrier.example")
     yield collector
     controller.stop()
-
-
-async def _contacts_tab(pilot) -> ContactsPane:
-    """Log in, open the first customer, switch to Contacts (]) and focus its grid."""
-    app: CarrierApp = pilot.app
-    await log_in(pilot)
-    await pilot.press("enter")
-    await wait_for(
-        pilot, lambda: isinstance(app.screen, CustomerScreen) and app.screen.record is not None
-    )
-    await pilot.press("right_square_bracket")
-    pane = app.screen.query_one(ContactsPane)
-    for _ in range(6):
-        if pane.grid.view.has_focus:
-            break
-        await pilot.press("tab")
-    assert pane.grid.view.has_focus
-    await wait_grid(pilot, pane.grid)
-    return pane
 
 
 async def _arrives(pilot, smtp: Collector, count: int, started: float) -> float:
