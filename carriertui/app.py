@@ -155,7 +155,7 @@ class CarrierApp(SessionEnd, App[int]):
             database = open_database(self.database_url)
             count = operators.count_operators(database)
         except Exception as error:
-            log.exception("cannot open the database")
+            log.exception("cannot open the database %s", _redacted(self.database_url))
             self.store_error = error
             self.store_ready.set()
             self.post_message(StoreFailed(error))
@@ -607,6 +607,15 @@ class CarrierApp(SessionEnd, App[int]):
         self.notify(f"Theme: {following}", timeout=2)
 
 
+def _redacted(url: str) -> str:
+    """``url`` without its password, for the log (the URL is not a secret; the password is)."""
+    try:
+        from carriertui.store.db import redacted_url
+    except Exception:  # the store itself cannot load: say nothing of the URL's credentials
+        return url.split("@")[-1]
+    return redacted_url(url)
+
+
 def run(
     database_url: str, *, demo: bool = False, auto_login: str | None = None, portal: bool = False
 ) -> int:
@@ -635,6 +644,9 @@ def run(
     if app.store_error is not None and app.actor is None:
         from carriertui.text import sanitize
 
-        print(f"error: {sanitize(app.store_error)}", file=sys.stderr)
+        if portal:  # a customer's terminal: no path, address or driver message (in the log)
+            print("error: the portal is not available right now", file=sys.stderr)
+        else:
+            print(f"error: {sanitize(app.store_error)}", file=sys.stderr)
         return 1
     return result or 0

@@ -38,6 +38,9 @@ class CredentialsScreen(BaseScreen):
     BOX_TITLE: ClassVar[str] = ""
     NAME_LABEL: ClassVar[str] = ""
     NAME_FIELD: ClassVar[str] = "name"
+    CUSTOMER_UNAVAILABLE: ClassVar[str] = (
+        "The portal is not available right now; try again in a few minutes."
+    )
     NAME_MISSING: ClassVar[str] = ""
     PREFIX: ClassVar[str] = "login"  # the form's and the button's ids: PREFIX-form, PREFIX-button
     NAME_ID: ClassVar[str] = "login-name"
@@ -105,7 +108,46 @@ class CredentialsScreen(BaseScreen):
             self._status(text[:1].upper() + text[1:] + ".", error=True)
             self.query_one(f"#{self.PREFIX}-button", Button).disabled = True
             return
+        if self._for_customer:  # the app logged the details
+            self._status(self.CUSTOMER_UNAVAILABLE, error=True)
+            return
         self._status(f"Cannot open the database: {error}", error=True)
+
+    @property
+    def _for_customer(self) -> bool:
+        return bool(getattr(self.carrier, "portal", False))
+
+    def _customer_failure(self, error: BaseException) -> str:
+        """What a portal customer reads when the server fails: never a path, an address or a
+        driver's message (those go to the log, for the operators)."""
+        from carriertui.logfile import log_unexpected
+
+        log_unexpected("portal login failed", error)
+        return self.CUSTOMER_UNAVAILABLE
+
+    def _failure_text(self, error: Exception) -> str:
+        """A failed attempt in one line: the service's own words for an expected error; a
+        database failure by its class (as the CLI says it); anything else briefly, with the
+        details in the log. A portal customer gets only the service's words or "not available"."""
+        from carriertui.store import errors
+
+        if isinstance(error, errors.StoreError) and not isinstance(error, errors.DatabaseURLError):
+            return str(error)
+        if self._for_customer:
+            return self._customer_failure(error)
+        from carriertui.logfile import log_unexpected
+
+        failure = errors.database_failure(error)
+        app = self.carrier
+        if failure is not None:
+            from carriertui.store.db import redacted_url
+
+            kind, detail = failure
+            hint = log_unexpected("login: database error", error) if kind == errors.INTERNAL else ""
+            where = redacted_url(app.db.url) if app.db is not None else "the database"
+            return errors.describe_database_failure(kind, detail, where, hint)
+        where = log_unexpected("login: unexpected error", error)
+        return f"Unexpected error: {type(error).__name__}: {error} (details in {where})"
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input is self._name_input:
@@ -167,7 +209,7 @@ class CredentialsScreen(BaseScreen):
         password = self._password_input
         password.value = ""
         password.focus()
-        self._status(str(error), error=True)
+        self._status(self._failure_text(error), error=True)
 
 
 class LoginScreen(CredentialsScreen):
