@@ -31,8 +31,8 @@ class ChangePasswordScreen(ModalScreen[bool]):
     ChangePasswordScreen #password-whitelist { margin: 0 0 1 0; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "save", "Save", priority=True),
-        Binding("escape", "close", "Cancel"),
+        Binding("ctrl+s", "save", "Save", id="contact_password.save", priority=True),
+        Binding("escape", "close", "Cancel", id="contact_password.cancel"),
     ]
 
     def __init__(

@@ -33,7 +33,7 @@ class CredentialsScreen(BaseScreen):
     # Typed before the app put the terminal in raw mode, Enter arrives as a newline (ctrl+j):
     # it submits the field like Enter.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+j", "submit_field", "Next / log in", show=False),
+        Binding("ctrl+j", "submit_field", "Next / log in", id="login.submit_field", show=False),
     ]
     BOX_TITLE: ClassVar[str] = ""
     NAME_LABEL: ClassVar[str] = ""

@@ -225,10 +225,11 @@ class PortalScreen(BaseScreen):
     HELP = (
         "Your company's account as we hold it.\n\n"
         "Account: balance, debit limit, channels and notes from your account manager.\n\n"
-        "My Profile: change your name, phone and mobile (ctrl+s saves; numbers with the country "
-        "code, e.g. +44 20 7946 0958) and your password. Your email is your login: your account "
-        "manager changes it.\n\n"
-        "`[` and `]` move between tabs; F5 reloads; Esc or q logs out."
+        "My Profile: change your name, phone and mobile ({portal.save} saves; numbers with the "
+        "country code, e.g. +44 20 7946 0958) and your password. Your email is your login: your "
+        "account manager changes it.\n\n"
+        "{portal.prev_tab} and {portal.next_tab} move between tabs; {portal.refresh} reloads; "
+        "{portal.logout} logs out."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "close", "Close Portal Login", id="portal.close"),
