@@ -12,6 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static, Switch
 
+from carriertui import password_policy
 from carriertui.screens.base import discard_or_ask, report_error, save_with_reason
 from carriertui.text import sanitize
 from carriertui.widgets.form import FieldRow, Form
@@ -96,10 +97,12 @@ class ChangePasswordScreen(ModalScreen[bool]):
             assert row is not None
             row.display = not auto
         info = (
-            f"A new password (20 characters, from secrets) is generated when the email to "
+            f"A new password ({password_policy.GENERATED_LENGTH} characters, from secrets) is "
+            f"generated when the email to "
             f"{sanitize(self.email)} is sent; the contact must change it at first login."
             if auto
-            else "At least 15 characters; common passwords are refused. Nothing is emailed."
+            else f"At least {password_policy.MIN_LENGTH} characters; common passwords are refused. "
+            "Nothing is emailed."
         )
         self.query_one("#password-info", Label).update(plain(info))
 

@@ -11,6 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Center, Vertical
 from textual.widgets import Button, Footer, Input, Label, Static
 
+from carriertui import password_policy
 from carriertui.screens.base import BaseScreen, run_service
 from carriertui.widgets.form import FieldRow, Form
 from carriertui.widgets.plain import plain
@@ -243,7 +244,8 @@ class FirstAdminScreen(BaseScreen):
     HELP = (
         "This database has no operators yet. Create the first admin: it can then add other "
         "operators with `carriertui operator add NAME --role ROLE`.\n\n"
-        "Passwords: at least 15 characters, at most 128; any characters, spaces welcome; common "
+        f"Passwords: at least {password_policy.MIN_LENGTH} characters, at most "
+        f"{password_policy.MAX_LENGTH}; any characters, spaces welcome; common "
         "passwords are refused."
     )
 
@@ -263,7 +265,7 @@ class FirstAdminScreen(BaseScreen):
                     "Password",
                     Input(password=True, id="admin-password", compact=True),
                     field="password",
-                    hint="15-128 characters; a passphrase works well",
+                    hint=password_policy.FIELD_HINT,
                 )
                 yield FieldRow(
                     "Repeat password",

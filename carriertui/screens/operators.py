@@ -17,6 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
+from carriertui import password_policy
 from carriertui.grid.model import Query, SortKey
 from carriertui.screens.base import BaseScreen, discard_or_ask, report_error, run_service
 from carriertui.screens.row_menu import RowMenuGrid
@@ -34,7 +35,6 @@ ROW_ACTIONS = (
     ("unlock", "Unlock (u)"),
     ("password", "Set password (p)"),
 )
-POLICY_HINT = "15-128 characters; a passphrase works well"
 
 
 class AccountFormScreen(ModalScreen[None]):
@@ -91,7 +91,7 @@ class AccountFormScreen(ModalScreen[None]):
                         "Password",
                         Input(password=True, id="account-password", compact=True),
                         field="password",
-                        hint=POLICY_HINT,
+                        hint=password_policy.FIELD_HINT,
                     )
                     yield FieldRow(
                         "Repeat password",

@@ -19,6 +19,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Center, Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Footer, Input, Label, Static, TabbedContent, TabPane
 
+from carriertui import password_policy
 from carriertui.screens.base import BaseScreen, TopBar, report_error, run_service
 from carriertui.screens.login import CredentialsScreen
 from carriertui.text import sanitize
@@ -79,7 +80,8 @@ class ChangePasswordScreen(BaseScreen):
 
     TITLE_TEXT = "New password"
     HELP = (
-        "Choose a password of at least 15 characters (at most 128). Any characters work, spaces "
+        f"Choose a password of at least {password_policy.MIN_LENGTH} characters (at most "
+        f"{password_policy.MAX_LENGTH}). Any characters work, spaces "
         "too: a few unrelated words make a good one. Common passwords are refused.\n\n"
         "Enter moves to the next field and saves from the last one."
     )
@@ -115,14 +117,18 @@ class ChangePasswordScreen(BaseScreen):
                     "New password",
                     Input(password=True, id="new-password", compact=True),
                     field="password",
-                    hint="15-128 characters; a passphrase works well",
+                    hint=password_policy.FIELD_HINT,
                 )
                 yield FieldRow(
                     "Repeat new password",
                     Input(password=True, id="confirm-password", compact=True),
                     field="confirm",
                 )
-            yield Static("At least 15 characters; a few unrelated words work well.", classes="hint")
+            yield Static(
+                f"At least {password_policy.MIN_LENGTH} characters; a few unrelated words work "
+                "well.",
+                classes="hint",
+            )
             yield Label("", id="login-status", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Set password", id="set-password", variant="primary", compact=True)
