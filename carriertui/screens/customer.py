@@ -28,11 +28,11 @@ from carriertui.screens.customer_form import (
 )
 from carriertui.screens.numbers import NumberBlockPane, NumbersChanged
 from carriertui.screens.summary import SummaryPane
-from carriertui.store.customers import CustomerRecord
+from carriertui.store.customers import CustomerRecord, status_tone
 from carriertui.store.models import Role
 from carriertui.widgets.footer import KeyFooter
 from carriertui.widgets.form import Form
-from carriertui.widgets.format import money, status_style, utc
+from carriertui.widgets.format import money, tone_style, utc
 from carriertui.widgets.grid import Grid, RowActivated
 from carriertui.widgets.plain import join, plain
 
@@ -60,7 +60,7 @@ class CustomerHeader(Static):
                 (record.name, "bold"),
                 (code, "dim"),
                 "   ",
-                (record.status.value, status_style(record.status.value) or "bold"),
+                (record.status.value, tone_style(status_tone(record.status), "bold")),
                 "\n",
                 "Balance ",
                 (money(record.balance, record.currency), "bold"),

@@ -24,7 +24,7 @@ from carriertui.screens.base import BaseScreen, TopBar, report_error, run_servic
 from carriertui.screens.login import CredentialsScreen
 from carriertui.text import sanitize
 from carriertui.widgets.form import FieldRow, Form
-from carriertui.widgets.format import money, status_style, utc
+from carriertui.widgets.format import money, tone_style, utc
 from carriertui.widgets.grid import Grid
 from carriertui.widgets.plain import join, plain
 
@@ -365,6 +365,8 @@ class PortalScreen(BaseScreen):
         self.query_one("#portal-blocks", Grid).set_source(blocks_source(blocks))
 
     def show_account(self, account: PortalAccount) -> None:
+        from carriertui.store.customers import status_tone  # loaded: the account was read
+
         self.account = account
         currency = account.currency
         self.query_one("#account-details", Static).update(
@@ -374,7 +376,7 @@ class PortalScreen(BaseScreen):
                 "\nAccount code   ",
                 (account.account_code or "\u2014", ""),
                 "\nStatus         ",
-                (account.status, status_style(account.status) or "bold"),
+                (account.status, tone_style(status_tone(account.status), "bold")),
                 "\nCurrency       ",
                 (currency, ""),
                 "\nBalance        ",
