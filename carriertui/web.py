@@ -39,6 +39,8 @@ NEEDS_EXTRA = (
 # What the web extra brings: missing, `serve` says how to install it.
 _EXTRA_MODULES = frozenset({"textual_serve", "aiohttp", "aiohttp_jinja2", "jinja2"})
 CHILD_ONLY = "carriertui.web runs the sessions of carriertui serve; start carriertui serve instead"
+# The meta packet that tells a session the server is stopping (web_server -> web_driver).
+SERVER_STOPPING = "carriertui_server_stopping"
 # The server's own SSH session, if it was started from one: not the browser's.
 _SSH_VARIABLES = ("SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY", "SSH_AUTH_SOCK")
 

@@ -22,6 +22,7 @@ from textual.drivers.web_driver import WebDriver
 
 from carriertui.terminal import EXIT_HANGUP, EXIT_TERMINATED
 from carriertui.text import without_display_hazards
+from carriertui.web import SERVER_STOPPING
 
 _SIGNALS = (
     (signal.SIGHUP, "hangup: SIGHUP", EXIT_HANGUP),
@@ -88,6 +89,9 @@ class BrowserDriver(WebDriver):
             self._report_gone("the server closed the session")
 
     def on_meta(self, packet_type: str, payload: dict[str, object]) -> None:
+        if packet_type == SERVER_STOPPING:  # the "quit" that follows is the server's
+            self._report_gone("the server stopped")
+            return
         if packet_type == "quit":  # the browser left (its websocket closed)
             self._report_gone("the browser left")
             return

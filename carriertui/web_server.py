@@ -12,14 +12,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 from textual_serve.app_service import AppService
 from textual_serve.server import Server, to_int
 
-from carriertui.web import Network, client_address, peer_of, same_origin, session_environment
+from carriertui.web import (
+    SERVER_STOPPING,
+    Network,
+    client_address,
+    peer_of,
+    same_origin,
+    session_environment,
+)
 
 log = logging.getLogger("textual-serve")
 
@@ -40,6 +48,12 @@ class SessionService(AppService):
             client=self.client,
         )
 
+    async def stop_for_shutdown(self) -> None:
+        """The server stops: the session is told so (its logout names it), then ends."""
+        if self._task is not None:
+            await self.send_meta({"type": SERVER_STOPPING})
+        await self.stop()
+
 
 class CarrierServer(Server):
     def __init__(
@@ -55,6 +69,8 @@ class CarrierServer(Server):
         self.database_url = database_url
         self.trusted = tuple(trusted)
         self.configured_public_url = public_url
+        self.stopping = False
+        self._websockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
 
     def client_of(self, request: web.Request) -> str:
         peer = peer_of(request.transport.get_extra_info("peername") if request.transport else None)
@@ -65,6 +81,13 @@ class CarrierServer(Server):
         if self.trusted:
             shown = ", ".join(str(network) for network in self.trusted)
             self.console.print(f"X-Forwarded-For is believed from: {shown}")
+
+    async def on_shutdown(self, app: web.Application) -> None:
+        """Close every browser's websocket: aiohttp would otherwise wait for them (a minute)
+        before it stops, and the sessions would end without their logout."""
+        self.stopping = True
+        for websocket in list(self._websockets):
+            await websocket.close(code=WSCloseCode.GOING_AWAY, message=b"server stopping")
 
     async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
         origin = request.headers.get("Origin")
@@ -80,6 +103,7 @@ class CarrierServer(Server):
         app_service: AppService | None = None
         try:
             await websocket.prepare(request)
+            self._websockets.add(websocket)
             app_service = SessionService(
                 self.command,
                 database_url=self.database_url,
@@ -94,6 +118,8 @@ class CarrierServer(Server):
             try:
                 await self._process_messages(websocket, app_service)
             finally:
+                if self.stopping:
+                    await app_service.stop_for_shutdown()
                 await app_service.stop()
         except asyncio.CancelledError:
             await websocket.close()
