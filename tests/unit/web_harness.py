@@ -145,8 +145,9 @@ def serving(
     log = tmp_path / f"serve-{port}.log"
     environment = app_env(tmp_path / "serve-home", **(env or {}))
     with log.open("wb") as output:
+        command = [sys.executable, "-m", "carriertui", "serve", "--db", url, "--port", f"{port}"]
         process = subprocess.Popen(
-            [sys.executable, "-m", "carriertui", "serve", "--db", url, "--port", str(port), *options],
+            [*command, *options],
             stdin=subprocess.DEVNULL,
             stdout=output,
             stderr=subprocess.STDOUT,
