@@ -6,6 +6,7 @@ outlives the browser or the server."""
 
 from __future__ import annotations
 
+import getpass
 import os
 import signal
 import subprocess
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.functional.harness import PASSWORD, seed
 from tests.functional.portal_harness import CONTACT_EMAIL, CONTACT_PASSWORD, seed_portal
 from tests.unit.terminal_harness import app_env
 from tests.unit.web_harness import Session, audit_entries, serving, wait_until
@@ -115,6 +117,27 @@ def test_a_killed_server_leaves_no_session_behind(tmp_path: Path) -> None:
         assert served.left() == []
     (logout,) = _portal_entries(url, "LOGOUT")
     assert logout.message.endswith("(the server closed the session)")
+
+
+def test_without_portal_the_operator_ui_is_served_and_its_login_audited(tmp_path: Path) -> None:
+    url = seed(tmp_path / "noc.sqlite")
+    trusted = {"CARRIERTUI_WEB_TRUSTED_PROXIES": "127.0.0.0/8"}
+    with serving(tmp_path, url, env=trusted) as served:
+        with Session(served, {"X-Forwarded-For": "198.51.100.23"}) as session:
+            session.wait_for("Operator login")
+            session.idle(0.5)
+            # The server's OS account is not offered as the operator's name (it is over SSH).
+            assert getpass.getuser().encode() not in session.output
+            session.type("alice")
+            session.type("\t")
+            session.type(PASSWORD)
+            session.type("\r")
+            (login,) = wait_until(
+                lambda: [e for e in audit_entries(url) if e.action == "LOGIN"], 20, "the login"
+            )
+            session.wait_for("Customers")
+        assert served.stop() == []
+    assert (login.actor, login.ip) == ("alice", "198.51.100.23")
 
 
 def test_a_session_process_started_by_hand_is_refused(tmp_path: Path) -> None:
