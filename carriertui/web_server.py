@@ -14,6 +14,7 @@ import asyncio
 import logging
 import weakref
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from aiohttp import WSCloseCode, web
@@ -30,6 +31,8 @@ from carriertui.web import (
 )
 
 log = logging.getLogger("textual-serve")
+# The page, as textual-serve's but loading nothing from another site (its font from here).
+TEMPLATES = Path(__file__).resolve().parent / "web_templates"
 
 
 class SessionService(AppService):
@@ -65,7 +68,7 @@ class CarrierServer(Server):
         public_url: str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(command, public_url=public_url, **kwargs)
+        super().__init__(command, public_url=public_url, templates_path=TEMPLATES, **kwargs)
         self.database_url = database_url
         self.trusted = tuple(trusted)
         self.configured_public_url = public_url

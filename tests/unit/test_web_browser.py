@@ -92,11 +92,16 @@ def test_chromium_logs_in_reads_the_account_and_downloads_the_export(tmp_path: P
                 page = context.new_page()
                 page.on("download", downloaded)
                 page.route("**/static/js/textual.js", _expose_terminal)
-                # The page links a web font; no test reaches the Internet.
-                page.route("https://fonts.googleapis.com/**", lambda route: route.abort())
+                requested: list[str] = []
+                context.on("request", lambda request: requested.append(request.url))
                 page.goto(served.base + "/", wait_until="domcontentloaded")
 
                 _wait_for_text(page, "Customer portal login", "Email", "Password")
+                # The page loads nothing from another site (textual-serve's own asks Google
+                # Fonts for its font, telling it of every visitor).
+                assert any(url.endswith(".ttf") for url in requested), requested
+                elsewhere = [u for u in requested if not u.startswith((served.base, "data:"))]
+                assert elsewhere == []
                 page.click("#terminal")  # the terminal takes the keys (and tells the app)
                 page.keyboard.type(CONTACT_EMAIL)
                 page.keyboard.press("Tab")
