@@ -97,6 +97,14 @@ def client_address(peer: str, forwarded_for: Sequence[str], trusted: Sequence[Ne
     return current
 
 
+def is_loopback(host: str) -> bool:
+    """Whether listening on ``host`` keeps the server to this machine."""
+    if host.lower() == "localhost":
+        return True
+    address = normalise_address(host)
+    return address is not None and ipaddress.ip_address(address).is_loopback
+
+
 def peer_of(peername: object) -> str:
     """The remote address from a transport's ``peername`` (a tuple for TCP), or "unknown"."""
     if isinstance(peername, tuple | list) and peername:

@@ -25,6 +25,7 @@ from carriertui.web import (
     SERVER_STOPPING,
     Network,
     client_address,
+    is_loopback,
     peer_of,
     same_origin,
     session_environment,
@@ -81,6 +82,13 @@ class CarrierServer(Server):
 
     async def on_startup(self, app: web.Application) -> None:
         self.console.print(f"Serving carriertui on {self.public_url} (Ctrl+C to stop)")
+        if not is_loopback(self.host):
+            self.console.print(
+                f"warning: listening on {self.host} in plain HTTP: let browsers in through a "
+                "TLS reverse proxy only (README: In a browser)",
+                markup=False,
+                highlight=False,
+            )
         if self.trusted:
             shown = ", ".join(str(network) for network in self.trusted)
             self.console.print(f"X-Forwarded-For is believed from: {shown}")

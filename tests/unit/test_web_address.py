@@ -131,3 +131,22 @@ def test_a_websocket_from_another_sites_page_is_refused(
     origin: str | None, host: str, public_url: str | None, allowed: bool
 ) -> None:
     assert web.same_origin(origin, host, public_url) is allowed
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("::1", True),
+        ("localhost", True),
+        ("127.0.0.2", True),
+        ("0.0.0.0", False),  # noqa: S104 (the case under test)
+        ("::", False),
+        ("192.0.2.8", False),
+        ("portal.example.net", False),
+    ],
+)
+def test_only_a_loopback_address_keeps_the_server_to_this_machine(
+    host: str, loopback: bool
+) -> None:
+    assert web.is_loopback(host) is loopback
