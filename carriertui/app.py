@@ -617,10 +617,16 @@ def _redacted(url: str) -> str:
 
 
 def run(
-    database_url: str, *, demo: bool = False, auto_login: str | None = None, portal: bool = False
+    database_url: str,
+    *,
+    demo: bool = False,
+    auto_login: str | None = None,
+    portal: bool = False,
+    driver: type | None = None,
 ) -> int:
     """Run the TUI until the operator (or, with ``portal``, the contact) quits, the session
-    times out, or the terminal goes away. Returns the exit code; no child process outlives it."""
+    times out, or the terminal goes away. Returns the exit code; no child process outlives it.
+    ``driver``: the Textual driver (a terminal's by default; `carriertui serve` gives its own)."""
     import sys
 
     from carriertui import logfile
@@ -629,7 +635,7 @@ def run(
 
     logfile.configure()  # warnings reach the log file, never the screen
     app = CarrierApp(database_url, demo=demo, auto_login=auto_login, portal=portal)
-    app.driver_class = TerminalDriver
+    app.driver_class = TerminalDriver if driver is None else driver
     try:
         result = app.run()
     except OSError:  # the goodbye written into a terminal that is gone

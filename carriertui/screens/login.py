@@ -228,7 +228,9 @@ class LoginScreen(CredentialsScreen):
     NAME_MISSING = "enter your operator name"
 
     def initial_name(self) -> str:
-        return _os_user()
+        # In a browser (`carriertui serve`) the account running the app is the server's, not
+        # the operator's: offering its name would also show it to every visitor.
+        return "" if self.app.is_web else _os_user()
 
     def authenticate(self, db: Any, name: str, password: str, ip: str) -> object:
         from carriertui.store import operators
