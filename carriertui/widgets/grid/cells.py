@@ -110,8 +110,18 @@ def blank_cells(strip: Strip, start: int, end: int) -> Strip:
     """Cells ``start``..``end`` of ``strip`` as spaces in their own styles (zebra, cursor)."""
     if end <= start:
         return Strip([])
-    cells = strip.crop(start, end)
-    return Strip([Segment(" " * cell_len(text), style) for text, style, _ in cells])
+    # By whole segments' positions, never by cutting text: Rich's Segment.split_cells cuts by
+    # code point and can split an emoji sequence, and the piece would be measured wrong.
+    blanks, x = [], 0
+    for text, style, _ in strip:
+        size = cell_len(text)
+        overlap = min(end, x + size) - max(start, x)
+        if overlap > 0:
+            blanks.append(Segment(" " * overlap, style))
+        x += size
+        if x >= end:
+            break
+    return Strip(blanks)
 
 
 def align_text(text: str, width: int, alignment: str) -> str:
