@@ -15,12 +15,18 @@ Some printable-looking code points are as dangerous on screen, and are shown as 
   (what ``surrogateescape`` makes of invalid UTF-8) have no agreed width, so they shift a grid's
   columns, and a lone surrogate cannot even be encoded for the terminal.
 
+And a few are shown otherwise because Rich (which Textual measures with) and terminals give them
+different widths, so a cell holding one would shift every column right of it (see
+``even_widths``).
+
 Only what is *shown* changes: the database and exports keep the text as it was given.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Sequence
 
 # C0 controls map to the Unicode "control pictures" block (U+2400 + code), DEL to U+2421;
 # C1 controls (U+0080-U+009F) have no pictures, so they become U+FFFD.
@@ -38,6 +44,74 @@ _UNSAFE = re.compile(f"[\x00-\x1f\x7f-\x9f{_INVISIBLE}{_SURROGATES}{_NONCHARACTE
 _BIDI_OR_ODD = re.compile(f"[{_INVISIBLE}{_SURROGATES}{_NONCHARACTERS}]")
 # For output that must stay faithful (JSON): what to write as an escape instead of as itself.
 JSON_ESCAPE_CHARS = re.compile(f"[\x7f-\x9f{_INVISIBLE}{_SURROGATES}{_NONCHARACTERS}]")
+
+
+# Width hazards, where Rich (which Textual measures and cuts with) and terminals disagree:
+# - Rich counts the character after a ZERO WIDTH JOINER as joined to the one before (no cells of
+#   its own): right in an emoji sequence (man, ZWJ, woman: two cells), wrong anywhere else ("a",
+#   ZWJ, "b" takes two cells in every terminal, one in Rich; at the end of a cell it swallows the
+#   padding). Outside a sequence of wide emoji it becomes WORD JOINER: as invisible, joins
+#   nothing, measured alike everywhere.
+# - VS16 (U+FE0F) after a narrow character asks for an emoji picture: two cells in Rich, one or
+#   two in terminals, and Rich's Segment.split_cells cuts between the two (a cell goes missing).
+#   It becomes VS15 (text presentation): one cell everywhere. After a wide emoji it changes
+#   nothing and stays.
+# - a skin-tone modifier gets no cells in Rich, also on its own, where terminals draw a two-cell
+#   swatch; the blank Hangul filler letters get none in Rich and one or two in terminals: both
+#   become U+FFFD unless the modifier follows a wide emoji.
+_ZWJ = "\u200d"
+_WORD_JOINER = "\u2060"
+_VS16 = "\ufe0f"
+_VS15 = "\ufe0e"
+_SKIN_TONES = "\U0001f3fb-\U0001f3ff"
+_HANGUL_FILLERS = "\u3164\uffa0"
+_WIDTH_HAZARDS = re.compile(f"[{_ZWJ}{_VS16}{_SKIN_TONES}{_HANGUL_FILLERS}]")
+# Code points of emoji that take part in ZWJ sequences (Extended_Pictographic, coarsely: the
+# standard library has no emoji property), without regional indicators and skin tones.
+_PICTOGRAPHIC = re.compile(
+    "[\u2194-\u2199\u21a9\u21aa\u231a-\u23ff\u2600-\u27bf\u2b00-\u2bff"
+    "\U0001f000-\U0001f1e5\U0001f200-\U0001f3fa\U0001f400-\U0001faff]"
+)
+# What may sit between an emoji and a ZWJ that follows it: VS16, a skin tone, a keycap, tags.
+_EMOJI_TAIL = re.compile(f"[{_VS16}{_SKIN_TONES}\u20e3\U000e0020-\U000e007f]")
+
+
+def _wide(char: str) -> bool:
+    return unicodedata.east_asian_width(char) in ("W", "F")
+
+
+def _wide_emoji(char: str) -> bool:
+    return _PICTOGRAPHIC.match(char) is not None and _wide(char)
+
+
+def _joins_emoji(chars: Sequence[str], index: int) -> bool:
+    """The ZWJ at ``index`` sits between two wide emoji (what Rich's measure assumes)."""
+    if index + 1 >= len(chars) or not _wide_emoji(chars[index + 1]):
+        return False
+    before = index - 1
+    while before >= 0 and _EMOJI_TAIL.match(chars[before]) is not None:
+        before -= 1
+    return before >= 0 and _wide_emoji(chars[before])
+
+
+def even_widths(text: str) -> str:
+    """``text`` with the code points Rich and terminals measure differently made to measure
+    alike (see above). One code point for one: nothing is dropped."""
+    if _WIDTH_HAZARDS.search(text) is None:
+        return text
+    # Looked back at as already shown, so that showing the result again changes nothing.
+    chars = list(text)
+    for index, char in enumerate(text):
+        after = chars[index - 1] if index else ""
+        if char == _ZWJ and not _joins_emoji(chars, index):
+            chars[index] = _WORD_JOINER
+        elif char == _VS16 and not (after and _wide(after)):
+            chars[index] = _VS15
+        elif char in _HANGUL_FILLERS or (
+            "\U0001f3fb" <= char <= "\U0001f3ff" and not (after and _wide_emoji(after))
+        ):
+            chars[index] = "\ufffd"
+    return "".join(chars)
 
 
 def _picture(match: re.Match[str]) -> str:
@@ -64,8 +138,8 @@ def sanitize(value: object, *, multiline: bool = False) -> str:
     text = "" if value is None else str(value)
     if multiline:
         text = text.replace("\r\n", "\n")
-        return _UNSAFE.sub(_picture_keep_lines, text)
-    return _UNSAFE.sub(_picture, text)
+        return even_widths(_UNSAFE.sub(_picture_keep_lines, text))
+    return even_widths(_UNSAFE.sub(_picture, text))
 
 
 def has_control_characters(value: str) -> bool:

@@ -100,10 +100,18 @@ class Column:
     empty: str = ""  # what a missing value (None) shows, e.g. "—" for a ratio with no denominator
     tone: Callable[[Any], Tone | None] | None = None  # value -> its cell's colour (none: plain)
     places: int | None = None  # decimals a MONEY/PERCENT/DECIMAL cell shows; None: by type
+    # Takes a share of a wide screen's spare width, up to what its longest value needs;
+    # None: text columns do (names, emails, messages), numbers, money, dates and flags keep
+    # their width. A text column whose values fit its width (a status, a code) never grows.
+    grow: bool | None = None
 
     @property
     def is_numeric(self) -> bool:
         return self.type in NUMERIC_TYPES
+
+    @property
+    def grows(self) -> bool:
+        return self.type is ColumnType.TEXT if self.grow is None else self.grow
 
     @property
     def is_searchable(self) -> bool:

@@ -5,10 +5,15 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from rich.cells import cell_len, split_graphemes
+from rich.segment import Segment
+from textual.strip import Strip
 
+from carriertui.grid.model import Column
 from carriertui.text import has_control_characters, has_display_hazards, sanitize
+from carriertui.widgets.grid.cells import align_text, blank_cells, text_widths
 
 # C0 controls, DEL and C1 controls: what a terminal may act on.
 CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
@@ -160,14 +165,30 @@ def test_joiners_that_build_words_and_emoji_are_kept() -> None:
     assert sanitize(text) == text
 
 
-@settings(max_examples=400, database=None, deadline=None)
-@given(
-    st.one_of(
-        st.text(alphabet=st.characters(codec=None)),  # every category, surrogates included
-        st.binary(max_size=40).map(lambda raw: raw.decode("utf-8", "surrogateescape")),
-        st.text(alphabet=st.sampled_from([*sorted(BIDI | SEPARATORS), "a", "\ufffe", "\n"])),
-    )
+# Code points whose width is odd: zero-width (ZWSP, ZWJ, ZWNJ, VS16, combining marks, tags),
+# wide (CJK), emoji pieces (people, skin tones, regional indicators, text-style pictographs),
+# noncharacters and the blank Hangul fillers; drawn densely so their sequences come up often.
+ODD_WIDTHS = [
+    *"\u200b\u200c\u200d\ufe0f\u0301\u0302\u0336\u20e3a \u4e2d\uac00\u2764\u2695\u2640",
+    *"\ufffe\uffff\u3164\uffa0\u0dca\u0dbb",
+    "\U0001f468",
+    "\U0001f469",
+    "\U0001f3fd",
+    "\U0001f1e9",
+    "\U0001f1ea",
+    "\U0001f3f3",
+    "\U000e0067",
+]
+ANY_TEXT = st.one_of(
+    st.text(alphabet=st.characters(codec=None)),  # every category, surrogates included
+    st.binary(max_size=40).map(lambda raw: raw.decode("utf-8", "surrogateescape")),
+    st.text(alphabet=st.sampled_from([*sorted(BIDI | SEPARATORS), "a", "\ufffe", "\n"])),
+    st.text(alphabet=st.sampled_from(ODD_WIDTHS), max_size=16),
 )
+
+
+@settings(max_examples=400, database=None, deadline=None)
+@given(ANY_TEXT)
 def test_nothing_dangerous_survives_any_text(text: str) -> None:
     for multiline in (False, True):
         shown = sanitize(text, multiline=multiline)
@@ -177,4 +198,59 @@ def test_nothing_dangerous_survives_any_text(text: str) -> None:
         assert "\x1b" not in shown
         shown.encode("utf-8")
         assert sanitize(shown, multiline=multiline) == shown  # idempotent
+    assert len(sanitize(text)) == len(text)
+
+
+@settings(max_examples=400, database=None, deadline=None)
+@given(ANY_TEXT, st.integers(min_value=0, max_value=24), st.sampled_from(["left", "right"]))
+# Rich's Segment.split_cells cuts " man ZWJ woman " after the ZWJ, and "woman " then measures
+# three cells instead of one: the grid must not blank a cut column by measuring such pieces.
+@example("\U0001f468\u200d\U0001f469", 3, "left")
+def test_shown_text_takes_the_cells_the_grid_gives_it(text: str, width: int, align: str) -> None:
+    """What the grid measures (a page's text widths), what it cuts and pads a cell to, and
+    what the terminal line is made of (segments side by side) all agree on every text."""
+    shown = sanitize(text)
+    size = cell_len(shown)
+    assert text_widths([Column("name", "Name")], [(1, (text,))]) == [size]
+    assert split_graphemes(shown)[1] == size  # cutting measures as padding does
+    cell = " " + align_text(shown, width, align)
+    assert cell_len(cell) == width + 1
+    if size <= width:
+        assert shown in cell  # not cut when it fits
+    # Nothing at the end of one cell joins the next cell's padding (a ZWJ there would).
+    line = Strip([Segment(cell), Segment(cell), Segment(" |")])
+    total = 2 * width + 4
+    assert line.cell_length == cell_len(cell + cell + " |") == total
+    for cut in range(total + 1):
+        # What the grid does at the edges of a scrolled view: the part left of the right edge
+        # is kept as it is (a wide character cut in two becomes a space); a column cut by the
+        # left edge is blanked, a space for each of its cells.
+        kept = line.crop(0, cut)
+        assert kept.cell_length == cell_len(kept.text) == cut
+        blank = blank_cells(line, cut, total)
+        assert blank.cell_length == cell_len(blank.text) == total - cut
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("a\u200db", "a\u2060b"),  # Rich would count the b as joined: no cells
+        ("\u4e2d\u200d\u6587", "\u4e2d\u2060\u6587"),  # CJK does not join either
+        ("name\u200d", "name\u2060"),  # at the end it would swallow the cell's padding
+        ("\u200dx", "\u2060x"),
+        ("\u0dc1\u0dca\u200d\u0dbb\u0dd3", "\u0dc1\u0dca\u2060\u0dbb\u0dd3"),  # Sinhala "Sri"
+        ("a\U0001f3fd", "a\ufffd"),  # a skin tone on its own: Rich 0 cells, terminals 2
+        ("\u3164\u3164", "\ufffd\ufffd"),  # blank Hangul fillers
+        ("\U0001f468\u200d\U0001f469\u200d\U0001f467", None),  # family: kept
+        ("\u2764\ufe0f \u263a\ufe0f", "\u2764\ufe0e \u263a\ufe0e"),  # text style: one cell
+        ("\U0001f3f3\ufe0f\u200d\U0001f308", "\U0001f3f3\ufe0e\u2060\U0001f308"),  # flag, rainbow
+        ("\U0001f469\u200d\u2695\ufe0f", "\U0001f469\u2060\u2695\ufe0e"),  # woman, staff
+        ("\U0001f600\ufe0f", None),  # VS16 after a wide emoji changes nothing: kept
+        ("\U0001f468\U0001f3fd\u200d\U0001f4bb", None),  # technologist with a skin tone
+        ("\U0001f44d\U0001f3fd \U0001f1e9\U0001f1ea", None),  # thumbs up with a tone, a flag
+        ("e\u0301 Zalgo\u0336\u0301\u0302", None),  # combining marks stay on their letter
+    ],
+)
+def test_code_points_rich_and_terminals_measure_differently(text: str, shown: str | None) -> None:
+    assert sanitize(text) == (text if shown is None else shown)
     assert len(sanitize(text)) == len(text)

@@ -16,7 +16,7 @@ from rich.style import Style
 from textual.actions import SkipAction
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -39,6 +39,8 @@ from carriertui.widgets.grid.cells import (
     blank_cells,
     cell_text,
     column_width,
+    share_spare_width,
+    text_widths,
     tone_style,
 )
 from carriertui.widgets.grid.mouse import GridMouse
@@ -175,11 +177,14 @@ class DataGrid(GridMouse, ScrollView, can_focus=True):
             self.loading = loading
 
     class _PageLoaded(Message):
-        def __init__(self, generation: int, page: int, rows: list[Row]) -> None:
+        def __init__(
+            self, generation: int, page: int, rows: list[Row], text_widths: list[int]
+        ) -> None:
             super().__init__()
             self.generation = generation
             self.page = page
             self.rows = rows
+            self.text_widths = text_widths  # cells the longest text of each column needs
 
     class _CountLoaded(Message):
         def __init__(self, generation: int, count: int, total: int, cursor: int | None) -> None:
@@ -221,14 +226,13 @@ class DataGrid(GridMouse, ScrollView, can_focus=True):
         self._pages: LRUCache[int, list[Row]] = LRUCache(maxsize=64)
         self._pending: set[tuple[int, int]] = set()
         self._restore_key: RowKey | None = None
-        self._widths = [column_width(column) for column in self.columns]
         self._offsets: list[int] = []
+        self._reset_widths()
         self._key_positions = self._find_key_positions()
         self._dragging = False
         self._had_selection = False
         self._style_cache: dict[str, Style] = {}
         self._text_cache: LRUCache[tuple[int, int], list[str]] = LRUCache(maxsize=512)
-        self._compute_offsets()
 
     # -- geometry ---------------------------------------------------------------------------
 
@@ -264,6 +268,30 @@ class DataGrid(GridMouse, ScrollView, can_focus=True):
         """The x in the whole (unscrolled) line of a point ``x`` cells into the view."""
         pinned = self.pinned()[1]
         return x if x < pinned else x + int(self.scroll_x)
+
+    def _reset_widths(self) -> None:
+        """Each column's own width (declared, or by type and title), nothing measured yet."""
+        self._natural = [column_width(column) for column in self.columns]
+        self._needs = list(self._natural)
+        self._widths = list(self._natural)
+        self._fitted_to = -1  # the view width the widths were last shared out for
+        self._compute_offsets()
+
+    def _fit_widths(self) -> None:
+        """Share the view's spare width (what the columns' own widths leave) among the growing
+        columns, up to what the longest text seen in each needs. Never a scan of the rows: the
+        needs come from the pages fetched so far, so only the rows already read count."""
+        view = self.scrollable_content_region.width
+        self._fitted_to = view
+        spare = view - self.check_width - sum(width + CELL_PAD for width in self._natural)
+        widths = share_spare_width(self._natural, self._needs, spare)
+        if widths == self._widths:
+            return
+        self._widths = widths
+        self._compute_offsets()
+        self._text_cache.clear()
+        self._update_virtual_size()
+        self.refresh()
 
     def _compute_offsets(self) -> None:
         offsets, x = [], self.check_width
@@ -309,8 +337,7 @@ class DataGrid(GridMouse, ScrollView, can_focus=True):
         self.source = source
         self.columns = tuple(source.columns)
         self._toned = any(column.tone is not None for column in self.columns)
-        self._widths = [column_width(column) for column in self.columns]
-        self._compute_offsets()
+        self._reset_widths()
         self._key_positions = self._find_key_positions()
         self.checked.clear()
         self.set_query(query or Query())
@@ -375,7 +402,7 @@ class DataGrid(GridMouse, ScrollView, can_focus=True):
         if page < 0 or request in self._pending or self._pages.get(page) is not None:
             return
         self._pending.add(request)
-        generation, query = self._generation, self.query
+        generation, query, columns = self._generation, self.query, self.columns
 
         def work() -> None:
             try:
@@ -383,7 +410,9 @@ class DataGrid(GridMouse, ScrollView, can_focus=True):
             except Exception as error:
                 self.post_message(self._Failed(generation, error))
                 return
-            self.post_message(self._PageLoaded(generation, page, rows))
+            # Measured here, off the UI thread: one page's text columns, never all rows.
+            widths = text_widths(columns, rows)
+            self.post_message(self._PageLoaded(generation, page, rows, widths))
 
         if self._synchronous:
             work()
@@ -396,6 +425,10 @@ class DataGrid(GridMouse, ScrollView, can_focus=True):
         if message.generation != self._generation:
             return  # a stale answer to an older sort/filter/search
         self._pages.set(message.page, message.rows)
+        needs = [max(a, b) for a, b in zip(self._needs, message.text_widths, strict=True)]
+        if needs != self._needs:
+            self._needs = needs
+            self._fit_widths()
         if self.count is None or message.page == 0:
             self._update_virtual_size()
         self.refresh()
@@ -473,6 +506,13 @@ class DataGrid(GridMouse, ScrollView, can_focus=True):
         return self.count == 0 or self._pages.get(self.cursor[0] // PAGE_SIZE) is not None
 
     # -- rendering --------------------------------------------------------------------------
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # Once per frame, before any line: a resize, or a scroll bar coming or going, changes
+        # the width to share out (no Resize event tells of the scroll bar).
+        if self.scrollable_content_region.width != self._fitted_to:
+            self._fit_widths()
+        return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
