@@ -184,6 +184,7 @@ SETTINGS: dict[str, frozenset[str] | None] = {
     "portal": frozenset({"idle_minutes"}),  # idle_minutes("portal")
     "tui": frozenset({"idle_minutes"}),  # idle_minutes("tui")
     "audit": frozenset({"key_file"}),  # configured_audit_key_path()
+    "display": frozenset({"charset"}),  # display_charset()
 }
 
 
@@ -267,3 +268,18 @@ def idle_minutes(section: str, environ: dict[str, str] | None = None) -> float:
             f"[{section}] idle_minutes must be a number of minutes (0 turns it off), not {raw!r}"
         )
     return minutes
+
+
+DISPLAY_CHARSETS = ("auto", "ascii", "unicode")
+
+
+def display_charset(environ: dict[str, str] | None = None) -> str:
+    """``[display] charset`` (or ``CARRIERTUI_DISPLAY_CHARSET``): "auto" (the default: ASCII
+    when the locale is not UTF-8, carriertui.charset), "ascii" or "unicode"."""
+    raw = load_config(environ=environ).get("display", {}).get("charset")
+    value = "auto" if raw is None or not str(raw).strip() else str(raw).strip().lower()
+    if value not in DISPLAY_CHARSETS:
+        raise ConfigError(
+            f"[display] charset must be one of {', '.join(DISPLAY_CHARSETS)}, not {raw!r}"
+        )
+    return value
