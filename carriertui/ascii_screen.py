@@ -9,18 +9,52 @@ here: in the driver's writes to the terminal (carriertui.hangup) and in
 from __future__ import annotations
 
 import io
+import re
+from functools import lru_cache
 from typing import Any
 
-from rich.cells import get_character_cell_size
+from rich.cells import split_graphemes
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.segment import Segment
 
-from carriertui.charset import to_ascii
+from carriertui.charset import ascii_for
+
+# A run of non-ASCII characters, with the ASCII character a trailing zero width joiner joins.
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+(?:(?<=\u200d)[\x00-\x7f])?")
+
+
+@lru_cache(maxsize=4096)
+def _grapheme(grapheme: str, width: int) -> str:
+    first = grapheme[0]
+    if first.isascii():  # a letter with combining marks, or a character a joiner joined
+        return first
+    return ascii_for(first, width)
+
+
+def _graphemes_in_ascii(chunk: str) -> str:
+    spans, _width = split_graphemes(chunk)
+    out = []
+    for start, end, width in spans:
+        grapheme = chunk[start:end]
+        out.append(grapheme if grapheme.isascii() else _grapheme(grapheme, width))
+    return "".join(out)
 
 
 def screen_text(text: str) -> str:
-    """``text`` in ASCII, each character as many cells wide as Rich (so Textual) measured it."""
-    return to_ascii(text, get_character_cell_size)
+    """``text`` in ASCII, each grapheme (a letter and its accents, an emoji sequence) in as
+    many cells as Rich, and so Textual, measured it; escape sequences untouched."""
+    if text.isascii():
+        return text
+    out = []
+    last = 0
+    for match in _NON_ASCII_RUN.finditer(text):
+        # From the character before the run: a combining mark or a joiner belongs to it.
+        base = match.start() - 1 if match.start() > last else match.start()
+        out.append(text[last:base])
+        out.append(_graphemes_in_ascii(text[base : match.end()]))
+        last = match.end()
+    out.append(text[last:])
+    return "".join(out)
 
 
 class AsciiRenderable:
