@@ -198,8 +198,8 @@ _BLOCKS = {
     "▀": "~",
     "▔": "-",
     "▁": "_",
-    "▂": "_",
-    "▃": "_",
+    "▂": " ",  # from here up: a scrollbar thumb's end (its colour draws it)
+    "▃": " ",
     "▄": " ",
     "▅": " ",
     "▆": " ",
