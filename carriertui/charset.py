@@ -197,8 +197,8 @@ def _box_drawing(char: str) -> str:
 _BLOCKS = {
     "▀": "~",
     "▔": "-",
-    "▁": "_",
-    "▂": " ",  # from here up: a scrollbar thumb's end (its colour draws it)
+    "▁": " ",  # from here up: a vertical scrollbar thumb's end (its colour draws it)
+    "▂": " ",
     "▃": " ",
     "▄": " ",
     "▅": " ",
