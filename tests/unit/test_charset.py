@@ -126,3 +126,20 @@ def test_the_apps_own_marks_follow_the_mode() -> None:
         assert charset.for_terminal("Café — ok") == "Cafe - ok"
     finally:
         charset.use_ascii(before)
+
+
+def test_a_wrong_display_setting_is_one_line_and_exit_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from carriertui import cli
+
+    monkeypatch.setenv("CARRIERTUI_DISPLAY_CHARSET", "latin1")
+    assert cli.main(["config", "path"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        "error: [display] charset must be one of auto, ascii, unicode, not 'latin1'\n"
+    )
+    monkeypatch.setenv("CARRIERTUI_DISPLAY_CHARSET", "ascii")
+    assert cli.main(["config", "path"]) == 0
+    assert charset.ascii_mode() is True  # the process draws ASCII from here on
