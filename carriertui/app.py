@@ -160,7 +160,7 @@ class CarrierApp(SessionEnd, App[int]):
             database = open_database(self.database_url)
             count = operators.count_operators(database)
         except Exception as error:
-            log.exception("cannot open the database")
+            log.exception("cannot open the database %s", _redacted(self.database_url))
             self.store_error = error
             self.store_ready.set()
             self.post_message(StoreFailed(error))
@@ -619,16 +619,27 @@ class CarrierApp(SessionEnd, App[int]):
         self.notify(f"Theme: {following}", timeout=2)
 
 
+def _redacted(url: str) -> str:
+    """``url`` without its password, for the log (the URL is not a secret; the password is)."""
+    try:
+        from carriertui.store.db import redacted_url
+    except Exception:  # the store itself cannot load: say nothing of the URL's credentials
+        return url.split("@")[-1]
+    return redacted_url(url)
+
+
 def run(
     database_url: str,
     *,
     demo: bool = False,
     auto_login: str | None = None,
     portal: bool = False,
+    driver: type | None = None,
     ascii: bool | None = None,
 ) -> int:
     """Run the TUI until the operator (or, with ``portal``, the contact) quits, the session
-    times out, or the terminal goes away. Returns the exit code; no child process outlives it."""
+    times out, or the terminal goes away. Returns the exit code; no child process outlives it.
+    ``driver``: the Textual driver (a terminal's by default; `carriertui serve` gives its own)."""
     import sys
 
     from carriertui import logfile
@@ -637,9 +648,10 @@ def run(
 
     logfile.configure()  # warnings reach the log file, never the screen
     if ascii is None:  # the CLI has set the process's mode from --ascii, the config, the locale
-        ascii = charset.ascii_mode()
+        # A browser (`carriertui serve`, its own driver) always shows UTF-8.
+        ascii = charset.ascii_mode() if driver is None else False
     app = CarrierApp(database_url, demo=demo, auto_login=auto_login, portal=portal, ascii=ascii)
-    app.driver_class = TerminalDriver
+    app.driver_class = TerminalDriver if driver is None else driver
     try:
         result = app.run()
     except OSError:  # the goodbye written into a terminal that is gone
@@ -654,6 +666,9 @@ def run(
     if app.store_error is not None and app.actor is None:
         from carriertui.text import sanitize
 
-        print(f"error: {sanitize(app.store_error)}", file=sys.stderr)
+        if portal:  # a customer's terminal: no path, address or driver message (in the log)
+            print("error: the portal is not available right now", file=sys.stderr)
+        else:
+            print(f"error: {sanitize(app.store_error)}", file=sys.stderr)
         return 1
     return result or 0

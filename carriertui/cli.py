@@ -241,6 +241,19 @@ def cmd_portal(args: argparse.Namespace) -> int:
     return run(database_url(args), portal=True)
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """The UI (or the portal) in a browser: carriertui/web.py. A server, so no terminal check;
+    the database is opened once first, so that a wrong --db fails here and not in a browser."""
+    from carriertui.web import serve
+
+    url = database_url(args)
+    with opened(args, url):
+        pass
+    return serve(
+        url, portal=args.portal, host=args.host, port=args.port, public_url=args.public_url
+    )
+
+
 def cmd_init(args: argparse.Namespace) -> int:
     """Create the schema of a new database, or upgrade an older one after a backup
     (carriertui/cli_upgrade.py); ``carriertui upgrade`` is the same command."""
@@ -1698,6 +1711,21 @@ def build_parser() -> argparse.ArgumentParser:
         "portal",
         "open the customer portal: contacts log in with their email and password",
         cmd_portal,
+    )
+
+    sub = command(
+        commands,
+        "serve",
+        "serve the TUI (or the portal) to browsers: needs the web extra, carriertui[web]",
+        cmd_serve,
+    )
+    sub.add_argument("--portal", action="store_true", help="serve the customer portal")
+    sub.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    sub.add_argument("--port", type=int, default=8000, help="port to listen on")
+    sub.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the address browsers use, behind a reverse proxy (https://portal.example.net)",
     )
 
     sub = command(

@@ -100,6 +100,10 @@ def mail_config(database: str, environ: dict[str, str] | None = None) -> dict[st
     return section
 
 
+# The browser's address, put into the environment of each session `carriertui serve` starts
+# (carriertui/web.py); store.context.client_ip reads it. Not a setting.
+CLIENT_ADDRESS_ENV = "CARRIERTUI_CLIENT_ADDRESS"
+
 SYSTEM_CONFIG_DIR = Path("/etc/carriertui")
 SYSTEM_CONFIG_ENV = "CARRIERTUI_SYSTEM_CONFIG_DIR"
 
@@ -184,6 +188,7 @@ SETTINGS: dict[str, frozenset[str] | None] = {
     "portal": frozenset({"idle_minutes"}),  # idle_minutes("portal")
     "tui": frozenset({"idle_minutes"}),  # idle_minutes("tui")
     "audit": frozenset({"key_file"}),  # configured_audit_key_path()
+    "web": frozenset({"trusted_proxies"}),  # trusted_proxies()
     "display": frozenset({"charset"}),  # display_charset()
 }
 
@@ -218,7 +223,7 @@ def load_config(path: Path | None = None, environ: dict[str, str] | None = None)
         for section, values in loaded.items():
             if isinstance(values, dict):
                 config[section.lower()] = {k.lower(): v for k, v in values.items()}
-    reserved = {"CARRIERTUI_HOME", "CARRIERTUI_DB", SYSTEM_CONFIG_ENV}
+    reserved = {"CARRIERTUI_HOME", "CARRIERTUI_DB", SYSTEM_CONFIG_ENV, CLIENT_ADDRESS_ENV}
     for name, value in environ.items():
         if (
             not name.startswith("CARRIERTUI_")
@@ -268,6 +273,31 @@ def idle_minutes(section: str, environ: dict[str, str] | None = None) -> float:
             f"[{section}] idle_minutes must be a number of minutes (0 turns it off), not {raw!r}"
         )
     return minutes
+
+
+def trusted_proxies(environ: dict[str, str] | None = None) -> tuple[str, ...]:
+    """`[web] trusted_proxies` (or ``CARRIERTUI_WEB_TRUSTED_PROXIES``): the addresses or networks
+    of the reverse proxies whose ``X-Forwarded-For`` `carriertui serve` believes. A TOML list,
+    or one string of entries separated by commas or spaces. Empty (the default): none."""
+    import ipaddress
+
+    raw = load_config(environ=environ).get("web", {}).get("trusted_proxies")
+    if raw is None:
+        return ()
+    if isinstance(raw, str):
+        entries = raw.replace(",", " ").split()
+    elif isinstance(raw, list) and all(isinstance(entry, str) for entry in raw):
+        entries = [entry.strip() for entry in raw if entry.strip()]
+    else:
+        raise ConfigError(f"[web] trusted_proxies must be a list of addresses, not {raw!r}")
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"[web] trusted_proxies: {entry!r} is not an address or a network"
+            ) from None
+    return tuple(entries)
 
 
 DISPLAY_CHARSETS = ("auto", "ascii", "unicode")

@@ -84,3 +84,19 @@ def has_display_hazards(value: str) -> bool:
     """Bidi controls, separators, noncharacters or lone surrogates: kept when stored, shown as
     placeholders."""
     return _BIDI_OR_ODD.search(value) is not None
+
+
+def trimmed(text: str) -> str:
+    """``text`` without the blanks typed around it. Unlike ``str.strip`` it keeps control
+    characters (``\\x1c``-``\\x1f``, ``\\x85`` are "whitespace" to Python), so that a search or a
+    name made of one is refused by its check, not silently emptied."""
+    start, end = 0, len(text)
+    while start < end and _is_blank(text[start]):
+        start += 1
+    while end > start and _is_blank(text[end - 1]):
+        end -= 1
+    return text[start:end]
+
+
+def _is_blank(character: str) -> bool:
+    return character.isspace() and not _CONTROL.match(character)

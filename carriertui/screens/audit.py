@@ -31,10 +31,11 @@ class DiffScreen(ModalScreen[None]):
 
     HELP = (
         "What this audit entry changed. The table lists changed fields (dotted paths; list items "
-        "by id or position); unchanged fields are hidden. `t` shows both records in full (side by "
-        "side from 100 columns, else one column with - and +); `n`/`N` jump between changes.\n\n"
-        "`b` copies the record before, `a` the record after, `p` the change as a JSON Patch "
-        "(RFC 6902). Esc closes."
+        "by id or position); unchanged fields are hidden. {diff.toggle} shows both records in "
+        "full (side by side from 100 columns, else one column with - and +); "
+        "{diff.next}/{diff.prev} jump between changes.\n\n"
+        "{diff.copy_before} copies the record before, {diff.copy_after} the record after, "
+        "{diff.copy_patch} the change as a JSON Patch (RFC 6902). {diff.close} closes."
     )
     TITLE_TEXT = "View Difference"
     # Opaque: the dialog fills the screen anyway, and a see-through modal makes every frame
@@ -116,10 +117,11 @@ class AuditLogScreen(BaseScreen):
 
     TITLE_TEXT = "Audit Log"
     HELP = (
-        "Who changed what, from which IP, when. Newest first; the log is not pushed live: `r` "
-        "refreshes.\n\nEnter or `d` opens View Difference. The grid keys work as everywhere: `/` "
-        "searches, `f` filters a column (Action, Table, User, IP; Date / Time by range), `s` "
-        "sorts, `m` copies or exports."
+        "Who changed what, from which IP, when. Newest first; the log is not pushed live: "
+        "{grid.refresh} refreshes.\n\n"
+        "{grid.enter} or {audit.difference} opens View Difference. The grid keys work as "
+        "everywhere: {grid.search} searches, {grid.filter} filters a column (Action, Table, User, "
+        "IP; Date / Time by range), {grid.sort} sorts, {grid.menu} copies or exports."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("d", "difference", "Difference", id="audit.difference"),

@@ -12,6 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static, Switch
 
+from carriertui import password_policy
 from carriertui.screens.base import discard_or_ask, report_error, save_with_reason
 from carriertui.text import sanitize
 from carriertui.widgets.form import FieldRow, Form
@@ -31,8 +32,8 @@ class ChangePasswordScreen(ModalScreen[bool]):
     ChangePasswordScreen #password-whitelist { margin: 0 0 1 0; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "save", "Save", priority=True),
-        Binding("escape", "close", "Cancel"),
+        Binding("ctrl+s", "save", "Save", id="contact_password.save", priority=True),
+        Binding("escape", "close", "Cancel", id="contact_password.cancel"),
     ]
 
     def __init__(
@@ -96,10 +97,12 @@ class ChangePasswordScreen(ModalScreen[bool]):
             assert row is not None
             row.display = not auto
         info = (
-            f"A new password (20 characters, from secrets) is generated when the email to "
+            f"A new password ({password_policy.GENERATED_LENGTH} characters, from secrets) is "
+            f"generated when the email to "
             f"{sanitize(self.email)} is sent; the contact must change it at first login."
             if auto
-            else "At least 15 characters; common passwords are refused. Nothing is emailed."
+            else f"At least {password_policy.MIN_LENGTH} characters; common passwords are refused. "
+            "Nothing is emailed."
         )
         self.query_one("#password-info", Label).update(plain(info))
 

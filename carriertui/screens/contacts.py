@@ -208,15 +208,24 @@ class ContactFormScreen(ModalScreen[bool]):
     AUTO_FOCUS = None
 
     HELP = (
-        "ctrl+g Save and Continue (save and close) · ctrl+s Save and Stay (save, then a blank "
-        "form for the next contact) · ctrl+d Delay and Save (the change waits in the Delay Log "
-        "until its time) · Esc closes without saving. Tab moves between fields."
+        "{contact_form.save_continue} Save and Continue (save and close) · "
+        "{contact_form.save_stay} Save and Stay (save, then a blank form for the next contact) · "
+        "{contact_form.delay} Delay and Save (the change waits in the Delay Log until its time) · "
+        "{contact_form.close} closes without saving. Tab moves between fields."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+g", "save('continue')", "Save & continue", priority=True),
-        Binding("ctrl+s", "save('stay')", "Save & stay", priority=True),
-        Binding("ctrl+d", "delay", "Delay & save", priority=True),
-        Binding("escape", "close", "Close"),
+        Binding(
+            "ctrl+g",
+            "save('continue')",
+            "Save & continue",
+            id="contact_form.save_continue",
+            priority=True,
+        ),
+        Binding(
+            "ctrl+s", "save('stay')", "Save & stay", id="contact_form.save_stay", priority=True
+        ),
+        Binding("ctrl+d", "delay", "Delay & save", id="contact_form.delay", priority=True),
+        Binding("escape", "close", "Close", id="contact_form.close"),
     ]
 
     def __init__(
@@ -616,7 +625,9 @@ class ContactFormScreen(ModalScreen[bool]):
 class PickCustomerScreen(ModalScreen[tuple[int, str] | None]):
     """Global Contacts' add: choose the customer first (type to narrow the list)."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Cancel", id="pick_customer.cancel")
+    ]
     LIMIT = 50
 
     def compose(self) -> ComposeResult:
@@ -899,10 +910,12 @@ class ContactsPane(Vertical):
 class GlobalContactsScreen(BaseScreen):
     TITLE_TEXT = "Contacts (all customers)"
     HELP = (
-        "Every contact of every customer. a adds one (choose the customer first); Enter or e "
-        "edits; p Change Password, L Portal Login, delete Delete; m opens the row menu with "
-        "the same (its keys work in the menu too). All grid keys work: s sorts, f filters, / "
-        "searches.\n\nEsc goes back."
+        "Every contact of every customer. {contacts.add} adds one (choose the customer first); "
+        "{grid.enter} or {contacts.edit} edits; {contacts.password} Change Password, "
+        "{contacts.portal} Portal Login, {contacts.delete} Delete; {grid.menu} opens the row menu "
+        "with the same (its keys work in the menu too). All grid keys work: {grid.sort} sorts, "
+        "{grid.filter} filters, {grid.search} searches.\n\n"
+        "{contacts.back} goes back."
     )
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back", id="contacts.back")]
 

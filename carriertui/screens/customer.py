@@ -28,11 +28,11 @@ from carriertui.screens.customer_form import (
 )
 from carriertui.screens.numbers import NumberBlockPane, NumbersChanged
 from carriertui.screens.summary import SummaryPane
-from carriertui.store.customers import CustomerRecord
+from carriertui.store.customers import CustomerRecord, status_tone
 from carriertui.store.models import Role
 from carriertui.widgets.footer import KeyFooter
 from carriertui.widgets.form import Form
-from carriertui.widgets.format import money, status_style, utc
+from carriertui.widgets.format import money, tone_style, utc
 from carriertui.widgets.grid import Grid, RowActivated
 from carriertui.widgets.plain import join, plain
 
@@ -60,7 +60,7 @@ class CustomerHeader(Static):
                 (record.name, "bold"),
                 (code, "dim"),
                 "   ",
-                (record.status.value, status_style(record.status.value) or "bold"),
+                (record.status.value, tone_style(status_tone(record.status), "bold")),
                 "\n",
                 "Balance ",
                 (money(record.balance, record.currency), "bold"),
@@ -75,27 +75,32 @@ class CustomerHeader(Static):
 class CustomerScreen(BaseScreen):
     TITLE_TEXT = "Customer"
     HELP = (
-        "One customer. The header shows status, balance, debit limit and channels; ctrl+o "
-        "switches to another customer.\n\n"
-        "Contacts: a adds a contact, Enter or e edits, p Change Password, L Portal Login, "
-        "delete Delete; m opens the row menu with the same (its keys work in the menu).\n\n"
-        "Main: edit the details. ctrl+s is Save and Stay, ctrl+g is Save and Continue (saves, "
-        "then back to the list), ctrl+d is Delay and Save (the change waits in the Delay Log). "
-        "Every change is audited; with Audit Comment on (Settings > Options) a save asks for a "
-        "reason. If someone else saved the customer after you opened it, nothing is "
-        "overwritten: you see both versions and choose.\n\n"
-        "Number Block: `+` assigns the next free block (needs Number Range Start and Block Size "
-        "in Settings > Options); `n` adds a SIP user, `c` a conference, `a` an alias (F2 in the "
-        "form picks an unused number); `x` releases the block or removes the extension under "
-        "the cursor; `t` tests what a dialled number reaches.\n\n"
-        "Summary: 1 24 hours, 2 Daily, 3 Weekly, 4 Monthly (UTC), 5 Invoices. Select cells for "
-        "sum and average (the status line adds the weighted ASR and ACD of the selected rows; = "
-        "shows every figure); ctrl+f goes to a column by its title, shift+End selects to the "
-        "last row; m copies or exports. Tick rows with space and press i to Generate Invoice "
-        "for the ticked periods (closed ones only); I creates every missing invoice; c writes "
-        "the row's CDR report; u rolls up new CDRs now; p marks an invoice paid; t shows or "
-        "hides the chart.\n\n"
-        "`[` and `]` move between tabs; Esc goes back to the list."
+        "One customer. The header shows status, balance, debit limit and channels; "
+        "{customer.switch} switches to another customer.\n\n"
+        "Contacts: {contacts.add} adds a contact, {grid.enter} or {contacts.edit} edits, "
+        "{contacts.password} Change Password, {contacts.portal} Portal Login, {contacts.delete} "
+        "Delete; {grid.menu} opens the row menu with the same (its keys work in the menu).\n\n"
+        "Main: edit the details. {customer.save_stay} is Save and Stay, {customer.save_continue} "
+        "is Save and Continue (saves, then back to the list), {customer.delay_save} is Delay and "
+        "Save (the change waits in the Delay Log). Every change is audited; with Audit Comment on "
+        "(Settings > Options) a save asks for a reason. If someone else saved the customer after "
+        "you opened it, nothing is overwritten: you see both versions and choose.\n\n"
+        "Number Block: {numbers.allocate} assigns the next free block (needs Number Range Start "
+        "and Block Size in Settings > Options); {numbers.new_sip_user} adds a SIP user, "
+        "{numbers.new_conference} a conference, {numbers.new_alias} an alias ({extension.pick} in "
+        "the form picks an unused number); {numbers.remove} releases the block or removes the "
+        "extension under the cursor; {numbers.dial} tests what a dialled number reaches.\n\n"
+        "Summary: {summary.24h} 24 hours, {summary.daily} Daily, {summary.weekly} Weekly, "
+        "{summary.monthly} Monthly (UTC), {summary.invoices} Invoices. Select cells for sum and "
+        "average (the status line adds the weighted ASR and ACD of the selected rows; "
+        "{grid.status} shows every figure); {grid.find_column} goes to a column by its title, "
+        "{grid.select_to_last} selects to the last row; {grid.menu} copies or exports. Tick rows "
+        "with {grid.check} and press {summary.generate} to Generate Invoice for the ticked "
+        "periods (closed ones only); {summary.auto} creates every missing invoice; "
+        "{summary.cdr_report} writes the row's CDR report; {summary.rollup} rolls up new CDRs "
+        "now; {summary.paid} marks an invoice paid; {summary.chart} shows or hides the chart.\n\n"
+        "{customer.prev_tab} and {customer.next_tab} move between tabs; {customer.back} goes back "
+        "to the list."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save(False)", "Save & stay", id="customer.save_stay", priority=True),

@@ -152,8 +152,8 @@ class NewCustomerScreen(ModalScreen[CustomerRecord | None]):
     every field is valid."""
 
     HELP = (
-        "Fill in the customer and press ctrl+s (or the Create button). Currency cannot be "
-        "changed later. Esc closes without saving."
+        "Fill in the customer and press {new_customer.save} (or the Create button). Currency "
+        "cannot be changed later. {new_customer.cancel} closes without saving."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "Create", id="new_customer.save", priority=True),

@@ -22,14 +22,15 @@ class CustomersScreen(BaseScreen):
     TITLE_TEXT = "Customers"
     HELP = (
         "Every customer of the account, in the grid.\n\n"
-        "Enter opens the customer under the cursor; `n` creates one; `o` opens Settings > "
-        "Options (admins).\n\n"
-        "Grid keys: `/` search (name, code, status, currency; Enter applies, Esc clears), `s` sort "
-        "by the current column (again: descending, again: off), `S` add a further sort column, "
-        "`f` filter the column by its values (numbers and dates also by range), `F` clear all "
-        "filters, shift+arrows or a mouse drag select cells (the status line shows count, sum, "
-        "average, min and max), `ctrl+a` selects all, `m` (or right-click) copies or exports, "
-        "`v` shows a whole value, `r` refreshes."
+        "{grid.enter} opens the customer under the cursor; {customers.new} creates one; "
+        "{customers.options} opens Settings > Options (admins).\n\n"
+        "Grid keys: {grid.search} search (name, code, status, currency; Enter applies, Esc "
+        "clears), {grid.sort} sort by the current column (again: descending, again: off), "
+        "{grid.sort_add} add a further sort column, {grid.filter} filter the column by its values "
+        "(numbers and dates also by range), {grid.clear_filters} clear all filters, shift+arrows "
+        "or a mouse drag select cells (the status line shows count, sum, average, min and max), "
+        "{grid.select_all} selects all, {grid.menu} (or right-click) copies or exports, "
+        "{grid.view} shows a whole value, {grid.refresh} refreshes."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "new_customer", "New", id="customers.new", tooltip="Create a customer"),

@@ -27,7 +27,9 @@ PRESETS = (("15m", "15 min"), ("1h", "1 hour"), ("4h", "4 hours"), ("1d", "1 day
 class DelayScreen(ModalScreen[datetime | None]):
     """Choose a delay (30m, 2h, 1d, 1h30m) or a UTC time; dismisses with the due time."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Cancel", id="delay.cancel")
+    ]
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="delay-dialog"):
@@ -101,7 +103,8 @@ class DelayLogScreen(BaseScreen):
         "applied, conflict (the record was edited after scheduling, so nothing was applied), "
         "failed and cancelled ones stay listed. The running app applies due changes every 30 "
         "seconds; `carriertui pending run` does it from cron.\n\n"
-        "c cancels the pending change under the cursor. Esc goes back."
+        "{delaylog.cancel} cancels the pending change under the cursor. {delaylog.back} goes "
+        "back."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "cancel_change", "Cancel change", id="delaylog.cancel"),

@@ -18,7 +18,10 @@ from carriertui.widgets.plain import plain, plain_text
 class ReasonScreen(ModalScreen[str | None]):
     """Audit Comment is on: the operator gives a reason, kept with the audit entry."""
 
-    HELP = "Audit Comment is on: every save needs a reason. Enter saves; Esc cancels the save."
+    HELP = (
+        "Audit Comment is on: every save needs a reason. Enter saves; {reason.cancel} cancels the "
+        "save."
+    )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel save", id="reason.cancel"),
     ]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+import re
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
+from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Markdown, Static
 
@@ -26,6 +28,46 @@ def key_label(key: str) -> str:
     return _KEY_NAMES.get(key, key)
 
 
+# A HELP text names a key by its binding's id, ``{customer.save_stay}``, never by the key itself:
+# F1 then shows the key in force, after the user's [keymap] (README "Keys in the TUI").
+PLACEHOLDER = re.compile(r"\{([a-z0-9_]+\.[a-z0-9_]+)\}")
+
+
+def default_keys() -> dict[str, str]:
+    """Every binding id of the loaded widget and screen classes -> its keys as written."""
+    keys: dict[str, str] = {}
+    pending: list[type[DOMNode]] = [DOMNode]
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        for binding in cls.__dict__.get("BINDINGS", ()):
+            if isinstance(binding, Binding) and binding.id:
+                keys.setdefault(binding.id, binding.key)
+    return keys
+
+
+def keys_text(keys: str) -> str:
+    """``"escape,q"`` as Markdown: `` `esc` or `q` ``."""
+    labels = [f"`{key_label(key.strip())}`" for key in keys.split(",") if key.strip()]
+    return " or ".join(labels)
+
+
+def help_text(text: str, app: Any) -> str:
+    """``text`` with each ``{binding.id}`` replaced by the keys in force for that binding."""
+    if "{" not in text:
+        return text
+    defaults = default_keys()
+    # Textual keeps the keymap the app set (set_keymap) only here; it has no public getter.
+    keymap: dict[str, str] = getattr(app, "_keymap", {}) or {}
+
+    def keys_of(match: re.Match[str]) -> str:
+        binding_id = match.group(1)
+        keys = keymap.get(binding_id) or defaults.get(binding_id)
+        return keys_text(keys) if keys else match.group(0)
+
+    return PLACEHOLDER.sub(keys_of, text)
+
+
 class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,f1,q", "close", "Close", id="help.close"),
@@ -41,7 +83,8 @@ class HelpScreen(ModalScreen[None]):
             yield Static(f"Help: {title}", classes="dialog-title", markup=False)
             with VerticalScroll(classes="dialog-body"):
                 # HELP texts are written by us (class attributes), never data: Markdown is safe.
-                yield Markdown(getattr(self._target, "HELP", "") or "No help for this screen.")
+                text = help_text(getattr(self._target, "HELP", ""), self.app)
+                yield Markdown(text or "No help for this screen.")
                 table: DataTable[object] = DataTable(
                     id="help-keys", cursor_type="row", show_cursor=False
                 )

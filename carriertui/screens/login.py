@@ -11,6 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Center, Vertical
 from textual.widgets import Button, Footer, Input, Label, Static
 
+from carriertui import password_policy
 from carriertui.screens.base import BaseScreen, run_service
 from carriertui.widgets.form import FieldRow, Form
 from carriertui.widgets.plain import plain
@@ -33,11 +34,14 @@ class CredentialsScreen(BaseScreen):
     # Typed before the app put the terminal in raw mode, Enter arrives as a newline (ctrl+j):
     # it submits the field like Enter.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+j", "submit_field", "Next / log in", show=False),
+        Binding("ctrl+j", "submit_field", "Next / log in", id="login.submit_field", show=False),
     ]
     BOX_TITLE: ClassVar[str] = ""
     NAME_LABEL: ClassVar[str] = ""
     NAME_FIELD: ClassVar[str] = "name"
+    CUSTOMER_UNAVAILABLE: ClassVar[str] = (
+        "The portal is not available right now; try again in a few minutes."
+    )
     NAME_MISSING: ClassVar[str] = ""
     PREFIX: ClassVar[str] = "login"  # the form's and the button's ids: PREFIX-form, PREFIX-button
     NAME_ID: ClassVar[str] = "login-name"
@@ -105,7 +109,46 @@ class CredentialsScreen(BaseScreen):
             self._status(text[:1].upper() + text[1:] + ".", error=True)
             self.query_one(f"#{self.PREFIX}-button", Button).disabled = True
             return
+        if self._for_customer:  # the app logged the details
+            self._status(self.CUSTOMER_UNAVAILABLE, error=True)
+            return
         self._status(f"Cannot open the database: {error}", error=True)
+
+    @property
+    def _for_customer(self) -> bool:
+        return bool(getattr(self.carrier, "portal", False))
+
+    def _customer_failure(self, error: BaseException) -> str:
+        """What a portal customer reads when the server fails: never a path, an address or a
+        driver's message (those go to the log, for the operators)."""
+        from carriertui.logfile import log_unexpected
+
+        log_unexpected("portal login failed", error)
+        return self.CUSTOMER_UNAVAILABLE
+
+    def _failure_text(self, error: Exception) -> str:
+        """A failed attempt in one line: the service's own words for an expected error; a
+        database failure by its class (as the CLI says it); anything else briefly, with the
+        details in the log. A portal customer gets only the service's words or "not available"."""
+        from carriertui.store import errors
+
+        if isinstance(error, errors.StoreError) and not isinstance(error, errors.DatabaseURLError):
+            return str(error)
+        if self._for_customer:
+            return self._customer_failure(error)
+        from carriertui.logfile import log_unexpected
+
+        failure = errors.database_failure(error)
+        app = self.carrier
+        if failure is not None:
+            from carriertui.store.db import redacted_url
+
+            kind, detail = failure
+            hint = log_unexpected("login: database error", error) if kind == errors.INTERNAL else ""
+            where = redacted_url(app.db.url) if app.db is not None else "the database"
+            return errors.describe_database_failure(kind, detail, where, hint)
+        where = log_unexpected("login: unexpected error", error)
+        return f"Unexpected error: {type(error).__name__}: {error} (details in {where})"
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input is self._name_input:
@@ -167,7 +210,7 @@ class CredentialsScreen(BaseScreen):
         password = self._password_input
         password.value = ""
         password.focus()
-        self._status(str(error), error=True)
+        self._status(self._failure_text(error), error=True)
 
 
 class LoginScreen(CredentialsScreen):
@@ -185,7 +228,9 @@ class LoginScreen(CredentialsScreen):
     NAME_MISSING = "enter your operator name"
 
     def initial_name(self) -> str:
-        return _os_user()
+        # In a browser (`carriertui serve`) the account running the app is the server's, not
+        # the operator's: offering its name would also show it to every visitor.
+        return "" if self.app.is_web else _os_user()
 
     def authenticate(self, db: Any, name: str, password: str, ip: str) -> object:
         from carriertui.store import operators
@@ -201,7 +246,8 @@ class FirstAdminScreen(BaseScreen):
     HELP = (
         "This database has no operators yet. Create the first admin: it can then add other "
         "operators with `carriertui operator add NAME --role ROLE`.\n\n"
-        "Passwords: at least 15 characters, at most 128; any characters, spaces welcome; common "
+        f"Passwords: at least {password_policy.MIN_LENGTH} characters, at most "
+        f"{password_policy.MAX_LENGTH}; any characters, spaces welcome; common "
         "passwords are refused."
     )
 
@@ -221,7 +267,7 @@ class FirstAdminScreen(BaseScreen):
                     "Password",
                     Input(password=True, id="admin-password", compact=True),
                     field="password",
-                    hint="15-128 characters; a passphrase works well",
+                    hint=password_policy.FIELD_HINT,
                 )
                 yield FieldRow(
                     "Repeat password",

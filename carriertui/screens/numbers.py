@@ -377,8 +377,8 @@ class NumberPickerScreen(ModalScreen[int | None]):
     NumberPickerScreen #picker-dialog Grid { height: 14; }
     """
     HELP = (
-        "Unused numbers in this customer's blocks. Type digits to narrow the list to numbers "
-        "that start with them; arrows move; Enter picks; Esc cancels."
+        "Unused numbers in this customer's blocks. Type digits to narrow the list to numbers that "
+        "start with them; arrows move; Enter picks; {picker.cancel} cancels."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="picker.cancel"),

@@ -17,6 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
+from carriertui import password_policy
 from carriertui.grid.model import Query, SortKey
 from carriertui.screens.base import BaseScreen, discard_or_ask, report_error, run_service
 from carriertui.screens.row_menu import RowMenuGrid
@@ -34,7 +35,6 @@ ROW_ACTIONS = (
     ("unlock", "Unlock (u)"),
     ("password", "Set password (p)"),
 )
-POLICY_HINT = "15-128 characters; a passphrase works well"
 
 
 class AccountFormScreen(ModalScreen[None]):
@@ -91,7 +91,7 @@ class AccountFormScreen(ModalScreen[None]):
                         "Password",
                         Input(password=True, id="account-password", compact=True),
                         field="password",
-                        hint=POLICY_HINT,
+                        hint=password_policy.FIELD_HINT,
                     )
                     yield FieldRow(
                         "Repeat password",
@@ -145,13 +145,14 @@ class AccountFormScreen(ModalScreen[None]):
 class OperatorsScreen(BaseScreen):
     TITLE_TEXT = "Operators"
     HELP = (
-        "The operator accounts (admins only). a adds an account; on the account under the "
-        "cursor: e changes the role, d disables it (someone who left: no login, and the delayed "
-        "changes they scheduled are not applied) or enables it again, u clears a lockout (10 "
-        "failed logins lock an account for 15 minutes), p sets a new password. m opens the row "
+        "The operator accounts (admins only). {operators.add} adds an account; on the account "
+        "under the cursor: {operators.role} changes the role, {operators.disable} disables it "
+        "(someone who left: no login, and the delayed changes they scheduled are not applied) or "
+        "enables it again, {operators.unlock} clears a lockout (10 failed logins lock an account "
+        "for 15 minutes), {operators.password} sets a new password. {grid.menu} opens the row "
         "menu with the same actions.\n\n"
-        "The last enabled admin can be neither demoted nor disabled, and you cannot disable "
-        "your own account. Every change is audited. Esc goes back."
+        "The last enabled admin can be neither demoted nor disabled, and you cannot disable your "
+        "own account. Every change is audited. {operators.back} goes back."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "add", "Add", id="operators.add"),

@@ -33,7 +33,7 @@ class OptionsScreen(BaseScreen):
         "before any block can be assigned. Leave a number empty to unset it.\n\n"
         "Audit Comment: when on, every save in this UI asks for a reason, kept in the audit "
         "log.\n\n"
-        "ctrl+s saves; Esc goes back."
+        "{options.save} saves; {options.back} goes back."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "Save", id="options.save", priority=True),

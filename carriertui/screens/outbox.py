@@ -20,12 +20,12 @@ OUTBOX_QUERY = Query(sort=(SortKey("created_at", descending=True),))
 class OutboxScreen(BaseScreen):
     TITLE_TEXT = "Outbox"
     HELP = (
-        "Outgoing mail, newest first. Messages wait as pending until sent; a failed delivery "
-        "is retried with a growing delay (30 s, 1 min, 2 min, ... up to an hour) and marked "
-        "failed after 8 attempts. Password emails carry no password while they wait: it is "
-        "generated when the message is sent.\n\n"
-        "n sends due messages now; r refreshes. The running app sends every 30 seconds; "
-        "`carriertui mail send` does it from cron. Esc goes back."
+        "Outgoing mail, newest first. Messages wait as pending until sent; a failed delivery is "
+        "retried with a growing delay (30 s, 1 min, 2 min, ... up to an hour) and marked failed "
+        "after 8 attempts. Password emails carry no password while they wait: it is generated "
+        "when the message is sent.\n\n"
+        "{outbox.send} sends due messages now; {grid.refresh} refreshes. The running app sends "
+        "every 30 seconds; `carriertui mail send` does it from cron. {outbox.back} goes back."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "send_now", "Send now", id="outbox.send"),

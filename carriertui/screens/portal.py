@@ -19,11 +19,12 @@ from textual.binding import Binding, BindingType
 from textual.containers import Center, Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Footer, Input, Label, Static, TabbedContent, TabPane
 
+from carriertui import password_policy
 from carriertui.screens.base import BaseScreen, TopBar, report_error, run_service
 from carriertui.screens.login import CredentialsScreen
 from carriertui.text import sanitize
 from carriertui.widgets.form import FieldRow, Form
-from carriertui.widgets.format import money, status_style, utc
+from carriertui.widgets.format import money, tone_style, utc
 from carriertui.widgets.grid import Grid
 from carriertui.widgets.plain import join, plain
 
@@ -79,7 +80,8 @@ class ChangePasswordScreen(BaseScreen):
 
     TITLE_TEXT = "New password"
     HELP = (
-        "Choose a password of at least 15 characters (at most 128). Any characters work, spaces "
+        f"Choose a password of at least {password_policy.MIN_LENGTH} characters (at most "
+        f"{password_policy.MAX_LENGTH}). Any characters work, spaces "
         "too: a few unrelated words make a good one. Common passwords are refused.\n\n"
         "Enter moves to the next field and saves from the last one."
     )
@@ -115,14 +117,18 @@ class ChangePasswordScreen(BaseScreen):
                     "New password",
                     Input(password=True, id="new-password", compact=True),
                     field="password",
-                    hint="15-128 characters; a passphrase works well",
+                    hint=password_policy.FIELD_HINT,
                 )
                 yield FieldRow(
                     "Repeat new password",
                     Input(password=True, id="confirm-password", compact=True),
                     field="confirm",
                 )
-            yield Static("At least 15 characters; a few unrelated words work well.", classes="hint")
+            yield Static(
+                f"At least {password_policy.MIN_LENGTH} characters; a few unrelated words work "
+                "well.",
+                classes="hint",
+            )
             yield Label("", id="login-status", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Set password", id="set-password", variant="primary", compact=True)
@@ -225,10 +231,11 @@ class PortalScreen(BaseScreen):
     HELP = (
         "Your company's account as we hold it.\n\n"
         "Account: balance, debit limit, channels and notes from your account manager.\n\n"
-        "My Profile: change your name, phone and mobile (ctrl+s saves; numbers with the country "
-        "code, e.g. +44 20 7946 0958) and your password. Your email is your login: your account "
-        "manager changes it.\n\n"
-        "`[` and `]` move between tabs; F5 reloads; Esc or q logs out."
+        "My Profile: change your name, phone and mobile ({portal.save} saves; numbers with the "
+        "country code, e.g. +44 20 7946 0958) and your password. Your email is your login: your "
+        "account manager changes it.\n\n"
+        "{portal.prev_tab} and {portal.next_tab} move between tabs; {portal.refresh} reloads; "
+        "{portal.logout} logs out."
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "close", "Close Portal Login", id="portal.close"),
@@ -358,6 +365,8 @@ class PortalScreen(BaseScreen):
         self.query_one("#portal-blocks", Grid).set_source(blocks_source(blocks))
 
     def show_account(self, account: PortalAccount) -> None:
+        from carriertui.store.customers import status_tone  # loaded: the account was read
+
         self.account = account
         currency = account.currency
         self.query_one("#account-details", Static).update(
@@ -367,7 +376,7 @@ class PortalScreen(BaseScreen):
                 "\nAccount code   ",
                 (account.account_code or "\u2014", ""),
                 "\nStatus         ",
-                (account.status, status_style(account.status) or "bold"),
+                (account.status, tone_style(status_tone(account.status), "bold")),
                 "\nCurrency       ",
                 (currency, ""),
                 "\nBalance        ",

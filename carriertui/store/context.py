@@ -23,9 +23,13 @@ def _local_address() -> str:
 
 
 def client_ip(environ: dict[str, str] | None = None) -> str:
-    """The address the operator connects from: the SSH client when over SSH, else this host."""
+    """The address the operator connects from: the SSH client when over SSH, the browser's
+    when `carriertui serve` started this session (it puts the address in CLIENT_ADDRESS_ENV
+    and removes the SSH variables), else this host."""
+    from carriertui.locations import CLIENT_ADDRESS_ENV
+
     environ = os.environ if environ is None else environ
-    for variable in ("SSH_CONNECTION", "SSH_CLIENT"):
+    for variable in ("SSH_CONNECTION", "SSH_CLIENT", CLIENT_ADDRESS_ENV):
         value = environ.get(variable, "").split()
         if value:
             return value[0][:64]

@@ -327,6 +327,22 @@ def clean(changes: Mapping[str, Any]) -> dict[str, Any]:
     return _clean(changes, EDITABLE_FIELDS)
 
 
+# A status's tone, the one map for the grid's Status column and every header that shows a status.
+STATUS_TONES: dict[CustomerStatus, Tone] = {
+    CustomerStatus.INACTIVE: Tone.MUTED,
+    CustomerStatus.PENALTY: Tone.ERROR,
+    CustomerStatus.PENDING_APPROVAL: Tone.WARNING,
+}
+
+
+def status_tone(status: CustomerStatus | str) -> Tone | None:
+    """The tone of a customer status (a stored value or its text); None for a plain one."""
+    try:
+        return STATUS_TONES.get(CustomerStatus(status))
+    except ValueError:
+        return None
+
+
 GRID_COLUMNS = (
     Column("name", "Name", width=24),
     Column("account_code", "Code", width=10),
@@ -334,13 +350,7 @@ GRID_COLUMNS = (
         "status",
         "Status",
         width=16,
-        tone=tones(
-            {
-                CustomerStatus.INACTIVE: Tone.MUTED,
-                CustomerStatus.PENALTY: Tone.ERROR,
-                CustomerStatus.PENDING_APPROVAL: Tone.WARNING,
-            }
-        ),
+        tone=tones(STATUS_TONES),
     ),
     Column("currency", "Cur", width=3, searchable=True),
     Column("balance", "Balance", ColumnType.MONEY, width=12),

@@ -14,11 +14,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from carriertui.locations import seed_dir
+from carriertui.password_policy import GENERATED_LENGTH, MAX_LENGTH, MIN_LENGTH
 from carriertui.store.errors import ValidationError
 
-MIN_LENGTH = 15  # a password used alone (no second factor): SP 800-63B-4 section 3.1.1.2
-MAX_LENGTH = 128
-GENERATED_LENGTH = 20
 _GENERATED_ALPHABET = string.ascii_letters + string.digits
 
 _hasher = PasswordHasher()  # argon2id, t=3, m=64 MiB, p=4

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from carriertui.grid.model import Tone
+
 
 def money(amount: Decimal, currency: str = "") -> str:
     """``1,234.50 USD``: two places unless the amount needs more (up to the stored four)."""
@@ -29,10 +31,15 @@ def utc(moment: datetime | None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def status_style(status: str) -> str:
-    return {
-        "Active": "",
-        "Inactive": "dim",
-        "Penalty": "bold red",
-        "Pending Approval": "yellow",
-    }.get(status, "")
+# A tone as a text style, in the theme's colours (the grid's cells use the same variables).
+_TONE_STYLES = {
+    Tone.SUCCESS: "$text-success",
+    Tone.WARNING: "$text-warning",
+    Tone.ERROR: "bold $text-error",
+    Tone.MUTED: "$text-muted",
+}
+
+
+def tone_style(tone: Tone | None, plain: str = "") -> str:
+    """The style of a text with ``tone``; ``plain`` for none."""
+    return plain if tone is None else _TONE_STYLES[tone]

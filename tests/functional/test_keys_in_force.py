@@ -324,3 +324,31 @@ async def _f1_problems(pilot, shown: str) -> list[str]:
         elif does not in (binding.tooltip, binding.description):
             problems.append(f"{shown}: F1 says `{label}` {does!r}, it runs {binding!r}")
     return problems
+
+
+async def test_f1_follows_a_remapped_key_in_its_text_and_its_table(tmp_path: Path) -> None:
+    """A [keymap] entry moves the key: F1's text and key table both name the new key."""
+    from textual.widgets import Markdown
+
+    from carriertui import locations
+
+    config = locations.config_path()
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text('[keymap]\n"customer.switch" = "ctrl+k"\n"customer.save_stay" = "f9"\n')
+    app = CarrierApp(seed(tmp_path / "c.sqlite"))
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "CustomerScreen")
+        await settle(pilot)
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await settle(pilot)
+        source = app.screen.query_one(Markdown).source or ""
+        assert "`ctrl+k` switches to another customer" in source
+        assert "`f9` is Save and Stay" in source
+        assert "`ctrl+o`" not in source and "`ctrl+s`" not in source
+        table = app.screen.query_one("#help-keys", DataTable)
+        keys = {str(table.get_row_at(row)[0]) for row in range(table.row_count)}
+        assert {"ctrl+k", "f9"} <= keys
+        assert "ctrl+o" not in keys

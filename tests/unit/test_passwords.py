@@ -108,3 +108,26 @@ def test_cheaper_hashes_need_a_rehash(fast_argon2, monkeypatch: pytest.MonkeyPat
     assert not passwords.needs_rehash(cheap)
     monkeypatch.setattr(passwords, "_hasher", PasswordHasher())  # the production parameters
     assert passwords.needs_rehash(cheap)
+
+
+def test_the_policy_numbers_are_written_once() -> None:
+    """The screens explain the policy with the numbers the service enforces: no module but
+    password_policy spells a length (issue 13)."""
+    import re
+    from pathlib import Path
+
+    import carriertui
+    from carriertui import password_policy
+
+    package = Path(carriertui.__file__).parent
+    spelled = re.compile(
+        rf"\b({password_policy.MIN_LENGTH}|{password_policy.MAX_LENGTH}|"
+        rf"{password_policy.GENERATED_LENGTH})(-\d+)? characters"
+    )
+    found = [
+        f"{path.relative_to(package)}: {match.group(0)}"
+        for path in package.rglob("*.py")
+        if path.name != "password_policy.py"
+        for match in spelled.finditer(path.read_text(encoding="utf-8"))
+    ]
+    assert found == []

@@ -13,6 +13,7 @@ import pytest
 
 from carriertui import cli, locations
 from carriertui.store import chain
+from carriertui.store.context import client_ip
 from carriertui.store.mail import MailSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,6 +31,9 @@ NAMED = {
     "CARRIERTUI_AUDIT_KEY": lambda tmp: chain.KEY_ENV == "CARRIERTUI_AUDIT_KEY",
     "CARRIERTUI_BUSY_TIMEOUT": lambda tmp: cli.BUSY_TIMEOUT_ENV == "CARRIERTUI_BUSY_TIMEOUT",
     "CARRIERTUI_SYSTEM_CONFIG_DIR": lambda tmp: _system_dir_moves(tmp),
+    "CARRIERTUI_CLIENT_ADDRESS": lambda tmp: (
+        client_ip({"CARRIERTUI_CLIENT_ADDRESS": "203.0.113.7"}) == "203.0.113.7"
+    ),
     "CARRIERTUI_TEST_PG_URL": lambda tmp: (
         "CARRIERTUI_TEST_PG_URL" in (ROOT / "tests" / "conftest.py").read_text(encoding="utf-8")
     ),
@@ -126,5 +130,7 @@ def test_each_setting_reaches_what_reads_it(tmp_path: Path) -> None:
     for section in ("portal", "tui"):
         environ = {f"CARRIERTUI_{section.upper()}_IDLE_MINUTES": "7.5"}
         assert locations.idle_minutes(section, environ) == 7.5
+    environ = {"CARRIERTUI_WEB_TRUSTED_PROXIES": "127.0.0.1 10.0.0.0/8"}
+    assert locations.trusted_proxies(environ) == ("127.0.0.1", "10.0.0.0/8")
     url = "postgresql://noc@db.example.net/carrier"
     assert locations.database_url(environ={"CARRIERTUI_DATABASE_URL": url}) == url

@@ -25,6 +25,7 @@ from carriertui.grid.model import (
     exact_number_text,
     shown_places,
 )
+from carriertui.text import trimmed
 from carriertui.widgets.grid.status import FitLine, Part
 from carriertui.widgets.grid.view import DataGrid, Selection, cell_text
 from carriertui.widgets.plain import plain
@@ -444,7 +445,7 @@ class Grid(Vertical):
     def _search_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         view = self.view
-        text = event.value.strip()
+        text = trimmed(event.value)
         if not text:
             event.input.remove_class("-active")
         view.set_query(replace(view.query, search=text))

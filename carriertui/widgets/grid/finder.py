@@ -48,8 +48,8 @@ class ColumnFinder(ModalScreen[int | None]):
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Cancel", id="finder.close"),
-        Binding("down", "move(1)", "Next", show=False),
-        Binding("up", "move(-1)", "Previous", show=False),
+        Binding("down", "move(1)", "Next", id="finder.next", show=False),
+        Binding("up", "move(-1)", "Previous", id="finder.previous", show=False),
     ]
 
     def __init__(self, columns: Sequence[Column], current: int = 0) -> None:

@@ -101,20 +101,32 @@ class DataGrid(GridMouse, ScrollView, can_focus=True):
         "datagrid--tone-muted",
     }
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up,k", "move(-1, 0)", "Up", show=False),
-        Binding("down,j", "move(1, 0)", "Down", show=False),
-        Binding("left,h", "move(0, -1)", "Left", show=False),
-        Binding("right,l", "move(0, 1)", "Right", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home,g", "jump(0)", "First row", show=False),
-        Binding("end,G", "jump(-1)", "Last row", show=False),
-        Binding("shift+up", "extend(-1, 0)", "Select up", show=False),
-        Binding("shift+down", "extend(1, 0)", "Select down", show=False),
-        Binding("shift+left", "extend(0, -1)", "Select left", show=False),
-        Binding("shift+right", "extend(0, 1)", "Select right", show=False),
-        Binding("shift+pageup", "extend_page(-1)", "Select page up", show=False),
-        Binding("shift+pagedown", "extend_page(1)", "Select page down", show=False),
+        Binding("up,k", "move(-1, 0)", "Up", id="grid.up", show=False),
+        Binding("down,j", "move(1, 0)", "Down", id="grid.down", show=False),
+        Binding("left,h", "move(0, -1)", "Left", id="grid.left", show=False),
+        Binding("right,l", "move(0, 1)", "Right", id="grid.right", show=False),
+        Binding("pageup", "page(-1)", "Page up", id="grid.page_up", show=False),
+        Binding("pagedown", "page(1)", "Page down", id="grid.page_down", show=False),
+        Binding("home,g", "jump(0)", "First row", id="grid.first_row", show=False),
+        Binding("end,G", "jump(-1)", "Last row", id="grid.last_row", show=False),
+        Binding("shift+up", "extend(-1, 0)", "Select up", id="grid.select_up", show=False),
+        Binding("shift+down", "extend(1, 0)", "Select down", id="grid.select_down", show=False),
+        Binding("shift+left", "extend(0, -1)", "Select left", id="grid.select_left", show=False),
+        Binding("shift+right", "extend(0, 1)", "Select right", id="grid.select_right", show=False),
+        Binding(
+            "shift+pageup",
+            "extend_page(-1)",
+            "Select page up",
+            id="grid.select_page_up",
+            show=False,
+        ),
+        Binding(
+            "shift+pagedown",
+            "extend_page(1)",
+            "Select page down",
+            id="grid.select_page_down",
+            show=False,
+        ),
         Binding(
             "shift+end,ctrl+shift+down",
             "extend_to(-1)",
@@ -138,7 +150,9 @@ class DataGrid(GridMouse, ScrollView, can_focus=True):
             tooltip="Go to a column by typing part of its title",
         ),
         Binding("ctrl+a", "select_all", "Select all", id="grid.select_all", show=False),
-        Binding("escape", "clear_selection", "Clear selection", show=False),
+        Binding(
+            "escape", "clear_selection", "Clear selection", id="grid.clear_selection", show=False
+        ),
     ]
 
     class QueryChanged(Message):
