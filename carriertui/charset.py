@@ -269,8 +269,7 @@ _SYMBOLS = {
     "◇": "o",
     "★": "*",
     "☆": "*",
-    "✔": "v",
-    "✓": "v",
+    "✔": "x",  # a check mark is the x of [x], as glyph("checked")
     "✗": "x",
     "✘": "x",
     "✖": "x",
