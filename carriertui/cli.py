@@ -1752,7 +1752,8 @@ def _missing_subcommand(parser: argparse.ArgumentParser) -> int:
 
 def _error(message: str) -> None:
     text = str(message).strip().splitlines()
-    print(f"error: {sanitize(text[0] if text else 'failed')}", file=sys.stderr)
+    line = f"error: {sanitize(text[0] if text else 'failed')}"
+    print(charset.for_terminal(line) if sys.stderr.isatty() else line, file=sys.stderr)
 
 
 def _database_error(error: Exception, args: argparse.Namespace) -> int | None:

@@ -147,3 +147,13 @@ def test_the_cli_prints_ascii_to_such_a_terminal_and_utf8_into_a_pipe(
 
     piped = subprocess.run(argv, env=env, capture_output=True, check=True)
     assert "Café Zürich Télécom".encode() in piped.stdout  # data, for a script
+
+
+def test_a_cli_error_is_ascii_on_such_a_terminal(tmp_path: Path, started: list[PtyApp]) -> None:
+    url = seed(tmp_path / "c.sqlite")
+    argv = carriertui_argv("customers", "show", "Café Zürich", "--db", url)
+    app = _start(started, argv, _env(tmp_path, LANG="C"))
+    assert app.wait_exit(20) is not None
+    assert app.exit_code == 1
+    assert "error: no customer named or coded 'Cafe Zurich'" in app.text
+    assert _non_ascii(app) == []
