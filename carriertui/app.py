@@ -16,6 +16,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.message import Message
 
+from carriertui import charset
 from carriertui.commands import CustomerCommands, NavigationCommands, Palette
 from carriertui.screens.login import LoginScreen
 from carriertui.session_end import SessionEnd
@@ -89,8 +90,12 @@ class CarrierApp(SessionEnd, App[int]):
         demo: bool = False,
         auto_login: str | None = None,
         portal: bool = False,
+        ascii: bool = False,
     ) -> None:
         super().__init__()
+        # ASCII only (a terminal whose locale is not UTF-8, or --ascii): carriertui.charset.
+        self.ascii = ascii
+        charset.use_ascii(ascii)
         self.database_url = database_url
         self.demo = demo
         self.auto_login = auto_login
@@ -459,6 +464,13 @@ class CarrierApp(SessionEnd, App[int]):
             else:
                 yield command
 
+    def export_screenshot(self, *, title: str | None = None, simplify: bool = False) -> str:
+        if not self.ascii:
+            return super().export_screenshot(title=title, simplify=simplify)
+        from carriertui.ascii_screen import export_screenshot
+
+        return export_screenshot(self, title=title, simplify=simplify)
+
     def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
         """Textual's screenshot action, whatever invokes it: into the export folder for
         operators, nothing in the portal."""
@@ -623,6 +635,7 @@ def run(
     auto_login: str | None = None,
     portal: bool = False,
     driver: type | None = None,
+    ascii: bool | None = None,
 ) -> int:
     """Run the TUI until the operator (or, with ``portal``, the contact) quits, the session
     times out, or the terminal goes away. Returns the exit code; no child process outlives it.
@@ -634,7 +647,10 @@ def run(
     from carriertui.terminal import end_children, leave_now
 
     logfile.configure()  # warnings reach the log file, never the screen
-    app = CarrierApp(database_url, demo=demo, auto_login=auto_login, portal=portal)
+    if ascii is None:  # the CLI has set the process's mode from --ascii, the config, the locale
+        # A browser (`carriertui serve`, its own driver) always shows UTF-8.
+        ascii = charset.ascii_mode() if driver is None else False
+    app = CarrierApp(database_url, demo=demo, auto_login=auto_login, portal=portal, ascii=ascii)
     app.driver_class = TerminalDriver if driver is None else driver
     try:
         result = app.run()

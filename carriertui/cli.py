@@ -21,7 +21,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from carriertui import locations
+from carriertui import charset, locations
 from carriertui.text import JSON_ESCAPE_CHARS, sanitize
 
 if TYPE_CHECKING:
@@ -56,7 +56,9 @@ def _out(line: str = "") -> None:
     here too (the callers sanitize their data already; a pager such as ``less -R`` would
     otherwise pass an escape sequence that slipped through to the terminal). Newlines and tabs
     stay: print_json's indentation. CSV to standard output is data and does not come here."""
-    print(sanitize(line, multiline=True))
+    text = sanitize(line, multiline=True)
+    # A terminal that is not UTF-8 (carriertui.charset) gets ASCII; a pipe gets the data as is.
+    print(charset.for_terminal(text) if sys.stdout.isatty() else text)
 
 
 def _cell_width(text: str) -> int:
@@ -898,7 +900,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
         f"{sanitize(result.customer_name)} ({sanitize(result.customer_code or '')}), "
         f"{result.view.value}, {result.currency}; rolled up {rolled} UTC; * = partial period"
     )
-    dash = "—"
+    dash = charset.glyph("none")
 
     def shown(value: Any, suffix: str = "") -> str:
         return dash if value is None else f"{value}{suffix}"
@@ -1419,6 +1421,16 @@ def _add_db_options(parser: argparse.ArgumentParser, *, default: Any) -> None:
     parser.add_argument("--busy-timeout", type=str, default=default, help=argparse.SUPPRESS)
 
 
+def _add_display_options(parser: argparse.ArgumentParser, *, default: Any) -> None:
+    parser.add_argument(
+        "--ascii",
+        action="store_true",
+        default=default,
+        help="draw with ASCII characters only (default: when the locale is not UTF-8, "
+        "or [display] charset in the config)",
+    )
+
+
 def _format_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=FORMATS, default="table", help="output format")
 
@@ -1435,6 +1447,7 @@ def build_parser() -> argparse.ArgumentParser:
     # Subcommands accept --db too (carriertui customers list --db X); SUPPRESS keeps a global --db.
     common = argparse.ArgumentParser(add_help=False)
     _add_db_options(common, default=argparse.SUPPRESS)
+    _add_display_options(common, default=argparse.SUPPRESS)
 
     parser = _Parser(
         prog=PROG,
@@ -1444,6 +1457,7 @@ def build_parser() -> argparse.ArgumentParser:
         "begins with '-' is written with '=': --name=-Dash Telecom.",
     )
     _add_db_options(parser, default=None)
+    _add_display_options(parser, default=False)
     parser.set_defaults(handler=cmd_tui)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
@@ -1738,7 +1752,8 @@ def _missing_subcommand(parser: argparse.ArgumentParser) -> int:
 
 def _error(message: str) -> None:
     text = str(message).strip().splitlines()
-    print(f"error: {sanitize(text[0] if text else 'failed')}", file=sys.stderr)
+    line = f"error: {sanitize(text[0] if text else 'failed')}"
+    print(charset.for_terminal(line) if sys.stderr.isatty() else line, file=sys.stderr)
 
 
 def _database_error(error: Exception, args: argparse.Namespace) -> int | None:
@@ -1839,6 +1854,7 @@ def _main(argv: list[str] | None) -> int:
     from carriertui.store.errors import StoreError, ValidationError
 
     try:
+        charset.use_ascii(charset.ascii_wanted(args.ascii, locations.display_charset()))
         return args.handler(args)
     except BrokenPipeError:
         raise  # not an error of the command's: main() exits quietly

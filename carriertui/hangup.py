@@ -11,7 +11,8 @@ process (the CDR import's reader) left behind.
 terminal, SIGHUP and SIGTERM all call ``app.terminal_gone(reason, code)`` on the app's loop
 (the app ends its session, audited, and exits), and its writes into a terminal that is gone are
 dropped instead of killing the writer thread (whose queue would then block the app). Its writes
-also never carry a bidi control or a lone surrogate (see carriertui.text).
+also never carry a bidi control or a lone surrogate (see carriertui.text), and in ASCII mode
+no character above 0x7F (carriertui.charset).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from textual._parser import ParseError
 from textual._xterm_parser import XTermParser
 from textual.drivers.linux_driver import LinuxDriver
 
+from carriertui import charset
+from carriertui.ascii_screen import screen_text
 from carriertui.terminal import EXIT_HANGUP, EXIT_TERMINATED
 from carriertui.text import without_display_hazards
 
@@ -59,7 +62,10 @@ class _TerminalOutput:
         try:
             # A last net under the sanitizer: an editable field (Input, TextArea) shows a stored
             # value as it is, and no bidi control may reach the terminal from there either.
-            self._stream.write(without_display_hazards(text))
+            text = without_display_hazards(text)
+            if charset.ascii_mode():  # a terminal that is not UTF-8: carriertui.charset
+                text = screen_text(text)
+            self._stream.write(text)
         except (OSError, ValueError) as error:
             self._failed(error)
 
@@ -132,7 +138,9 @@ class TerminalDriver(LinuxDriver):
         selector = selectors.SelectSelector()
         selector.register(self.fileno, selectors.EVENT_READ)
         parser = XTermParser(self._debug)
-        decode = getincrementaldecoder("utf-8")().decode
+        # The locale's charset (a Latin-1 terminal types é as one byte); a byte that does not
+        # decode is a replacement character, never an exception that ends the input thread.
+        decode = getincrementaldecoder(charset.input_encoding())("replace").decode
         try:
             while not self.exit_event.is_set():
                 if selector.select(0.1):

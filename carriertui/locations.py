@@ -189,6 +189,7 @@ SETTINGS: dict[str, frozenset[str] | None] = {
     "tui": frozenset({"idle_minutes"}),  # idle_minutes("tui")
     "audit": frozenset({"key_file"}),  # configured_audit_key_path()
     "web": frozenset({"trusted_proxies"}),  # trusted_proxies()
+    "display": frozenset({"charset"}),  # display_charset()
 }
 
 
@@ -297,3 +298,18 @@ def trusted_proxies(environ: dict[str, str] | None = None) -> tuple[str, ...]:
                 f"[web] trusted_proxies: {entry!r} is not an address or a network"
             ) from None
     return tuple(entries)
+
+
+DISPLAY_CHARSETS = ("auto", "ascii", "unicode")
+
+
+def display_charset(environ: dict[str, str] | None = None) -> str:
+    """``[display] charset`` (or ``CARRIERTUI_DISPLAY_CHARSET``): "auto" (the default: ASCII
+    when the locale is not UTF-8, carriertui.charset), "ascii" or "unicode"."""
+    raw = load_config(environ=environ).get("display", {}).get("charset")
+    value = "auto" if raw is None or not str(raw).strip() else str(raw).strip().lower()
+    if value not in DISPLAY_CHARSETS:
+        raise ConfigError(
+            f"[display] charset must be one of {', '.join(DISPLAY_CHARSETS)}, not {raw!r}"
+        )
+    return value

@@ -73,6 +73,17 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pat
     return home
 
 
+@pytest.fixture(autouse=True)
+def utf8_drawing() -> Iterator[None]:
+    """Each test starts drawing in UTF-8: a CarrierApp(ascii=True) sets the process's mode
+    (carriertui.charset), which a later test's plain Textual app would otherwise inherit."""
+    from carriertui import charset
+
+    charset.use_ascii(False)
+    yield
+    charset.use_ascii(False)
+
+
 @dataclass
 class Backend:
     """Where one test's databases live: a SQLite file, or a private PostgreSQL schema."""

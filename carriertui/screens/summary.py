@@ -15,7 +15,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Label, Sparkline
+from textual.widgets import Button, Label
 
 from carriertui.grid.memory import InMemoryRowSource
 from carriertui.grid.model import Column, ColumnType, Query, RowSource, SortKey
@@ -24,6 +24,7 @@ from carriertui.store.summary import Summary, SummaryView
 from carriertui.widgets.grid import Grid, Selection
 from carriertui.widgets.grid.status import FitLine, Part
 from carriertui.widgets.plain import notify_plain, plain
+from carriertui.widgets.sparkline import Sparkline
 
 VIEWS = (
     ("24h", "24 hours"),

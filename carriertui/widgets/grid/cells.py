@@ -11,6 +11,7 @@ from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from textual.strip import Strip
 
+from carriertui.charset import glyph
 from carriertui.grid.model import Column, ColumnType, Row, Tone
 from carriertui.grid.model import display_text as model_display_text
 from carriertui.text import sanitize
@@ -128,7 +129,7 @@ def align_text(text: str, width: int, alignment: str) -> str:
     """Fit ``text`` into ``width`` terminal cells (wide characters count double)."""
     size = cell_len(text)
     if size > width:
-        return set_cell_size(text, max(0, width - 1)) + "…" if width > 0 else ""
+        return set_cell_size(text, max(0, width - 1)) + glyph("cut") if width > 0 else ""
     pad = width - size
     if alignment == "right":
         return " " * pad + text

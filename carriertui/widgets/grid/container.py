@@ -14,6 +14,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Input
 
+from carriertui.charset import glyph
 from carriertui.grid.model import (
     Aggregate,
     Filter,
@@ -69,7 +70,7 @@ def describe_filter(grid: DataGrid, item: Filter) -> str:
     if item.is_range:
         low = "" if item.low is None else cell_text(column, item.low)
         high = "" if item.high is None else cell_text(column, item.high)
-        return f"{column.title}: {low}…{high}"
+        return f"{column.title}: {low}{glyph('range')}{high}"
     shown = sorted(cell_text(column, value) or "(empty)" for value in item.values or ())
     text = ", ".join(shown[:3]) + (f" +{len(shown) - 3}" if len(shown) > 3 else "")
     return f"{column.title}: {text or 'nothing'}"

@@ -10,11 +10,11 @@ from rich.cells import cell_len, set_cell_size
 from textual.content import Content
 from textual.widget import Widget
 
+from carriertui.charset import glyph
 from carriertui.text import sanitize
 from carriertui.widgets.plain import plain
 
 SEPARATOR = " · "
-MORE = " · …"
 
 # (text, rank): rank 0 is the most important part; the highest ranks go first.
 Part = tuple[str, int]
@@ -26,7 +26,8 @@ def fit_parts(parts: Sequence[Part], width: int) -> str:
     kept = [part for part in parts if part[0]]
     dropped = False
     while kept:
-        text = SEPARATOR.join(text for text, _rank in kept) + (MORE if dropped else "")
+        more = SEPARATOR + glyph("cut") if dropped else ""
+        text = SEPARATOR.join(text for text, _rank in kept) + more
         if cell_len(text) <= width or len(kept) == 1:
             break
         worst = max(range(len(kept)), key=lambda i: (kept[i][1], i))
@@ -35,7 +36,7 @@ def fit_parts(parts: Sequence[Part], width: int) -> str:
     else:
         return ""
     if cell_len(text) > width:
-        text = set_cell_size(text, max(0, width - 1)) + "…" if width > 0 else ""
+        text = set_cell_size(text, max(0, width - 1)) + glyph("cut") if width > 0 else ""
     return text
 
 

@@ -22,6 +22,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.worker import get_current_worker
 
+from carriertui.charset import glyph
 from carriertui.grid.model import (
     Column,
     Query,
@@ -551,7 +552,7 @@ class DataGrid(GridMouse, ScrollView, can_focus=True):
             while span + 1 < len(self.columns) and (self.columns[span + 1].group or "") == group:
                 span += 1
             width = sum(self._widths[i] + CELL_PAD for i in range(index, span + 1))
-            label = f" {group} ".center(width, "─") if group else " " * width
+            label = f" {group} ".center(width, glyph("rule")) if group else " " * width
             segments.append(Segment(label[:width], style))
             index = span + 1
         return Strip(segments)
@@ -568,7 +569,7 @@ class DataGrid(GridMouse, ScrollView, can_focus=True):
             direction = self.query.sort_direction(column.key)
             if direction is not None:
                 position, descending = direction
-                mark = ("↓" if descending else "↑") + (
+                mark = glyph("sort_descending" if descending else "sort_ascending") + (
                     str(position + 1) if len(self.query.sort) > 1 else ""
                 )
             width = self._widths[index] - (1 if column.filterable else 0)
@@ -579,7 +580,10 @@ class DataGrid(GridMouse, ScrollView, can_focus=True):
             if column.filterable:
                 active = self.query.filter_for(column.key) is not None
                 segments.append(
-                    Segment("▾" if active else "▿", active_style if active else funnel_style)
+                    Segment(
+                        glyph("filter_active" if active else "filter"),
+                        active_style if active else funnel_style,
+                    )
                 )
         return Strip(segments)
 
@@ -624,7 +628,7 @@ class DataGrid(GridMouse, ScrollView, can_focus=True):
             return Strip.blank(self._content_width, self._style("base"))
         row = self.row_at(index)
         if row is None:
-            filler = "  …".ljust(self._content_width - self.check_width)
+            filler = ("  " + glyph("ellipsis")).ljust(self._content_width - self.check_width)
             return Strip(
                 [Segment(" " * self.check_width + filler, self._style("datagrid--pending"))]
             )
@@ -638,7 +642,7 @@ class DataGrid(GridMouse, ScrollView, can_focus=True):
         if self.checkable:
             checked = row[0] in self.checked
             style = base + self._style("datagrid--checked") if checked else base
-            segments.append(Segment("✓ " if checked else "  ", style))
+            segments.append(Segment(glyph("checked") + " " if checked else "  ", style))
         selection = self.selection
         in_selection = selection is not None and selection.top <= index <= selection.bottom
         selected = base + self._style("datagrid--selected") if in_selection else base
