@@ -29,7 +29,7 @@ import sqlite3
 from sqlalchemy import Connection, literal_column, text
 from sqlalchemy.exc import DBAPIError
 
-from carriertui.store.db import Database
+from carriertui.store.engine import BaseDatabase as Database
 from carriertui.store.rowsource import TrigramIndex
 
 FTS_TABLE = "audit_entry_search"

@@ -85,7 +85,7 @@ except ImportError:  # pragma: no cover - Windows: heads are still replaced atom
     fcntl = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
-    from carriertui.store.db import Database
+    from carriertui.store.engine import BaseDatabase as Database
 
 GENESIS_MAC = "0" * 64
 APPEND_ONLY_MESSAGE = "audit_entry is append-only"

@@ -19,6 +19,8 @@ from sqlmodel import Session, col, select
 
 from carriertui.grid.model import Column, ColumnType
 from carriertui.store import audit, mail, passwords, validation
+from carriertui.store.contact_credentials import TABLE, audit_view, set_password_hash
+from carriertui.store.contact_credentials import set_credentials as _set_credentials
 from carriertui.store.context import PORTAL_ACTOR, Actor
 from carriertui.store.db import Database
 from carriertui.store.errors import (
@@ -41,7 +43,6 @@ from carriertui.store.models import (
 from carriertui.store.rowsource import SqlRowSource
 from carriertui.store.types import utcnow
 
-TABLE = "contact"
 MAX_FAILED_LOGINS = 10
 LOCKOUT = timedelta(minutes=15)
 NOTES_MAX = 4000
@@ -159,15 +160,6 @@ def _to_record(contact: Contact, customer_name: str) -> ContactRecord:
 def _record(session: Session, contact: Contact) -> ContactRecord:
     customer = session.get(Customer, contact.customer_id)
     return _to_record(contact, customer.name if customer else "")
-
-
-def audit_view(contact: Contact) -> dict[str, Any] | None:
-    """The contact as the audit log shows it: the whitelist as a list, the hash redacted."""
-    data = audit.snapshot(contact)
-    if data is not None:
-        data.pop("email_folded", None)
-        data["ip_whitelist"] = json.loads(data.pop("ip_whitelist_json", "[]") or "[]")
-    return data
 
 
 # -- validation ----------------------------------------------------------------------------------
@@ -623,53 +615,7 @@ def change_password(
         return _record(session, contact)
 
 
-def set_password_hash(
-    session: Session,
-    actor: Actor,
-    contact: Contact,
-    password_hash: str,
-    *,
-    must_change: bool,
-    message: str,
-    comment: str | None = None,
-) -> None:
-    """Store a new password hash (the audit entry shows only that it changed, redacted)."""
-    before = audit_view(contact)
-    _set_credentials(
-        session,
-        contact,
-        password_hash=password_hash,
-        must_change_password=must_change,
-        failed_logins=0,
-        locked_until=None,
-    )
-    audit.record(
-        session,
-        actor,
-        action=AuditAction.UPDATE,
-        verb=HttpVerb.PUT,
-        table=TABLE,
-        key=contact.id,
-        customer_id=contact.customer_id,
-        message=message,
-        before=before,
-        after=audit_view(contact),
-        comment=comment,
-    )
-
-
 # -- the portal ----------------------------------------------------------------------------------
-
-
-def _set_credentials(session: Session, contact: Contact, **values: Any) -> None:
-    """Change login state (password hash, failures, lockout, last login) without a new
-    version: the version guards what operators edit, and a contact logging in, or a password
-    reset, must not turn an operator's open form or a scheduled change into a conflict."""
-    from sqlalchemy import update
-
-    session.flush()
-    session.execute(update(Contact).where(col(Contact.id) == contact.id).values(**values))
-    session.refresh(contact)
 
 
 def _audit_login(

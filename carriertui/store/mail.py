@@ -34,7 +34,7 @@ from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from carriertui.grid.model import Column, ColumnType, Tone, tones
-from carriertui.store import audit, passwords
+from carriertui.store import audit, contact_credentials, passwords
 from carriertui.store.context import Actor
 from carriertui.store.db import Database
 from carriertui.store.errors import StoreError
@@ -400,8 +400,6 @@ def flush_outbox(
     clock: Callable[[], datetime] = utcnow,
 ) -> FlushReport:
     """Deliver due messages, at most ``limit``. Safe to run from several processes at once."""
-    from carriertui.store import contacts
-
     report = FlushReport()
     # A wrong setting (a Maildir this account cannot write) is one clear error, raised before
     # any message is claimed: no attempt is spent on it, and nothing is half-delivered.
@@ -451,7 +449,7 @@ def flush_outbox(
             if password_hash is not None and current.contact_id is not None:
                 target = session.get(Contact, current.contact_id)
                 if target is not None:
-                    contacts.set_password_hash(
+                    contact_credentials.set_password_hash(
                         session,
                         actor,
                         target,

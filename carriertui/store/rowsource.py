@@ -72,7 +72,7 @@ from carriertui.grid.model import (
     merge_aggregates,
     search_text_columns,
 )
-from carriertui.store.db import Database
+from carriertui.store.engine import BaseDatabase as Database
 from carriertui.store.errors import ValidationError
 from carriertui.store.types import MONEY_SCALE, FixedDecimal, UTCDateTime
 
