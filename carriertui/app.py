@@ -183,9 +183,9 @@ class CarrierApp(SessionEnd, App[int]):
 
     def _auto_login(self, name: str) -> None:
         """The demo: log in as the demo admin without a password (only ever used by `demo`)."""
-        from carriertui.screens.base import run_service
         from carriertui.store import operators
         from carriertui.store.context import client_ip
+        from carriertui.widgets.work import run_service
 
         db = self.db
         assert db is not None
@@ -367,7 +367,7 @@ class CarrierApp(SessionEnd, App[int]):
     ) -> None:
         """Roll up new CDRs, apply due delayed changes and send due mail, in a worker (the same
         services as `carriertui rollup`, `pending run` and `mail send`; safe beside them)."""
-        from carriertui.screens.base import run_service
+        from carriertui.widgets.work import run_service
 
         db = self.db
         if db is None:
@@ -434,7 +434,7 @@ class CarrierApp(SessionEnd, App[int]):
         def failed(error: Exception) -> None:
             log.warning("background work failed: %s", error)
             if announce:
-                from carriertui.screens.base import report_error
+                from carriertui.widgets.work import report_error
 
                 report_error(self, error)
 
@@ -483,7 +483,7 @@ class CarrierApp(SessionEnd, App[int]):
         only touched on the UI thread, so no kick is lost). A timer run or another process
         flushing at the same time is safe: each message is claimed atomically. A failure here is
         only logged; the background run retries the message and tells the operator."""
-        from carriertui.screens.base import run_service
+        from carriertui.widgets.work import run_service
 
         db = self.db
         if db is None:

@@ -385,7 +385,7 @@ class ContactFormScreen(ModalScreen[bool]):
         self._submit(mode, changes, password)
 
     def _confirm_notes(self, warning: NotesLookLikePasswordError, go: Any) -> None:
-        from carriertui.screens.dialogs import ConfirmScreen
+        from carriertui.widgets.confirm import ConfirmScreen
 
         self.query_one(Form).show_error(warning.field, warning.message)
 
@@ -856,7 +856,7 @@ class ContactsPane(Vertical):
         )
 
     def _delete(self, contact_id: int) -> None:
-        from carriertui.screens.dialogs import ConfirmScreen
+        from carriertui.widgets.confirm import ConfirmScreen
 
         def opened(record: ContactRecord) -> None:
             def answered(yes: bool | None) -> None:

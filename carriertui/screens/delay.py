@@ -136,8 +136,8 @@ class DelayLogScreen(BaseScreen):
         return True
 
     def action_cancel_change(self) -> None:
-        from carriertui.screens.dialogs import ConfirmScreen
         from carriertui.store import pending
+        from carriertui.widgets.confirm import ConfirmScreen
 
         grid = self.query_one(Grid)
         view = grid.view

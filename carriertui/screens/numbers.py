@@ -237,8 +237,8 @@ class NumberBlockPane(Vertical):
             self._confirm_remove(int(row[1][0]), str(row[1][1]))
 
     def _confirm_release(self, block_index: int) -> None:
-        from carriertui.screens.dialogs import ConfirmScreen
         from carriertui.store import numbers
+        from carriertui.widgets.confirm import ConfirmScreen
 
         block = next((b for b in self.blocks or () if b.block_index == block_index), None)
         if block is None:
@@ -271,8 +271,8 @@ class NumberBlockPane(Vertical):
         )
 
     def _confirm_remove(self, number: int, kind: str) -> None:
-        from carriertui.screens.dialogs import ConfirmScreen
         from carriertui.store import numbers
+        from carriertui.widgets.confirm import ConfirmScreen
 
         app = self._app
         db, actor, customer_id = app.db, app.actor, self.customer_id

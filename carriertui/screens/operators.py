@@ -285,8 +285,8 @@ class OperatorsScreen(BaseScreen):
     def action_disable(self) -> None:
         if (current := self._cursor()) is None:
             return
-        from carriertui.screens.dialogs import ConfirmScreen
         from carriertui.store import operators
+        from carriertui.widgets.confirm import ConfirmScreen
 
         name, _role, disabled = current
         app: Any = self.app

@@ -484,7 +484,7 @@ class PortalScreen(BaseScreen):
         if self.is_portal_login:
             return
         if self.profile_changes():
-            from carriertui.screens.dialogs import ConfirmScreen
+            from carriertui.widgets.confirm import ConfirmScreen
 
             def answered(discard: bool | None) -> None:
                 if discard:

@@ -17,8 +17,8 @@ from textual.widgets import Input, OptionList, Static, TabbedContent
 
 from carriertui import locations
 from carriertui.app import CarrierApp
-from carriertui.screens.dialogs import ConfirmScreen
 from carriertui.screens.portal import PortalScreen
+from carriertui.widgets.confirm import ConfirmScreen
 from carriertui.widgets.grid import Grid
 from carriertui.widgets.grid.dialogs import ExportScreen, GridMenu
 from carriertui.widgets.grid.transfer import CsvScreen

@@ -11,7 +11,6 @@ from textual.widgets import Input, Static, TabbedContent
 
 from carriertui.app import CarrierApp
 from carriertui.screens.customer import CustomerScreen
-from carriertui.screens.dialogs import ConfirmScreen
 from carriertui.screens.numbers import (
     ExtensionFormScreen,
     NumberBlockPane,
@@ -21,6 +20,7 @@ from carriertui.screens.numbers import (
 from carriertui.store import audit, customers, numbers, options, passwords
 from carriertui.store.context import Actor
 from carriertui.store.models import Role, SipUser
+from carriertui.widgets.confirm import ConfirmScreen
 from carriertui.widgets.form import Form
 from carriertui.widgets.grid import Grid
 from tests.functional.harness import grid_column, log_in, open_db, seed, settle, wait_for
