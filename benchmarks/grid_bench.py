@@ -327,7 +327,7 @@ def main() -> int:
             from carriertui.screens.audit import NEWEST_FIRST
             from carriertui.store import audit
             from carriertui.store.context import Actor
-            from carriertui.store.models import Role
+            from carriertui.store.enums import Role
 
             source = audit.grid_source(db, Actor("bench", Role.VIEWER, "127.0.0.1"))
             measuring = {"sort_key": "table_name", "initial": NEWEST_FIRST}

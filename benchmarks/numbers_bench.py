@@ -34,7 +34,7 @@ def measure_allocations(url: str, count: int) -> list[float]:
     from carriertui.store import customers, numbers, options
     from carriertui.store.context import Actor
     from carriertui.store.db import open_database
-    from carriertui.store.models import Role
+    from carriertui.store.enums import Role
 
     db = open_database(url)
     actor = Actor(name="bench", role=Role.ADMIN, ip="127.0.0.1")
@@ -55,7 +55,8 @@ def prepare_picker(url: str, used: int) -> tuple[object, object, int]:
     from carriertui.store import customers, numbers, options
     from carriertui.store.context import Actor
     from carriertui.store.db import open_database
-    from carriertui.store.models import ExtensionNumber, Role
+    from carriertui.store.enums import Role
+    from carriertui.store.models import ExtensionNumber
     from carriertui.store.types import utcnow
 
     db = open_database(url)

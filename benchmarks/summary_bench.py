@@ -46,7 +46,7 @@ from carriertui.store import cdr_parse, cdrs, customers, rollups, summary
 from carriertui.store.cdrs import CSV_COLUMNS
 from carriertui.store.context import Actor
 from carriertui.store.db import open_database
-from carriertui.store.models import Role
+from carriertui.store.enums import Role
 
 CUSTOMERS = 20
 DAYS = 90

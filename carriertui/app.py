@@ -275,7 +275,7 @@ class CarrierApp(SessionEnd, App[int]):
 
     def go_operators(self) -> None:
         from carriertui.screens.operators import OperatorsScreen
-        from carriertui.store.models import Role
+        from carriertui.store.enums import Role
 
         if self.actor is None or not self.actor.can(Role.ADMIN):
             return

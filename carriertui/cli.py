@@ -1110,7 +1110,7 @@ def cmd_invoices_show(args: argparse.Namespace) -> int:
 
 def cmd_invoices_mark_paid(args: argparse.Namespace) -> int:
     from carriertui.store import invoices
-    from carriertui.store.models import InvoiceStatus
+    from carriertui.store.enums import InvoiceStatus
 
     with opened(args) as db:
         actor = api_actor()
@@ -1367,7 +1367,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def _refuse_old_demo(url: str) -> None:
     """A demo database left by an older carriertui: say how to rebuild it (it holds nothing
     but the demo) or keep it, instead of opening a login screen that refuses it."""
-    from carriertui.store.db import SCHEMA_VERSION, Database
+    from carriertui.store.db import Database
+    from carriertui.store.migrations import SCHEMA_VERSION
 
     database = Database(url)
     try:
@@ -1723,7 +1724,7 @@ def _database_error(error: Exception, args: argparse.Namespace) -> int | None:
         return None
     kind, detail = failure
     try:
-        from carriertui.store.db import redacted_url
+        from carriertui.store.engine import redacted_url
 
         where = redacted_url(database_url(args))
     except Exception:

@@ -31,7 +31,7 @@ from carriertui.store.contacts import (
     NotesLookLikePasswordError,
     notes_password_warning,
 )
-from carriertui.store.models import ContactType, Role
+from carriertui.store.enums import ContactType, Role
 from carriertui.text import sanitize
 from carriertui.widgets.footer import KeyFooter
 from carriertui.widgets.form import FieldRow, Form

@@ -14,7 +14,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from carriertui.grid.model import Query, SortKey
 from carriertui.screens.base import BaseScreen, report_error, run_service
-from carriertui.store.models import Role
+from carriertui.store.enums import Role
 from carriertui.widgets.footer import KeyFooter
 from carriertui.widgets.format import utc
 from carriertui.widgets.grid import Grid

@@ -16,7 +16,7 @@ from textual.widgets import Button, Input, Label, Static
 from carriertui.grid.memory import InMemoryRowSource
 from carriertui.grid.model import Column, ColumnType, Query, SortKey
 from carriertui.screens.base import report_error, run_service, save_with_reason
-from carriertui.store.models import ExtensionKind, Role
+from carriertui.store.enums import ExtensionKind, Role
 from carriertui.widgets.form import FieldRow, Form
 from carriertui.widgets.grid import Grid, RowActivated
 from carriertui.widgets.grid.view import PAGE_SIZE

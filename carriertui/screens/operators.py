@@ -20,7 +20,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 from carriertui.grid.model import Query, SortKey
 from carriertui.screens.base import BaseScreen, discard_or_ask, report_error, run_service
 from carriertui.screens.row_menu import RowMenuGrid
-from carriertui.store.models import Role
+from carriertui.store.enums import Role
 from carriertui.widgets.footer import KeyFooter
 from carriertui.widgets.form import FieldRow, Form
 from carriertui.widgets.grid import Grid, RowAction

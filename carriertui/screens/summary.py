@@ -154,7 +154,7 @@ class SummaryPane(Vertical):
     @property
     def can_edit(self) -> bool:
         actor = self.actor
-        from carriertui.store.models import Role
+        from carriertui.store.enums import Role
 
         return not self.read_only and actor is not None and actor.can(Role.OPERATOR)
 
@@ -474,7 +474,7 @@ class SummaryPane(Vertical):
         if row is None:
             return
         from carriertui.store import invoices
-        from carriertui.store.models import InvoiceStatus
+        from carriertui.store.enums import InvoiceStatus
 
         app = self._app
         db, actor, invoice_id = app.db, self.actor, int(row[0])

@@ -23,7 +23,8 @@ from carriertui.grid.model import Column, ColumnType, Row
 from carriertui.store import chain
 from carriertui.store.context import Actor
 from carriertui.store.db import Database
-from carriertui.store.models import AuditAction, AuditEntry, Customer, HttpVerb, Role
+from carriertui.store.enums import AuditAction, HttpVerb, Role
+from carriertui.store.models import AuditEntry, Customer
 from carriertui.store.rowsource import SqlRowSource
 
 REDACTED = "***"

@@ -53,8 +53,9 @@ from carriertui.store.cdr_parse import (
 )
 from carriertui.store.context import Actor
 from carriertui.store.db import Database
+from carriertui.store.enums import AuditAction, HttpVerb, Role
 from carriertui.store.errors import NotFoundError, ValidationError
-from carriertui.store.models import AuditAction, Cdr, Customer, HttpVerb, Role
+from carriertui.store.models import Cdr, Customer
 from carriertui.store.periods import PeriodKind, period_bounds
 from carriertui.store.rowsource import SqlRowSource
 from carriertui.store.types import MONEY_SCALE

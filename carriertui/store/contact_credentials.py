@@ -13,7 +13,8 @@ from sqlmodel import Session, col
 
 from carriertui.store import audit
 from carriertui.store.context import Actor
-from carriertui.store.models import AuditAction, Contact, HttpVerb
+from carriertui.store.enums import AuditAction, HttpVerb
+from carriertui.store.models import Contact
 
 TABLE = "contact"
 

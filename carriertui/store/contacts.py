@@ -23,6 +23,7 @@ from carriertui.store.contact_credentials import TABLE, audit_view, set_password
 from carriertui.store.contact_credentials import set_credentials as _set_credentials
 from carriertui.store.context import PORTAL_ACTOR, Actor
 from carriertui.store.db import Database
+from carriertui.store.enums import AuditAction, ContactType, HttpVerb, PendingStatus, Role
 from carriertui.store.errors import (
     AuthenticationError,
     NotFoundError,
@@ -30,16 +31,7 @@ from carriertui.store.errors import (
     StaleEditError,
     ValidationError,
 )
-from carriertui.store.models import (
-    AuditAction,
-    Contact,
-    ContactType,
-    Customer,
-    HttpVerb,
-    PendingChange,
-    PendingStatus,
-    Role,
-)
+from carriertui.store.models import Contact, Customer, PendingChange
 from carriertui.store.rowsource import SqlRowSource
 from carriertui.store.types import utcnow
 

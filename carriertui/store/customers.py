@@ -17,15 +17,9 @@ from carriertui.store import audit, validation
 from carriertui.store.context import Actor
 from carriertui.store.currencies import ISO_4217
 from carriertui.store.db import Database
+from carriertui.store.enums import AuditAction, CustomerStatus, HttpVerb, InvoiceSchedule, Role
 from carriertui.store.errors import NotFoundError, StaleEditError, ValidationError
-from carriertui.store.models import (
-    AuditAction,
-    Customer,
-    CustomerStatus,
-    HttpVerb,
-    InvoiceSchedule,
-    Role,
-)
+from carriertui.store.models import Customer
 from carriertui.store.rowsource import SqlRowSource, check_search, sqlite_like, table_source
 
 TABLE = "customer"

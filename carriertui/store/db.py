@@ -10,19 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from carriertui.store import migrations
-from carriertui.store.engine import (  # noqa: F401 (the engine's names, as db.X too)
-    DEFAULT_BUSY_TIMEOUT_S,
-    BaseDatabase,
-    normalize_url,
-    redacted_url,
-)
+from carriertui.store.engine import BaseDatabase, normalize_url, redacted_url
 from carriertui.store.errors import DatabaseURLError, SchemaVersionError
-from carriertui.store.migrations import (  # noqa: F401 (the migrations' names, as db.X too)
-    AUDIT_GRID_INDEXES,
-    NUMBER_TABLES,
-    SCHEMA_VERSION,
-    upgrade_steps,
-)
+from carriertui.store.migrations import SCHEMA_VERSION
 
 
 class Database(BaseDatabase):

@@ -119,7 +119,7 @@ def _build_numbers(db: Database, actor: Actor, seed: dict[str, Any]) -> None:
 
 def demo_actor() -> Actor:
     from carriertui.store.context import Actor
-    from carriertui.store.models import Role
+    from carriertui.store.enums import Role
 
     return Actor(name=DEMO_OPERATOR, role=Role.ADMIN, ip=DEMO_IP)
 
@@ -256,7 +256,7 @@ def _seed_invoices(db: Database, actor: Actor) -> None:
     from datetime import timedelta
 
     from carriertui.store import invoices
-    from carriertui.store.models import InvoiceStatus
+    from carriertui.store.enums import InvoiceStatus
     from carriertui.store.types import utcnow
 
     now = utcnow()
@@ -278,9 +278,10 @@ def build_demo(url: str, *, reset: bool = False) -> Database:
     removes the file, so a half-built demo never looks finished.
     """
     from carriertui.store import customers, operators, options
-    from carriertui.store.db import normalize_url, open_database
+    from carriertui.store.db import open_database
+    from carriertui.store.engine import normalize_url
+    from carriertui.store.enums import Role
     from carriertui.store.errors import DatabaseURLError, NotFoundError
-    from carriertui.store.models import Role
     from carriertui.store.passwords import check_password_policy
 
     url = normalize_url(url)

@@ -49,18 +49,10 @@ from carriertui.grid.model import Column, ColumnType, Tone, tones
 from carriertui.store import audit
 from carriertui.store.context import Actor
 from carriertui.store.db import Database
+from carriertui.store.enums import AuditAction, HttpVerb, InvoiceSchedule, InvoiceStatus, Role
 from carriertui.store.errors import NotFoundError, ValidationError
 from carriertui.store.locks import lock_invoice_numbers
-from carriertui.store.models import (
-    AuditAction,
-    CdrHourly,
-    Customer,
-    HttpVerb,
-    Invoice,
-    InvoiceSchedule,
-    InvoiceStatus,
-    Role,
-)
+from carriertui.store.models import CdrHourly, Customer, Invoice
 from carriertui.store.models import InvoiceLine as InvoiceLineRow
 from carriertui.store.periods import (
     PeriodKind,

@@ -37,17 +37,9 @@ from carriertui.grid.model import Column, ColumnType, Tone, tones
 from carriertui.store import audit, contact_credentials, passwords
 from carriertui.store.context import Actor
 from carriertui.store.db import Database
+from carriertui.store.enums import AuditAction, HttpVerb, MailKind, OutboxStatus, Role
 from carriertui.store.errors import StoreError
-from carriertui.store.models import (
-    AuditAction,
-    Contact,
-    Customer,
-    HttpVerb,
-    MailKind,
-    OutboxMessage,
-    OutboxStatus,
-    Role,
-)
+from carriertui.store.models import Contact, Customer, OutboxMessage
 from carriertui.store.rowsource import SqlRowSource, table_source
 from carriertui.store.types import utcnow
 

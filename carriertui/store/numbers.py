@@ -44,19 +44,16 @@ from carriertui.grid.model import (
 from carriertui.store import audit, passwords, validation
 from carriertui.store.context import Actor
 from carriertui.store.db import Database
+from carriertui.store.enums import AuditAction, ExtensionKind, HttpVerb, Role
 from carriertui.store.errors import NotFoundError, StoreError, ValidationError
 from carriertui.store.locks import lock_number_plan
 from carriertui.store.models import (
     Alias,
-    AuditAction,
     Conference,
     Customer,
-    ExtensionKind,
     ExtensionNumber,
-    HttpVerb,
     NumberBlock,
     Option,
-    Role,
     SipUser,
 )
 from carriertui.store.rowsource import SqlRowSource

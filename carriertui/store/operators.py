@@ -13,9 +13,10 @@ from carriertui.grid.model import Column, ColumnType, Tone, tones
 from carriertui.store import audit, passwords
 from carriertui.store.context import Actor
 from carriertui.store.db import Database
+from carriertui.store.enums import AuditAction, HttpVerb, Role
 from carriertui.store.errors import AuthenticationError, NotFoundError, ValidationError
 from carriertui.store.locks import lock_operator_accounts
-from carriertui.store.models import AuditAction, HttpVerb, Operator, Role
+from carriertui.store.models import Operator
 from carriertui.store.rowsource import SqlRowSource, table_source
 from carriertui.store.types import utcnow
 

@@ -26,6 +26,7 @@ from carriertui.grid.model import Column, ColumnType, Tone, tones
 from carriertui.store import audit, contacts, customers
 from carriertui.store.context import Actor
 from carriertui.store.db import Database
+from carriertui.store.enums import AuditAction, HttpVerb, PendingStatus, Role
 from carriertui.store.errors import (
     DatabaseBusyError,
     NotFoundError,
@@ -33,15 +34,7 @@ from carriertui.store.errors import (
     StoreError,
     ValidationError,
 )
-from carriertui.store.models import (
-    AuditAction,
-    Contact,
-    Customer,
-    HttpVerb,
-    PendingChange,
-    PendingStatus,
-    Role,
-)
+from carriertui.store.models import Contact, Customer, PendingChange
 from carriertui.store.rowsource import SqlRowSource, table_source
 from carriertui.store.types import utcnow
 

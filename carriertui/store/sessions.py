@@ -11,7 +11,7 @@ from carriertui.store.contacts import TABLE as CONTACT_TABLE
 from carriertui.store.contacts import PortalIdentity
 from carriertui.store.context import Actor
 from carriertui.store.db import Database
-from carriertui.store.models import AuditAction, HttpVerb
+from carriertui.store.enums import AuditAction, HttpVerb
 from carriertui.store.operators import TABLE as OPERATOR_TABLE
 
 

@@ -25,8 +25,9 @@ from carriertui.grid.memory import InMemoryRowSource
 from carriertui.grid.model import Column, ColumnType, Row, negative_tone
 from carriertui.store.context import Actor
 from carriertui.store.db import Database
+from carriertui.store.enums import Role
 from carriertui.store.errors import NotFoundError, ValidationError
-from carriertui.store.models import CdrHourly, Customer, Role
+from carriertui.store.models import CdrHourly, Customer
 from carriertui.store.periods import (
     HOUR,
     PeriodKind,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from carriertui.store import cdrs, customers, rollups
 from carriertui.store.context import Actor
-from carriertui.store.models import Role
+from carriertui.store.enums import Role
 from tests.functional.harness import open_db, seed
 
 ADMIN = Actor("test", Role.ADMIN, "127.0.0.1")

@@ -22,7 +22,7 @@ from carriertui.screens.delay import DelayLogScreen, DelayScreen
 from carriertui.screens.dialogs import ConflictScreen
 from carriertui.store import audit, contacts, customers, mail, pending
 from carriertui.store.context import Actor
-from carriertui.store.models import PendingStatus, Role
+from carriertui.store.enums import PendingStatus, Role
 from carriertui.widgets.confirm import ConfirmScreen
 from carriertui.widgets.form import Form
 from carriertui.widgets.grid import Grid

@@ -11,8 +11,8 @@ from carriertui.screens.customers import CustomersScreen
 from carriertui.screens.login import FirstAdminScreen, LoginScreen
 from carriertui.store import audit, operators
 from carriertui.store.context import Actor
+from carriertui.store.enums import Role
 from carriertui.store.errors import AuthenticationError
-from carriertui.store.models import Role
 from tests.functional.harness import PASSWORD, log_in, open_db, seed, settle, wait_for
 
 SIZE = (80, 24)

@@ -19,7 +19,8 @@ from carriertui.screens.numbers import (
 )
 from carriertui.store import audit, customers, numbers, options, passwords
 from carriertui.store.context import Actor
-from carriertui.store.models import Role, SipUser
+from carriertui.store.enums import Role
+from carriertui.store.models import SipUser
 from carriertui.widgets.confirm import ConfirmScreen
 from carriertui.widgets.form import Form
 from carriertui.widgets.grid import Grid

@@ -16,8 +16,8 @@ from carriertui.screens.customers import CustomersScreen
 from carriertui.screens.portal import ChangePasswordScreen, PortalLoginScreen, PortalScreen
 from carriertui.store import audit, contacts, passwords
 from carriertui.store.context import Actor
+from carriertui.store.enums import Role
 from carriertui.store.errors import AuthenticationError, PermissionDeniedError
-from carriertui.store.models import Role
 from tests.functional.harness import log_in, open_db, palette_search, settle, wait_for
 from tests.functional.portal_harness import (
     ADMIN,

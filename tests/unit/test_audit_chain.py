@@ -31,8 +31,10 @@ from carriertui import locations
 from carriertui.store import audit, chain, customers
 from carriertui.store.chain import AuditKeyError
 from carriertui.store.context import Actor
-from carriertui.store.db import SCHEMA_VERSION, Database
-from carriertui.store.models import AuditAction, AuditEntry, Customer, HttpVerb, Role
+from carriertui.store.db import Database
+from carriertui.store.enums import AuditAction, HttpVerb, Role
+from carriertui.store.migrations import SCHEMA_VERSION
+from carriertui.store.models import AuditEntry, Customer
 
 HEX_KEY = "00112233445566778899aabbccddeeff" * 2
 ACTOR = Actor(name="alice", role=Role.ADMIN, ip="10.0.0.7")
@@ -675,7 +677,7 @@ WRITER = textwrap.dedent(
     from carriertui.store import audit
     from carriertui.store.context import Actor
     from carriertui.store.db import Database
-    from carriertui.store.models import AuditAction, HttpVerb, Role
+    from carriertui.store.enums import AuditAction, HttpVerb, Role
 
     url, connect_args, name, go, count = sys.argv[1:6]
     db = Database(url, connect_args=json.loads(connect_args), busy_timeout_s=60)

@@ -20,7 +20,7 @@ from carriertui.cli import main
 from carriertui.store import customers, operators
 from carriertui.store.context import Actor
 from carriertui.store.db import Database, open_database
-from carriertui.store.models import Role
+from carriertui.store.enums import Role
 
 ACTOR = Actor(name="alice", role=Role.ADMIN, ip="10.0.0.7")
 PASSWORD = "correct horse battery staple 42"

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from cdr_helpers import csv_row
 
-from carriertui.store import cdr_parse, models, types
+from carriertui.store import cdr_parse, types
+from carriertui.store import enums as models
 from carriertui.store.cdr_parse import CSV_COLUMNS, CdrImportError
 
 CUSTOMERS = {"ACME": 1, "BETA": 2}

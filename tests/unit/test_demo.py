@@ -13,8 +13,8 @@ from carriertui.cli import main
 from carriertui.store import audit, customers, operators, options
 from carriertui.store import demo as demo_module
 from carriertui.store.demo import DEMO_OPERATOR, build_demo, demo_actor, seed_customers
+from carriertui.store.enums import CustomerStatus, InvoiceSchedule, Role
 from carriertui.store.errors import ValidationError
-from carriertui.store.models import CustomerStatus, InvoiceSchedule, Role
 
 
 @pytest.fixture
@@ -184,7 +184,7 @@ def test_reset_refuses_a_non_sqlite_url() -> None:
 
 def test_the_demo_has_number_blocks_and_extensions(home: Path) -> None:
     from carriertui.store import numbers
-    from carriertui.store.models import ExtensionKind
+    from carriertui.store.enums import ExtensionKind
 
     db = build_demo(f"sqlite:///{home / 'demo.sqlite'}")
     try:

@@ -24,9 +24,10 @@ from carriertui.cli import main
 from carriertui.grid.model import Filter, Query
 from carriertui.store import audit, customers, invoices, rollups, summary
 from carriertui.store.context import Actor
+from carriertui.store.enums import InvoiceStatus, Role
 from carriertui.store.errors import NotFoundError, PermissionDeniedError, ValidationError
 from carriertui.store.invoices import DuplicateInvoiceError, PeriodOpenError
-from carriertui.store.models import AuditEntry, Invoice, InvoiceStatus, Role
+from carriertui.store.models import AuditEntry, Invoice
 from carriertui.store.periods import PeriodKind
 from tests.unit.test_store_concurrency import expect_line, start
 
@@ -448,7 +449,7 @@ GENERATOR = textwrap.dedent(
     from carriertui.store import invoices
     from carriertui.store.context import Actor
     from carriertui.store.db import Database
-    from carriertui.store.models import Role
+    from carriertui.store.enums import Role
 
     url, connect_args, ids, go, days = sys.argv[1:6]
     db = Database(url, connect_args=json.loads(connect_args))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from carriertui.store import customers, numbers, options
 from carriertui.store.context import Actor
-from carriertui.store.models import Role
+from carriertui.store.enums import Role
 from tests.unit.test_store_concurrency import expect_line, finish, start
 
 ALLOCATIONS = 250
@@ -23,7 +23,7 @@ ALLOCATOR = textwrap.dedent(
     from carriertui.store import numbers
     from carriertui.store.context import Actor
     from carriertui.store.db import Database
-    from carriertui.store.models import Role
+    from carriertui.store.enums import Role
 
     url, connect_args, customer_id, go, count = sys.argv[1:6]
     db = Database(url, connect_args=json.loads(connect_args))
@@ -47,7 +47,7 @@ CLAIMER = textwrap.dedent(
     from carriertui.store.context import Actor
     from carriertui.store.db import Database
     from carriertui.store.errors import ValidationError
-    from carriertui.store.models import Role
+    from carriertui.store.enums import Role
 
     url, connect_args, customer_id, go, first, count = sys.argv[1:7]
     db = Database(url, connect_args=json.loads(connect_args))

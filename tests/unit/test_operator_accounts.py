@@ -9,9 +9,9 @@ from sqlalchemy import inspect, text
 
 from carriertui.store import audit, contacts, customers, operators, pending
 from carriertui.store.context import Actor
-from carriertui.store.db import SCHEMA_VERSION
+from carriertui.store.enums import Role
 from carriertui.store.errors import AuthenticationError, PermissionDeniedError, ValidationError
-from carriertui.store.models import Role
+from carriertui.store.migrations import SCHEMA_VERSION
 from carriertui.store.types import utcnow
 
 PASSWORD = "violet rivers hum under granite"

@@ -17,13 +17,14 @@ import pytest
 from sqlmodel import col, func, select
 
 from carriertui.store import contacts, customers, pending
+from carriertui.store.enums import ContactType
 from carriertui.store.errors import (
     NotFoundError,
     PermissionDeniedError,
     StaleEditError,
     ValidationError,
 )
-from carriertui.store.models import AuditEntry, Contact, ContactType, PendingChange
+from carriertui.store.models import AuditEntry, Contact, PendingChange
 from carriertui.store.types import utcnow
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -514,7 +515,8 @@ def test_a_scheduler_demoted_since_scheduling_does_not_get_the_change_applied(
 
     from carriertui.store import operators
     from carriertui.store.context import Actor
-    from carriertui.store.models import Operator, Role
+    from carriertui.store.enums import Role
+    from carriertui.store.models import Operator
 
     operators.create_operator(db, admin, "olga", Role.OPERATOR, "violet rivers hum under granite")
     olga = Actor(name="olga", role=Role.OPERATOR, ip="10.0.0.9")

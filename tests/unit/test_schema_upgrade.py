@@ -16,8 +16,9 @@ from sqlalchemy import text
 
 from carriertui.cli import main
 from carriertui.store import customers
-from carriertui.store.db import SCHEMA_VERSION, Database, open_database, upgrade_steps
+from carriertui.store.db import Database, open_database
 from carriertui.store.errors import SchemaVersionError
+from carriertui.store.migrations import SCHEMA_VERSION, upgrade_steps
 
 OLD = SCHEMA_VERSION - 1
 

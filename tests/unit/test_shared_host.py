@@ -21,7 +21,7 @@ from carriertui import locations
 from carriertui.store import chain, customers
 from carriertui.store.chain import AuditKeyError
 from carriertui.store.context import Actor
-from carriertui.store.models import Role
+from carriertui.store.enums import Role
 
 ROOT = Path(__file__).resolve().parents[2]
 ACTOR = Actor("test", Role.ADMIN, "127.0.0.1")

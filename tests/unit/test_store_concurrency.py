@@ -50,7 +50,7 @@ CREATOR = textwrap.dedent(
     from carriertui.store import customers
     from carriertui.store.context import Actor
     from carriertui.store.db import Database
-    from carriertui.store.models import Role
+    from carriertui.store.enums import Role
 
     url, connect_args, prefix, go, count = sys.argv[1:6]
     db = Database(url, connect_args=json.loads(connect_args))

@@ -12,6 +12,7 @@ from sqlmodel import select
 
 from carriertui.store import contacts, customers, passwords
 from carriertui.store.contacts import NotesLookLikePasswordError
+from carriertui.store.enums import ContactType
 from carriertui.store.errors import (
     AuthenticationError,
     NotFoundError,
@@ -19,7 +20,7 @@ from carriertui.store.errors import (
     StaleEditError,
     ValidationError,
 )
-from carriertui.store.models import Contact, ContactType, OutboxMessage
+from carriertui.store.models import Contact, OutboxMessage
 
 PASSWORD = "violet rivers hum under granite"
 OTHER_PASSWORD = "copper lanterns drift past midnight"

@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from carriertui.store import customers
+from carriertui.store.enums import CustomerStatus, InvoiceSchedule
 from carriertui.store.errors import NotFoundError, StaleEditError, ValidationError
-from carriertui.store.models import CustomerStatus, InvoiceSchedule
 
 
 @pytest.fixture

@@ -9,13 +9,14 @@ from sqlmodel import select
 
 from carriertui.grid.model import Query
 from carriertui.store import audit, customers, numbers, options, passwords
+from carriertui.store.enums import ExtensionKind
 from carriertui.store.errors import (
     NotFoundError,
     PermissionDeniedError,
     StoreError,
     ValidationError,
 )
-from carriertui.store.models import ExtensionKind, ExtensionNumber, SipUser
+from carriertui.store.models import ExtensionNumber, SipUser
 
 
 @pytest.fixture
