@@ -37,6 +37,7 @@ from typing import Any
 
 from sqlalchemy import String, and_, literal, select
 
+import carriertui
 from carriertui.grid.export import csv_text, write_csv
 from carriertui.grid.model import Column, ColumnType, Query, SortKey
 from carriertui.store import audit, cdr_parse
@@ -494,7 +495,7 @@ class _ParsingProcess:
         self.fd = raw.fileno()
         self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
         # The child imports this very package, wherever it was imported from here.
-        package_root = str(Path(cdr_parse.__file__).resolve().parents[2])
+        package_root = str(Path(carriertui.__file__).resolve().parents[1])
         python_path = os.pathsep.join([package_root, *filter(None, [os.environ.get("PYTHONPATH")])])
         try:
             self.process = subprocess.Popen(  # noqa: S603 - our interpreter, our code

@@ -18,7 +18,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from carriertui.grid.model import Column, ColumnType
-from carriertui.store import audit, mail, passwords, validation
+from carriertui.store import audit, edits, mail, passwords, validation
 from carriertui.store.contact_credentials import TABLE, audit_view, set_password_hash
 from carriertui.store.contact_credentials import set_credentials as _set_credentials
 from carriertui.store.context import PORTAL_ACTOR, Actor
@@ -35,6 +35,7 @@ from carriertui.store.models import Contact, Customer, PendingChange
 from carriertui.store.rowsource import SqlRowSource
 from carriertui.store.types import utcnow
 
+AUDITED = edits.Audited(TABLE, view=audit_view, customer_id=lambda contact: contact.customer_id)
 MAX_FAILED_LOGINS = 10
 LOCKOUT = timedelta(minutes=15)
 NOTES_MAX = 4000
@@ -379,6 +380,21 @@ def _contact(session: Session, contact_id: int) -> Contact:
     return contact
 
 
+def _current(
+    session: Session, contact_id: int, expected_version: int | None, cleaned: Mapping[str, Any]
+) -> Contact:
+    """The contact if it is still at ``expected_version``: else StaleEditError with the current
+    record (and the edit that was refused)."""
+    return edits.load_current(
+        session,
+        Contact,
+        contact_id,
+        row=_contact(session, contact_id),
+        expected_version=expected_version,
+        stale=lambda row: StaleEditError(TABLE, contact_id, _record(session, row), dict(cleaned)),
+    )
+
+
 # -- reading -------------------------------------------------------------------------------------
 
 
@@ -442,19 +458,14 @@ def create_contact(
         customer = _customer(session, customer_id)
         _check_email_unique(session, cleaned["email"], exclude_id=None)
         contact = Contact(customer_id=customer_id, password_hash=password_hash, **_stored(cleaned))
-        session.add(contact)
-        _flush_unique_email(session, cleaned["email"])
-        audit.record(
+        edits.record_create(
             session,
             actor,
-            action=AuditAction.CREATE,
-            verb=HttpVerb.POST,
-            table=TABLE,
-            key=contact.id,
-            customer_id=customer_id,
-            message=f"Contact {contact.name} <{contact.email}> created",
-            after=audit_view(contact),
+            contact,
+            AUDITED,
+            message=lambda row: f"Contact {row.name} <{row.email}> created",
             comment=comment,
+            flush=lambda: _flush_unique_email(session, cleaned["email"]),
         )
         if password is None:
             mail.queue_password(session, actor, contact, welcome=True)
@@ -474,34 +485,26 @@ def apply_changes(
     """Apply already-cleaned changes to ``contact`` in ``session`` and audit them. Returns
     False (writing nothing) when nothing actually changes. Used by updates, the portal and
     Delay and Save."""
-    stored = _stored(cleaned)
-    real = {key: value for key, value in stored.items() if getattr(contact, key) != value}
+    real = edits.changed(contact, _stored(cleaned))
     if not real:
         return False
     if "email_folded" in real:
         _check_email_unique(session, real.get("email", contact.email), exclude_id=contact.id)
-    before = audit_view(contact)
-    for field, value in real.items():
-        setattr(contact, field, value)
-    session.add(contact)
-    _flush_unique_email(session, contact.email)
     shown = sorted(
         "ip_whitelist" if field == "ip_whitelist_json" else field
         for field in real
         if field != "email_folded"
     )
-    audit.record(
+    edits.apply_audited(
         session,
         actor,
+        contact,
+        real,
+        AUDITED,
         action=action,
-        verb=HttpVerb.PUT,
-        table=TABLE,
-        key=contact.id,
-        customer_id=contact.customer_id,
-        message=message or f"Contact {contact.name} updated: {', '.join(shown)}",
-        before=before,
-        after=audit_view(contact),
+        message=lambda row: message or f"Contact {row.name} updated: {', '.join(shown)}",
         comment=comment,
+        flush=lambda: _flush_unique_email(session, contact.email),
     )
     return True
 
@@ -523,9 +526,7 @@ def update_contact(
     if not confirm_notes and (warning := notes_password_warning(cleaned)):
         raise warning
     with db.write() as session:
-        contact = _contact(session, contact_id)
-        if contact.version != expected_version:
-            raise StaleEditError(TABLE, contact_id, _record(session, contact), dict(cleaned))
+        contact = _current(session, contact_id, expected_version, cleaned)
         apply_changes(session, actor, contact, cleaned, comment=comment)
         return _record(session, contact)
 
@@ -541,9 +542,7 @@ def delete_contact(
     """Delete a contact; its unsent mail and pending delayed changes are cancelled with it."""
     actor.require(Role.OPERATOR, "delete contacts")
     with db.write() as session:
-        contact = _contact(session, contact_id)
-        if expected_version is not None and contact.version != expected_version:
-            raise StaleEditError(TABLE, contact_id, _record(session, contact), {})
+        contact = _current(session, contact_id, expected_version, {})
         before = audit_view(contact)
         mail.cancel_for_contact(session, contact_id)
         for change in session.exec(
@@ -556,16 +555,11 @@ def delete_contact(
             change.status = PendingStatus.CANCELLED.value
             change.result = "the contact was deleted"
             session.add(change)
-        session.delete(contact)
-        session.flush()
-        audit.record(
+        edits.record_delete(
             session,
             actor,
-            action=AuditAction.DELETE,
-            verb=HttpVerb.DELETE,
-            table=TABLE,
-            key=contact_id,
-            customer_id=contact.customer_id,
+            contact,
+            AUDITED,
             message=f"Contact {contact.name} <{contact.email}> deleted",
             before=before,
             comment=comment,
@@ -732,9 +726,7 @@ def portal_update_profile(
     """My Profile: a contact edits their own name, phone and mobile."""
     cleaned = clean(changes, PORTAL_FIELDS)
     with db.write() as session:
-        contact = _contact(session, identity.contact_id)
-        if contact.version != expected_version:
-            raise StaleEditError(TABLE, contact.id, _record(session, contact), dict(cleaned))
+        contact = _current(session, identity.contact_id, expected_version, cleaned)
         apply_changes(
             session,
             _portal_actor(identity),

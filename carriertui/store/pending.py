@@ -23,7 +23,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, SQLModel, col, select
 
 from carriertui.grid.model import Column, ColumnType, Tone, tones
-from carriertui.store import audit, contacts, customers
+from carriertui.store import audit, contacts, customers, edits
 from carriertui.store.context import Actor
 from carriertui.store.db import Database
 from carriertui.store.enums import AuditAction, HttpVerb, PendingStatus, Role
@@ -39,6 +39,7 @@ from carriertui.store.rowsource import SqlRowSource, table_source
 from carriertui.store.types import utcnow
 
 TABLE = "pending_change"
+AUDITED = edits.Audited(TABLE, customer_id=lambda change: change.customer_id)
 LONGEST_DELAY = timedelta(days=366)
 
 
@@ -162,12 +163,15 @@ def schedule_change(
     if due_at - now > LONGEST_DELAY:
         raise ValidationError("due", "must be within a year")
     with db.write() as session:
-        record = session.get(target.model, target_id)
-        if record is None:
-            raise NotFoundError(f"no {table} with id {target_id}")
-        if record.version != expected_version:  # type: ignore[attr-defined]
-            raise StaleEditError(table, target_id, None, dict(cleaned))
-        real = {k: v for k, v in cleaned.items() if _current(record, k) != v}
+        record = edits.load_current(
+            session,
+            target.model,
+            target_id,
+            expected_version=expected_version,
+            missing=f"no {table} with id {target_id}",
+            stale=lambda row: StaleEditError(table, target_id, None, dict(cleaned)),
+        )
+        real = edits.changed(record, cleaned, _current)
         if not real:
             raise ValidationError("due", "the changes equal what is saved now")
         description = f"{target.label(record)}: {', '.join(sorted(real))}"
@@ -185,18 +189,14 @@ def schedule_change(
             status=PendingStatus.PENDING.value,
             comment=comment,
         )
-        session.add(change)
-        session.flush()
-        audit.record(
+        edits.record_create(
             session,
             actor,
-            action=AuditAction.CREATE,
-            verb=HttpVerb.POST,
-            table=TABLE,
-            key=change.id,
-            customer_id=change.customer_id,
-            message=f"Delayed change scheduled for {due_at:%Y-%m-%d %H:%M} UTC: {description}",
-            after=audit.snapshot(change),
+            change,
+            AUDITED,
+            message=lambda row: (
+                f"Delayed change scheduled for {due_at:%Y-%m-%d %H:%M} UTC: {description}"
+            ),
             comment=comment,
         )
         return _to_record(change)
