@@ -45,9 +45,9 @@ from textual.widgets import DataTable
 from carriertui.grid.export import write_csv_cells
 from carriertui.grid.model import Column as GridColumn
 from carriertui.grid.model import ColumnType, Filter, Query, SortKey
-from carriertui.store.db import Database, open_database
-from carriertui.store.rowsource import SqlRowSource, TrigramIndex
-from carriertui.store.types import FixedDecimal, UTCDateTime
+from carriertui.store.db.database import Database, open_database
+from carriertui.store.db.rowsource import SqlRowSource, TrigramIndex
+from carriertui.store.db.types import FixedDecimal, UTCDateTime
 from carriertui.widgets.grid import Grid
 
 SIZE = (120, 40)

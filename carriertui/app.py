@@ -25,9 +25,9 @@ if TYPE_CHECKING:
     from textual.screen import Screen
     from textual.timer import Timer
 
-    from carriertui.store.contacts import PortalIdentity
+    from carriertui.store.contacts.service import PortalIdentity
     from carriertui.store.context import Actor
-    from carriertui.store.db import Database
+    from carriertui.store.db.database import Database
 
 log = logging.getLogger("carriertui")
 
@@ -150,7 +150,7 @@ class CarrierApp(SessionEnd, App[int]):
     def _open_store(self) -> None:
         try:
             from carriertui.store import operators
-            from carriertui.store.db import open_database
+            from carriertui.store.db.database import open_database
 
             database = open_database(self.database_url)
             count = operators.count_operators(database)

@@ -38,9 +38,9 @@ def run_init(args: argparse.Namespace, open_database: Any, error: Any) -> int:
     """``open_database(create=False)`` opens without touching the schema; ``error(text, code)``
     builds the CLI's one-line failure."""
     from carriertui.store import backup
-    from carriertui.store.engine import redacted_url
+    from carriertui.store.db.engine import redacted_url
+    from carriertui.store.db.migrations import SCHEMA_VERSION, upgrade_steps
     from carriertui.store.errors import SchemaVersionError
-    from carriertui.store.migrations import SCHEMA_VERSION, upgrade_steps
 
     db = open_database()
     try:

@@ -14,9 +14,9 @@ if TYPE_CHECKING:
     from textual import events
 
     from carriertui.idle import IdleWatch
-    from carriertui.store.contacts import PortalIdentity
+    from carriertui.store.contacts.service import PortalIdentity
     from carriertui.store.context import Actor
-    from carriertui.store.db import Database
+    from carriertui.store.db.database import Database
 
 log = logging.getLogger("carriertui")
 

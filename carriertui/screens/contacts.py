@@ -25,7 +25,7 @@ from carriertui.screens.base import (
 )
 from carriertui.screens.contact_password import ChangePasswordScreen
 from carriertui.screens.row_menu import RowMenuGrid
-from carriertui.store.contacts import (
+from carriertui.store.contacts.service import (
     EDITABLE_FIELDS,
     ContactRecord,
     NotesLookLikePasswordError,
@@ -282,7 +282,7 @@ class ContactFormScreen(ModalScreen[bool]):
         self.query_one("#field-name", Input).focus()
 
     def _load(self) -> None:
-        from carriertui.store import contacts
+        from carriertui.store.contacts import service as contacts
 
         app: Any = self.app
         db, actor, contact_id = app.db, app.actor, self.contact_id
@@ -404,7 +404,7 @@ class ContactFormScreen(ModalScreen[bool]):
         )
 
     def _submit(self, mode: str, changes: dict[str, Any], password: str | None) -> None:
-        from carriertui.store import contacts
+        from carriertui.store.contacts import service as contacts
 
         app: Any = self.app
         db, actor = app.db, app.actor
@@ -549,7 +549,8 @@ class ContactFormScreen(ModalScreen[bool]):
         self.app.push_screen(DelayScreen(), chosen)
 
     def _schedule(self, record: ContactRecord, changes: dict[str, Any], due: Any) -> None:
-        from carriertui.store import contacts, pending
+        from carriertui.store import pending
+        from carriertui.store.contacts import service as contacts
 
         app: Any = self.app
         db, actor = app.db, app.actor
@@ -717,7 +718,7 @@ class ContactsPane(Vertical):
         return actor is not None and actor.can(Role.OPERATOR)
 
     def compose(self) -> ComposeResult:
-        from carriertui.store import contacts
+        from carriertui.store.contacts import service as contacts
 
         app = self._app
         hint = (
@@ -815,7 +816,7 @@ class ContactsPane(Vertical):
             self._delete(current[0])
 
     def _with_record(self, contact_id: int, then: Any) -> None:
-        from carriertui.store import contacts
+        from carriertui.store.contacts import service as contacts
 
         app = self._app
         db, actor = app.db, app.actor
@@ -837,7 +838,7 @@ class ContactsPane(Vertical):
         self._with_record(contact_id, opened)
 
     def _portal(self, contact_id: int) -> None:
-        from carriertui.store import contacts
+        from carriertui.store.contacts import service as contacts
 
         app = self._app
         db, actor = app.db, app.actor
@@ -876,7 +877,7 @@ class ContactsPane(Vertical):
         self._with_record(contact_id, opened)
 
     def _really_delete(self, record: ContactRecord) -> None:
-        from carriertui.store import contacts
+        from carriertui.store.contacts import service as contacts
 
         app = self._app
         db, actor = app.db, app.actor

@@ -507,7 +507,7 @@ class SummaryPane(Vertical):
         if row is None:
             return
         from carriertui import locations
-        from carriertui.store import cdrs
+        from carriertui.store.cdrs import importer as cdrs
         from carriertui.widgets.grid.dialogs import ExportScreen
 
         app = self._app

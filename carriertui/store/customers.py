@@ -16,11 +16,11 @@ from carriertui.grid.model import Column, ColumnType, Tone, tones
 from carriertui.store import audit, edits, validation
 from carriertui.store.context import Actor
 from carriertui.store.currencies import ISO_4217
-from carriertui.store.db import Database
+from carriertui.store.db.database import Database
+from carriertui.store.db.rowsource import SqlRowSource, check_search, sqlite_like, table_source
+from carriertui.store.db.tables import Customer
 from carriertui.store.enums import AuditAction, CustomerStatus, InvoiceSchedule, Role
 from carriertui.store.errors import NotFoundError, StaleEditError, ValidationError
-from carriertui.store.models import Customer
-from carriertui.store.rowsource import SqlRowSource, check_search, sqlite_like, table_source
 
 TABLE = "customer"
 _ACCOUNT_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")

@@ -34,14 +34,15 @@ from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from carriertui.grid.model import Column, ColumnType, Tone, tones
-from carriertui.store import audit, contact_credentials, passwords
+from carriertui.store import audit, passwords
+from carriertui.store.contacts import credentials as contact_credentials
 from carriertui.store.context import Actor
-from carriertui.store.db import Database
+from carriertui.store.db.database import Database
+from carriertui.store.db.rowsource import SqlRowSource, table_source
+from carriertui.store.db.tables import Contact, Customer, OutboxMessage
+from carriertui.store.db.types import utcnow
 from carriertui.store.enums import AuditAction, HttpVerb, MailKind, OutboxStatus, Role
 from carriertui.store.errors import StoreError
-from carriertui.store.models import Contact, Customer, OutboxMessage
-from carriertui.store.rowsource import SqlRowSource, table_source
-from carriertui.store.types import utcnow
 
 TABLE = "outbox_message"
 MAX_ATTEMPTS = 8

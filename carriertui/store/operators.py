@@ -12,13 +12,13 @@ from sqlmodel import Session, col, func, select
 from carriertui.grid.model import Column, ColumnType, Tone, tones
 from carriertui.store import audit, edits, passwords
 from carriertui.store.context import Actor
-from carriertui.store.db import Database
+from carriertui.store.db.database import Database
+from carriertui.store.db.locks import lock_operator_accounts
+from carriertui.store.db.rowsource import SqlRowSource, table_source
+from carriertui.store.db.tables import Operator
+from carriertui.store.db.types import utcnow
 from carriertui.store.enums import AuditAction, HttpVerb, Role
 from carriertui.store.errors import AuthenticationError, NotFoundError, ValidationError
-from carriertui.store.locks import lock_operator_accounts
-from carriertui.store.models import Operator
-from carriertui.store.rowsource import SqlRowSource, table_source
-from carriertui.store.types import utcnow
 
 MAX_FAILED_LOGINS = 10
 LOCKOUT = timedelta(minutes=15)

@@ -23,9 +23,13 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, SQLModel, col, select
 
 from carriertui.grid.model import Column, ColumnType, Tone, tones
-from carriertui.store import audit, contacts, customers, edits
+from carriertui.store import audit, customers, edits
+from carriertui.store.contacts import service as contacts
 from carriertui.store.context import Actor
-from carriertui.store.db import Database
+from carriertui.store.db.database import Database
+from carriertui.store.db.rowsource import SqlRowSource, table_source
+from carriertui.store.db.tables import Contact, Customer, PendingChange
+from carriertui.store.db.types import utcnow
 from carriertui.store.enums import AuditAction, HttpVerb, PendingStatus, Role
 from carriertui.store.errors import (
     DatabaseBusyError,
@@ -34,9 +38,6 @@ from carriertui.store.errors import (
     StoreError,
     ValidationError,
 )
-from carriertui.store.models import Contact, Customer, PendingChange
-from carriertui.store.rowsource import SqlRowSource, table_source
-from carriertui.store.types import utcnow
 
 TABLE = "pending_change"
 AUDITED = edits.Audited(TABLE, customer_id=lambda change: change.customer_id)
@@ -301,7 +302,7 @@ def _scheduler_now(session: Session, change: PendingChange) -> tuple[Actor, str 
     the change was scheduled does not get it applied with the rights they had then. A
     scheduler that is not an operator account (the CLI's API) keeps the role recorded at
     scheduling."""
-    from carriertui.store.models import Operator
+    from carriertui.store.db.tables import Operator
 
     scheduler = _scheduler(change)
     operator = session.exec(select(Operator).where(Operator.name == change.operator)).first()

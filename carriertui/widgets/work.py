@@ -84,7 +84,7 @@ def report_error(app: Any, error: Exception) -> None:
     if failure is not None:
         kind, detail = failure
         hint = log_unexpected("database error", error) if kind == errors.INTERNAL else ""
-        from carriertui.store.engine import redacted_url
+        from carriertui.store.db.engine import redacted_url
 
         db = getattr(app, "db", None)
         where = redacted_url(db.url) if db is not None else "the database"

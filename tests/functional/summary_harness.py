@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from carriertui.store import cdrs, customers, rollups
+from carriertui.store import customers, rollups
+from carriertui.store.cdrs import importer as cdrs
 from carriertui.store.context import Actor
 from carriertui.store.enums import Role
 from tests.functional.harness import open_db, seed

@@ -20,7 +20,8 @@ from carriertui.screens.contacts import (
 from carriertui.screens.customer import CustomerScreen
 from carriertui.screens.delay import DelayLogScreen, DelayScreen
 from carriertui.screens.dialogs import ConflictScreen
-from carriertui.store import audit, contacts, customers, mail, pending
+from carriertui.store import audit, customers, mail, pending
+from carriertui.store.contacts import service as contacts
 from carriertui.store.context import Actor
 from carriertui.store.enums import PendingStatus, Role
 from carriertui.widgets.confirm import ConfirmScreen

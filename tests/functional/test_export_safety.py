@@ -59,7 +59,8 @@ async def _menu_choose(pilot, choice: str) -> None:
 
 
 def _portal_traffic(url: str) -> None:
-    from carriertui.store import cdrs, customers, rollups
+    from carriertui.store import customers, rollups
+    from carriertui.store.cdrs import importer as cdrs
 
     db = open_db(url)
     northwind = customers.find_customer(db, ADMIN, "NWT-001")

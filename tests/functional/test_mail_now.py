@@ -18,7 +18,8 @@ from aiosmtpd.controller import Controller
 from carriertui import app as app_module
 from carriertui.app import CarrierApp
 from carriertui.screens.contacts import ChangePasswordScreen, ContactFormScreen
-from carriertui.store import contacts, customers, mail
+from carriertui.store import customers, mail
+from carriertui.store.contacts import service as contacts
 from carriertui.store.context import Actor
 from carriertui.store.enums import OutboxStatus, Role
 from tests.functional.harness import open_db, seed, settle, wait_for

@@ -17,10 +17,11 @@ from carriertui.screens.numbers import (
     NumberPickerScreen,
     PasswordOnceScreen,
 )
-from carriertui.store import audit, customers, numbers, options, passwords
+from carriertui.store import audit, customers, options, passwords
 from carriertui.store.context import Actor
+from carriertui.store.db.tables import SipUser
 from carriertui.store.enums import Role
-from carriertui.store.models import SipUser
+from carriertui.store.numbers import service as numbers
 from carriertui.widgets.confirm import ConfirmScreen
 from carriertui.widgets.form import Form
 from carriertui.widgets.grid import Grid

@@ -19,7 +19,7 @@ from carriertui import locations
 from carriertui.cli import main
 from carriertui.store import customers, operators
 from carriertui.store.context import Actor
-from carriertui.store.db import Database, open_database
+from carriertui.store.db.database import Database, open_database
 from carriertui.store.enums import Role
 
 ACTOR = Actor(name="alice", role=Role.ADMIN, ip="10.0.0.7")

@@ -21,7 +21,7 @@ DEMOTER = textwrap.dedent(
     import json, os, sys, time
     from carriertui.store import operators
     from carriertui.store.context import Actor
-    from carriertui.store.db import Database
+    from carriertui.store.db.database import Database
     from carriertui.store.errors import ValidationError
     from carriertui.store.enums import Role
 

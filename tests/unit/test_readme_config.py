@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from carriertui import cli, locations
-from carriertui.store import chain
+from carriertui.store.db import chain
 from carriertui.store.mail import MailSettings
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -16,9 +16,9 @@ from sqlalchemy import text
 
 from carriertui.cli import main
 from carriertui.store import customers
-from carriertui.store.db import Database, open_database
+from carriertui.store.db.database import Database, open_database
+from carriertui.store.db.migrations import SCHEMA_VERSION, upgrade_steps
 from carriertui.store.errors import SchemaVersionError
-from carriertui.store.migrations import SCHEMA_VERSION, upgrade_steps
 
 OLD = SCHEMA_VERSION - 1
 

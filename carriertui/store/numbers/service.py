@@ -38,13 +38,10 @@ from carriertui.grid.model import (
     aggregate_values,
 )
 from carriertui.store.context import Actor
-from carriertui.store.db import Database
+from carriertui.store.db.database import Database
+from carriertui.store.db.tables import ExtensionNumber, NumberBlock
 from carriertui.store.enums import Role
-from carriertui.store.models import (
-    ExtensionNumber,
-    NumberBlock,
-)
-from carriertui.store.number_blocks import (  # noqa: F401 (numbers.X for the callers)
+from carriertui.store.numbers.blocks import (  # noqa: F401 (numbers.X for the callers)
     _block_audit,
     _block_record,
     _extensions_in,
@@ -57,7 +54,7 @@ from carriertui.store.number_blocks import (  # noqa: F401 (numbers.X for the ca
     list_blocks,
     release_block,
 )
-from carriertui.store.number_extensions import (  # noqa: F401 (numbers.X for the callers)
+from carriertui.store.numbers.extensions import (  # noqa: F401 (numbers.X for the callers)
     EXTENSION_COLUMNS,
     _claim_number,
     _one_extension,
@@ -71,7 +68,7 @@ from carriertui.store.number_extensions import (  # noqa: F401 (numbers.X for th
     list_extensions,
     resolve_dial,
 )
-from carriertui.store.number_records import (  # noqa: F401 (numbers.X for the callers)
+from carriertui.store.numbers.records import (  # noqa: F401 (numbers.X for the callers)
     _LISTED_EXTENSIONS,
     DUPLICATE,
     MAX_DIGITS,

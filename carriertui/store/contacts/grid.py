@@ -4,15 +4,12 @@ Contacts), sorted, filtered and searched in SQL."""
 from __future__ import annotations
 
 from carriertui.grid.model import Column, ColumnType
-from carriertui.store.contact_fields import (
-    _yes_no,
-    whitelist_text,
-)
+from carriertui.store.contacts.fields import _yes_no, whitelist_text
 from carriertui.store.context import Actor
-from carriertui.store.db import Database
+from carriertui.store.db.database import Database
+from carriertui.store.db.rowsource import SqlRowSource
+from carriertui.store.db.tables import Contact, Customer
 from carriertui.store.enums import Role
-from carriertui.store.models import Contact, Customer
-from carriertui.store.rowsource import SqlRowSource
 
 GRID_COLUMNS = (
     Column("name", "Name", width=20),

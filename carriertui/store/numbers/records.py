@@ -13,10 +13,8 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from carriertui.store.context import Actor
-from carriertui.store.db import Database
-from carriertui.store.enums import ExtensionKind, Role
-from carriertui.store.errors import NotFoundError, StoreError, ValidationError
-from carriertui.store.models import (
+from carriertui.store.db.database import Database
+from carriertui.store.db.tables import (
     Alias,
     Conference,
     Customer,
@@ -25,6 +23,8 @@ from carriertui.store.models import (
     Option,
     SipUser,
 )
+from carriertui.store.enums import ExtensionKind, Role
+from carriertui.store.errors import NotFoundError, StoreError, ValidationError
 
 # E.164 numbers have at most 15 digits; BIGINT holds them with room to spare.
 MAX_DIGITS = 15

@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import inspect
 from sqlmodel import Session, SQLModel
 
-from carriertui.store import models
-from carriertui.store.engine import BaseDatabase
+from carriertui.store.db import tables as models
+from carriertui.store.db.engine import BaseDatabase
 from carriertui.store.errors import SchemaVersionError
 
 SCHEMA_VERSION = 11
@@ -22,7 +22,7 @@ SCHEMA_VERSION = 11
 def _audit_chain(session: Session) -> None:
     """Version 2: the audit log's HMAC chain (seq, mac, the MACs of the entries already there)
     and the triggers that make the audit table append-only."""
-    from carriertui.store import chain  # (loaded only to migrate, as the search index below)
+    from carriertui.store.db import chain  # (loaded only to migrate, as the search index below)
 
     chain.upgrade_schema(session)
 
@@ -43,7 +43,7 @@ def _audit_grid_indexes(session: Session) -> None:
 def _audit_search(session: Session) -> None:
     """Version 4: the audit log's search index (FTS5 trigram on SQLite, pg_trgm on PostgreSQL)
     and the triggers that keep it (carriertui/store/audit_search.py)."""
-    from carriertui.store import audit_search
+    from carriertui.store.db import search as audit_search
 
     audit_search.install(session.connection())
 
@@ -62,7 +62,7 @@ def _number_blocks(session: Session) -> None:
 def _audit_search_if_missing(session: Session) -> None:
     """Version 9: the search index of version 4 for databases that reached versions 5 to 8
     before it existed (the two were built side by side); a no-op where it is installed."""
-    from carriertui.store import audit_search
+    from carriertui.store.db import search as audit_search
 
     connection = session.connection()
     if audit_search.index_for(connection) is None:
@@ -86,7 +86,7 @@ def _audit_no_replace(session: Session) -> None:
     """Version 11: SQLite's INSERT OR REPLACE may no longer rewrite an audit entry (the
     append-only guard gains a BEFORE INSERT trigger; PostgreSQL's guard is re-installed as is:
     ON CONFLICT DO UPDATE already fires its UPDATE trigger)."""
-    from carriertui.store import chain
+    from carriertui.store.db import chain
 
     chain.install_append_only_guard(session)
 

@@ -13,14 +13,14 @@ from sqlalchemy import String, and_, literal
 
 from carriertui.grid.export import write_csv
 from carriertui.grid.model import Column, ColumnType, Query, SortKey
-from carriertui.store.cdr_parse import CSV_COLUMNS
+from carriertui.store.cdrs.child import CSV_COLUMNS
 from carriertui.store.context import Actor
-from carriertui.store.db import Database
+from carriertui.store.db.database import Database
+from carriertui.store.db.rowsource import SqlRowSource
+from carriertui.store.db.tables import Cdr, Customer
 from carriertui.store.enums import Role
 from carriertui.store.errors import NotFoundError, ValidationError
-from carriertui.store.models import Cdr, Customer
 from carriertui.store.periods import PeriodKind, period_bounds
-from carriertui.store.rowsource import SqlRowSource
 
 # -- the CDR report -----------------------------------------------------------------------------
 

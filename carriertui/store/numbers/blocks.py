@@ -11,16 +11,12 @@ from sqlmodel import Session, col
 
 from carriertui.store import audit
 from carriertui.store.context import Actor
-from carriertui.store.db import Database
+from carriertui.store.db.database import Database
+from carriertui.store.db.locks import lock_number_plan
+from carriertui.store.db.tables import Customer, ExtensionNumber, NumberBlock
 from carriertui.store.enums import AuditAction, HttpVerb, Role
 from carriertui.store.errors import NotFoundError, StoreError
-from carriertui.store.locks import lock_number_plan
-from carriertui.store.models import (
-    Customer,
-    ExtensionNumber,
-    NumberBlock,
-)
-from carriertui.store.number_records import (
+from carriertui.store.numbers.records import (
     _LISTED_EXTENSIONS,
     MAX_DIGITS,
     MAX_NUMBER,

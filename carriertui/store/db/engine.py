@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlmodel import Session
 
-from carriertui.store import models
+from carriertui.store.db import tables as models
 from carriertui.store.errors import DatabaseBusyError, DatabaseURLError
 
 DEFAULT_BUSY_TIMEOUT_S = 10.0
@@ -66,7 +66,7 @@ def _is_locked_error(error: OperationalError) -> bool:
 class BaseDatabase:
     """One database: its engine, read sessions and IMMEDIATE write transactions.
 
-    The schema (creating it, upgrading it) is :class:`carriertui.store.db.Database`'s: the
+    The schema (creating it, upgrading it) is :class:`carriertui.store.db.database.Database`'s: the
     modules that build the schema (the audit chain, the search index) use this one.
     """
 

@@ -15,11 +15,10 @@ from carriertui.grid.model import (
 )
 from carriertui.store import audit, passwords, validation
 from carriertui.store.context import Actor
-from carriertui.store.db import Database
-from carriertui.store.enums import AuditAction, ExtensionKind, HttpVerb, Role
-from carriertui.store.errors import NotFoundError, StoreError, ValidationError
-from carriertui.store.locks import lock_number_plan
-from carriertui.store.models import (
+from carriertui.store.db.database import Database
+from carriertui.store.db.locks import lock_number_plan
+from carriertui.store.db.rowsource import SqlRowSource
+from carriertui.store.db.tables import (
     Alias,
     Conference,
     Customer,
@@ -27,7 +26,9 @@ from carriertui.store.models import (
     NumberBlock,
     SipUser,
 )
-from carriertui.store.number_records import (
+from carriertui.store.enums import AuditAction, ExtensionKind, HttpVerb, Role
+from carriertui.store.errors import NotFoundError, StoreError, ValidationError
+from carriertui.store.numbers.records import (
     DUPLICATE,
     MAX_DIGITS,
     MAX_NUMBER,
@@ -41,7 +42,6 @@ from carriertui.store.number_records import (
     block_prefix,
     parse_number,
 )
-from carriertui.store.rowsource import SqlRowSource
 
 
 def list_extensions(db: Database, actor: Actor, customer_id: int) -> list[ExtensionRecord]:

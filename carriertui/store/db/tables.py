@@ -12,7 +12,7 @@ from decimal import Decimal
 from sqlalchemy import BigInteger, Column, Date, Index, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from carriertui.store.types import FixedDecimal, UTCDateTime, utcnow
+from carriertui.store.db.types import FixedDecimal, UTCDateTime, utcnow
 
 # version_id_col needs the Column object itself: the string form is accepted when the class is
 # defined and fails at the first insert (GUIDE section 5).

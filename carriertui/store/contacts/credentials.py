@@ -13,8 +13,8 @@ from sqlmodel import Session, col
 
 from carriertui.store import audit
 from carriertui.store.context import Actor
+from carriertui.store.db.tables import Contact
 from carriertui.store.enums import AuditAction, HttpVerb
-from carriertui.store.models import Contact
 
 TABLE = "contact"
 

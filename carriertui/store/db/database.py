@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from carriertui.store import migrations
-from carriertui.store.engine import BaseDatabase, normalize_url, redacted_url
+from carriertui.store.db import migrations
+from carriertui.store.db.engine import BaseDatabase, normalize_url, redacted_url
+from carriertui.store.db.migrations import SCHEMA_VERSION
 from carriertui.store.errors import DatabaseURLError, SchemaVersionError
-from carriertui.store.migrations import SCHEMA_VERSION
 
 
 class Database(BaseDatabase):
@@ -49,7 +49,7 @@ class Database(BaseDatabase):
 
     def create_schema(self) -> int:
         """Create missing tables and bring the schema to SCHEMA_VERSION. Returns the version
-        (:func:`carriertui.store.migrations.create_schema`)."""
+        (:func:`carriertui.store.db.migrations.create_schema`)."""
         return migrations.create_schema(self)
 
 

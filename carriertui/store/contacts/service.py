@@ -16,9 +16,9 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from carriertui.store import audit, edits, mail, passwords
-from carriertui.store.contact_credentials import TABLE, audit_view, set_password_hash
-from carriertui.store.contact_credentials import set_credentials as _set_credentials
-from carriertui.store.contact_fields import (  # noqa: F401 (contacts.X for the callers)
+from carriertui.store.contacts.credentials import TABLE, audit_view, set_password_hash
+from carriertui.store.contacts.credentials import set_credentials as _set_credentials
+from carriertui.store.contacts.fields import (  # noqa: F401 (contacts.X for the callers)
     DEFAULTS,
     EDITABLE_FIELDS,
     NOTES_MAX,
@@ -33,13 +33,15 @@ from carriertui.store.contact_fields import (  # noqa: F401 (contacts.X for the 
     parse_whitelist,
     whitelist_text,
 )
-from carriertui.store.contact_grid import (  # noqa: F401 (contacts.X for the callers)
+from carriertui.store.contacts.grid import (  # noqa: F401 (contacts.X for the callers)
     CUSTOMER_COLUMN,
     GRID_COLUMNS,
     grid_source,
 )
 from carriertui.store.context import PORTAL_ACTOR, Actor
-from carriertui.store.db import Database
+from carriertui.store.db.database import Database
+from carriertui.store.db.tables import Contact, Customer, PendingChange
+from carriertui.store.db.types import utcnow
 from carriertui.store.enums import AuditAction, ContactType, HttpVerb, PendingStatus, Role
 from carriertui.store.errors import (
     AuthenticationError,
@@ -48,8 +50,6 @@ from carriertui.store.errors import (
     StaleEditError,
     ValidationError,
 )
-from carriertui.store.models import Contact, Customer, PendingChange
-from carriertui.store.types import utcnow
 
 AUDITED = edits.Audited(TABLE, view=audit_view, customer_id=lambda contact: contact.customer_id)
 MAX_FAILED_LOGINS = 10

@@ -37,8 +37,9 @@ from typing import Any
 from sqlalchemy import select
 
 import carriertui
-from carriertui.store import audit, cdr_parse
-from carriertui.store.cdr_parse import (
+from carriertui.store import audit
+from carriertui.store.cdrs import child as cdr_parse
+from carriertui.store.cdrs.child import (
     _INSERT_COLUMNS,
     ParsedBatch,
     _CsvSource,
@@ -49,7 +50,7 @@ from carriertui.store.cdr_parse import (
     read_message,
     touched_hours,
 )
-from carriertui.store.cdr_reports import (  # noqa: F401 (cdrs.X for the callers)
+from carriertui.store.cdrs.reports import (  # noqa: F401 (cdrs.X for the callers)
     _REPORT_TYPES,
     REPORT_COLUMNS,
     REPORT_KINDS,
@@ -60,7 +61,7 @@ from carriertui.store.cdr_reports import (  # noqa: F401 (cdrs.X for the callers
     report_batches,
     report_period,
 )
-from carriertui.store.cdr_results import (
+from carriertui.store.cdrs.results import (
     BadRow,
     ImportReport,
     ProgressCallback,
@@ -69,10 +70,10 @@ from carriertui.store.cdr_results import (
     default_rejects_path,
 )
 from carriertui.store.context import Actor
-from carriertui.store.db import Database
+from carriertui.store.db.database import Database
+from carriertui.store.db.tables import Customer
+from carriertui.store.db.types import MONEY_SCALE
 from carriertui.store.enums import AuditAction, HttpVerb, Role
-from carriertui.store.models import Customer
-from carriertui.store.types import MONEY_SCALE
 
 TABLE = "cdr"
 
@@ -401,7 +402,7 @@ CHILD_MIN_BYTES = 16 << 20
 # and the insert thread already overlaps the parsing. The child works there too (tested).
 _CHILD_BACKENDS = frozenset({"sqlite"})
 # How the child is started: python -c with this (tests swap in a child that fails).
-_CHILD_CODE = "from carriertui.store.cdr_parse import child_main; child_main()"
+_CHILD_CODE = "from carriertui.store.cdrs.child import child_main; child_main()"
 _CHILD_STDERR_SHOWN = 2000  # characters of a crashed child's stderr put in the error message
 
 
