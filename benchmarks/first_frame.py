@@ -179,7 +179,7 @@ def demo_url(home: Path) -> str:
     """The demo database in ``home`` (CARRIERTUI_HOME), built on first use."""
     os.environ["CARRIERTUI_HOME"] = str(home)
     from carriertui import locations
-    from carriertui.store.demo import build_demo
+    from carriertui.demo.builder import build_demo
 
     url = f"sqlite:///{locations.demo_db_path()}"
     if not locations.demo_db_path().exists():

@@ -45,9 +45,9 @@ from textual.widgets import DataTable
 from carriertui.grid.export import write_csv_cells
 from carriertui.grid.model import Column as GridColumn
 from carriertui.grid.model import ColumnType, Filter, Query, SortKey
-from carriertui.store.db import Database, open_database
-from carriertui.store.rowsource import SqlRowSource, TrigramIndex
-from carriertui.store.types import FixedDecimal, UTCDateTime
+from carriertui.store.db.database import Database, open_database
+from carriertui.store.db.rowsource import SqlRowSource, TrigramIndex
+from carriertui.store.db.types import FixedDecimal, UTCDateTime
 from carriertui.widgets.grid import Grid
 
 SIZE = (120, 40)
@@ -327,7 +327,7 @@ def main() -> int:
             from carriertui.screens.audit import NEWEST_FIRST
             from carriertui.store import audit
             from carriertui.store.context import Actor
-            from carriertui.store.models import Role
+            from carriertui.store.enums import Role
 
             source = audit.grid_source(db, Actor("bench", Role.VIEWER, "127.0.0.1"))
             measuring = {"sort_key": "table_name", "initial": NEWEST_FIRST}

@@ -4,7 +4,7 @@
                                            [--json benchmarks/results/interaction.json]
 
 Drives the real app (carriertui.app.CarrierApp) headless at 80x24 with Textual's run_test and
-Pilot, on the demo database built by carriertui.store.demo.build_demo into a temporary
+Pilot, on the demo database built by carriertui.demo.builder.build_demo into a temporary
 CARRIERTUI_HOME (``--home DIR`` builds it there once and reuses it on later runs; the demo's mail
 goes into the Maildir there). Each action is timed with time.perf_counter from just before the
 key press to the first frame painted after its data is there:
@@ -425,7 +425,7 @@ LIST_STEPS = (list_forms,)
 
 async def operator_session(url: str, results: Results) -> None:
     from carriertui.app import CarrierApp
-    from carriertui.store.demo import DEMO_OPERATOR
+    from carriertui.demo.builder import DEMO_OPERATOR
 
     app = CarrierApp(url, demo=True, auto_login=DEMO_OPERATOR)
     async with app.run_test(size=SIZE) as pilot:
@@ -468,8 +468,8 @@ async def portal_session(url: str, results: Results) -> None:
 def prepare(home: Path) -> str:
     """The demo database in ``home`` (built once), with a known portal password."""
     from carriertui import locations
-    from carriertui.store import contacts
-    from carriertui.store.demo import build_demo, demo_actor
+    from carriertui.demo.builder import build_demo, demo_actor
+    from carriertui.store.contacts import service as contacts
 
     url = f"sqlite:///{locations.demo_db_path()}"
     if not locations.demo_db_path().exists():

@@ -31,10 +31,11 @@ BLOCK_SIZE = 100_000
 
 
 def measure_allocations(url: str, count: int) -> list[float]:
-    from carriertui.store import customers, numbers, options
+    from carriertui.store import customers, options
     from carriertui.store.context import Actor
-    from carriertui.store.db import open_database
-    from carriertui.store.models import Role
+    from carriertui.store.db.database import open_database
+    from carriertui.store.enums import Role
+    from carriertui.store.numbers import service as numbers
 
     db = open_database(url)
     actor = Actor(name="bench", role=Role.ADMIN, ip="127.0.0.1")
@@ -52,11 +53,13 @@ def measure_allocations(url: str, count: int) -> list[float]:
 def prepare_picker(url: str, used: int) -> tuple[object, object, int]:
     from sqlalchemy import insert
 
-    from carriertui.store import customers, numbers, options
+    from carriertui.store import customers, options
     from carriertui.store.context import Actor
-    from carriertui.store.db import open_database
-    from carriertui.store.models import ExtensionNumber, Role
-    from carriertui.store.types import utcnow
+    from carriertui.store.db.database import open_database
+    from carriertui.store.db.tables import ExtensionNumber
+    from carriertui.store.db.types import utcnow
+    from carriertui.store.enums import Role
+    from carriertui.store.numbers import service as numbers
 
     db = open_database(url)
     actor = Actor(name="bench", role=Role.ADMIN, ip="127.0.0.1")
@@ -83,7 +86,7 @@ async def measure_picker(db: object, actor: object, customer: int, repeats: int)
     from textual.app import App
 
     from carriertui.screens.numbers import NumberPickerScreen
-    from carriertui.store import numbers
+    from carriertui.store.numbers import service as numbers
     from carriertui.widgets.grid import Grid
     from carriertui.widgets.grid.view import PAGE_SIZE
 
@@ -132,10 +135,10 @@ def main() -> int:
         allocate_url = base or f"sqlite:///{Path(home) / 'allocate.sqlite'}"
         allocations = measure_allocations(allocate_url, args.allocations)
         if base:
-            from carriertui.store.db import open_database
+            from carriertui.store.db.database import open_database
 
             # the same database for the picker: drop the allocation run's blocks first
-            from carriertui.store.models import NumberBlock, Option
+            from carriertui.store.db.tables import NumberBlock, Option
 
             db = open_database(base)
             with db.write() as session:

@@ -42,11 +42,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from carriertui.store import cdr_parse, cdrs, customers, rollups, summary
-from carriertui.store.cdrs import CSV_COLUMNS
+from carriertui.store import customers, rollups, summary
+from carriertui.store.cdrs import child as cdr_parse
+from carriertui.store.cdrs import importer as cdrs
+from carriertui.store.cdrs.importer import CSV_COLUMNS
 from carriertui.store.context import Actor
-from carriertui.store.db import open_database
-from carriertui.store.models import Role
+from carriertui.store.db.database import open_database
+from carriertui.store.enums import Role
 
 CUSTOMERS = 20
 DAYS = 90

@@ -26,9 +26,9 @@ if TYPE_CHECKING:
     from textual.screen import Screen
     from textual.timer import Timer
 
-    from carriertui.store.contacts import PortalIdentity
+    from carriertui.store.contacts.service import PortalIdentity
     from carriertui.store.context import Actor
-    from carriertui.store.db import Database
+    from carriertui.store.db.database import Database
 
 log = logging.getLogger("carriertui")
 
@@ -155,7 +155,7 @@ class CarrierApp(SessionEnd, App[int]):
     def _open_store(self) -> None:
         try:
             from carriertui.store import operators
-            from carriertui.store.db import open_database
+            from carriertui.store.db.database import open_database
 
             database = open_database(self.database_url)
             count = operators.count_operators(database)
@@ -188,9 +188,9 @@ class CarrierApp(SessionEnd, App[int]):
 
     def _auto_login(self, name: str) -> None:
         """The demo: log in as the demo admin without a password (only ever used by `demo`)."""
-        from carriertui.screens.base import run_service
         from carriertui.store import operators
         from carriertui.store.context import client_ip
+        from carriertui.widgets.work import run_service
 
         db = self.db
         assert db is not None
@@ -280,7 +280,7 @@ class CarrierApp(SessionEnd, App[int]):
 
     def go_operators(self) -> None:
         from carriertui.screens.operators import OperatorsScreen
-        from carriertui.store.models import Role
+        from carriertui.store.enums import Role
 
         if self.actor is None or not self.actor.can(Role.ADMIN):
             return
@@ -372,7 +372,7 @@ class CarrierApp(SessionEnd, App[int]):
     ) -> None:
         """Roll up new CDRs, apply due delayed changes and send due mail, in a worker (the same
         services as `carriertui rollup`, `pending run` and `mail send`; safe beside them)."""
-        from carriertui.screens.base import run_service
+        from carriertui.widgets.work import run_service
 
         db = self.db
         if db is None:
@@ -439,7 +439,7 @@ class CarrierApp(SessionEnd, App[int]):
         def failed(error: Exception) -> None:
             log.warning("background work failed: %s", error)
             if announce:
-                from carriertui.screens.base import report_error
+                from carriertui.widgets.work import report_error
 
                 report_error(self, error)
 
@@ -495,7 +495,7 @@ class CarrierApp(SessionEnd, App[int]):
         only touched on the UI thread, so no kick is lost). A timer run or another process
         flushing at the same time is safe: each message is claimed atomically. A failure here is
         only logged; the background run retries the message and tells the operator."""
-        from carriertui.screens.base import run_service
+        from carriertui.widgets.work import run_service
 
         db = self.db
         if db is None:

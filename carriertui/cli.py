@@ -25,7 +25,7 @@ from carriertui import charset, locations
 from carriertui.text import JSON_ESCAPE_CHARS, sanitize
 
 if TYPE_CHECKING:
-    from carriertui.store.db import Database
+    from carriertui.store.db.database import Database
 
 PROG = "carriertui"
 EXIT_OK = 0
@@ -164,7 +164,7 @@ def opened(args: argparse.Namespace, url: str | None = None) -> Iterator[Databas
     A database already at the current version is not written to on open, so read commands keep
     working while another process holds the write lock.
     """
-    from carriertui.store.db import open_database
+    from carriertui.store.db.database import open_database
     from carriertui.store.errors import SchemaVersionError
 
     kwargs: dict[str, Any] = {}
@@ -258,7 +258,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     """Create the schema of a new database, or upgrade an older one after a backup
     (carriertui/cli_upgrade.py); ``carriertui upgrade`` is the same command."""
     from carriertui.cli_upgrade import run_init
-    from carriertui.store.db import open_database
+    from carriertui.store.db.database import open_database
 
     def open_only() -> Database:
         timeout = _busy_timeout(args)
@@ -532,7 +532,8 @@ def _print_blocks(blocks: Sequence[Any], fmt: str) -> None:
 
 
 def cmd_numbers_allocate(args: argparse.Namespace) -> int:
-    from carriertui.store import customers, numbers
+    from carriertui.store import customers
+    from carriertui.store.numbers import service as numbers
 
     with opened(args) as db:
         actor = api_actor()
@@ -546,7 +547,8 @@ def cmd_numbers_allocate(args: argparse.Namespace) -> int:
 
 
 def cmd_numbers_release(args: argparse.Namespace) -> int:
-    from carriertui.store import customers, numbers
+    from carriertui.store import customers
+    from carriertui.store.numbers import service as numbers
 
     with opened(args) as db:
         actor = api_actor()
@@ -560,7 +562,8 @@ def cmd_numbers_release(args: argparse.Namespace) -> int:
 
 
 def cmd_numbers_list(args: argparse.Namespace) -> int:
-    from carriertui.store import customers, numbers
+    from carriertui.store import customers
+    from carriertui.store.numbers import service as numbers
 
     with opened(args) as db:
         actor = api_actor()
@@ -712,7 +715,7 @@ def _path_argument(text: str) -> Any:
 
 
 def cmd_cdr_import(args: argparse.Namespace) -> int:
-    from carriertui.store import cdrs
+    from carriertui.store.cdrs import importer as cdrs
 
     if args.rejects and not args.skip_bad:
         raise CommandError("--rejects needs --skip-bad", EXIT_USAGE)
@@ -759,7 +762,7 @@ def _parse_day(text: str, option: str) -> date:
 
 def cmd_cdr_export(args: argparse.Namespace) -> int:
     from carriertui.grid.export import ExportError
-    from carriertui.store import cdrs
+    from carriertui.store.cdrs import importer as cdrs
 
     day = _parse_day(args.date, "--date")
     with opened(args) as db:
@@ -1125,7 +1128,7 @@ def cmd_invoices_show(args: argparse.Namespace) -> int:
 
 def cmd_invoices_mark_paid(args: argparse.Namespace) -> int:
     from carriertui.store import invoices
-    from carriertui.store.models import InvoiceStatus
+    from carriertui.store.enums import InvoiceStatus
 
     with opened(args) as db:
         actor = api_actor()
@@ -1158,7 +1161,8 @@ def _contact_row(record: Any) -> dict[str, Any]:
 
 
 def cmd_contacts_list(args: argparse.Namespace) -> int:
-    from carriertui.store import contacts, customers
+    from carriertui.store import customers
+    from carriertui.store.contacts import service as contacts
 
     with opened(args) as db:
         actor = api_actor()
@@ -1194,7 +1198,8 @@ def cmd_contacts_list(args: argparse.Namespace) -> int:
 
 
 def cmd_contacts_add(args: argparse.Namespace) -> int:
-    from carriertui.store import contacts, customers
+    from carriertui.store import customers
+    from carriertui.store.contacts import service as contacts
 
     values = {"name": args.name, "email": args.email}
     for field in ("phone", "mobile"):
@@ -1215,7 +1220,7 @@ def cmd_contacts_add(args: argparse.Namespace) -> int:
 
 
 def cmd_contacts_reset_password(args: argparse.Namespace) -> int:
-    from carriertui.store import contacts
+    from carriertui.store.contacts import service as contacts
 
     with opened(args) as db:
         actor = api_actor()
@@ -1353,10 +1358,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         refused = refuse_without_terminal()  # before a 10-20 s build nobody can use
         if refused is not None:
             return refused
-    from carriertui.store.demo import DEMO_OPERATOR
+    from carriertui.demo.builder import DEMO_OPERATOR
 
     if args.reset or not locations.demo_db_path().exists():
-        from carriertui.store.demo import build_demo
+        from carriertui.demo.builder import build_demo
 
         # The first build takes a while (about 300,000 CDRs, roll-ups, invoices): say so.
         print(
@@ -1382,7 +1387,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def _refuse_old_demo(url: str) -> None:
     """A demo database left by an older carriertui: say how to rebuild it (it holds nothing
     but the demo) or keep it, instead of opening a login screen that refuses it."""
-    from carriertui.store.db import SCHEMA_VERSION, Database
+    from carriertui.store.db.database import Database
+    from carriertui.store.db.migrations import SCHEMA_VERSION
 
     database = Database(url)
     try:
@@ -1766,7 +1772,7 @@ def _database_error(error: Exception, args: argparse.Namespace) -> int | None:
         return None
     kind, detail = failure
     try:
-        from carriertui.store.db import redacted_url
+        from carriertui.store.db.engine import redacted_url
 
         where = redacted_url(database_url(args))
     except Exception:

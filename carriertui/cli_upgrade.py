@@ -38,7 +38,8 @@ def run_init(args: argparse.Namespace, open_database: Any, error: Any) -> int:
     """``open_database(create=False)`` opens without touching the schema; ``error(text, code)``
     builds the CLI's one-line failure."""
     from carriertui.store import backup
-    from carriertui.store.db import SCHEMA_VERSION, redacted_url, upgrade_steps
+    from carriertui.store.db.engine import redacted_url
+    from carriertui.store.db.migrations import SCHEMA_VERSION, upgrade_steps
     from carriertui.store.errors import SchemaVersionError
 
     db = open_database()

@@ -50,7 +50,7 @@ class NavigationCommands(Provider):
             return self._portal_commands(app)
         if app.actor is None:
             return [("app: quit", app.exit, "Leave carriertui")]
-        from carriertui.store.models import Role
+        from carriertui.store.enums import Role
 
         commands: list[tuple[str, Callable[[], object], str]] = [
             ("go: customers", app.go_customers, "The list of every customer"),

@@ -14,9 +14,9 @@ if TYPE_CHECKING:
     from textual import events
 
     from carriertui.idle import IdleWatch
-    from carriertui.store.contacts import PortalIdentity
+    from carriertui.store.contacts.service import PortalIdentity
     from carriertui.store.context import Actor
-    from carriertui.store.db import Database
+    from carriertui.store.db.database import Database
 
 log = logging.getLogger("carriertui")
 
@@ -52,7 +52,7 @@ class SessionEnd:
 
     def _audit_logout(self) -> None:
         """Esc in the portal, logout in the TUI: the session's end goes into the audit log."""
-        from carriertui.screens.base import run_service
+        from carriertui.widgets.work import run_service
 
         call = self._logout_call("")
         self.portal_identity = None
@@ -96,7 +96,7 @@ class SessionEnd:
         """Log out whoever is logged in (audited, naming ``reason``) and exit with ``code``.
         A database that does not answer within SESSION_END_WAIT_S does not hold the exit.
         ``at_once``: run() leaves without waiting for workers (idle, hangup, SIGTERM)."""
-        from carriertui.screens.base import run_service
+        from carriertui.widgets.work import run_service
 
         if self._session_ending:
             return

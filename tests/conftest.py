@@ -32,7 +32,7 @@ def _pg_status() -> str:
     url = _pg_url()
     if url is None:
         return f"PostgreSQL variant: NOT run ({PG_URL_VARIABLE} not set)"
-    from carriertui.store.db import redacted_url
+    from carriertui.store.db.engine import redacted_url
 
     return f"PostgreSQL variant: ran against {redacted_url(url)}"
 
@@ -95,7 +95,7 @@ class Backend:
 
     def open(self, *, create: bool = True, **kwargs: Any) -> Any:
         """A Database on this backend (schema created unless ``create`` is False)."""
-        from carriertui.store.db import Database
+        from carriertui.store.db.database import Database
 
         database = Database(self.url, connect_args=dict(self.connect_args), **kwargs)
         self.opened.append(database)
@@ -136,7 +136,7 @@ def _ensure_pg_trgm(connection: Any) -> None:
 def _postgres_backend(url: str) -> Iterator[Backend]:
     from sqlalchemy import create_engine, text
 
-    from carriertui.store.db import normalize_url
+    from carriertui.store.db.engine import normalize_url
 
     schema = f"t_{uuid.uuid4().hex}"
     admin = create_engine(normalize_url(url), isolation_level="AUTOCOMMIT")
@@ -185,7 +185,7 @@ def db(backend: Backend) -> Any:
 @pytest.fixture
 def admin() -> Any:
     from carriertui.store.context import Actor
-    from carriertui.store.models import Role
+    from carriertui.store.enums import Role
 
     return Actor(name="alice", role=Role.ADMIN, ip="10.0.0.7")
 
@@ -193,7 +193,7 @@ def admin() -> Any:
 @pytest.fixture
 def operator_actor() -> Any:
     from carriertui.store.context import Actor
-    from carriertui.store.models import Role
+    from carriertui.store.enums import Role
 
     return Actor(name="oscar", role=Role.OPERATOR, ip="10.0.0.8")
 
@@ -201,6 +201,6 @@ def operator_actor() -> Any:
 @pytest.fixture
 def viewer() -> Any:
     from carriertui.store.context import Actor
-    from carriertui.store.models import Role
+    from carriertui.store.enums import Role
 
     return Actor(name="victor", role=Role.VIEWER, ip="10.0.0.9")

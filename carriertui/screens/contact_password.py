@@ -108,7 +108,7 @@ class ChangePasswordScreen(ModalScreen[bool]):
 
     @on(Button.Pressed, "#save")
     def action_save(self) -> None:
-        from carriertui.store import contacts
+        from carriertui.store.contacts import service as contacts
 
         form = self.query_one(Form)
         form.clear_errors()

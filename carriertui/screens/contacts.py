@@ -25,13 +25,13 @@ from carriertui.screens.base import (
 )
 from carriertui.screens.contact_password import ChangePasswordScreen
 from carriertui.screens.row_menu import RowMenuGrid
-from carriertui.store.contacts import (
+from carriertui.store.contacts.service import (
     EDITABLE_FIELDS,
     ContactRecord,
     NotesLookLikePasswordError,
     notes_password_warning,
 )
-from carriertui.store.models import ContactType, Role
+from carriertui.store.enums import ContactType, Role
 from carriertui.text import sanitize
 from carriertui.widgets.footer import KeyFooter
 from carriertui.widgets.form import FieldRow, Form
@@ -291,7 +291,7 @@ class ContactFormScreen(ModalScreen[bool]):
         self.query_one("#field-name", Input).focus()
 
     def _load(self) -> None:
-        from carriertui.store import contacts
+        from carriertui.store.contacts import service as contacts
 
         app: Any = self.app
         db, actor, contact_id = app.db, app.actor, self.contact_id
@@ -394,7 +394,7 @@ class ContactFormScreen(ModalScreen[bool]):
         self._submit(mode, changes, password)
 
     def _confirm_notes(self, warning: NotesLookLikePasswordError, go: Any) -> None:
-        from carriertui.screens.dialogs import ConfirmScreen
+        from carriertui.widgets.confirm import ConfirmScreen
 
         self.query_one(Form).show_error(warning.field, warning.message)
 
@@ -413,7 +413,7 @@ class ContactFormScreen(ModalScreen[bool]):
         )
 
     def _submit(self, mode: str, changes: dict[str, Any], password: str | None) -> None:
-        from carriertui.store import contacts
+        from carriertui.store.contacts import service as contacts
 
         app: Any = self.app
         db, actor = app.db, app.actor
@@ -558,7 +558,8 @@ class ContactFormScreen(ModalScreen[bool]):
         self.app.push_screen(DelayScreen(), chosen)
 
     def _schedule(self, record: ContactRecord, changes: dict[str, Any], due: Any) -> None:
-        from carriertui.store import contacts, pending
+        from carriertui.store import pending
+        from carriertui.store.contacts import service as contacts
 
         app: Any = self.app
         db, actor = app.db, app.actor
@@ -728,7 +729,7 @@ class ContactsPane(Vertical):
         return actor is not None and actor.can(Role.OPERATOR)
 
     def compose(self) -> ComposeResult:
-        from carriertui.store import contacts
+        from carriertui.store.contacts import service as contacts
 
         app = self._app
         hint = (
@@ -826,7 +827,7 @@ class ContactsPane(Vertical):
             self._delete(current[0])
 
     def _with_record(self, contact_id: int, then: Any) -> None:
-        from carriertui.store import contacts
+        from carriertui.store.contacts import service as contacts
 
         app = self._app
         db, actor = app.db, app.actor
@@ -848,7 +849,7 @@ class ContactsPane(Vertical):
         self._with_record(contact_id, opened)
 
     def _portal(self, contact_id: int) -> None:
-        from carriertui.store import contacts
+        from carriertui.store.contacts import service as contacts
 
         app = self._app
         db, actor = app.db, app.actor
@@ -867,7 +868,7 @@ class ContactsPane(Vertical):
         )
 
     def _delete(self, contact_id: int) -> None:
-        from carriertui.screens.dialogs import ConfirmScreen
+        from carriertui.widgets.confirm import ConfirmScreen
 
         def opened(record: ContactRecord) -> None:
             def answered(yes: bool | None) -> None:
@@ -887,7 +888,7 @@ class ContactsPane(Vertical):
         self._with_record(contact_id, opened)
 
     def _really_delete(self, record: ContactRecord) -> None:
-        from carriertui.store import contacts
+        from carriertui.store.contacts import service as contacts
 
         app = self._app
         db, actor = app.db, app.actor

@@ -29,7 +29,7 @@ from carriertui.screens.customer_form import (
 from carriertui.screens.numbers import NumberBlockPane, NumbersChanged
 from carriertui.screens.summary import SummaryPane
 from carriertui.store.customers import CustomerRecord, status_tone
-from carriertui.store.models import Role
+from carriertui.store.enums import Role
 from carriertui.widgets.footer import KeyFooter
 from carriertui.widgets.form import Form
 from carriertui.widgets.format import money, tone_style, utc

@@ -13,7 +13,7 @@ from textual.widgets import Button, Input, Select, Static
 
 from carriertui.screens.base import report_error, save_with_reason
 from carriertui.store.customers import CustomerRecord
-from carriertui.store.models import CustomerStatus, InvoiceSchedule
+from carriertui.store.enums import CustomerStatus, InvoiceSchedule
 from carriertui.text import sanitize
 from carriertui.widgets.form import FieldRow, Form
 from carriertui.widgets.format import number

@@ -11,7 +11,7 @@ from textual.binding import Binding, BindingType
 from carriertui.grid.model import Query, SortKey
 from carriertui.screens.base import BaseScreen
 from carriertui.store.customers import CustomerRecord
-from carriertui.store.models import Role
+from carriertui.store.enums import Role
 from carriertui.widgets.footer import KeyFooter
 from carriertui.widgets.grid import Grid, RowActivated
 

@@ -14,7 +14,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from carriertui.grid.model import Query, SortKey
 from carriertui.screens.base import BaseScreen, report_error, run_service
-from carriertui.store.models import Role
+from carriertui.store.enums import Role
 from carriertui.widgets.footer import KeyFooter
 from carriertui.widgets.format import utc
 from carriertui.widgets.grid import Grid
@@ -139,8 +139,8 @@ class DelayLogScreen(BaseScreen):
         return True
 
     def action_cancel_change(self) -> None:
-        from carriertui.screens.dialogs import ConfirmScreen
         from carriertui.store import pending
+        from carriertui.widgets.confirm import ConfirmScreen
 
         grid = self.query_one(Grid)
         view = grid.view

@@ -16,14 +16,14 @@ from textual.widgets import Button, Input, Label, Static
 from carriertui.grid.memory import InMemoryRowSource
 from carriertui.grid.model import Column, ColumnType, Query, SortKey
 from carriertui.screens.base import report_error, run_service, save_with_reason
-from carriertui.store.models import ExtensionKind, Role
+from carriertui.store.enums import ExtensionKind, Role
 from carriertui.widgets.form import FieldRow, Form
 from carriertui.widgets.grid import Grid, RowActivated
 from carriertui.widgets.grid.view import PAGE_SIZE
 from carriertui.widgets.plain import join, notify_plain, plain
 
 if TYPE_CHECKING:
-    from carriertui.store.numbers import BlockRecord, UnusedNumberSource
+    from carriertui.store.numbers.service import BlockRecord, UnusedNumberSource
 
 BLOCK_COLUMNS = (
     Column("block", "Block", ColumnType.INTEGER, width=5),
@@ -101,7 +101,7 @@ class NumberBlockPane(Vertical):
         return actor is not None and actor.can(Role.OPERATOR)
 
     def compose(self) -> ComposeResult:
-        from carriertui.store import numbers
+        from carriertui.store.numbers import service as numbers
 
         app = self._app
         yield Static("Loading…", id="blocks-title", classes="numbers-title")
@@ -139,7 +139,7 @@ class NumberBlockPane(Vertical):
     # -- loading ----------------------------------------------------------------------------
 
     def load(self) -> None:
-        from carriertui.store import numbers
+        from carriertui.store.numbers import service as numbers
 
         app = self._app
         db, actor, customer_id = app.db, app.actor, self.customer_id
@@ -198,7 +198,7 @@ class NumberBlockPane(Vertical):
     def action_allocate(self) -> None:
         if self.plan is None or not self.can_edit:
             return
-        from carriertui.store import numbers
+        from carriertui.store.numbers import service as numbers
 
         app = self._app
         db, actor, customer_id = app.db, app.actor, self.customer_id
@@ -237,8 +237,8 @@ class NumberBlockPane(Vertical):
             self._confirm_remove(int(row[1][0]), str(row[1][1]))
 
     def _confirm_release(self, block_index: int) -> None:
-        from carriertui.screens.dialogs import ConfirmScreen
-        from carriertui.store import numbers
+        from carriertui.store.numbers import service as numbers
+        from carriertui.widgets.confirm import ConfirmScreen
 
         block = next((b for b in self.blocks or () if b.block_index == block_index), None)
         if block is None:
@@ -271,8 +271,8 @@ class NumberBlockPane(Vertical):
         )
 
     def _confirm_remove(self, number: int, kind: str) -> None:
-        from carriertui.screens.dialogs import ConfirmScreen
-        from carriertui.store import numbers
+        from carriertui.store.numbers import service as numbers
+        from carriertui.widgets.confirm import ConfirmScreen
 
         app = self._app
         db, actor, customer_id = app.db, app.actor, self.customer_id
@@ -313,7 +313,7 @@ class NumberBlockPane(Vertical):
         def created(result: Any) -> None:
             if result is None:
                 return
-            from carriertui.store.numbers import NewSipUser
+            from carriertui.store.numbers.service import NewSipUser
 
             if isinstance(result, NewSipUser):
                 self.app.push_screen(PasswordOnceScreen(result.extension.number, result.password))
@@ -349,7 +349,7 @@ class NumberBlockPane(Vertical):
         if not digits:
             result.update("")
             return
-        from carriertui.store import numbers
+        from carriertui.store.numbers import service as numbers
 
         app = self._app
         db, actor, customer_id = app.db, app.actor, self.customer_id
@@ -529,7 +529,7 @@ class ExtensionFormScreen(ModalScreen[Any]):
     def action_pick(self) -> None:
         if not self.has_blocks or self.kind is ExtensionKind.ALIAS:
             return
-        from carriertui.store import numbers
+        from carriertui.store.numbers import service as numbers
 
         app: Any = self.app
         db, actor, customer_id = app.db, app.actor, self.customer_id
@@ -554,7 +554,7 @@ class ExtensionFormScreen(ModalScreen[Any]):
 
     @on(Button.Pressed, "#save")
     def action_save(self) -> None:
-        from carriertui.store import numbers
+        from carriertui.store.numbers import service as numbers
 
         form = self.query_one(Form)
         form.clear_errors()

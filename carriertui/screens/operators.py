@@ -21,7 +21,7 @@ from carriertui import password_policy
 from carriertui.grid.model import Query, SortKey
 from carriertui.screens.base import BaseScreen, discard_or_ask, report_error, run_service
 from carriertui.screens.row_menu import RowMenuGrid
-from carriertui.store.models import Role
+from carriertui.store.enums import Role
 from carriertui.widgets.footer import KeyFooter
 from carriertui.widgets.form import FieldRow, Form
 from carriertui.widgets.grid import Grid, RowAction
@@ -286,8 +286,8 @@ class OperatorsScreen(BaseScreen):
     def action_disable(self) -> None:
         if (current := self._cursor()) is None:
             return
-        from carriertui.screens.dialogs import ConfirmScreen
         from carriertui.store import operators
+        from carriertui.widgets.confirm import ConfirmScreen
 
         name, _role, disabled = current
         app: Any = self.app

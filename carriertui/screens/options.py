@@ -18,7 +18,7 @@ from carriertui.screens.base import (
     run_service,
     save_with_reason,
 )
-from carriertui.store.models import Role
+from carriertui.store.enums import Role
 from carriertui.store.options import DEFINITIONS, Options
 from carriertui.widgets.footer import KeyFooter
 from carriertui.widgets.form import FieldRow, Form

@@ -29,7 +29,7 @@ from carriertui.widgets.grid import Grid
 from carriertui.widgets.plain import join, plain
 
 if TYPE_CHECKING:
-    from carriertui.store.contacts import PortalIdentity
+    from carriertui.store.contacts.service import PortalIdentity
     from carriertui.store.portal import PortalAccount, PortalProfile
 
 PROFILE_FIELDS = ("name", "phone", "mobile")
@@ -66,7 +66,7 @@ class PortalLoginScreen(CredentialsScreen):
     PASSWORD_ID = "portal-password"  # noqa: S105 (a widget id)
 
     def authenticate(self, db: Any, name: str, password: str, ip: str) -> object:
-        from carriertui.store import contacts
+        from carriertui.store.contacts import service as contacts
 
         return contacts.authenticate(db, name, password, ip)
 
@@ -178,7 +178,7 @@ class ChangePasswordScreen(BaseScreen):
         self.query_one("#login-status", Label).update(plain("Saving…"))
 
         def change() -> None:
-            from carriertui.store import contacts
+            from carriertui.store.contacts import service as contacts
 
             contacts.portal_change_password(db, identity, current, new)
 
@@ -493,7 +493,7 @@ class PortalScreen(BaseScreen):
         if self.is_portal_login:
             return
         if self.profile_changes():
-            from carriertui.screens.dialogs import ConfirmScreen
+            from carriertui.widgets.confirm import ConfirmScreen
 
             def answered(discard: bool | None) -> None:
                 if discard:

@@ -15,7 +15,7 @@ from carriertui.screens.base import run_service
 from carriertui.screens.summary import SummaryPane
 
 if TYPE_CHECKING:
-    from carriertui.store.contacts import PortalIdentity
+    from carriertui.store.contacts.service import PortalIdentity
 
 # The Summary pane's actions that write or reach beyond the customer's own view.
 OPERATOR_ACTIONS = frozenset({"generate", "auto_generate", "mark_paid", "cdr_report", "rollup"})

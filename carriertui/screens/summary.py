@@ -155,7 +155,7 @@ class SummaryPane(Vertical):
     @property
     def can_edit(self) -> bool:
         actor = self.actor
-        from carriertui.store.models import Role
+        from carriertui.store.enums import Role
 
         return not self.read_only and actor is not None and actor.can(Role.OPERATOR)
 
@@ -475,7 +475,7 @@ class SummaryPane(Vertical):
         if row is None:
             return
         from carriertui.store import invoices
-        from carriertui.store.models import InvoiceStatus
+        from carriertui.store.enums import InvoiceStatus
 
         app = self._app
         db, actor, invoice_id = app.db, self.actor, int(row[0])
@@ -508,7 +508,7 @@ class SummaryPane(Vertical):
         if row is None:
             return
         from carriertui import locations
-        from carriertui.store import cdrs
+        from carriertui.store.cdrs import importer as cdrs
         from carriertui.widgets.grid.dialogs import ExportScreen
 
         app = self._app

@@ -20,11 +20,12 @@ from sqlmodel import Session, SQLModel, col, select
 
 from carriertui.grid.export import ExportError
 from carriertui.grid.model import Column, ColumnType, Row
-from carriertui.store import chain
 from carriertui.store.context import Actor
-from carriertui.store.db import Database
-from carriertui.store.models import AuditAction, AuditEntry, Customer, HttpVerb, Role
-from carriertui.store.rowsource import SqlRowSource
+from carriertui.store.db import chain
+from carriertui.store.db.database import Database
+from carriertui.store.db.rowsource import SqlRowSource
+from carriertui.store.db.tables import AuditEntry, Customer
+from carriertui.store.enums import AuditAction, HttpVerb, Role
 
 REDACTED = "***"
 # Field names whose values never reach the audit log; matched case-insensitively on the last
@@ -215,7 +216,7 @@ def grid_source(db: Database, actor: Actor, *, customer_id: int | None = None) -
         + literal(" ")
         + func.coalesce(table.c.after_json, literal(""))
     )
-    from carriertui.store import audit_search
+    from carriertui.store.db import search as audit_search
 
     search_index = audit_search.index_for_database(db)
     if customer_id is not None:
@@ -233,7 +234,7 @@ def grid_source(db: Database, actor: Actor, *, customer_id: int | None = None) -
 
     from sqlalchemy import select
 
-    from carriertui.store.models import Customer
+    from carriertui.store.db.tables import Customer
 
     customers = Customer.__table__  # type: ignore[attr-defined]
     if search_index is not None:

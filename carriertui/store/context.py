@@ -7,8 +7,8 @@ import os
 import socket
 from dataclasses import dataclass
 
+from carriertui.store.enums import Role
 from carriertui.store.errors import PermissionDeniedError
-from carriertui.store.models import Role
 
 PORTAL_ACTOR = "Portal"
 API_ACTOR = "API"

@@ -13,20 +13,14 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from carriertui.grid.model import Column, ColumnType, Tone, tones
-from carriertui.store import audit, validation
+from carriertui.store import audit, edits, validation
 from carriertui.store.context import Actor
 from carriertui.store.currencies import ISO_4217
-from carriertui.store.db import Database
+from carriertui.store.db.database import Database
+from carriertui.store.db.rowsource import SqlRowSource, check_search, sqlite_like, table_source
+from carriertui.store.db.tables import Customer
+from carriertui.store.enums import AuditAction, CustomerStatus, InvoiceSchedule, Role
 from carriertui.store.errors import NotFoundError, StaleEditError, ValidationError
-from carriertui.store.models import (
-    AuditAction,
-    Customer,
-    CustomerStatus,
-    HttpVerb,
-    InvoiceSchedule,
-    Role,
-)
-from carriertui.store.rowsource import SqlRowSource, check_search, sqlite_like, table_source
 
 TABLE = "customer"
 _ACCOUNT_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
@@ -100,6 +94,9 @@ def _audit_view(customer: Customer) -> dict[str, Any] | None:
     if data is not None:
         data.pop("name_folded", None)
     return data
+
+
+AUDITED = edits.Audited(TABLE, view=_audit_view, customer_id=lambda customer: customer.id)
 
 
 def clean_value(field: str, value: Any) -> Any:
@@ -240,18 +237,12 @@ def create_customer(
     with db.write() as session:
         _check_unique(session, cleaned, exclude_id=None)
         customer = Customer(name_folded=cleaned["name"].casefold(), **cleaned)
-        session.add(customer)
-        session.flush()
-        audit.record(
+        edits.record_create(
             session,
             actor,
-            action=AuditAction.CREATE,
-            verb=HttpVerb.POST,
-            table=TABLE,
-            key=customer.id,
-            customer_id=customer.id,
-            message=f"Customer {customer.name} created",
-            after=_audit_view(customer),
+            customer,
+            AUDITED,
+            message=lambda row: f"Customer {row.name} created",
             comment=comment,
         )
         return _to_record(customer)
@@ -274,11 +265,14 @@ def update_customer(
     actor.require(Role.OPERATOR, "change customers")
     cleaned = _clean(changes, EDITABLE_FIELDS)
     with db.write() as session:
-        customer = session.get(Customer, customer_id)
-        if customer is None:
-            raise NotFoundError(f"no customer with id {customer_id}")
-        if customer.version != expected_version:
-            raise StaleEditError(TABLE, customer_id, _to_record(customer), dict(cleaned))
+        customer = edits.load_current(
+            session,
+            Customer,
+            customer_id,
+            expected_version=expected_version,
+            missing=f"no customer with id {customer_id}",
+            stale=lambda row: StaleEditError(TABLE, customer_id, _to_record(row), dict(cleaned)),
+        )
         apply_changes(session, actor, customer, cleaned, comment=comment)
         return _to_record(customer)
 
@@ -295,29 +289,25 @@ def apply_changes(
 ) -> bool:
     """Apply already-cleaned changes in ``session`` and audit them; False when nothing changes.
     Shared by updates and Delay and Save (carriertui/store/pending.py)."""
-    real = {k: v for k, v in cleaned.items() if getattr(customer, k) != v}
+    real = edits.changed(customer, cleaned)
     if not real:
         return False
     _check_unique(session, real, exclude_id=customer.id)
-    before = _audit_view(customer)
-    for field, value in real.items():
-        setattr(customer, field, value)
-    if "name" in real:
-        customer.name_folded = real["name"].casefold()
-    session.add(customer)
-    session.flush()
-    audit.record(
+
+    def fold_name(row: Customer) -> None:
+        if "name" in real:
+            row.name_folded = real["name"].casefold()
+
+    edits.apply_audited(
         session,
         actor,
+        customer,
+        real,
+        AUDITED,
         action=action,
-        verb=HttpVerb.PUT,
-        table=TABLE,
-        key=customer.id,
-        customer_id=customer.id,
-        message=message or f"Customer {customer.name} updated: {', '.join(sorted(real))}",
-        before=before,
-        after=_audit_view(customer),
+        message=lambda row: message or f"Customer {row.name} updated: {', '.join(sorted(real))}",
         comment=comment,
+        after_set=fold_name,
     )
     return True
 

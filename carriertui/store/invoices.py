@@ -21,7 +21,7 @@ Rules (issue 7, DOMAIN.md 6 and 8.3):
   2 minor units). Total = subtotal + tax. Issue date = the UTC day of generation; due date = issue
   date + the customer's Invoice Due Days. Status starts Unpaid.
 - Numbers (``INV-000001``) are sequential and gap-free across the account: the next is MAX + 1,
-  read under :func:`carriertui.store.locks.lock_invoice_numbers` (PostgreSQL; SQLite's
+  read under :func:`carriertui.store.db.locks.lock_invoice_numbers` (PostgreSQL; SQLite's
   ``BEGIN IMMEDIATE`` already serialises writers), with UNIQUE indexes as the net. Nothing is
   reserved ahead, so a generation that rolls back burns no number.
 - A period is invoiced at most once per customer: a period overlapping any invoice of the
@@ -48,20 +48,14 @@ from sqlmodel import Session
 from carriertui.grid.model import Column, ColumnType, Tone, tones
 from carriertui.store import audit
 from carriertui.store.context import Actor
-from carriertui.store.db import Database
+from carriertui.store.db.database import Database
+from carriertui.store.db.locks import lock_invoice_numbers
+from carriertui.store.db.rowsource import SqlRowSource
+from carriertui.store.db.tables import CdrHourly, Customer, Invoice
+from carriertui.store.db.tables import InvoiceLine as InvoiceLineRow
+from carriertui.store.db.types import utcnow
+from carriertui.store.enums import AuditAction, HttpVerb, InvoiceSchedule, InvoiceStatus, Role
 from carriertui.store.errors import NotFoundError, ValidationError
-from carriertui.store.locks import lock_invoice_numbers
-from carriertui.store.models import (
-    AuditAction,
-    CdrHourly,
-    Customer,
-    HttpVerb,
-    Invoice,
-    InvoiceSchedule,
-    InvoiceStatus,
-    Role,
-)
-from carriertui.store.models import InvoiceLine as InvoiceLineRow
 from carriertui.store.periods import (
     PeriodKind,
     as_utc,
@@ -71,8 +65,6 @@ from carriertui.store.periods import (
     periods_between,
 )
 from carriertui.store.rollups import roll_up_marked_hours
-from carriertui.store.rowsource import SqlRowSource
-from carriertui.store.types import utcnow
 
 TABLE = "invoice"
 INVOICE_KINDS = (PeriodKind.DAILY, PeriodKind.WEEKLY, PeriodKind.MONTHLY)

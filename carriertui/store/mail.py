@@ -35,21 +35,14 @@ from sqlmodel import Session, col, select
 
 from carriertui.grid.model import Column, ColumnType, Tone, tones
 from carriertui.store import audit, passwords
+from carriertui.store.contacts import credentials as contact_credentials
 from carriertui.store.context import Actor
-from carriertui.store.db import Database
+from carriertui.store.db.database import Database
+from carriertui.store.db.rowsource import SqlRowSource, table_source
+from carriertui.store.db.tables import Contact, Customer, OutboxMessage
+from carriertui.store.db.types import utcnow
+from carriertui.store.enums import AuditAction, HttpVerb, MailKind, OutboxStatus, Role
 from carriertui.store.errors import StoreError
-from carriertui.store.models import (
-    AuditAction,
-    Contact,
-    Customer,
-    HttpVerb,
-    MailKind,
-    OutboxMessage,
-    OutboxStatus,
-    Role,
-)
-from carriertui.store.rowsource import SqlRowSource, table_source
-from carriertui.store.types import utcnow
 
 TABLE = "outbox_message"
 MAX_ATTEMPTS = 8
@@ -400,8 +393,6 @@ def flush_outbox(
     clock: Callable[[], datetime] = utcnow,
 ) -> FlushReport:
     """Deliver due messages, at most ``limit``. Safe to run from several processes at once."""
-    from carriertui.store import contacts
-
     report = FlushReport()
     # A wrong setting (a Maildir this account cannot write) is one clear error, raised before
     # any message is claimed: no attempt is spent on it, and nothing is half-delivered.
@@ -451,7 +442,7 @@ def flush_outbox(
             if password_hash is not None and current.contact_id is not None:
                 target = session.get(Contact, current.contact_id)
                 if target is not None:
-                    contacts.set_password_hash(
+                    contact_credentials.set_password_hash(
                         session,
                         actor,
                         target,

@@ -10,18 +10,20 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from carriertui.grid.model import Column, ColumnType, Tone, tones
-from carriertui.store import audit, passwords
+from carriertui.store import audit, edits, passwords
 from carriertui.store.context import Actor
-from carriertui.store.db import Database
+from carriertui.store.db.database import Database
+from carriertui.store.db.locks import lock_operator_accounts
+from carriertui.store.db.rowsource import SqlRowSource, table_source
+from carriertui.store.db.tables import Operator
+from carriertui.store.db.types import utcnow
+from carriertui.store.enums import AuditAction, HttpVerb, Role
 from carriertui.store.errors import AuthenticationError, NotFoundError, ValidationError
-from carriertui.store.locks import lock_operator_accounts
-from carriertui.store.models import AuditAction, HttpVerb, Operator, Role
-from carriertui.store.rowsource import SqlRowSource, table_source
-from carriertui.store.types import utcnow
 
 MAX_FAILED_LOGINS = 10
 LOCKOUT = timedelta(minutes=15)
 TABLE = "operator"
+AUDITED = edits.Audited(TABLE)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 
 
@@ -94,18 +96,8 @@ def _save_audited(
 ) -> None:
     """Save a change to ``operator`` and audit it (UPDATE, before and after), in the caller's
     transaction."""
-    session.add(operator)
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        action=AuditAction.UPDATE,
-        verb=HttpVerb.PUT,
-        table=TABLE,
-        key=operator.id,
-        message=message,
-        before=before,
-        after=audit.snapshot(operator),
+    edits.apply_audited(
+        session, actor, operator, {}, AUDITED, message=lambda row: message, before=before
     )
 
 
@@ -123,17 +115,12 @@ def _insert(session: Session, actor: Actor, name: str, role: Role, password: str
     if _get_by_name(session, name) is not None:
         raise ValidationError("name", f"an operator named {name!r} exists already")
     operator = Operator(name=name, role=role, password_hash=passwords.hash_password(password))
-    session.add(operator)
-    session.flush()
-    audit.record(
+    edits.record_create(
         session,
         actor,
-        action=AuditAction.CREATE,
-        verb=HttpVerb.POST,
-        table=TABLE,
-        key=operator.id,
-        message=f"Operator {name} created ({role.value})",
-        after=audit.snapshot(operator),
+        operator,
+        AUDITED,
+        message=lambda row: f"Operator {name} created ({role.value})",
     )
     return operator
 

@@ -12,11 +12,12 @@ from sqlmodel import Session, func, select
 
 from carriertui.store import audit, validation
 from carriertui.store.context import Actor
-from carriertui.store.db import Database
+from carriertui.store.db.database import Database
+from carriertui.store.db.locks import lock_number_plan
+from carriertui.store.db.tables import NumberBlock, Option
+from carriertui.store.db.types import utcnow
+from carriertui.store.enums import AuditAction, HttpVerb, Role
 from carriertui.store.errors import ValidationError
-from carriertui.store.locks import lock_number_plan
-from carriertui.store.models import AuditAction, HttpVerb, NumberBlock, Option, Role
-from carriertui.store.types import utcnow
 
 TABLE = "option"
 

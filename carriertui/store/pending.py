@@ -23,9 +23,14 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, SQLModel, col, select
 
 from carriertui.grid.model import Column, ColumnType, Tone, tones
-from carriertui.store import audit, contacts, customers
+from carriertui.store import audit, customers, edits
+from carriertui.store.contacts import service as contacts
 from carriertui.store.context import Actor
-from carriertui.store.db import Database
+from carriertui.store.db.database import Database
+from carriertui.store.db.rowsource import SqlRowSource, table_source
+from carriertui.store.db.tables import Contact, Customer, PendingChange
+from carriertui.store.db.types import utcnow
+from carriertui.store.enums import AuditAction, HttpVerb, PendingStatus, Role
 from carriertui.store.errors import (
     DatabaseBusyError,
     NotFoundError,
@@ -33,19 +38,9 @@ from carriertui.store.errors import (
     StoreError,
     ValidationError,
 )
-from carriertui.store.models import (
-    AuditAction,
-    Contact,
-    Customer,
-    HttpVerb,
-    PendingChange,
-    PendingStatus,
-    Role,
-)
-from carriertui.store.rowsource import SqlRowSource, table_source
-from carriertui.store.types import utcnow
 
 TABLE = "pending_change"
+AUDITED = edits.Audited(TABLE, customer_id=lambda change: change.customer_id)
 LONGEST_DELAY = timedelta(days=366)
 
 
@@ -169,12 +164,15 @@ def schedule_change(
     if due_at - now > LONGEST_DELAY:
         raise ValidationError("due", "must be within a year")
     with db.write() as session:
-        record = session.get(target.model, target_id)
-        if record is None:
-            raise NotFoundError(f"no {table} with id {target_id}")
-        if record.version != expected_version:  # type: ignore[attr-defined]
-            raise StaleEditError(table, target_id, None, dict(cleaned))
-        real = {k: v for k, v in cleaned.items() if _current(record, k) != v}
+        record = edits.load_current(
+            session,
+            target.model,
+            target_id,
+            expected_version=expected_version,
+            missing=f"no {table} with id {target_id}",
+            stale=lambda row: StaleEditError(table, target_id, None, dict(cleaned)),
+        )
+        real = edits.changed(record, cleaned, _current)
         if not real:
             raise ValidationError("due", "the changes equal what is saved now")
         description = f"{target.label(record)}: {', '.join(sorted(real))}"
@@ -192,18 +190,14 @@ def schedule_change(
             status=PendingStatus.PENDING.value,
             comment=comment,
         )
-        session.add(change)
-        session.flush()
-        audit.record(
+        edits.record_create(
             session,
             actor,
-            action=AuditAction.CREATE,
-            verb=HttpVerb.POST,
-            table=TABLE,
-            key=change.id,
-            customer_id=change.customer_id,
-            message=f"Delayed change scheduled for {due_at:%Y-%m-%d %H:%M} UTC: {description}",
-            after=audit.snapshot(change),
+            change,
+            AUDITED,
+            message=lambda row: (
+                f"Delayed change scheduled for {due_at:%Y-%m-%d %H:%M} UTC: {description}"
+            ),
             comment=comment,
         )
         return _to_record(change)
@@ -308,7 +302,7 @@ def _scheduler_now(session: Session, change: PendingChange) -> tuple[Actor, str 
     the change was scheduled does not get it applied with the rights they had then. A
     scheduler that is not an operator account (the CLI's API) keeps the role recorded at
     scheduling."""
-    from carriertui.store.models import Operator
+    from carriertui.store.db.tables import Operator
 
     scheduler = _scheduler(change)
     operator = session.exec(select(Operator).where(Operator.name == change.operator)).first()

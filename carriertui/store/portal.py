@@ -15,12 +15,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from carriertui.store import contacts, invoices, numbers, summary
-from carriertui.store.contacts import PortalIdentity
-from carriertui.store.db import Database
+from carriertui.store import invoices, summary
+from carriertui.store.contacts import service as contacts
+from carriertui.store.contacts.service import PortalIdentity
+from carriertui.store.db.database import Database
+from carriertui.store.db.rowsource import SqlRowSource
+from carriertui.store.db.tables import Contact, Customer
 from carriertui.store.errors import NotFoundError, StaleEditError
-from carriertui.store.models import Contact, Customer
-from carriertui.store.rowsource import SqlRowSource
+from carriertui.store.numbers import service as numbers
 from carriertui.store.summary import BilledSummary, SummaryView
 
 

@@ -24,9 +24,9 @@ from typing import Any
 
 from sqlalchemy import text
 
-from carriertui.store.db import Database
-from carriertui.store.models import RollupState
-from carriertui.store.types import utcnow
+from carriertui.store.db.database import Database
+from carriertui.store.db.tables import RollupState
+from carriertui.store.db.types import utcnow
 
 _STATE_ID = 1
 

@@ -7,11 +7,11 @@ these two functions, so the audit log shows every session's end next to its LOGI
 from __future__ import annotations
 
 from carriertui.store import audit
-from carriertui.store.contacts import TABLE as CONTACT_TABLE
-from carriertui.store.contacts import PortalIdentity
+from carriertui.store.contacts.service import TABLE as CONTACT_TABLE
+from carriertui.store.contacts.service import PortalIdentity
 from carriertui.store.context import Actor
-from carriertui.store.db import Database
-from carriertui.store.models import AuditAction, HttpVerb
+from carriertui.store.db.database import Database
+from carriertui.store.enums import AuditAction, HttpVerb
 from carriertui.store.operators import TABLE as OPERATOR_TABLE
 
 

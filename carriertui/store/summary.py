@@ -24,9 +24,11 @@ from sqlalchemy import BigInteger, func, literal_column, select, type_coerce
 from carriertui.grid.memory import InMemoryRowSource
 from carriertui.grid.model import Column, ColumnType, Row, negative_tone
 from carriertui.store.context import Actor
-from carriertui.store.db import Database
+from carriertui.store.db.database import Database
+from carriertui.store.db.tables import CdrHourly, Customer
+from carriertui.store.db.types import MONEY_SCALE, utcnow
+from carriertui.store.enums import Role
 from carriertui.store.errors import NotFoundError, ValidationError
-from carriertui.store.models import CdrHourly, Customer, Role
 from carriertui.store.periods import (
     HOUR,
     PeriodKind,
@@ -37,7 +39,6 @@ from carriertui.store.periods import (
     periods_between,
 )
 from carriertui.store.rollups import last_rollup_at
-from carriertui.store.types import MONEY_SCALE, utcnow
 
 
 class SummaryView(StrEnum):

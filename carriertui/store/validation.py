@@ -6,8 +6,8 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from carriertui.store.db.types import MONEY_SCALE, quantize
 from carriertui.store.errors import ValidationError
-from carriertui.store.types import MONEY_SCALE, quantize
 from carriertui.text import has_control_characters
 
 E = TypeVar("E", bound=StrEnum)

@@ -12,8 +12,9 @@ from textual.widgets import Input
 from carriertui.app import CarrierApp
 from carriertui.store import customers, operators
 from carriertui.store.context import Actor
-from carriertui.store.db import Database, open_database
-from carriertui.store.models import Customer, Role
+from carriertui.store.db.database import Database, open_database
+from carriertui.store.db.tables import Customer
+from carriertui.store.enums import Role
 
 PASSWORD = "correct horse battery staple"
 FIXED_CREATED = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)

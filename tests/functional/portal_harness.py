@@ -11,9 +11,10 @@ from pathlib import Path
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
-from carriertui.store import contacts, customers, mail
+from carriertui.store import customers, mail
+from carriertui.store.contacts import service as contacts
 from carriertui.store.context import Actor
-from carriertui.store.models import Role
+from carriertui.store.enums import Role
 from tests.functional.harness import open_db, seed, settle, wait_for
 
 ADMIN = Actor("seed-admin", Role.ADMIN, "127.0.0.1")

@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from carriertui.store import cdrs, customers, rollups
+from carriertui.store import customers, rollups
+from carriertui.store.cdrs import importer as cdrs
 from carriertui.store.context import Actor
-from carriertui.store.models import Role
+from carriertui.store.enums import Role
 from tests.functional.harness import open_db, seed
 
 ADMIN = Actor("test", Role.ADMIN, "127.0.0.1")

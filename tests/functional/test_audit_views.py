@@ -132,7 +132,7 @@ async def test_palette_goes_to_the_account_audit_log_newest_first(tmp_path: Path
 async def test_the_log_says_when_new_entries_arrived_and_r_shows_them(tmp_path: Path) -> None:
     from carriertui.store import customers
     from carriertui.store.context import Actor
-    from carriertui.store.models import Role
+    from carriertui.store.enums import Role
     from tests.functional.harness import open_db
 
     url = seed(tmp_path / "a.sqlite")

@@ -8,8 +8,8 @@ from pathlib import Path
 from carriertui.app import CarrierApp
 from carriertui.screens.contacts import ChangePasswordScreen, ContactFormScreen
 from carriertui.screens.customer import CustomerScreen
-from carriertui.screens.dialogs import ConfirmScreen
 from carriertui.screens.row_menu import RowMenu
+from carriertui.widgets.confirm import ConfirmScreen
 from tests.functional.harness import seed, settle, wait_for
 from tests.functional.rendered import rendered_text
 from tests.functional.test_contacts import SIZE, _add_contact, _contacts_tab

@@ -19,10 +19,12 @@ from carriertui.screens.contacts import (
 )
 from carriertui.screens.customer import CustomerScreen
 from carriertui.screens.delay import DelayLogScreen, DelayScreen
-from carriertui.screens.dialogs import ConfirmScreen, ConflictScreen
-from carriertui.store import audit, contacts, customers, mail, pending
+from carriertui.screens.dialogs import ConflictScreen
+from carriertui.store import audit, customers, mail, pending
+from carriertui.store.contacts import service as contacts
 from carriertui.store.context import Actor
-from carriertui.store.models import PendingStatus, Role
+from carriertui.store.enums import PendingStatus, Role
+from carriertui.widgets.confirm import ConfirmScreen
 from carriertui.widgets.form import Form
 from carriertui.widgets.grid import Grid
 from tests.functional.harness import (

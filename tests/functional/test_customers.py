@@ -16,7 +16,7 @@ from carriertui.screens.help import HelpScreen
 from carriertui.screens.options import OptionsScreen
 from carriertui.store import audit, customers, options
 from carriertui.store.context import Actor
-from carriertui.store.models import Role
+from carriertui.store.enums import Role
 from carriertui.widgets.grid import Grid
 from tests.functional.harness import (
     grid_column,

@@ -17,8 +17,8 @@ from textual.widgets import Input, OptionList, Static, TabbedContent
 
 from carriertui import locations
 from carriertui.app import CarrierApp
-from carriertui.screens.dialogs import ConfirmScreen
 from carriertui.screens.portal import PortalScreen
+from carriertui.widgets.confirm import ConfirmScreen
 from carriertui.widgets.grid import Grid
 from carriertui.widgets.grid.dialogs import ExportScreen, GridMenu
 from carriertui.widgets.grid.transfer import CsvScreen
@@ -59,7 +59,8 @@ async def _menu_choose(pilot, choice: str) -> None:
 
 
 def _portal_traffic(url: str) -> None:
-    from carriertui.store import cdrs, customers, rollups
+    from carriertui.store import customers, rollups
+    from carriertui.store.cdrs import importer as cdrs
 
     db = open_db(url)
     northwind = customers.find_customer(db, ADMIN, "NWT-001")

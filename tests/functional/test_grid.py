@@ -247,8 +247,8 @@ async def test_space_ticks_rows_and_v_shows_a_whole_value() -> None:
 
 
 async def test_refresh_keeps_the_cursor_on_the_same_record(tmp_path: Path) -> None:
-    from carriertui.store.db import open_database
-    from carriertui.store.rowsource import SqlRowSource
+    from carriertui.store.db.database import open_database
+    from carriertui.store.db.rowsource import SqlRowSource
 
     db = open_database(f"sqlite:///{tmp_path / 'g.sqlite'}")
     metadata = MetaData()

@@ -11,8 +11,8 @@ from carriertui.screens.customers import CustomersScreen
 from carriertui.screens.login import FirstAdminScreen, LoginScreen
 from carriertui.store import audit, operators
 from carriertui.store.context import Actor
+from carriertui.store.enums import Role
 from carriertui.store.errors import AuthenticationError
-from carriertui.store.models import Role
 from tests.functional.harness import PASSWORD, log_in, open_db, seed, settle, wait_for
 
 SIZE = (80, 24)
@@ -88,7 +88,7 @@ async def test_first_admin_is_offered_on_an_empty_database(tmp_path: Path) -> No
 
 
 async def test_demo_opens_logged_in_with_a_banner_and_the_login_is_audited(tmp_path: Path) -> None:
-    from carriertui.store.demo import DEMO_OPERATOR, build_demo
+    from carriertui.demo.builder import DEMO_OPERATOR, build_demo
 
     url = f"sqlite:///{tmp_path / 'demo.sqlite'}"
     build_demo(url).dispose()

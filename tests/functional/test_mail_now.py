@@ -18,9 +18,10 @@ from aiosmtpd.controller import Controller
 from carriertui import app as app_module
 from carriertui.app import CarrierApp
 from carriertui.screens.contacts import ChangePasswordScreen, ContactFormScreen
-from carriertui.store import contacts, customers, mail
+from carriertui.store import customers, mail
+from carriertui.store.contacts import service as contacts
 from carriertui.store.context import Actor
-from carriertui.store.models import OutboxStatus, Role
+from carriertui.store.enums import OutboxStatus, Role
 from tests.functional.harness import open_db, seed, settle, wait_for
 from tests.functional.test_contacts import _contacts_tab
 from tests.unit.test_mail import Collector, unused_port

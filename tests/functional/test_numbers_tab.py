@@ -11,16 +11,18 @@ from textual.widgets import Input, Static, TabbedContent
 
 from carriertui.app import CarrierApp
 from carriertui.screens.customer import CustomerScreen
-from carriertui.screens.dialogs import ConfirmScreen
 from carriertui.screens.numbers import (
     ExtensionFormScreen,
     NumberBlockPane,
     NumberPickerScreen,
     PasswordOnceScreen,
 )
-from carriertui.store import audit, customers, numbers, options, passwords
+from carriertui.store import audit, customers, options, passwords
 from carriertui.store.context import Actor
-from carriertui.store.models import Role, SipUser
+from carriertui.store.db.tables import SipUser
+from carriertui.store.enums import Role
+from carriertui.store.numbers import service as numbers
+from carriertui.widgets.confirm import ConfirmScreen
 from carriertui.widgets.form import Form
 from carriertui.widgets.grid import Grid
 from tests.functional.harness import grid_column, log_in, open_db, seed, settle, wait_for

@@ -8,12 +8,12 @@ from pathlib import Path
 from textual.widgets import Input, Label, Select
 
 from carriertui.app import CarrierApp
-from carriertui.screens.dialogs import ConfirmScreen
 from carriertui.screens.operators import AccountFormScreen, OperatorsScreen
 from carriertui.store import audit, operators
 from carriertui.store.context import Actor
+from carriertui.store.enums import Role
 from carriertui.store.errors import AuthenticationError
-from carriertui.store.models import Role
+from carriertui.widgets.confirm import ConfirmScreen
 from tests.functional.harness import (
     PASSWORD,
     log_in,

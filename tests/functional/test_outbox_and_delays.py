@@ -14,10 +14,11 @@ from carriertui.app import CarrierApp
 from carriertui.screens.customer import CustomerScreen
 from carriertui.screens.delay import DelayScreen
 from carriertui.screens.outbox import OutboxScreen
-from carriertui.store import contacts, customers, mail, pending
+from carriertui.store import customers, mail, pending
+from carriertui.store.contacts import service as contacts
 from carriertui.store.context import Actor
-from carriertui.store.models import PendingStatus, Role
-from carriertui.store.types import utcnow
+from carriertui.store.db.types import utcnow
+from carriertui.store.enums import PendingStatus, Role
 from carriertui.widgets.grid import Grid
 from tests.functional.harness import grid_column, log_in, open_db, seed, settle, wait_for, wait_grid
 

@@ -14,10 +14,11 @@ from textual.widgets import Button, Input, Label, TabbedContent
 from carriertui.app import CarrierApp
 from carriertui.screens.customers import CustomersScreen
 from carriertui.screens.portal import ChangePasswordScreen, PortalLoginScreen, PortalScreen
-from carriertui.store import audit, contacts, passwords
+from carriertui.store import audit, passwords
+from carriertui.store.contacts import service as contacts
 from carriertui.store.context import Actor
+from carriertui.store.enums import Role
 from carriertui.store.errors import AuthenticationError, PermissionDeniedError
-from carriertui.store.models import Role
 from tests.functional.harness import log_in, open_db, palette_search, settle, wait_for
 from tests.functional.portal_harness import (
     ADMIN,
@@ -333,7 +334,7 @@ async def test_hostile_contact_text_is_shown_literally(tmp_path: Path) -> None:
     characters, a foreign writer might not) neither act, crash nor reach the terminal."""
     from sqlalchemy import update
 
-    from carriertui.store.models import Contact
+    from carriertui.store.db.tables import Contact
 
     url, contact_id = seed_portal(tmp_path)
     db = open_db(url)
@@ -365,7 +366,8 @@ async def test_hostile_contact_text_is_shown_literally(tmp_path: Path) -> None:
 async def test_the_portal_shows_the_customers_blocks_and_extensions_read_only(
     tmp_path: Path,
 ) -> None:
-    from carriertui.store import customers, numbers, options
+    from carriertui.store import customers, options
+    from carriertui.store.numbers import service as numbers
     from tests.functional.harness import grid_column
 
     url, _contact_id = seed_portal(tmp_path)
@@ -405,7 +407,8 @@ async def test_the_portal_shows_the_customers_summary_read_only(tmp_path: Path) 
     from decimal import Decimal
 
     from carriertui.screens.summary import SummaryPane
-    from carriertui.store import cdrs, customers, invoices, rollups
+    from carriertui.store import customers, invoices, rollups
+    from carriertui.store.cdrs import importer as cdrs
     from tests.functional.harness import grid_column
 
     url, _contact_id = seed_portal(tmp_path)

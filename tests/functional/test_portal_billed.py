@@ -14,8 +14,9 @@ from carriertui.app import CarrierApp
 from carriertui.grid.export import write_csv_cells
 from carriertui.screens.portal import PortalScreen
 from carriertui.screens.summary import SummaryPane
-from carriertui.store import cdrs, customers, invoices, rollups
-from carriertui.store.models import InvoiceStatus
+from carriertui.store import customers, invoices, rollups
+from carriertui.store.cdrs import importer as cdrs
+from carriertui.store.enums import InvoiceStatus
 from tests.functional.harness import open_db, settle, wait_for, wait_grid
 from tests.functional.portal_harness import (
     ADMIN,

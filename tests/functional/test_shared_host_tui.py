@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from carriertui.app import CarrierApp
-from carriertui.store import contacts, customers
+from carriertui.store import customers
+from carriertui.store.contacts import service as contacts
 from carriertui.store.context import Actor
-from carriertui.store.models import Role
+from carriertui.store.enums import Role
 from tests.functional.harness import log_in, open_db, seed, wait_for
 
 SIZE = (80, 24)
@@ -47,7 +48,8 @@ async def test_the_login_screen_names_an_older_schema_and_writes_nothing(
     from sqlalchemy import text
     from textual.widgets import Button, Label
 
-    from carriertui.store.db import SCHEMA_VERSION, Database
+    from carriertui.store.db.database import Database
+    from carriertui.store.db.migrations import SCHEMA_VERSION
 
     path = tmp_path / "old.sqlite"
     url = seed(path)

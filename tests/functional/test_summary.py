@@ -146,7 +146,7 @@ async def test_a_cdr_report_again_into_the_export_folder_asks_before_replacing(
 ) -> None:
     """The default path is the export folder and the report names its own file: the second
     report of the same day finds it there and asks; "Keep it" leaves the first one as it was."""
-    from carriertui.screens.dialogs import ConfirmScreen
+    from carriertui.widgets.confirm import ConfirmScreen
 
     with time_machine.travel(NOW, tick=True):
         url, _customer = seed_traffic(tmp_path)

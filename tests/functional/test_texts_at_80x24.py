@@ -12,7 +12,8 @@ from carriertui.app import CarrierApp
 from carriertui.screens.audit import AuditLogScreen
 from carriertui.screens.contacts import ChangePasswordScreen
 from carriertui.screens.customer import CustomerScreen
-from carriertui.store import customers, numbers, options
+from carriertui.store import customers, options
+from carriertui.store.numbers import service as numbers
 from tests.functional.harness import log_in, open_db, seed, settle, wait_for
 from tests.functional.rendered import rendered_lines, rendered_text
 from tests.functional.test_contacts import ADMIN, SIZE, _add_contact, _contacts_tab

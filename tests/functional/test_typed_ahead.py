@@ -15,10 +15,11 @@ from textual.widgets import Input, Switch, TabbedContent
 from carriertui.app import CarrierApp
 from carriertui.screens.contacts import ChangePasswordScreen, ContactFormScreen
 from carriertui.screens.customer import CustomerScreen
-from carriertui.screens.dialogs import ConfirmScreen
 from carriertui.screens.operators import AccountFormScreen, OperatorsScreen
 from carriertui.screens.options import OptionsScreen
-from carriertui.store import contacts, customers
+from carriertui.store import customers
+from carriertui.store.contacts import service as contacts
+from carriertui.widgets.confirm import ConfirmScreen
 from tests.functional.harness import log_in, open_db, seed, settle, wait_for
 from tests.functional.test_contacts import ADMIN, SIZE, _add_contact, _contacts_tab
 

@@ -12,7 +12,8 @@ from carriertui.app import CarrierApp
 from carriertui.screens.contacts import ChangePasswordScreen
 from carriertui.screens.customer import CustomerScreen
 from carriertui.screens.portal import PortalLoginScreen
-from carriertui.store import audit, contacts
+from carriertui.store import audit
+from carriertui.store.contacts import service as contacts
 from carriertui.store.errors import AuthenticationError
 from tests.functional.harness import open_db, seed, settle, wait_for
 from tests.functional.portal_harness import portal_login

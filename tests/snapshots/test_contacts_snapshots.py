@@ -18,9 +18,10 @@ from carriertui.app import CarrierApp
 from carriertui.screens.contacts import ContactFormScreen
 from carriertui.screens.customer import CustomerScreen
 from carriertui.screens.delay import DelayLogScreen
-from carriertui.store import contacts, customers, pending
+from carriertui.store import customers, pending
+from carriertui.store.contacts import service as contacts
 from carriertui.store.context import Actor
-from carriertui.store.models import Role
+from carriertui.store.enums import Role
 from tests.functional.harness import freeze_cursors, log_in, open_db, seed, settle, wait_for
 
 FIXED = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)

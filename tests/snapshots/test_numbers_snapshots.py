@@ -14,9 +14,10 @@ from textual.pilot import Pilot
 from carriertui.app import CarrierApp
 from carriertui.screens.customer import CustomerScreen
 from carriertui.screens.numbers import NumberBlockPane, NumberPickerScreen
-from carriertui.store import customers, numbers, options, passwords
+from carriertui.store import customers, options, passwords
 from carriertui.store.context import Actor
-from carriertui.store.models import Role
+from carriertui.store.enums import Role
+from carriertui.store.numbers import service as numbers
 from carriertui.widgets.grid import Grid
 from tests.functional.harness import freeze_cursors, log_in, open_db, seed, settle, wait_for
 

@@ -16,7 +16,7 @@ from carriertui.app import CarrierApp
 from carriertui.screens.operators import OperatorsScreen
 from carriertui.store import operators
 from carriertui.store.context import Actor
-from carriertui.store.models import Operator
+from carriertui.store.db.tables import Operator
 from tests.functional.harness import freeze_cursors, log_in, open_db, seed, settle, wait_for
 
 FIXED = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)

@@ -16,7 +16,7 @@ from textual.widgets import TabbedContent
 
 from carriertui.app import CarrierApp
 from carriertui.screens.portal import PortalLoginScreen, PortalScreen
-from carriertui.store import contacts
+from carriertui.store.contacts import service as contacts
 from tests.functional.harness import freeze_cursors, log_in, settle, wait_for
 from tests.functional.portal_harness import (
     CONTACT_EMAIL,

@@ -12,11 +12,12 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from carriertui.store import cdrs, customers
-from carriertui.store.cdrs import CSV_COLUMNS, CdrValues
+from carriertui.store import customers
+from carriertui.store.cdrs import importer as cdrs
+from carriertui.store.cdrs.importer import CSV_COLUMNS, CdrValues
 from carriertui.store.context import Actor
-from carriertui.store.db import Database
-from carriertui.store.models import Cdr, CdrDirtyHour, CdrHourly
+from carriertui.store.db.database import Database
+from carriertui.store.db.tables import Cdr, CdrDirtyHour, CdrHourly
 
 
 def add_customers(db: Database, actor: Actor, *codes: str) -> dict[str, int]:

@@ -12,8 +12,8 @@ from argon2 import PasswordHasher
 from sqlmodel import col, func, select
 
 from carriertui.store import passwords
-from carriertui.store.db import Database
-from carriertui.store.models import AuditEntry, Customer, Operator, Option
+from carriertui.store.db.database import Database
+from carriertui.store.db.tables import AuditEntry, Customer, Operator, Option
 
 
 @dataclass

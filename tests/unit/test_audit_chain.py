@@ -28,11 +28,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from carriertui import locations
-from carriertui.store import audit, chain, customers
-from carriertui.store.chain import AuditKeyError
+from carriertui.store import audit, customers
 from carriertui.store.context import Actor
-from carriertui.store.db import SCHEMA_VERSION, Database
-from carriertui.store.models import AuditAction, AuditEntry, Customer, HttpVerb, Role
+from carriertui.store.db import chain
+from carriertui.store.db.chain import AuditKeyError
+from carriertui.store.db.database import Database
+from carriertui.store.db.migrations import SCHEMA_VERSION
+from carriertui.store.db.tables import AuditEntry, Customer
+from carriertui.store.enums import AuditAction, HttpVerb, Role
 
 HEX_KEY = "00112233445566778899aabbccddeeff" * 2
 ACTOR = Actor(name="alice", role=Role.ADMIN, ip="10.0.0.7")
@@ -674,8 +677,8 @@ WRITER = textwrap.dedent(
     import json, os, sys, time
     from carriertui.store import audit
     from carriertui.store.context import Actor
-    from carriertui.store.db import Database
-    from carriertui.store.models import AuditAction, HttpVerb, Role
+    from carriertui.store.db.database import Database
+    from carriertui.store.enums import AuditAction, HttpVerb, Role
 
     url, connect_args, name, go, count = sys.argv[1:6]
     db = Database(url, connect_args=json.loads(connect_args), busy_timeout_s=60)

@@ -19,8 +19,8 @@ from carriertui import locations
 from carriertui.cli import main
 from carriertui.store import customers, operators
 from carriertui.store.context import Actor
-from carriertui.store.db import Database, open_database
-from carriertui.store.models import Role
+from carriertui.store.db.database import Database, open_database
+from carriertui.store.enums import Role
 
 ACTOR = Actor(name="alice", role=Role.ADMIN, ip="10.0.0.7")
 PASSWORD = "correct horse battery staple 42"

@@ -10,9 +10,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from test_audit_chain import rows, verify, write_entries
 
-from carriertui.store import chain
-from carriertui.store.db import SCHEMA_VERSION, Database, open_database
-from carriertui.store.models import AuditEntry
+from carriertui.store.db import chain
+from carriertui.store.db.database import Database, open_database
+from carriertui.store.db.migrations import SCHEMA_VERSION
+from carriertui.store.db.tables import AuditEntry
 
 COLUMNS = [column.name for column in AuditEntry.__table__.columns]  # type: ignore[attr-defined]
 

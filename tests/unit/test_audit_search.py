@@ -20,10 +20,13 @@ import pytest
 from sqlalchemy import event, text
 
 from carriertui.grid.model import Filter, Query, SortKey, fold_ascii
-from carriertui.store import audit, audit_search, chain, customers, rowsource
+from carriertui.store import audit, customers
 from carriertui.store.context import Actor
-from carriertui.store.db import SCHEMA_VERSION, Database, open_database
-from carriertui.store.models import AuditAction, HttpVerb, Role
+from carriertui.store.db import chain, rowsource
+from carriertui.store.db import search as audit_search
+from carriertui.store.db.database import Database, open_database
+from carriertui.store.db.migrations import SCHEMA_VERSION
+from carriertui.store.enums import AuditAction, HttpVerb, Role
 
 ADMIN = Actor("root", Role.ADMIN, "127.0.0.1")
 WORDS = ["Orca", "ÉCLAIR", "éclair", "Σίγμα", "naïve", "50%_off", 'say "hi"', "back\\slash"]

@@ -28,8 +28,9 @@ from cdr_helpers import (
     write_csv_file,
 )
 
-from carriertui.store import cdrs, rollups
-from carriertui.store.cdrs import CSV_COLUMNS, CdrImportError, import_cdr_file
+from carriertui.store import rollups
+from carriertui.store.cdrs import importer as cdrs
+from carriertui.store.cdrs.importer import CSV_COLUMNS, CdrImportError, import_cdr_file
 from carriertui.store.errors import PermissionDeniedError
 
 
@@ -290,7 +291,7 @@ def test_a_killed_import_leaves_the_database_as_it_was(backend, admin, tmp_path,
     script = textwrap.dedent(
         f"""
         import sys
-        from carriertui.store import cdrs
+        from carriertui.store.cdrs import importer as cdrs
         from carriertui.cli import main
 
         cdrs.BATCH_ROWS = 2000

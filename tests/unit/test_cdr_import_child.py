@@ -27,9 +27,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from carriertui.store import cdr_parse, cdrs
-from carriertui.store.cdrs import CSV_COLUMNS, CdrImportError, import_cdr_file
-from carriertui.store.models import Cdr, CdrDirtyHour
+from carriertui.store.cdrs import child as cdr_parse
+from carriertui.store.cdrs import importer as cdrs
+from carriertui.store.cdrs.importer import CSV_COLUMNS, CdrImportError, import_cdr_file
+from carriertui.store.db.tables import Cdr, CdrDirtyHour
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="the child process is POSIX; /proc is Linux"
@@ -264,7 +265,7 @@ def test_a_child_that_crashes_reports_its_stderr(db, admin, codes, tmp_path, mon
     left behind either."""
     crashing = textwrap.dedent(
         """
-        from carriertui.store import cdr_parse
+        from carriertui.store.cdrs import child as cdr_parse
         parse_batch = cdr_parse._RowParser.parse_batch
         calls = []
 
@@ -315,9 +316,9 @@ def test_the_parser_module_starts_without_sqlalchemy() -> None:
     """The child imports cdr_parse only: no SQLAlchemy, SQLModel or models (each costs a large
     part of a second). import-linter checks the imports; this checks what actually loads."""
     code = (
-        "import sys; import carriertui.store.cdr_parse; "
+        "import sys; import carriertui.store.cdrs.child; "
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'sqlalchemy', 'sqlmodel', "
-        "'pydantic', 'textual', 'rich'}), 'carriertui.store.models' in sys.modules)"
+        "'pydantic', 'textual', 'rich'}), 'carriertui.store.db.tables' in sys.modules)"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60

@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 from cdr_helpers import csv_row
 
-from carriertui.store import cdr_parse, models, types
-from carriertui.store.cdr_parse import CSV_COLUMNS, CdrImportError
+from carriertui.store import enums as models
+from carriertui.store.cdrs import child as cdr_parse
+from carriertui.store.cdrs.child import CSV_COLUMNS, CdrImportError
+from carriertui.store.db import types
 
 CUSTOMERS = {"ACME": 1, "BETA": 2}
 

@@ -15,8 +15,8 @@ from cdr_helpers import add_customers, csv_row, insert, values, write_csv_file
 
 from carriertui.cli import main
 from carriertui.grid.export import ExportCancelled
-from carriertui.store import cdrs
-from carriertui.store.cdrs import CSV_COLUMNS
+from carriertui.store.cdrs import importer as cdrs
+from carriertui.store.cdrs.importer import CSV_COLUMNS
 from carriertui.store.errors import ValidationError
 
 WEEK_START = datetime(2026, 12, 28, tzinfo=UTC)  # ISO week 53 of 2026
@@ -81,7 +81,7 @@ def test_the_cdr_report_of_a_week_reparses_to_exactly_its_cdrs(
     assert Decimal(by_id["mid-7"]["charge"]) == Decimal("7.07")
     assert by_id["first"]["customer"] == "ACME"
     # The report is an import file: into an empty database it gives back the same CDRs.
-    from carriertui.store.db import open_database
+    from carriertui.store.db.database import open_database
 
     other = open_database(f"sqlite:///{tmp_path / 'other.sqlite'}")
     add_customers(other, admin, "ACME")

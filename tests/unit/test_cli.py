@@ -56,7 +56,7 @@ def add_customer(capsys: pytest.CaptureFixture[str], name: str, *extra: str) -> 
 
 
 def open_db(path: Path):
-    from carriertui.store.db import open_database
+    from carriertui.store.db.database import open_database
 
     return open_database(f"sqlite:///{path}")
 
@@ -134,7 +134,7 @@ def test_usage_errors_exit_2(home: Path, capsys: pytest.CaptureFixture[str]) -> 
 def test_init_creates_the_schema_and_prints_its_version(
     home: Path, db_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from carriertui.store.db import SCHEMA_VERSION
+    from carriertui.store.db.migrations import SCHEMA_VERSION
 
     code, out, err = run(capsys, "init")
     assert code == 0, err

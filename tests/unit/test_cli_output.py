@@ -54,8 +54,8 @@ def _database(tmp_path: Path, *, bulk: int = 0, hostile: bool = False) -> str:
 
     from carriertui.store import customers
     from carriertui.store.context import Actor
-    from carriertui.store.db import open_database
-    from carriertui.store.models import Role
+    from carriertui.store.db.database import open_database
+    from carriertui.store.enums import Role
 
     path = tmp_path / "pipe.sqlite"
     db = open_database(f"sqlite:///{path}")
@@ -122,8 +122,8 @@ def test_a_reader_that_stops_early_gets_no_broken_pipe_message(
     if argv[0] == "audit":
         from carriertui.store import customers
         from carriertui.store.context import Actor
-        from carriertui.store.db import open_database
-        from carriertui.store.models import Role
+        from carriertui.store.db.database import open_database
+        from carriertui.store.enums import Role
 
         db = open_database(url)
         actor = Actor("seed", Role.ADMIN, "127.0.0.1")

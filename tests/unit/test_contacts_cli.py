@@ -18,10 +18,11 @@ from sqlmodel import col, select
 from carriertui.cli import main
 from carriertui.grid.export import write_csv
 from carriertui.grid.model import Query
-from carriertui.store import audit, contacts, customers, mail, pending
-from carriertui.store.db import open_database
-from carriertui.store.models import AuditEntry, OutboxMessage
-from carriertui.store.types import utcnow
+from carriertui.store import audit, customers, mail, pending
+from carriertui.store.contacts import service as contacts
+from carriertui.store.db.database import open_database
+from carriertui.store.db.tables import AuditEntry, OutboxMessage
+from carriertui.store.db.types import utcnow
 
 IP = "198.51.100.20"
 

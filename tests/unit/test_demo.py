@@ -10,11 +10,11 @@ import pytest
 
 from carriertui import locations
 from carriertui.cli import main
+from carriertui.demo import builder as demo_module
+from carriertui.demo.builder import DEMO_OPERATOR, build_demo, demo_actor, seed_customers
 from carriertui.store import audit, customers, operators, options
-from carriertui.store import demo as demo_module
-from carriertui.store.demo import DEMO_OPERATOR, build_demo, demo_actor, seed_customers
+from carriertui.store.enums import CustomerStatus, InvoiceSchedule, Role
 from carriertui.store.errors import ValidationError
-from carriertui.store.models import CustomerStatus, InvoiceSchedule, Role
 
 
 @pytest.fixture
@@ -133,7 +133,7 @@ def test_failed_build_removes_the_half_built_file(
 def test_an_interrupted_build_is_completed_without_duplicates(home: Path) -> None:
     path = home / "demo.sqlite"
     url = f"sqlite:///{path}"
-    from carriertui.store.db import open_database
+    from carriertui.store.db.database import open_database
 
     # As if a build had stopped after a few customers (before the demo operator existed).
     db = open_database(url)
@@ -183,8 +183,8 @@ def test_reset_refuses_a_non_sqlite_url() -> None:
 
 
 def test_the_demo_has_number_blocks_and_extensions(home: Path) -> None:
-    from carriertui.store import numbers
-    from carriertui.store.models import ExtensionKind
+    from carriertui.store.enums import ExtensionKind
+    from carriertui.store.numbers import service as numbers
 
     db = build_demo(f"sqlite:///{home / 'demo.sqlite'}")
     try:

@@ -49,7 +49,7 @@ def test_a_defect_is_internal_and_points_at_the_log(db) -> None:
 
 
 def test_a_locked_sqlite_database_is_busy_not_cannot_connect(tmp_path: Path) -> None:
-    from carriertui.store.db import Database
+    from carriertui.store.db.database import Database
 
     path = tmp_path / "locked.sqlite"
     database = Database(f"sqlite:///{path}", busy_timeout_s=0.05)
@@ -69,7 +69,7 @@ def test_a_locked_sqlite_database_is_busy_not_cannot_connect(tmp_path: Path) -> 
 
 
 def test_an_unreachable_server_is_a_connection_failure() -> None:
-    from carriertui.store.db import Database
+    from carriertui.store.db.database import Database
 
     database = Database("postgresql://noc@127.0.0.1:1/carrier")
     try:

@@ -47,10 +47,10 @@ from carriertui.grid.model import (
     SortKey,
     display_text,
 )
-from carriertui.store import rowsource
-from carriertui.store.db import Database
-from carriertui.store.rowsource import SqlRowSource, TrigramIndex, like_pattern
-from carriertui.store.types import FixedDecimal, UTCDateTime
+from carriertui.store.db import rowsource
+from carriertui.store.db.database import Database
+from carriertui.store.db.rowsource import SqlRowSource, TrigramIndex, like_pattern
+from carriertui.store.db.types import FixedDecimal, UTCDateTime
 
 COLUMNS = (
     Column("name", "Name"),

@@ -24,9 +24,10 @@ from carriertui.cli import main
 from carriertui.grid.model import Filter, Query
 from carriertui.store import audit, customers, invoices, rollups, summary
 from carriertui.store.context import Actor
+from carriertui.store.db.tables import AuditEntry, Invoice
+from carriertui.store.enums import InvoiceStatus, Role
 from carriertui.store.errors import NotFoundError, PermissionDeniedError, ValidationError
 from carriertui.store.invoices import DuplicateInvoiceError, PeriodOpenError
-from carriertui.store.models import AuditEntry, Invoice, InvoiceStatus, Role
 from carriertui.store.periods import PeriodKind
 from tests.unit.test_store_concurrency import expect_line, start
 
@@ -447,8 +448,8 @@ GENERATOR = textwrap.dedent(
     from datetime import UTC, datetime, timedelta
     from carriertui.store import invoices
     from carriertui.store.context import Actor
-    from carriertui.store.db import Database
-    from carriertui.store.models import Role
+    from carriertui.store.db.database import Database
+    from carriertui.store.enums import Role
 
     url, connect_args, ids, go, days = sys.argv[1:6]
     db = Database(url, connect_args=json.loads(connect_args))
@@ -524,7 +525,7 @@ def test_two_processes_generating_at_once_number_without_gaps(backend, tmp_path:
 
 @pytest.fixture
 def cli_db(tmp_path: Path, admin) -> str:
-    from carriertui.store.db import open_database
+    from carriertui.store.db.database import open_database
 
     url = f"sqlite:///{tmp_path / 'cli.sqlite'}"
     db = open_database(url)
@@ -650,8 +651,8 @@ def test_marking_several_invoices_is_all_or_nothing(db, admin, acme, audit_log) 
 
 
 def test_the_demo_seeds_invoices_with_older_ones_paid(db, admin) -> None:
-    from carriertui.store import demo
-    from carriertui.store.types import utcnow
+    from carriertui.demo import builder as demo
+    from carriertui.store.db.types import utcnow
 
     weekly = add_customer(db, admin, "WEEK", invoice_schedule="weekly")
     add_customer(db, admin, "NONE")

@@ -19,9 +19,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlmodel import col, select
 
-from carriertui.store import contacts, customers, mail
-from carriertui.store.models import Contact, OutboxMessage
-from carriertui.store.types import utcnow
+from carriertui.store import customers, mail
+from carriertui.store.contacts import service as contacts
+from carriertui.store.db.tables import Contact, OutboxMessage
+from carriertui.store.db.types import utcnow
 
 IP = "198.51.100.20"
 PASSWORD = "violet rivers hum under granite"

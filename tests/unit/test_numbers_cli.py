@@ -49,8 +49,8 @@ def test_allocate_release_and_list(accounts: Path, capsys) -> None:
     assert all(b["customer"] == "Northwind" and b["free"] == 1000 for b in listed)
 
     # a block in use is not released; the message names the extension
-    from carriertui.store import numbers
     from carriertui.store.context import Actor
+    from carriertui.store.numbers import service as numbers
 
     db = open_db(accounts)
     numbers.create_conference(db, Actor.api(), listed[0]["customer_id"], 2100, name="Standup")

@@ -8,9 +8,10 @@ import json
 import textwrap
 from pathlib import Path
 
-from carriertui.store import customers, numbers, options
+from carriertui.store import customers, options
 from carriertui.store.context import Actor
-from carriertui.store.models import Role
+from carriertui.store.enums import Role
+from carriertui.store.numbers import service as numbers
 from tests.unit.test_store_concurrency import expect_line, finish, start
 
 ALLOCATIONS = 250
@@ -20,10 +21,10 @@ ALLOCATIONS = 250
 ALLOCATOR = textwrap.dedent(
     """
     import json, os, sys, time
-    from carriertui.store import numbers
+    from carriertui.store.numbers import service as numbers
     from carriertui.store.context import Actor
-    from carriertui.store.db import Database
-    from carriertui.store.models import Role
+    from carriertui.store.db.database import Database
+    from carriertui.store.enums import Role
 
     url, connect_args, customer_id, go, count = sys.argv[1:6]
     db = Database(url, connect_args=json.loads(connect_args))
@@ -43,11 +44,11 @@ ALLOCATOR = textwrap.dedent(
 CLAIMER = textwrap.dedent(
     """
     import json, os, sys, time
-    from carriertui.store import numbers
+    from carriertui.store.numbers import service as numbers
     from carriertui.store.context import Actor
-    from carriertui.store.db import Database
+    from carriertui.store.db.database import Database
     from carriertui.store.errors import ValidationError
-    from carriertui.store.models import Role
+    from carriertui.store.enums import Role
 
     url, connect_args, customer_id, go, first, count = sys.argv[1:7]
     db = Database(url, connect_args=json.loads(connect_args))

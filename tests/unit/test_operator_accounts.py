@@ -7,12 +7,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import inspect, text
 
-from carriertui.store import audit, contacts, customers, operators, pending
+from carriertui.store import audit, customers, operators, pending
+from carriertui.store.contacts import service as contacts
 from carriertui.store.context import Actor
-from carriertui.store.db import SCHEMA_VERSION
+from carriertui.store.db.migrations import SCHEMA_VERSION
+from carriertui.store.db.types import utcnow
+from carriertui.store.enums import Role
 from carriertui.store.errors import AuthenticationError, PermissionDeniedError, ValidationError
-from carriertui.store.models import Role
-from carriertui.store.types import utcnow
 
 PASSWORD = "violet rivers hum under granite"
 IP = "192.0.2.60"

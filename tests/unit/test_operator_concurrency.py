@@ -9,7 +9,7 @@ from pathlib import Path
 
 from carriertui.store import operators
 from carriertui.store.context import Actor
-from carriertui.store.models import Role
+from carriertui.store.enums import Role
 from tests.unit.test_store_concurrency import expect_line, finish, start
 
 ROUNDS = 12
@@ -21,9 +21,9 @@ DEMOTER = textwrap.dedent(
     import json, os, sys, time
     from carriertui.store import operators
     from carriertui.store.context import Actor
-    from carriertui.store.db import Database
+    from carriertui.store.db.database import Database
     from carriertui.store.errors import ValidationError
-    from carriertui.store.models import Role
+    from carriertui.store.enums import Role
 
     url, connect_args, me, other, folder, rounds = sys.argv[1:7]
     db = Database(url, connect_args=json.loads(connect_args))

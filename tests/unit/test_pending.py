@@ -16,15 +16,17 @@ from pathlib import Path
 import pytest
 from sqlmodel import col, func, select
 
-from carriertui.store import contacts, customers, pending
+from carriertui.store import customers, pending
+from carriertui.store.contacts import service as contacts
+from carriertui.store.db.tables import AuditEntry, Contact, PendingChange
+from carriertui.store.db.types import utcnow
+from carriertui.store.enums import ContactType
 from carriertui.store.errors import (
     NotFoundError,
     PermissionDeniedError,
     StaleEditError,
     ValidationError,
 )
-from carriertui.store.models import AuditEntry, Contact, ContactType, PendingChange
-from carriertui.store.types import utcnow
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -305,7 +307,7 @@ RUNNER = textwrap.dedent(
     import json, os, sys, time
     from datetime import datetime
     from carriertui.store import pending
-    from carriertui.store.db import Database
+    from carriertui.store.db.database import Database
 
     url, connect_args, go, now = sys.argv[1:5]
     db = Database(url, connect_args=json.loads(connect_args))
@@ -326,7 +328,7 @@ KILLED_RUNNER = textwrap.dedent(
     import json, sys, time
     from datetime import datetime
     from carriertui.store import pending
-    from carriertui.store.db import Database
+    from carriertui.store.db.database import Database
 
     url, connect_args, now, stop_at = sys.argv[1:5]
     db = Database(url, connect_args=json.loads(connect_args))
@@ -514,7 +516,8 @@ def test_a_scheduler_demoted_since_scheduling_does_not_get_the_change_applied(
 
     from carriertui.store import operators
     from carriertui.store.context import Actor
-    from carriertui.store.models import Operator, Role
+    from carriertui.store.db.tables import Operator
+    from carriertui.store.enums import Role
 
     operators.create_operator(db, admin, "olga", Role.OPERATOR, "violet rivers hum under granite")
     olga = Actor(name="olga", role=Role.OPERATOR, ip="10.0.0.9")

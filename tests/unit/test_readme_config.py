@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from carriertui import cli, locations
-from carriertui.store import chain
 from carriertui.store.context import client_ip
+from carriertui.store.db import chain
 from carriertui.store.mail import MailSettings
 
 ROOT = Path(__file__).resolve().parents[2]

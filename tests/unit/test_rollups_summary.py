@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from sqlalchemy import delete
 
 from carriertui.store import rollups, summary
-from carriertui.store.models import Cdr, CdrDirtyHour, CdrHourly
+from carriertui.store.db.tables import Cdr, CdrDirtyHour, CdrHourly
 from carriertui.store.summary import SummaryRow, SummaryView, customer_summary, weighted_kpis
 
 ANCHORS = [
@@ -326,7 +326,7 @@ def test_incremental_after_a_rebuild_and_rebuild_from_nothing(db, admin, ids) ->
 
 def test_hours_are_utc_hours_whatever_the_sessions_time_zone(backend, admin) -> None:
     """PostgreSQL's date_trunc works in the session's zone; Kolkata (+05:30) would shift hours."""
-    from carriertui.store.db import Database
+    from carriertui.store.db.database import Database
 
     args = dict(backend.connect_args)
     if backend.name == "postgresql":

@@ -16,7 +16,8 @@ from sqlalchemy import text
 
 from carriertui.cli import main
 from carriertui.store import customers
-from carriertui.store.db import SCHEMA_VERSION, Database, open_database, upgrade_steps
+from carriertui.store.db.database import Database, open_database
+from carriertui.store.db.migrations import SCHEMA_VERSION, upgrade_steps
 from carriertui.store.errors import SchemaVersionError
 
 OLD = SCHEMA_VERSION - 1

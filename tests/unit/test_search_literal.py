@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import update
 
 from carriertui.grid.model import Query
-from carriertui.store import audit, contacts, customers, invoices
+from carriertui.store import audit, customers, invoices
+from carriertui.store.contacts import service as contacts
+from carriertui.store.db.tables import Customer
 from carriertui.store.errors import ValidationError
-from carriertui.store.models import Customer
 
 NAMES = ("Alpha Ltd", "Beta \uffff Corp", "Delta \ufffd Ltd", "Gamma Ltd")
 REFUSED = [

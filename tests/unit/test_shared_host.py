@@ -18,10 +18,11 @@ import pytest
 from sqlalchemy import text
 
 from carriertui import locations
-from carriertui.store import chain, customers
-from carriertui.store.chain import AuditKeyError
+from carriertui.store import customers
 from carriertui.store.context import Actor
-from carriertui.store.models import Role
+from carriertui.store.db import chain
+from carriertui.store.db.chain import AuditKeyError
+from carriertui.store.enums import Role
 
 ROOT = Path(__file__).resolve().parents[2]
 ACTOR = Actor("test", Role.ADMIN, "127.0.0.1")

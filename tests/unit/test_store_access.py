@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from carriertui.store import audit, customers, operators, options
+from carriertui.store.enums import Role
 from carriertui.store.errors import PermissionDeniedError
-from carriertui.store.models import Role
 
 PASSWORD = "correct horse battery staple"
 

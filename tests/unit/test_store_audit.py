@@ -11,8 +11,9 @@ from sqlalchemy.exc import IntegrityError
 
 from carriertui.store import audit, customers, operators, options
 from carriertui.store.context import API_ACTOR, Actor, client_ip
+from carriertui.store.db.tables import AuditEntry
+from carriertui.store.enums import Role
 from carriertui.store.errors import AuthenticationError
-from carriertui.store.models import AuditEntry, Role
 
 SSH_ENVIRON = {"SSH_CONNECTION": "203.0.113.9 51000 10.0.0.1 22"}
 SSH_IP = "203.0.113.9"

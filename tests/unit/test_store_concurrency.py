@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import col, select
 
-from carriertui.store.db import Database
+from carriertui.store.db.database import Database
+from carriertui.store.db.tables import AuditEntry, Customer, Meta
 from carriertui.store.errors import DatabaseBusyError
-from carriertui.store.models import AuditEntry, Customer, Meta
 
 HOLD_S = 1.5
 
@@ -29,8 +29,8 @@ HOLDER = textwrap.dedent(
     """
     import json, sys, time
     from sqlmodel import select
-    from carriertui.store.db import Database
-    from carriertui.store.models import Customer, Meta
+    from carriertui.store.db.database import Database
+    from carriertui.store.db.tables import Customer, Meta
 
     url, connect_args, hold = sys.argv[1], json.loads(sys.argv[2]), float(sys.argv[3])
     db = Database(url, connect_args=connect_args)
@@ -49,8 +49,8 @@ CREATOR = textwrap.dedent(
     import json, os, sys, time
     from carriertui.store import customers
     from carriertui.store.context import Actor
-    from carriertui.store.db import Database
-    from carriertui.store.models import Role
+    from carriertui.store.db.database import Database
+    from carriertui.store.enums import Role
 
     url, connect_args, prefix, go, count = sys.argv[1:6]
     db = Database(url, connect_args=json.loads(connect_args))
@@ -69,8 +69,8 @@ CREATOR = textwrap.dedent(
 INCREMENTER = textwrap.dedent(
     """
     import os, sys, time
-    from carriertui.store.db import Database
-    from carriertui.store.models import Meta
+    from carriertui.store.db.database import Database
+    from carriertui.store.db.tables import Meta
 
     url, go, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
     db = Database(url)

@@ -10,8 +10,11 @@ import pytest
 from argon2 import PasswordHasher
 from sqlmodel import select
 
-from carriertui.store import contacts, customers, passwords
-from carriertui.store.contacts import NotesLookLikePasswordError
+from carriertui.store import customers, passwords
+from carriertui.store.contacts import service as contacts
+from carriertui.store.contacts.service import NotesLookLikePasswordError
+from carriertui.store.db.tables import Contact, OutboxMessage
+from carriertui.store.enums import ContactType
 from carriertui.store.errors import (
     AuthenticationError,
     NotFoundError,
@@ -19,7 +22,6 @@ from carriertui.store.errors import (
     StaleEditError,
     ValidationError,
 )
-from carriertui.store.models import Contact, ContactType, OutboxMessage
 
 PASSWORD = "violet rivers hum under granite"
 OTHER_PASSWORD = "copper lanterns drift past midnight"

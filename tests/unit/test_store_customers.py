@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from carriertui.store import customers
+from carriertui.store.enums import CustomerStatus, InvoiceSchedule
 from carriertui.store.errors import NotFoundError, StaleEditError, ValidationError
-from carriertui.store.models import CustomerStatus, InvoiceSchedule
 
 
 @pytest.fixture
@@ -253,7 +253,7 @@ def test_database_refuses_a_stale_write_behind_the_service(db, admin, acme) -> N
     """The version column is SQLAlchemy's version_id_col: a write from an old copy fails."""
     from sqlalchemy.orm.exc import StaleDataError
 
-    from carriertui.store.models import Customer
+    from carriertui.store.db.tables import Customer
 
     with db.read() as session:
         old_copy = session.get(Customer, acme.id)

@@ -9,8 +9,9 @@ from argon2 import PasswordHasher
 from sqlmodel import select
 
 from carriertui.store import operators, passwords
+from carriertui.store.db.tables import Operator
+from carriertui.store.enums import Role
 from carriertui.store.errors import AuthenticationError
-from carriertui.store.models import Operator, Role
 
 PASSWORD = "correct horse battery staple"
 WRONG = "incorrect donkey battery staple"

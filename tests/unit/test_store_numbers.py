@@ -8,14 +8,16 @@ import pytest
 from sqlmodel import select
 
 from carriertui.grid.model import Query
-from carriertui.store import audit, customers, numbers, options, passwords
+from carriertui.store import audit, customers, options, passwords
+from carriertui.store.db.tables import ExtensionNumber, SipUser
+from carriertui.store.enums import ExtensionKind
 from carriertui.store.errors import (
     NotFoundError,
     PermissionDeniedError,
     StoreError,
     ValidationError,
 )
-from carriertui.store.models import ExtensionKind, ExtensionNumber, SipUser
+from carriertui.store.numbers import service as numbers
 
 
 @pytest.fixture

@@ -11,9 +11,11 @@ from cdr_helpers import insert, values
 
 from carriertui.grid.export import write_csv_cells
 from carriertui.grid.model import Query
-from carriertui.store import contacts, customers, numbers, options, portal, rollups, summary
-from carriertui.store.contacts import PortalIdentity
+from carriertui.store import customers, options, portal, rollups, summary
+from carriertui.store.contacts import service as contacts
+from carriertui.store.contacts.service import PortalIdentity
 from carriertui.store.errors import NotFoundError, PermissionDeniedError, ValidationError
+from carriertui.store.numbers import service as numbers
 
 PRIVATE = "CANARY-PRIVATE-5150 owes us a favour"
 PUBLIC = "Welcome! [b]Support[/b] +44 20 7946 0000"

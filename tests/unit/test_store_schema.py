@@ -9,15 +9,11 @@ from sqlalchemy import text
 from sqlmodel import func, select
 
 from carriertui.store import customers
-from carriertui.store.db import (
-    SCHEMA_VERSION,
-    Database,
-    normalize_url,
-    open_database,
-    redacted_url,
-)
+from carriertui.store.db.database import Database, open_database
+from carriertui.store.db.engine import normalize_url, redacted_url
+from carriertui.store.db.migrations import SCHEMA_VERSION
+from carriertui.store.db.tables import Meta
 from carriertui.store.errors import DatabaseURLError
-from carriertui.store.models import Meta
 
 
 def test_fresh_database_has_schema_version_0(backend) -> None:
@@ -130,7 +126,7 @@ def test_redacted_url_of_an_unparseable_url_neither_raises_nor_shows_the_passwor
 def test_the_audit_grid_columns_are_indexed(db) -> None:
     from sqlalchemy import inspect
 
-    from carriertui.store.db import AUDIT_GRID_INDEXES
+    from carriertui.store.db.migrations import AUDIT_GRID_INDEXES
 
     indexed = {
         column

@@ -202,7 +202,7 @@ class Grid(Vertical):
                 self._new_rows = max(0, new)
                 self._update_status()
 
-        from carriertui.screens.base import run_service
+        from carriertui.widgets.work import run_service
 
         run_service(self, work, on_done=done, on_error=lambda _error: None, group="grid-new")
 
@@ -349,7 +349,7 @@ class Grid(Vertical):
             extras = extra(source, query, selection) if extra is not None else []
             return generation, result, extras
 
-        from carriertui.screens.base import run_service
+        from carriertui.widgets.work import run_service
 
         self.set_timer(
             0.05,

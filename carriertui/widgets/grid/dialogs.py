@@ -177,7 +177,7 @@ class FilterScreen(ModalScreen[Filter | None | bool]):
         def work() -> list[DistinctValue]:
             return source.distinct(query, key, search=search, limit=self.LIMIT)
 
-        from carriertui.screens.base import run_service
+        from carriertui.widgets.work import run_service
 
         run_service(self, work, on_done=self._show, group="filter-values", exclusive=True)
 
@@ -374,7 +374,7 @@ class ExportScreen(ModalScreen[Path | None]):
         if not outside:
             self._confirm_replace(path, exists)
             return
-        from carriertui.screens.dialogs import ConfirmScreen
+        from carriertui.widgets.confirm import ConfirmScreen
 
         question = (
             f"Export outside the export folder, to {path}? "
@@ -394,7 +394,7 @@ class ExportScreen(ModalScreen[Path | None]):
             self.overwrite = False
             self._begin(path)
             return
-        from carriertui.screens.dialogs import ConfirmScreen
+        from carriertui.widgets.confirm import ConfirmScreen
 
         def answered(yes: bool | None) -> None:
             if yes:

@@ -79,7 +79,7 @@ def missing_labels(grid: Grid) -> list[str]:
 def copy_cells(grid: Grid, *, headers: bool, groups: bool, labels: bool) -> None:
     """Tab-separated text of the selection (or the cursor cell) to the clipboard (OSC 52)."""
     from carriertui.grid.export import to_tsv
-    from carriertui.screens.base import run_service
+    from carriertui.widgets.work import run_service
 
     view = grid.view
     selection = view.effective_selection()
@@ -179,8 +179,8 @@ def export_cells(grid: Grid, *, labels: bool) -> None:
 def export_to_file(grid: Grid, *, labels: bool) -> None:
     from carriertui import locations
     from carriertui.grid.export import default_export_name, write_csv_cells
-    from carriertui.screens.base import run_service
     from carriertui.widgets.grid.dialogs import ExportScreen
+    from carriertui.widgets.work import run_service
 
     view = grid.view
     source, query = view.source, view.query
@@ -231,7 +231,7 @@ def portal_export(grid: Grid, *, labels: bool) -> None:
     """The portal's Export: no path, no file. The CSV is made in a worker, then delivered to
     the browser (web) or copied and shown (terminal)."""
     from carriertui.grid.export import csv_cells_text, default_export_name
-    from carriertui.screens.base import run_service
+    from carriertui.widgets.work import run_service
 
     app = grid.app
     view = grid.view

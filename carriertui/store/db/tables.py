@@ -8,65 +8,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from enum import StrEnum
 
 from sqlalchemy import BigInteger, Column, Date, Index, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from carriertui.store.types import FixedDecimal, UTCDateTime, utcnow
-
-
-class Role(StrEnum):
-    VIEWER = "viewer"
-    OPERATOR = "operator"
-    ADMIN = "admin"
-
-    @property
-    def rank(self) -> int:
-        return {"viewer": 0, "operator": 1, "admin": 2}[self.value]
-
-
-class CustomerStatus(StrEnum):
-    ACTIVE = "Active"
-    INACTIVE = "Inactive"
-    PENALTY = "Penalty"
-    PENDING_APPROVAL = "Pending Approval"
-
-
-class InvoiceSchedule(StrEnum):
-    NONE = "none"
-    DAILY = "daily"
-    WEEKLY = "weekly"
-    MONTHLY = "monthly"
-
-
-class InvoiceStatus(StrEnum):
-    """The portal's invoice statuses (DOMAIN.md 6.2): Unpaid when generated."""
-
-    UNPAID = "Unpaid"
-    PAID = "Paid"
-    PENDING = "Pending"
-
-
-class AuditAction(StrEnum):
-    CREATE = "CREATE"
-    DELETE = "DELETE"
-    GENERATE = "GENERATE"
-    LOGIN = "LOGIN"
-    LOGOUT = "LOGOUT"
-    POST = "POST"
-    PUBLISH = "PUBLISH"
-    PUT = "PUT"
-    SEND = "SEND"
-    UPDATE = "UPDATE"
-
-
-class HttpVerb(StrEnum):
-    GET = "GET"
-    POST = "POST"
-    PUT = "PUT"
-    DELETE = "DELETE"
-
+from carriertui.store.db.types import FixedDecimal, UTCDateTime, utcnow
 
 # version_id_col needs the Column object itself: the string form is accepted when the class is
 # defined and fails at the first insert (GUIDE section 5).
@@ -182,37 +128,6 @@ class Meta(SQLModel, table=True):
     value: str = Field(sa_column=Column(Text, nullable=False))
 
 
-class ContactType(StrEnum):
-    BILLING = "Billing"
-    TECHNICAL = "Technical"
-    NOC = "NOC"
-    SALES = "Sales"
-    OTHER = "Other"
-
-
-class OutboxStatus(StrEnum):
-    PENDING = "pending"
-    SENDING = "sending"
-    SENT = "sent"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-
-class MailKind(StrEnum):
-    # The message carries a password generated at the moment it is sent (never before, so no
-    # plaintext password waits in the outbox while SMTP is down).
-    PASSWORD = "password"  # noqa: S105 (the kind of message, not a password)
-    NOTICE = "notice"
-
-
-class PendingStatus(StrEnum):
-    PENDING = "pending"
-    APPLIED = "applied"
-    CONFLICT = "conflict"
-    CANCELLED = "cancelled"
-    FAILED = "failed"
-
-
 _contact_version = Column("version", Integer, nullable=False, default=1)
 
 
@@ -314,16 +229,6 @@ class PendingChange(SQLModel, table=True):
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
     applied_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
-
-
-class ExtensionKind(StrEnum):
-    SIP_USER = "sip_user"
-    CONFERENCE = "conference"
-    ALIAS = "alias"
-
-    @property
-    def label(self) -> str:
-        return {"sip_user": "SIP user", "conference": "Conference", "alias": "Alias"}[self.value]
 
 
 class NumberBlock(SQLModel, table=True):
@@ -433,11 +338,6 @@ class Alias(SQLModel, table=True):
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
-
-
-class Direction(StrEnum):
-    INBOUND = "inbound"
-    OUTBOUND = "outbound"
 
 
 class Cdr(SQLModel, table=True):

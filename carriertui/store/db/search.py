@@ -29,8 +29,8 @@ import sqlite3
 from sqlalchemy import Connection, literal_column, text
 from sqlalchemy.exc import DBAPIError
 
-from carriertui.store.db import Database
-from carriertui.store.rowsource import TrigramIndex
+from carriertui.store.db.engine import BaseDatabase as Database
+from carriertui.store.db.rowsource import TrigramIndex
 
 FTS_TABLE = "audit_entry_search"
 PG_INDEX = "ix_audit_entry_search"

@@ -7,9 +7,7 @@ and never reach the audit log (``password_hash`` is redacted by ``audit.snapshot
 
 from __future__ import annotations
 
-import ipaddress
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,10 +15,34 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from carriertui.grid.model import Column, ColumnType
-from carriertui.store import audit, mail, passwords, validation
+from carriertui.store import audit, edits, mail, passwords
+from carriertui.store.contacts.credentials import TABLE, audit_view, set_password_hash
+from carriertui.store.contacts.credentials import set_credentials as _set_credentials
+from carriertui.store.contacts.fields import (  # noqa: F401 (contacts.X for the callers)
+    DEFAULTS,
+    EDITABLE_FIELDS,
+    NOTES_MAX,
+    PORTAL_FIELDS,
+    NotesLookLikePasswordError,
+    _stored,
+    _yes_no,
+    address_allowed,
+    clean,
+    clean_value,
+    notes_password_warning,
+    parse_whitelist,
+    whitelist_text,
+)
+from carriertui.store.contacts.grid import (  # noqa: F401 (contacts.X for the callers)
+    CUSTOMER_COLUMN,
+    GRID_COLUMNS,
+    grid_source,
+)
 from carriertui.store.context import PORTAL_ACTOR, Actor
-from carriertui.store.db import Database
+from carriertui.store.db.database import Database
+from carriertui.store.db.tables import Contact, Customer, PendingChange
+from carriertui.store.db.types import utcnow
+from carriertui.store.enums import AuditAction, ContactType, HttpVerb, PendingStatus, Role
 from carriertui.store.errors import (
     AuthenticationError,
     NotFoundError,
@@ -28,59 +50,10 @@ from carriertui.store.errors import (
     StaleEditError,
     ValidationError,
 )
-from carriertui.store.models import (
-    AuditAction,
-    Contact,
-    ContactType,
-    Customer,
-    HttpVerb,
-    PendingChange,
-    PendingStatus,
-    Role,
-)
-from carriertui.store.rowsource import SqlRowSource
-from carriertui.store.types import utcnow
 
-TABLE = "contact"
+AUDITED = edits.Audited(TABLE, view=audit_view, customer_id=lambda contact: contact.customer_id)
 MAX_FAILED_LOGINS = 10
 LOCKOUT = timedelta(minutes=15)
-NOTES_MAX = 4000
-
-# Fields an operator edits on the form. The password is not one of them: it has its own paths.
-EDITABLE_FIELDS = (
-    "name",
-    "email",
-    "phone",
-    "mobile",
-    "contact_type",
-    "public_notes",
-    "private_notes",
-    "email_verified",
-    "mobile_verified",
-    "ip_whitelist",
-)
-# What a contact may change about themselves in the portal ("My Profile").
-PORTAL_FIELDS = ("name", "phone", "mobile")
-DEFAULTS: dict[str, Any] = {
-    "phone": None,
-    "mobile": None,
-    "contact_type": ContactType.OTHER,
-    "public_notes": None,
-    "private_notes": None,
-    "email_verified": False,
-    "mobile_verified": False,
-    "ip_whitelist": (),
-}
-
-# Things people type before a password: "password: x", "pwd=x", "pass x", "pw - x".
-_PASSWORD_HINT = re.compile(
-    r"\b(pass(?:word|wd|code|phrase)?|pwd|pw)\b\s*(?:[:=\-]|is\b)?\s*\S", re.IGNORECASE
-)
-
-
-class NotesLookLikePasswordError(ValidationError):
-    """The notes seem to hold a password. Saving needs the operator's explicit confirmation
-    (``confirm_notes=True``): the product page warns never to keep passwords in notes."""
 
 
 @dataclass(frozen=True)
@@ -161,206 +134,6 @@ def _record(session: Session, contact: Contact) -> ContactRecord:
     return _to_record(contact, customer.name if customer else "")
 
 
-def audit_view(contact: Contact) -> dict[str, Any] | None:
-    """The contact as the audit log shows it: the whitelist as a list, the hash redacted."""
-    data = audit.snapshot(contact)
-    if data is not None:
-        data.pop("email_folded", None)
-        data["ip_whitelist"] = json.loads(data.pop("ip_whitelist_json", "[]") or "[]")
-    return data
-
-
-# -- validation ----------------------------------------------------------------------------------
-
-
-def clean_email(value: Any, field: str = "email") -> str:
-    from email_validator import EmailNotValidError, validate_email
-
-    raw = str(value or "").strip()
-    if not raw:
-        raise ValidationError(field, "is required")
-    if has_control(raw):
-        raise ValidationError(field, "must not contain control characters")
-    try:
-        checked = validate_email(raw, check_deliverability=False)
-    except EmailNotValidError as error:
-        raise ValidationError(field, f"is not a valid email address: {error}") from None
-    return checked.normalized
-
-
-def has_control(text: str) -> bool:
-    from carriertui.text import has_control_characters
-
-    return has_control_characters(text)
-
-
-def clean_phone(field: str, value: Any) -> str | None:
-    """Parse a phone number with libphonenumber and return it in E.164 (``+442079460958``)."""
-    import phonenumbers
-
-    raw = str(value or "").strip()
-    if not raw:
-        return None
-    if has_control(raw) or len(raw) > 40:
-        raise ValidationError(field, "is not a phone number")
-    try:
-        number = phonenumbers.parse(raw, None)
-    except phonenumbers.NumberParseException as error:
-        if error.error_type == phonenumbers.NumberParseException.INVALID_COUNTRY_CODE and (
-            raw.startswith("+")
-        ):
-            # libphonenumber gives the same error for "+999 ..." as for a number without "+".
-            raise ValidationError(field, "has an unknown country code") from None
-        reasons = {
-            phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: (
-                "needs the country code: start with + (e.g. +44 20 7946 0958)"
-            ),
-            phonenumbers.NumberParseException.NOT_A_NUMBER: "is not a phone number",
-            phonenumbers.NumberParseException.TOO_SHORT_NSN: "is too short",
-            phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: "is too short",
-            phonenumbers.NumberParseException.TOO_LONG: "is too long",
-        }
-        raise ValidationError(
-            field, reasons.get(error.error_type, "is not a phone number")
-        ) from None
-    if not phonenumbers.is_valid_number(number):
-        region = phonenumbers.region_code_for_number(number)
-        where = f"{region} (+{number.country_code})" if region else f"+{number.country_code}"
-        raise ValidationError(field, f"is not a valid number for {where}")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-_PREFIX = re.compile(r"^\d{1,3}(\.\d{1,3}){0,2}\.?$")
-
-
-def parse_whitelist(value: Any) -> tuple[str, ...]:
-    """IP whitelist entries, separated by commas, spaces or new lines: single addresses
-    (``1.1.1.1``, ``2001:db8::1``), IPv4 prefixes (``10.1.2`` = 10.1.2.0/24) and CIDRs
-    (``1.1.1.0/31``, ``2001:db8::/32``), v4 and v6. Returns normalised networks, in the order
-    given, without duplicates. Empty means any address."""
-    if isinstance(value, list | tuple):
-        items = [str(item) for item in value]
-    else:
-        items = re.split(r"[\s,;]+", str(value or ""))
-    networks: list[str] = []
-    for item in (entry.strip() for entry in items):
-        if not item:
-            continue
-        networks.append(str(_parse_network(item)))
-    return tuple(dict.fromkeys(networks))
-
-
-def _parse_network(item: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
-    shown = item[:60]
-    if _PREFIX.match(item) and item.rstrip(".").count(".") < 3:
-        octets = item.rstrip(".").split(".")
-        if all(int(octet) <= 255 for octet in octets):
-            padded = octets + ["0"] * (4 - len(octets))
-            return ipaddress.ip_network(f"{'.'.join(padded)}/{8 * len(octets)}")
-        raise ValidationError("ip_whitelist", f"{shown!r}: each number must be 0-255")
-    try:
-        if "/" in item:
-            network = ipaddress.ip_network(item, strict=False)
-            return network
-        return ipaddress.ip_network(ipaddress.ip_address(item))
-    except ValueError:
-        raise ValidationError(
-            "ip_whitelist",
-            f"{shown!r} is not an IP address, a prefix such as 10.1.2, or a CIDR such as "
-            "10.1.2.0/24",
-        ) from None
-
-
-def address_allowed(whitelist: tuple[str, ...], ip: str) -> bool:
-    """Whether ``ip`` may log in under ``whitelist`` (empty: any address)."""
-    if not whitelist:
-        return True
-    try:
-        address = ipaddress.ip_address(ip.strip())
-    except ValueError:
-        return False
-    return any(address in ipaddress.ip_network(entry) for entry in whitelist)
-
-
-def clean_value(field: str, value: Any) -> Any:
-    """Parse one contact field from form or CLI input, or raise ValidationError."""
-    if field == "name":
-        return validation.text("name", value, max_length=100)
-    if field == "email":
-        return clean_email(value)
-    if field in ("phone", "mobile"):
-        return clean_phone(field, value)
-    if field == "contact_type":
-        return validation.choice("contact_type", value, ContactType)
-    if field in ("public_notes", "private_notes"):
-        return validation.text(field, value, max_length=NOTES_MAX, required=False, multiline=True)
-    if field in ("email_verified", "mobile_verified"):
-        return validation.boolean(field, value)
-    if field == "ip_whitelist":
-        return parse_whitelist(value)
-    raise ValidationError(field, "is not a contact field")
-
-
-def clean(
-    values: Mapping[str, Any],
-    allowed: tuple[str, ...] = EDITABLE_FIELDS,
-    *,
-    required: tuple[str, ...] = (),
-) -> dict[str, Any]:
-    """Every field parsed; every bad or missing (``required``) one reported in one
-    ValidationError, so the form shows each next to its field."""
-    cleaned: dict[str, Any] = {}
-    errors: list[tuple[str, str]] = []
-    for field, value in values.items():
-        if field not in allowed:
-            if "password" in field:
-                errors.append((field, "is changed with Change Password, not here"))
-            else:
-                errors.append((field, "is not a contact field"))
-            continue
-        try:
-            cleaned[field] = clean_value(field, value)
-        except ValidationError as error:
-            errors.extend(error.errors)
-    reported = {field for field, _message in errors}
-    errors += [
-        (field, "is required")
-        for field in required
-        if field not in cleaned and field not in reported
-    ]
-    ValidationError.raise_all(errors)
-    return cleaned
-
-
-def notes_password_warning(
-    values: Mapping[str, Any], password: str | None = None
-) -> NotesLookLikePasswordError | None:
-    """A warning when a notes field seems to hold a password (or holds ``password`` itself)."""
-    for field in ("public_notes", "private_notes"):
-        notes = values.get(field)
-        if not notes:
-            continue
-        if password and password in notes:
-            return NotesLookLikePasswordError(field, "contains the contact's password")
-        if _PASSWORD_HINT.search(notes):
-            return NotesLookLikePasswordError(
-                field, "looks like it holds a password; passwords never belong in notes"
-            )
-    return None
-
-
-def _stored(cleaned: Mapping[str, Any]) -> dict[str, Any]:
-    """Cleaned form values as table columns."""
-    stored = dict(cleaned)
-    if "email" in stored:
-        stored["email_folded"] = stored["email"].casefold()
-    if "ip_whitelist" in stored:
-        stored["ip_whitelist_json"] = json.dumps(list(stored.pop("ip_whitelist")))
-    if "contact_type" in stored:
-        stored["contact_type"] = ContactType(stored["contact_type"]).value
-    return stored
-
-
 def _check_email_unique(session: Session, email: str, exclude_id: int | None) -> None:
     query = select(Contact.id).where(Contact.email_folded == email.casefold())
     if exclude_id is not None:
@@ -393,6 +166,21 @@ def _contact(session: Session, contact_id: int) -> Contact:
     if contact is None:
         raise NotFoundError(f"no contact with id {contact_id}")
     return contact
+
+
+def _current(
+    session: Session, contact_id: int, expected_version: int | None, cleaned: Mapping[str, Any]
+) -> Contact:
+    """The contact if it is still at ``expected_version``: else StaleEditError with the current
+    record (and the edit that was refused)."""
+    return edits.load_current(
+        session,
+        Contact,
+        contact_id,
+        row=_contact(session, contact_id),
+        expected_version=expected_version,
+        stale=lambda row: StaleEditError(TABLE, contact_id, _record(session, row), dict(cleaned)),
+    )
 
 
 # -- reading -------------------------------------------------------------------------------------
@@ -458,19 +246,14 @@ def create_contact(
         customer = _customer(session, customer_id)
         _check_email_unique(session, cleaned["email"], exclude_id=None)
         contact = Contact(customer_id=customer_id, password_hash=password_hash, **_stored(cleaned))
-        session.add(contact)
-        _flush_unique_email(session, cleaned["email"])
-        audit.record(
+        edits.record_create(
             session,
             actor,
-            action=AuditAction.CREATE,
-            verb=HttpVerb.POST,
-            table=TABLE,
-            key=contact.id,
-            customer_id=customer_id,
-            message=f"Contact {contact.name} <{contact.email}> created",
-            after=audit_view(contact),
+            contact,
+            AUDITED,
+            message=lambda row: f"Contact {row.name} <{row.email}> created",
             comment=comment,
+            flush=lambda: _flush_unique_email(session, cleaned["email"]),
         )
         if password is None:
             mail.queue_password(session, actor, contact, welcome=True)
@@ -490,34 +273,26 @@ def apply_changes(
     """Apply already-cleaned changes to ``contact`` in ``session`` and audit them. Returns
     False (writing nothing) when nothing actually changes. Used by updates, the portal and
     Delay and Save."""
-    stored = _stored(cleaned)
-    real = {key: value for key, value in stored.items() if getattr(contact, key) != value}
+    real = edits.changed(contact, _stored(cleaned))
     if not real:
         return False
     if "email_folded" in real:
         _check_email_unique(session, real.get("email", contact.email), exclude_id=contact.id)
-    before = audit_view(contact)
-    for field, value in real.items():
-        setattr(contact, field, value)
-    session.add(contact)
-    _flush_unique_email(session, contact.email)
     shown = sorted(
         "ip_whitelist" if field == "ip_whitelist_json" else field
         for field in real
         if field != "email_folded"
     )
-    audit.record(
+    edits.apply_audited(
         session,
         actor,
+        contact,
+        real,
+        AUDITED,
         action=action,
-        verb=HttpVerb.PUT,
-        table=TABLE,
-        key=contact.id,
-        customer_id=contact.customer_id,
-        message=message or f"Contact {contact.name} updated: {', '.join(shown)}",
-        before=before,
-        after=audit_view(contact),
+        message=lambda row: message or f"Contact {row.name} updated: {', '.join(shown)}",
         comment=comment,
+        flush=lambda: _flush_unique_email(session, contact.email),
     )
     return True
 
@@ -539,9 +314,7 @@ def update_contact(
     if not confirm_notes and (warning := notes_password_warning(cleaned)):
         raise warning
     with db.write() as session:
-        contact = _contact(session, contact_id)
-        if contact.version != expected_version:
-            raise StaleEditError(TABLE, contact_id, _record(session, contact), dict(cleaned))
+        contact = _current(session, contact_id, expected_version, cleaned)
         apply_changes(session, actor, contact, cleaned, comment=comment)
         return _record(session, contact)
 
@@ -557,9 +330,7 @@ def delete_contact(
     """Delete a contact; its unsent mail and pending delayed changes are cancelled with it."""
     actor.require(Role.OPERATOR, "delete contacts")
     with db.write() as session:
-        contact = _contact(session, contact_id)
-        if expected_version is not None and contact.version != expected_version:
-            raise StaleEditError(TABLE, contact_id, _record(session, contact), {})
+        contact = _current(session, contact_id, expected_version, {})
         before = audit_view(contact)
         mail.cancel_for_contact(session, contact_id)
         for change in session.exec(
@@ -572,16 +343,11 @@ def delete_contact(
             change.status = PendingStatus.CANCELLED.value
             change.result = "the contact was deleted"
             session.add(change)
-        session.delete(contact)
-        session.flush()
-        audit.record(
+        edits.record_delete(
             session,
             actor,
-            action=AuditAction.DELETE,
-            verb=HttpVerb.DELETE,
-            table=TABLE,
-            key=contact_id,
-            customer_id=contact.customer_id,
+            contact,
+            AUDITED,
             message=f"Contact {contact.name} <{contact.email}> deleted",
             before=before,
             comment=comment,
@@ -623,53 +389,7 @@ def change_password(
         return _record(session, contact)
 
 
-def set_password_hash(
-    session: Session,
-    actor: Actor,
-    contact: Contact,
-    password_hash: str,
-    *,
-    must_change: bool,
-    message: str,
-    comment: str | None = None,
-) -> None:
-    """Store a new password hash (the audit entry shows only that it changed, redacted)."""
-    before = audit_view(contact)
-    _set_credentials(
-        session,
-        contact,
-        password_hash=password_hash,
-        must_change_password=must_change,
-        failed_logins=0,
-        locked_until=None,
-    )
-    audit.record(
-        session,
-        actor,
-        action=AuditAction.UPDATE,
-        verb=HttpVerb.PUT,
-        table=TABLE,
-        key=contact.id,
-        customer_id=contact.customer_id,
-        message=message,
-        before=before,
-        after=audit_view(contact),
-        comment=comment,
-    )
-
-
 # -- the portal ----------------------------------------------------------------------------------
-
-
-def _set_credentials(session: Session, contact: Contact, **values: Any) -> None:
-    """Change login state (password hash, failures, lockout, last login) without a new
-    version: the version guards what operators edit, and a contact logging in, or a password
-    reset, must not turn an operator's open form or a scheduled change into a conflict."""
-    from sqlalchemy import update
-
-    session.flush()
-    session.execute(update(Contact).where(col(Contact.id) == contact.id).values(**values))
-    session.refresh(contact)
 
 
 def _audit_login(
@@ -794,9 +514,7 @@ def portal_update_profile(
     """My Profile: a contact edits their own name, phone and mobile."""
     cleaned = clean(changes, PORTAL_FIELDS)
     with db.write() as session:
-        contact = _contact(session, identity.contact_id)
-        if contact.version != expected_version:
-            raise StaleEditError(TABLE, contact.id, _record(session, contact), dict(cleaned))
+        contact = _current(session, identity.contact_id, expected_version, cleaned)
         apply_changes(
             session,
             _portal_actor(identity),
@@ -841,63 +559,3 @@ def _portal_actor(identity: PortalIdentity) -> Actor:
     if identity.operator is not None:
         raise PermissionDeniedError("Portal Login is read only: change the contact from Contacts")
     return identity.actor
-
-
-# -- the grid ------------------------------------------------------------------------------------
-
-
-def _yes_no(value: Any) -> str:
-    return "Yes" if value else "No"
-
-
-def whitelist_text(value: Any) -> str:
-    """A whitelist as the operator reads it: "any" when empty (every address may log in)."""
-    entries = json.loads(value) if isinstance(value, str) else list(value or ())
-    return ", ".join(entries) if entries else "any"
-
-
-GRID_COLUMNS = (
-    Column("name", "Name", width=20),
-    Column("email", "Email", width=26),
-    # Shown near the left: a contact outside their whitelist only sees "Login failed".
-    Column("ip_whitelist", "IP Whitelist", width=16, formatter=whitelist_text),
-    Column("phone", "Phone", width=14),
-    Column("mobile", "Mobile", width=14),
-    Column("contact_type", "Type", width=9),
-    Column("email_verified", "Email ✓", ColumnType.BOOLEAN, width=7, formatter=_yes_no),
-    Column("mobile_verified", "Mobile ✓", ColumnType.BOOLEAN, width=8, formatter=_yes_no),
-    Column("last_login_at", "Last Login (UTC)", ColumnType.TIMESTAMP),
-)
-CUSTOMER_COLUMN = Column("customer", "Customer", width=18)
-
-
-def grid_source(db: Database, actor: Actor, *, customer_id: int | None = None) -> SqlRowSource:
-    """Contacts for the grid: one customer's, or every customer's with a Customer column."""
-    from sqlalchemy import String, cast
-    from sqlalchemy import select as core_select
-
-    actor.require(Role.VIEWER, "read contacts")
-    contact = Contact.__table__  # type: ignore[attr-defined]
-    customer = Customer.__table__  # type: ignore[attr-defined]
-    expressions = {
-        column.key: contact.c["ip_whitelist_json" if column.key == "ip_whitelist" else column.key]
-        for column in GRID_COLUMNS
-    }
-    columns: tuple[Column, ...] = GRID_COLUMNS
-    if customer_id is None:
-        expressions["customer"] = cast(
-            core_select(customer.c.name)
-            .where(customer.c.id == contact.c.customer_id)
-            .scalar_subquery(),
-            String,
-        )
-        columns = (CUSTOMER_COLUMN, *GRID_COLUMNS)
-    return SqlRowSource(
-        db,
-        name="contacts" if customer_id is None else "customer-contacts",
-        columns=columns,
-        selectable=contact,
-        expressions=expressions,
-        key=contact.c.id,
-        where=None if customer_id is None else contact.c.customer_id == customer_id,
-    )

@@ -17,7 +17,6 @@ inserts, so the two run on two cores; the transaction stays here, so the guarant
 from __future__ import annotations
 
 import contextlib
-import csv
 import gc
 import os
 import queue
@@ -28,19 +27,19 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import String, and_, literal, select
+from sqlalchemy import select
 
-from carriertui.grid.export import csv_text, write_csv
-from carriertui.grid.model import Column, ColumnType, Query, SortKey
-from carriertui.store import audit, cdr_parse
-from carriertui.store.cdr_parse import (
+import carriertui
+from carriertui.store import audit
+from carriertui.store.cdrs import child as cdr_parse
+from carriertui.store.cdrs.child import (
     _INSERT_COLUMNS,
     ParsedBatch,
     _CsvSource,
@@ -51,13 +50,30 @@ from carriertui.store.cdr_parse import (
     read_message,
     touched_hours,
 )
+from carriertui.store.cdrs.reports import (  # noqa: F401 (cdrs.X for the callers)
+    _REPORT_TYPES,
+    REPORT_COLUMNS,
+    REPORT_KINDS,
+    CdrReport,
+    cdr_source,
+    default_report_name,
+    export_cdr_report,
+    report_batches,
+    report_period,
+)
+from carriertui.store.cdrs.results import (
+    BadRow,
+    ImportReport,
+    ProgressCallback,
+    _refusal,
+    _Rejects,
+    default_rejects_path,
+)
 from carriertui.store.context import Actor
-from carriertui.store.db import Database
-from carriertui.store.errors import NotFoundError, ValidationError
-from carriertui.store.models import AuditAction, Cdr, Customer, HttpVerb, Role
-from carriertui.store.periods import PeriodKind, period_bounds
-from carriertui.store.rowsource import SqlRowSource
-from carriertui.store.types import MONEY_SCALE
+from carriertui.store.db.database import Database
+from carriertui.store.db.tables import Customer
+from carriertui.store.db.types import MONEY_SCALE
+from carriertui.store.enums import AuditAction, HttpVerb, Role
 
 TABLE = "cdr"
 
@@ -77,42 +93,6 @@ check_header = cdr_parse.check_header
 
 DEFAULT_ERROR_CAP = 100
 BATCH_ROWS = 20_000
-
-
-@dataclass(frozen=True)
-class BadRow:
-    line: int  # the file's line where the row starts (the header is line 1)
-    reason: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.reason}"
-
-
-@dataclass
-class ImportReport:
-    file_name: str
-    rows: int = 0  # data rows read (good and bad)
-    imported: int = 0  # CDRs added
-    duplicates: int = 0  # good rows whose call_id was there already
-    bad_rows: int = 0  # skipped (only with skip_bad; otherwise the import raises)
-    errors: list[BadRow] = field(default_factory=list)  # the first bad rows, up to the cap
-    rejects_path: Path | None = None
-    hours_touched: int = 0
-    elapsed_s: float = 0.0
-
-    @property
-    def rows_per_s(self) -> float:
-        return self.rows / self.elapsed_s if self.elapsed_s > 0 else 0.0
-
-    def __str__(self) -> str:
-        text = (
-            f"{self.imported} CDRs imported from {self.file_name}, "
-            f"{self.duplicates} already present, {self.bad_rows} bad rows skipped"
-        )
-        return text + f" ({self.rows} rows in {self.elapsed_s:.2f} s)"
-
-
-ProgressCallback = Callable[[int, int, int], None]  # rows read, bytes read, file size
 
 
 # -- writing ------------------------------------------------------------------------------------
@@ -267,41 +247,6 @@ def _audit_import(
     )
 
 
-# -- import -------------------------------------------------------------------------------------
-
-
-class _Rejects:
-    """The reject file: written next to its target under a temporary name, renamed at the end."""
-
-    def __init__(self, path: Path, header: Sequence[str]) -> None:
-        self.path = path
-        fd, self.temporary = tempfile.mkstemp(
-            prefix=f".{path.name}.", suffix=".part", dir=path.parent
-        )
-        self.handle = open(fd, "w", encoding="utf-8", newline="")  # noqa: SIM115
-        self.writer = csv.writer(self.handle, dialect="excel", lineterminator="\r\n")
-        self.writer.writerow([*REJECT_COLUMNS, *header])
-        self.committed = False
-
-    def add(self, line: int, reason: str, fields: Sequence[str]) -> None:
-        self.writer.writerow([line, csv_text(reason), *(csv_text(v) for v in fields)])
-
-    def commit(self) -> None:
-        self.handle.flush()
-        os.fsync(self.handle.fileno())
-        self.handle.close()
-        os.replace(self.temporary, self.path)
-        self.committed = True
-
-    def discard(self) -> None:
-        """Remove the temporary file, unless commit() made it the reject file."""
-        if self.committed:
-            return
-        self.handle.close()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.temporary)
-
-
 @contextlib.contextmanager
 def _collector_paused() -> Iterator[None]:
     """The cyclic garbage collector off for a bulk load: a million new row tuples would trigger
@@ -313,10 +258,6 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-def default_rejects_path(path: Path) -> Path:
-    return path.with_name(path.stem + ".rejects.csv")
 
 
 def import_cdr_file(
@@ -424,15 +365,6 @@ def import_cdr_file(
     return report
 
 
-def _refusal(name: str, report: ImportReport) -> str:
-    shown = len(report.errors)
-    more = f" (the first {shown} listed)" if shown < report.bad_rows else ""
-    return (
-        f"{name}: {report.bad_rows} bad rows{more}; nothing was imported "
-        "(--skip-bad imports the good rows and writes the bad ones to a reject file)"
-    )
-
-
 def _import_rows(
     batches: Iterable[ParsedBatch],
     writer: _BulkWriter,
@@ -470,7 +402,7 @@ CHILD_MIN_BYTES = 16 << 20
 # and the insert thread already overlaps the parsing. The child works there too (tested).
 _CHILD_BACKENDS = frozenset({"sqlite"})
 # How the child is started: python -c with this (tests swap in a child that fails).
-_CHILD_CODE = "from carriertui.store.cdr_parse import child_main; child_main()"
+_CHILD_CODE = "from carriertui.store.cdrs.child import child_main; child_main()"
 _CHILD_STDERR_SHOWN = 2000  # characters of a crashed child's stderr put in the error message
 
 
@@ -493,7 +425,7 @@ class _ParsingProcess:
         self.fd = raw.fileno()
         self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
         # The child imports this very package, wherever it was imported from here.
-        package_root = str(Path(cdr_parse.__file__).resolve().parents[2])
+        package_root = str(Path(carriertui.__file__).resolve().parents[1])
         python_path = os.pathsep.join([package_root, *filter(None, [os.environ.get("PYTHONPATH")])])
         try:
             self.process = subprocess.Popen(  # noqa: S603 - our interpreter, our code
@@ -661,132 +593,3 @@ def insert_cdrs(
         _audit_import(session, actor, report, writer.customers, "generator")
     report.elapsed_s = time.perf_counter() - started
     return report
-
-
-# -- the CDR report -----------------------------------------------------------------------------
-
-_REPORT_TYPES = {
-    "start_time": ColumnType.TIMESTAMP,
-    "duration": ColumnType.INTEGER,
-    "billed_duration": ColumnType.INTEGER,
-    "sip_code": ColumnType.INTEGER,
-    "pdd_ms": ColumnType.INTEGER,
-    "charge": ColumnType.MONEY,
-    "cost": ColumnType.MONEY,
-}
-# Titles are the import's header names: a CDR report imports as it is.
-REPORT_COLUMNS = tuple(
-    Column(name, name, _REPORT_TYPES.get(name, ColumnType.TEXT)) for name in CSV_COLUMNS
-)
-REPORT_KINDS = (PeriodKind.DAILY, PeriodKind.WEEKLY, PeriodKind.MONTHLY)
-
-
-@dataclass(frozen=True)
-class CdrReport:
-    path: Path | None
-    rows: int
-    customer_code: str
-    kind: PeriodKind
-    start: datetime
-    end: datetime
-
-
-def cdr_source(
-    db: Database, actor: Actor, customer_id: int, start: datetime, end: datetime
-) -> SqlRowSource:
-    """One customer's CDRs with start_time in [start, end), columns as the import's header."""
-    actor.require(Role.VIEWER, "read CDRs")
-    with db.read() as session:
-        customer = session.get(Customer, customer_id)
-        if customer is None:
-            raise NotFoundError(f"no customer with id {customer_id}")
-        code = customer.account_code or str(customer_id)
-    table = Cdr.__table__  # type: ignore[attr-defined]
-    expressions: dict[str, Any] = {
-        name: table.c[name] for name in CSV_COLUMNS if name != "customer"
-    }
-    expressions["customer"] = literal(code, String())
-    return SqlRowSource(
-        db,
-        name=f"cdrs-{code}",
-        columns=REPORT_COLUMNS,
-        selectable=table,
-        expressions=expressions,
-        key=table.c.id,
-        where=and_(
-            table.c.customer_id == customer_id,
-            table.c.start_time >= start,
-            table.c.start_time < end,
-        ),
-    )
-
-
-def report_period(kind: PeriodKind | str, day: date) -> tuple[PeriodKind, datetime, datetime]:
-    """The daily, weekly (ISO, Monday 00:00 UTC) or monthly period containing ``day``."""
-    try:
-        kind = PeriodKind(kind)
-    except ValueError:
-        kind = None  # type: ignore[assignment]
-    if kind not in REPORT_KINDS:
-        raise ValidationError("period", "daily, weekly or monthly")
-    start, end = period_bounds(kind, day)
-    return kind, start, end
-
-
-def report_batches(
-    db: Database,
-    actor: Actor,
-    customer_id: int,
-    kind: PeriodKind | str,
-    day: date,
-    *,
-    batch: int = 5000,
-) -> tuple[CdrReport, Iterator[list[Any]]]:
-    """The report's description and its rows in batches (oldest call first), streamed."""
-    kind, start, end = report_period(kind, day)
-    source = cdr_source(db, actor, customer_id, start, end)
-    code = source.name.removeprefix("cdrs-")
-    query = Query(sort=(SortKey("start_time"),))
-    return (
-        CdrReport(None, 0, code, kind, start, end),
-        source.iter_rows(query, batch=batch),
-    )
-
-
-def default_report_name(report: CdrReport) -> str:
-    safe = "".join(c if c.isalnum() or c in "._-" else "-" for c in report.customer_code)
-    return f"cdrs-{safe}-{report.kind.value}-{report.start:%Y-%m-%d}.csv"
-
-
-def export_cdr_report(
-    db: Database,
-    actor: Actor,
-    customer_id: int,
-    kind: PeriodKind | str,
-    day: date,
-    path: Path,
-    *,
-    on_progress: Callable[[int], None] | None = None,
-    cancelled: Callable[[], bool] | None = None,
-    overwrite: bool = True,
-    within: Path | None = None,
-) -> CdrReport:
-    """Write the customer's CDRs of the period containing ``day`` to ``path`` as CSV (UTC times,
-    every column, RFC 4180, formula-safe), through a temporary file renamed when complete.
-    ``path`` may be a folder: the file is then named by :func:`default_report_name`.
-    ``overwrite`` and ``within`` as for :func:`carriertui.grid.export.write_csv` (the TUI asks
-    before it replaces a file and keeps to the export folder unless told otherwise)."""
-    report, batches = report_batches(db, actor, customer_id, kind, day)
-    path = Path(path)
-    if path.is_dir():
-        path = path / default_report_name(report)
-    written = write_csv(
-        path,
-        REPORT_COLUMNS,
-        batches,
-        on_progress=on_progress,
-        cancelled=cancelled,
-        overwrite=overwrite,
-        within=within,
-    )
-    return CdrReport(path, written, report.customer_code, report.kind, report.start, report.end)

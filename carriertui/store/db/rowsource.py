@@ -72,9 +72,9 @@ from carriertui.grid.model import (
     merge_aggregates,
     search_text_columns,
 )
-from carriertui.store.db import Database
+from carriertui.store.db.engine import BaseDatabase as Database
+from carriertui.store.db.types import MONEY_SCALE, FixedDecimal, UTCDateTime
 from carriertui.store.errors import ValidationError
-from carriertui.store.types import MONEY_SCALE, FixedDecimal, UTCDateTime
 
 _COUNT_CACHE_SIZE = 32
 # A search whose index candidates are at most this many is answered from them (read, test,

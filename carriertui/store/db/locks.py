@@ -5,7 +5,7 @@ writers, so these are no-ops there. On PostgreSQL they take an advisory lock hel
 transaction commits or rolls back.
 
 Lock order: a service takes these first, before anything else it locks. The audit chain's lock
-(:mod:`carriertui.store.chain`) is always taken last, by ``audit.record``; taking these after it
+(:mod:`carriertui.store.db.chain`) is always taken last, by ``audit.record``; taking these after it
 could deadlock with a service that holds one of these and waits for the chain.
 """
 

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from carriertui.store.cdrs import CdrValues
+from carriertui.store.cdrs.importer import CdrValues
 from carriertui.store.periods import HOUR, as_utc
 
 BATCH = 20_000

@@ -60,7 +60,7 @@ MAX_SECONDS = 7 * 86_400  # a "call" longer than a week is a stuck channel or a 
 MAX_PDD_MS = 3_600_000
 MAX_MONEY = Decimal(10) ** 12  # far above any call; far below the scaled BIGINT's limit
 _DANGEROUS_START = frozenset("=+-@\t\r\n")
-# types.MONEY_SCALE and models.Direction's values, which this module cannot import without
+# types.MONEY_SCALE and enums.Direction's values, which this module cannot import without
 # SQLAlchemy; tests/unit/test_cdr_import_fast_paths.py checks that they agree.
 MONEY_SCALE = 4
 DIRECTIONS = ("inbound", "outbound")

@@ -67,7 +67,7 @@ from sqlalchemy import Connection, bindparam, event, func, inspect, select, text
 from sqlalchemy.orm import Session
 
 from carriertui import locations
-from carriertui.store.audit_key import (  # noqa: F401 (the key's names, as chain.X too)
+from carriertui.store.db.audit_key import (  # noqa: F401 (the key's names, as chain.X too)
     KEY_ENV,
     AuditKey,
     AuditKeyError,
@@ -77,7 +77,7 @@ from carriertui.store.audit_key import (  # noqa: F401 (the key's names, as chai
     load_key,
     resolve_key,
 )
-from carriertui.store.models import AuditEntry, Meta
+from carriertui.store.db.tables import AuditEntry, Meta
 
 try:
     import fcntl
@@ -85,7 +85,7 @@ except ImportError:  # pragma: no cover - Windows: heads are still replaced atom
     fcntl = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
-    from carriertui.store.db import Database
+    from carriertui.store.db.engine import BaseDatabase as Database
 
 GENESIS_MAC = "0" * 64
 APPEND_ONLY_MESSAGE = "audit_entry is append-only"

@@ -17,7 +17,7 @@ from carriertui import locations
 
 if TYPE_CHECKING:
     from carriertui.store.context import Actor
-    from carriertui.store.db import Database
+    from carriertui.store.db.database import Database
 
 DEMO_OPERATOR = "demo"
 DEMO_IP = "127.0.0.1"
@@ -78,7 +78,8 @@ def _build_numbers(db: Database, actor: Actor, seed: dict[str, Any]) -> None:
     already (an interrupted build) is left as it is."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from carriertui.store import customers, numbers
+    from carriertui.store import customers
+    from carriertui.store.numbers import service as numbers
 
     by_name = {record.name: record.id for record in customers.list_customers(db, actor)}
     jobs = []
@@ -119,7 +120,7 @@ def _build_numbers(db: Database, actor: Actor, seed: dict[str, Any]) -> None:
 
 def demo_actor() -> Actor:
     from carriertui.store.context import Actor
-    from carriertui.store.models import Role
+    from carriertui.store.enums import Role
 
     return Actor(name=DEMO_OPERATOR, role=Role.ADMIN, ip=DEMO_IP)
 
@@ -172,9 +173,10 @@ def _seed_contacts(db: Database, actor: Actor, seed: dict[str, Any]) -> None:
     change is scheduled, so the Outbox and the Delay Log have something to show."""
     from datetime import timedelta
 
-    from carriertui.store import contacts, customers, mail, pending
+    from carriertui.store import customers, mail, pending
+    from carriertui.store.contacts import service as contacts
+    from carriertui.store.db.types import utcnow
     from carriertui.store.errors import NotFoundError
-    from carriertui.store.types import utcnow
 
     by_name = {record.name: record for record in customers.list_customers(db, actor)}
     created = []
@@ -213,9 +215,11 @@ def _seed_cdrs(db: Database, actor: Actor, seed: dict[str, Any]) -> None:
     build time, then the hourly roll-ups. Skipped when CDRs exist (an interrupted build)."""
     from sqlalchemy import func, select
 
-    from carriertui.store import cdrs, customers, demo_cdrs, rollups
-    from carriertui.store.models import Cdr
-    from carriertui.store.types import utcnow
+    from carriertui.demo import cdrs as demo_cdrs
+    from carriertui.store import customers, rollups
+    from carriertui.store.cdrs import importer as cdrs
+    from carriertui.store.db.tables import Cdr
+    from carriertui.store.db.types import utcnow
 
     settings = seed.get("cdrs")
     if not settings:
@@ -256,8 +260,8 @@ def _seed_invoices(db: Database, actor: Actor) -> None:
     from datetime import timedelta
 
     from carriertui.store import invoices
-    from carriertui.store.models import InvoiceStatus
-    from carriertui.store.types import utcnow
+    from carriertui.store.db.types import utcnow
+    from carriertui.store.enums import InvoiceStatus
 
     now = utcnow()
     invoices.auto_generate(db, actor, now=now)
@@ -278,9 +282,10 @@ def build_demo(url: str, *, reset: bool = False) -> Database:
     removes the file, so a half-built demo never looks finished.
     """
     from carriertui.store import customers, operators, options
-    from carriertui.store.db import normalize_url, open_database
+    from carriertui.store.db.database import open_database
+    from carriertui.store.db.engine import normalize_url
+    from carriertui.store.enums import Role
     from carriertui.store.errors import DatabaseURLError, NotFoundError
-    from carriertui.store.models import Role
     from carriertui.store.passwords import check_password_policy
 
     url = normalize_url(url)

@@ -1,0 +1,1 @@
+"""The demo database: built through the services, as an operator would."""
