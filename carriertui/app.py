@@ -622,7 +622,7 @@ class CarrierApp(SessionEnd, App[int]):
 def _redacted(url: str) -> str:
     """``url`` without its password, for the log (the URL is not a secret; the password is)."""
     try:
-        from carriertui.store.db import redacted_url
+        from carriertui.store.db.engine import redacted_url
     except Exception:  # the store itself cannot load: say nothing of the URL's credentials
         return url.split("@")[-1]
     return redacted_url(url)

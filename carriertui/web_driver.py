@@ -22,7 +22,7 @@ from textual.drivers.web_driver import WebDriver
 
 from carriertui.terminal import EXIT_HANGUP, EXIT_TERMINATED
 from carriertui.text import without_display_hazards
-from carriertui.web import SERVER_STOPPING
+from carriertui.web_address import SERVER_STOPPING
 
 _SIGNALS = (
     (signal.SIGHUP, "hangup: SIGHUP", EXIT_HANGUP),

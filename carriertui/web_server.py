@@ -21,7 +21,7 @@ from aiohttp import WSCloseCode, web
 from textual_serve.app_service import AppService
 from textual_serve.server import Server, to_int
 
-from carriertui.web import (
+from carriertui.web_address import (
     SERVER_STOPPING,
     Network,
     client_address,

@@ -141,7 +141,7 @@ class CredentialsScreen(BaseScreen):
         failure = errors.database_failure(error)
         app = self.carrier
         if failure is not None:
-            from carriertui.store.db import redacted_url
+            from carriertui.store.db.engine import redacted_url
 
             kind, detail = failure
             hint = log_unexpected("login: database error", error) if kind == errors.INTERNAL else ""

@@ -9,7 +9,7 @@ from carriertui.app import CarrierApp
 from carriertui.screens.audit import AuditLogScreen
 from carriertui.store import customers
 from carriertui.store.context import Actor
-from carriertui.store.models import Role
+from carriertui.store.enums import Role
 from carriertui.text import sanitize
 from carriertui.widgets.grid import Grid
 from carriertui.widgets.grid.cells import align_text

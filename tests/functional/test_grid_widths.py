@@ -11,8 +11,8 @@ from carriertui.app import CarrierApp
 from carriertui.screens.audit import AuditLogScreen
 from carriertui.store import customers
 from carriertui.store.context import Actor
-from carriertui.store.db import open_database
-from carriertui.store.models import Role
+from carriertui.store.db.database import open_database
+from carriertui.store.enums import Role
 from carriertui.widgets.grid import Grid
 from carriertui.widgets.grid.cells import CELL_PAD, column_width
 from tests.functional.harness import log_in, seed, settle, wait_for, wait_grid

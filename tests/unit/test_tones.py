@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from carriertui.grid.model import Tone
 from carriertui.store import customers
-from carriertui.store.models import CustomerStatus
+from carriertui.store.enums import CustomerStatus
 from carriertui.widgets.format import tone_style
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from carriertui import locations, web
+from carriertui import locations
+from carriertui import web_address as web
 from carriertui.store.context import client_ip
 
 PROXY = web.trusted_networks(["127.0.0.1", "10.0.0.0/8", "fd00::/8"])
