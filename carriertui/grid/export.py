@@ -275,6 +275,29 @@ def _write(
     return written
 
 
+def write_text(
+    path: Path, text: str, *, overwrite: bool = True, within: Path | None = None
+) -> None:
+    """``text`` (UTF-8) to ``path``, placed as :func:`write_csv` places its file: a temporary
+    file in the resolved folder (mode 0600), flushed to disk, renamed into place when complete;
+    the same refusals (a folder, a symbolic link, a folder out of ``within``, an existing file
+    without ``overwrite``) as :class:`ExportError`. For a JSON document, say."""
+    path = Path(path)
+    temporary = _create_temporary(path, within=within, overwrite=overwrite)
+    try:
+        with open(temporary.fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        _place(temporary, path, overwrite=overwrite)
+    except OSError as error:
+        _remove(temporary.name)
+        raise _export_error(path, error) from error
+    except BaseException:
+        _remove(temporary.name)
+        raise
+
+
 @dataclass(frozen=True)
 class CsvText:
     """CSV held in memory (the portal copies, shows or downloads it; it writes no file)."""
