@@ -103,27 +103,24 @@ class Commands:
 
     def add(self, name: str, help_text: str, handler: Handler) -> argparse.ArgumentParser:
         """A command that runs ``handler(args)``; returns its parser for its arguments."""
-        sub = self._subparsers.add_parser(
-            name,
-            help=help_text,
-            description=help_text,
-            parents=[self._common],
-            formatter_class=_help_formatter,
-        )
+        sub = self._parser(name, help_text)
         sub.set_defaults(handler=handler)
         return sub
 
     def group(self, name: str, help_text: str) -> Commands:
         """A command made of sub-commands (``carriertui NAME COMMAND``); alone it says so."""
-        sub = self._subparsers.add_parser(
+        sub = self._parser(name, help_text)
+        sub.set_defaults(handler=lambda _args, sub=sub: _missing_subcommand(sub))
+        return Commands(sub, self._common)
+
+    def _parser(self, name: str, help_text: str) -> argparse.ArgumentParser:
+        return self._subparsers.add_parser(
             name,
             help=help_text,
             description=help_text,
             parents=[self._common],
             formatter_class=_help_formatter,
         )
-        sub.set_defaults(handler=lambda _args, sub=sub: _missing_subcommand(sub))
-        return Commands(sub, self._common)
 
 
 # -- database ----------------------------------------------------------------------------------
