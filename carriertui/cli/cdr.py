@@ -16,6 +16,7 @@ from carriertui.cli.common import (
     opened,
     parse_day,
     path_argument,
+    period_options,
 )
 from carriertui.cli.output import ProgressBar, iso_utc, out, write_csv_to_stdout
 from carriertui.text import sanitize
@@ -44,9 +45,7 @@ def register(commands: Commands) -> None:
         "one customer's CDRs of the day, ISO week or month containing DATE, as CSV (UTC)",
         cmd_cdr_export,
     )
-    sub.add_argument("--customer", required=True, help="account code, exact name, or id")
-    sub.add_argument("--period", required=True, choices=("daily", "weekly", "monthly"))
-    sub.add_argument("--date", required=True, metavar="DATE", help="a day in the period (UTC)")
+    period_options(sub)
     sub.add_argument(
         "-o", "--output", metavar="PATH", help="write to PATH (a file or a folder), not stdout"
     )

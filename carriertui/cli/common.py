@@ -81,6 +81,13 @@ def password_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def period_options(parser: argparse.ArgumentParser) -> None:
+    """--customer, --period and --date: one customer's day, ISO week or month containing DATE."""
+    parser.add_argument("--customer", required=True, help="account code, exact name, or id")
+    parser.add_argument("--period", required=True, choices=("daily", "weekly", "monthly"))
+    parser.add_argument("--date", required=True, metavar="DATE", help="a day in the period (UTC)")
+
+
 def _help_formatter(prog: str) -> argparse.HelpFormatter:
     return argparse.HelpFormatter(prog, max_help_position=32)
 

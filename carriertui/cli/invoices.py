@@ -15,6 +15,7 @@ from carriertui.cli.common import (
     format_option,
     opened,
     parse_day,
+    period_options,
 )
 from carriertui.cli.output import iso_utc, money, out, print_json, print_table, write_csv_to_stdout
 from carriertui.text import sanitize
@@ -54,9 +55,7 @@ def register(commands: Commands) -> None:
         "invoice one closed period: the day, ISO week or month containing DATE (UTC)",
         cmd_invoices_generate,
     )
-    sub.add_argument("--customer", required=True, help="account code, exact name, or id")
-    sub.add_argument("--period", required=True, choices=("daily", "weekly", "monthly"))
-    sub.add_argument("--date", required=True, metavar="DATE", help="a day in the period (UTC)")
+    period_options(sub)
     sub.add_argument("--comment", help="a reason, written into the audit log")
     sub = invoice_group.add("list", "list invoices, oldest number first", cmd_invoices_list)
     sub.add_argument("--customer", help="only this customer's: account code, exact name, or id")
