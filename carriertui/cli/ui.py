@@ -17,6 +17,8 @@ from carriertui.text import sanitize
 
 
 def register(commands: Commands) -> None:
+    """The bare ``carriertui`` (options on ``commands.parser``), ``portal`` and ``demo``; an
+    option all three take is added to each of those three parsers here."""
     commands.parser.set_defaults(handler=cmd_tui)  # no command: the TUI
     commands.add(
         "portal",
