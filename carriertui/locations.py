@@ -8,7 +8,6 @@ Configuration is a TOML file; any key can be overridden by ``CARRIERTUI_<SECTION
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -215,6 +214,8 @@ def load_config(path: Path | None = None, environ: dict[str, str] | None = None)
     path = config_path() if path is None else path
     config: dict[str, Any] = {}
     if path.exists():
+        import tomllib  # only when there is a file: ``carriertui --help`` never parses TOML
+
         try:
             with path.open("rb") as handle:
                 loaded = tomllib.load(handle)

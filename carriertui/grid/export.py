@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from carriertui.grid.model import Column, ColumnType, Row, display_text
 
@@ -224,11 +224,10 @@ def _write(
     within: Path | None,
 ) -> int:
     path = Path(path)
-    temporary = _create_temporary(path, within=within, overwrite=overwrite)
-    iterator: Iterator[list[Any]] = iter(batches)
-    written = 0
-    try:
-        with open(temporary.fd, "w", encoding="utf-8", newline="") as handle:
+    with _placed_file(path, within=within, overwrite=overwrite) as handle:
+        iterator: Iterator[list[Any]] = iter(batches)
+        written = 0
+        try:
             writer = csv.writer(handle, dialect="excel", lineterminator="\r\n")
             try:
                 if group_header:
@@ -255,6 +254,37 @@ def _write(
                 written += len(batch)
                 if on_progress is not None:
                     on_progress(written)
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+    return written
+
+
+def write_text(
+    path: Path, text: str, *, overwrite: bool = True, within: Path | None = None
+) -> None:
+    """``text`` (UTF-8) to ``path``, placed as :func:`write_csv` places its file: a temporary
+    file in the resolved folder (mode 0600), flushed to disk, renamed into place when complete;
+    the same refusals (a folder, a symbolic link, a folder out of ``within``, an existing file
+    without ``overwrite``) as :class:`ExportError`. For a JSON document, say."""
+    path = Path(path)
+    with _placed_file(path, within=within, overwrite=overwrite) as handle:
+        try:
+            handle.write(text)
+        except OSError as error:
+            raise _export_error(path, error) from error
+
+
+@contextlib.contextmanager
+def _placed_file(path: Path, *, within: Path | None, overwrite: bool) -> Iterator[TextIO]:
+    """A text file that becomes ``path`` when the block ends: written under a temporary name in
+    the resolved folder, flushed to disk, then placed (:func:`_place`). On a failure or a cancel
+    the temporary file is removed and ``path`` is left as it was; an OSError is an ExportError."""
+    temporary = _create_temporary(path, within=within, overwrite=overwrite)
+    try:
+        with open(temporary.fd, "w", encoding="utf-8", newline="") as handle:
+            yield handle
             try:
                 handle.flush()
                 os.fsync(handle.fileno())
@@ -268,11 +298,6 @@ def _write(
     except BaseException:
         _remove(temporary.name)
         raise
-    finally:
-        close = getattr(iterator, "close", None)
-        if close is not None:
-            close()
-    return written
 
 
 @dataclass(frozen=True)

@@ -107,10 +107,10 @@ def test_an_unexpected_error_is_one_line_and_the_traceback_goes_to_the_log(
 ) -> None:
     """A defect in a command: one line naming the log file, the traceback in that file."""
     script = (
-        "import sys, carriertui.cli as cli\n"
+        "import sys, carriertui.cli as cli, carriertui.cli.config as config\n"
         "def broken(args):\n"
         "    raise RuntimeError('boom in a command')\n"
-        "cli.cmd_config_path = broken\n"
+        "config.cmd_config_path = broken\n"
         "sys.exit(cli.main(['config', 'path']))\n"
     )
     result = subprocess.run(

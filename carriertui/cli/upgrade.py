@@ -11,43 +11,66 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
-from typing import Any
 
+from carriertui.cli.common import EXIT_USAGE, CommandError, Commands, busy_timeout, database_url
 from carriertui.text import sanitize
+
+
+def register(commands: Commands) -> None:
+    for name in ("init", "upgrade"):
+        sub = commands.add(
+            name,
+            "create the database schema, or upgrade an older one (says what it will do, "
+            "asks, and takes a backup first)",
+            cmd_init,
+        )
+        sub.add_argument("--yes", action="store_true", help="upgrade without asking (for scripts)")
+        sub.add_argument(
+            "--backup-to",
+            metavar="PATH",
+            help="PostgreSQL: run pg_dump into PATH before upgrading "
+            "(SQLite is always backed up beside its file)",
+        )
 
 
 def _say(line: str = "") -> None:
     print(sanitize(line))
 
 
-def _confirmed(args: argparse.Namespace, question: str, error: Any) -> None:
+def _confirmed(args: argparse.Namespace, question: str) -> None:
     if args.yes:
         return
     if not sys.stdin.isatty():
-        raise error("not upgraded: no terminal to ask on; run it again with --yes to upgrade", 2)
+        raise CommandError(
+            "not upgraded: no terminal to ask on; run it again with --yes to upgrade", EXIT_USAGE
+        )
     try:
         answer = input(f"{question} [y/N] ")
     except EOFError:
         answer = ""
     if answer.strip().lower() not in ("y", "yes"):
-        raise error("not upgraded: nothing was changed", 2)
+        raise CommandError("not upgraded: nothing was changed", EXIT_USAGE)
 
 
-def run_init(args: argparse.Namespace, open_database: Any, error: Any) -> int:
-    """``open_database(create=False)`` opens without touching the schema; ``error(text, code)``
-    builds the CLI's one-line failure."""
+def cmd_init(args: argparse.Namespace) -> int:
+    """Create the schema of a new database, or upgrade an older one after a backup."""
+    from pathlib import Path
+
     from carriertui.store import backup
+    from carriertui.store.db.database import open_database
     from carriertui.store.db.engine import redacted_url
     from carriertui.store.db.migrations import SCHEMA_VERSION, upgrade_steps
     from carriertui.store.errors import SchemaVersionError
 
-    db = open_database()
+    timeout = busy_timeout(args)
+    kwargs = {} if timeout is None else {"busy_timeout_s": timeout}
+    # create=False: opened without touching the schema; what follows decides.
+    db = open_database(database_url(args), create=False, **kwargs)
     try:
         where = redacted_url(db.url)
         current = db.schema_version()
         if current > SCHEMA_VERSION:
-            raise error(str(SchemaVersionError(current, SCHEMA_VERSION)), 2)
+            raise CommandError(str(SchemaVersionError(current, SCHEMA_VERSION)), EXIT_USAGE)
         if current in (0, SCHEMA_VERSION):
             if args.backup_to is not None and current == SCHEMA_VERSION:
                 _say(f"nothing to upgrade: no backup taken (schema version {current})")
@@ -71,11 +94,7 @@ def run_init(args: argparse.Namespace, open_database: Any, error: Any) -> int:
             _say("No backup is taken of a PostgreSQL database without --backup-to PATH; take one")
             _say(f"first: {dump.shell()}")
         _say("Other hosts still running the older carriertui are refused once it is done.")
-        _confirmed(
-            args,
-            "Have you taken that backup, and upgrade now?" if dump else "Upgrade now?",
-            error,
-        )
+        _confirmed(args, "Have you taken that backup, and upgrade now?" if dump else "Upgrade now?")
         if path is not None:
             backup.backup_sqlite(path, target)
             _say(f"backup: {target}")

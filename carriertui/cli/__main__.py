@@ -1,0 +1,3 @@
+from carriertui.cli import main
+
+raise SystemExit(main())

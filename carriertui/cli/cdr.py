@@ -1,0 +1,136 @@
+"""``carriertui cdr ...`` (import CDRs from CSV, export a CDR report) and ``carriertui rollup``
+(the hourly roll-ups the summaries read)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from carriertui.cli.common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandError,
+    Commands,
+    api_actor,
+    customer_id,
+    opened,
+    parse_day,
+    path_argument,
+    period_options,
+)
+from carriertui.cli.output import ProgressBar, iso_utc, out, write_csv_to_stdout
+from carriertui.text import sanitize
+
+
+def register(commands: Commands) -> None:
+    cdr_group = commands.group("cdr", "import CDRs from CSV; export a CDR report")
+    sub = cdr_group.add(
+        "import",
+        "import CDRs from a CSV file (all or nothing unless --skip-bad); see README for columns",
+        cmd_cdr_import,
+    )
+    sub.add_argument("file", metavar="FILE.csv", help="CSV with a header row of CDR columns")
+    sub.add_argument(
+        "--skip-bad",
+        action="store_true",
+        help="import the good rows; write the bad ones to a reject file",
+    )
+    sub.add_argument(
+        "--rejects",
+        metavar="PATH",
+        help="the reject file (with --skip-bad; default FILE.rejects.csv next to FILE)",
+    )
+    sub = cdr_group.add(
+        "export",
+        "one customer's CDRs of the day, ISO week or month containing DATE, as CSV (UTC)",
+        cmd_cdr_export,
+    )
+    period_options(sub)
+    sub.add_argument(
+        "-o", "--output", metavar="PATH", help="write to PATH (a file or a folder), not stdout"
+    )
+    sub = commands.add(
+        "rollup",
+        "update the hourly roll-ups from CDRs imported since the last run (for cron, hourly)",
+        cmd_rollup,
+    )
+    sub.add_argument("--rebuild", action="store_true", help="recompute every hour from all CDRs")
+
+
+def cmd_cdr_import(args: argparse.Namespace) -> int:
+    from carriertui.store.cdrs import importer as cdrs
+
+    if args.rejects and not args.skip_bad:
+        raise CommandError("--rejects needs --skip-bad", EXIT_USAGE)
+    path = path_argument(args.file)
+    bar = ProgressBar(f"importing {sanitize(path.name)}")
+    with opened(args) as db:
+        try:
+            report = cdrs.import_cdr_file(
+                db,
+                api_actor(),
+                path,
+                skip_bad=args.skip_bad,
+                rejects_path=path_argument(args.rejects) if args.rejects else None,
+                on_progress=bar.update,
+            )
+        except cdrs.CdrImportError as error:
+            bar.close()
+            for bad in error.errors:
+                print(sanitize(str(bad)), file=sys.stderr)
+            raise CommandError(str(error)) from error
+        finally:
+            bar.close()
+    for bad in report.errors:
+        print(f"skipped {sanitize(str(bad))}", file=sys.stderr)
+    out(sanitize(str(report)))
+    if report.rejects_path is not None and report.bad_rows:
+        out(f"bad rows written to {sanitize(report.rejects_path)}")
+    out(f"throughput: {report.rows_per_s:,.0f} rows/s")
+    return EXIT_OK
+
+
+def cmd_cdr_export(args: argparse.Namespace) -> int:
+    from carriertui.grid.export import ExportError
+    from carriertui.store.cdrs import importer as cdrs
+
+    day = parse_day(args.date, "--date")
+    with opened(args) as db:
+        actor = api_actor()
+        customer = customer_id(db, args.customer)
+        try:
+            if args.output in (None, "-"):
+                _report, batches = cdrs.report_batches(db, actor, customer, args.period, day)
+                write_csv_to_stdout(cdrs.REPORT_COLUMNS, batches)
+                return EXIT_OK
+            bar = ProgressBar("exporting CDRs")
+            try:
+                report = cdrs.export_cdr_report(
+                    db,
+                    actor,
+                    customer,
+                    args.period,
+                    day,
+                    path_argument(args.output),
+                    on_progress=lambda rows: bar.update(rows, 0, 0),
+                )
+            finally:
+                bar.close()
+        except ExportError as error:
+            raise CommandError(str(error)) from error
+    out(
+        f"exported {report.rows} CDRs of {sanitize(report.customer_code)} "
+        f"({report.kind.value}, {iso_utc(report.start)} to {iso_utc(report.end)}) "
+        f"to {sanitize(report.path)}"
+    )
+    return EXIT_OK
+
+
+def cmd_rollup(args: argparse.Namespace) -> int:
+    from carriertui.store import rollups
+
+    with opened(args) as db:
+        run = rollups.rollup_rebuild if args.rebuild else rollups.rollup_incremental
+        report = run(db)
+    out(f"roll-up {report}")
+    return EXIT_OK
