@@ -1689,6 +1689,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("number", help="the invoice number, e.g. INV-000001")
     sub.add_argument("--comment", help="a reason, written into the audit log")
 
+    from carriertui import cli_rates  # the rates group (issue 14): carriertui/cli_rates.py
+
+    cli_rates.register(commands)
+
     config = group_of(command(commands, "config", "configuration file", None))
     command(config, "path", "print the configuration file's path", cmd_config_path)
 
