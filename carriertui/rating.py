@@ -249,3 +249,14 @@ class RateMatcher:
         if rate is None:
             raise NoRateError(digits, at)
         return rate_call(rate, digits, duration)
+
+    def rate_digits(self, digits: str, at: float, duration: int) -> RatedCall | None:
+        """The bulk path: ``digits`` already :func:`dialled_digits`, ``at`` a POSIX timestamp;
+        None when a connected call has no rate (the caller names the number in its reject)."""
+        if duration <= 0:
+            return RatedCall(digits, None, 0, _ZERO)
+        rate = self.match_digits(digits, at)
+        if rate is None:
+            return None
+        billed = billed_seconds(duration, rate.mcd, rate.pulse)
+        return RatedCall(digits, rate, billed, charge(rate.rate, rate.connect_fee, billed))

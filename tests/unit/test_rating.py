@@ -181,6 +181,7 @@ def test_rating_equals_the_oracle(rates, call_list):
                     matcher.rate(number, at, duration)
                 with pytest.raises(NoRateError):
                     rate_number(rates, number, at, duration)
+                assert matcher.rate_digits(number, at.timestamp(), duration) is None
             continue
         billed = oracle_billed(duration, expected.mcd, expected.pulse)
         want = oracle_charge(expected.rate, expected.connect_fee, billed)
