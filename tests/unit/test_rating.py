@@ -187,6 +187,7 @@ def test_rating_equals_the_oracle(rates, call_list):
         want = oracle_charge(expected.rate, expected.connect_fee, billed)
         for result in (
             matcher.rate(number, at, duration),
+            matcher.rate_digits(number, at.timestamp(), duration),
             rate_number(rates, number, at, duration),
         ):
             assert result.billed_seconds == billed
