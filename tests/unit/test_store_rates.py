@@ -327,3 +327,30 @@ def test_rating_from_the_database_equals_the_oracle(db, admin, tmp_path, deck, d
             assert (result.billed_seconds, result.charge) == (billed, want)
             if duration > 0:
                 assert result.rate == expected
+
+
+def test_effective_date_bom_blank_lines_and_a_card_of_another_kind(db, admin, tmp_path):
+    path = tmp_path / "bom.csv"
+    path.write_text(
+        "\ufeff" + ",".join(HEADER) + "\r\n"
+        "44,United Kingdom,0.01,0,1,1,\r\n"
+        "\r\n"
+        "33,France,0.02,0,1,1,2026-01-15\r\n"
+        "34,Spain,0.02,0,1,1,2025-12-31\r\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(DeckError) as caught:
+        rates.import_deck(db, admin, path, "Retail", effective=JAN, currency="USD")
+    assert [str(bad) for bad in caught.value.errors] == [
+        "line 5: effective_from 2025-12-31 00:00Z is before the deck's --effective "
+        "2026-01-01 00:00Z"
+    ]
+    path.write_text(path.read_text(encoding="utf-8").replace("2025-12-31", ""), encoding="utf-8")
+    report = rates.import_deck(db, admin, path, "Retail", effective=JAN, currency="USD")
+    assert report.rows == 3 and report.effective == JAN
+    starts = {r.prefix: r.effective_from for r in rates.list_rates(db, admin, "Retail")}
+    assert starts == {"44": JAN, "33": JAN + timedelta(days=14), "34": JAN}
+    with pytest.raises(ValidationError, match="is in USD, not EUR"):
+        rates.import_deck(db, admin, path, "Retail", effective=JAN, currency="EUR")
+    with pytest.raises(ValidationError, match="is a customer card"):
+        rates.import_deck(db, admin, path, "Retail", effective=JAN, kind="provider")
