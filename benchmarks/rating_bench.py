@@ -11,6 +11,8 @@ database in a temporary folder:
   the same file (the parse floor) plus bare sqlite3 ``executemany`` of the same rows in their
   stored form (built beforehand, not timed) into a fresh database with carriertui's rate
   schema, in one transaction, commit included (the insert floor). Budget: <= 3 s.
+- deck_reimport_s: the same deck again, effective a month later, superseding all N rates
+  (the card then holds 2N versions); the same floor.
 - rates_test_ms: ``rate_number`` for a random number against the card, median of 200. Floor:
   the same SELECT through the bare sqlite3 driver. Budget: <= 20 ms.
 - matcher_load_s: ``load_matcher`` (every rate of the card in memory). Floor: the bare
@@ -176,6 +178,14 @@ def main() -> int:
         results["deck_import_floor_s"] = round(parse + insert, 3)
         results["deck_import_vs_floor"] = round(report.elapsed_s / (parse + insert), 2)
 
+        # The next month's deck: the same rates effective later, superseding all N.
+        next_path = work / "next.csv"
+        text = deck_path.read_text(encoding="utf-8")
+        next_path.write_text(text.replace(",2026-01-01", ",2026-02-01"), encoding="utf-8")
+        again = rates.import_deck(db, actor, next_path, "Bench")
+        results["deck_reimport_s"] = round(again.elapsed_s, 3)
+        results["deck_reimport_superseded"] = again.superseded
+
         at = datetime.fromtimestamp(CALL_TIME, UTC)
         numbers = [rng.choice(prefixes) + str(rng.randrange(10**6)) for _ in range(200)]
         timings = []
@@ -242,6 +252,13 @@ def main() -> int:
             results["deck_import_floor_s"],
             results["deck_import_vs_floor"],
             "<= 3 s",
+        ),
+        (
+            "deck_reimport_s",
+            results["deck_reimport_s"],
+            results["deck_import_floor_s"],
+            round(results["deck_reimport_s"] / results["deck_import_floor_s"], 2),
+            "-",
         ),
         (
             "rates_test_ms",
