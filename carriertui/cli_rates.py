@@ -211,7 +211,7 @@ def cmd_rates_show(args: argparse.Namespace) -> int:
     with cli.opened(args) as db:
         actor = cli.api_actor()
         card = rates.find_card(db, actor, args.card)
-        in_force = len(rates.list_rates(db, actor, card.name, at=datetime.now(UTC)))
+        in_force = rates.count_in_force(db, actor, card.name, datetime.now(UTC))
     data = _card_json(card) | {"rates_in_force_now": in_force}
     if args.format == "json":
         cli.print_json(data)

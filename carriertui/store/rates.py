@@ -326,6 +326,17 @@ def list_rates(
         return [_to_rate(row) for row in session.exec(query)]
 
 
+def count_in_force(db: Database, actor: Actor, card_name: str, at: datetime) -> int:
+    """How many of the card's rates are in force at ``at``."""
+    actor.require(Role.VIEWER, "read rates")
+    with db.read() as session:
+        card = _find_card(session, card_name)
+        if card is None:
+            raise NotFoundError(f"no rate card named {card_name.strip()!r}")
+        query = select(func.count()).where(Rate.card_id == card.id, _in_force(at))
+        return session.exec(query).one()
+
+
 EXPORT_COLUMNS = tuple(
     Column(name, name, kind)
     for name, kind in zip(

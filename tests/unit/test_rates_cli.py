@@ -107,7 +107,8 @@ def test_import_list_show_test_export_and_assign(home, capsys, tmp_path):  # noq
     assert code == 0, err
     assert out.strip() == "customer ACME is rated with customer card Retail"
     code, out, _ = run(capsys, "rates", "show", "Retail", "--format", "json")
-    assert json.loads(out)["customers"] == ["ACME"]
+    shown = json.loads(out)
+    assert (shown["customers"], shown["rates"], shown["rates_in_force_now"]) == (["ACME"], 2, 2)
 
 
 def test_a_hostile_deck_lists_every_bad_line_and_imports_nothing(home, capsys, tmp_path):  # noqa: F811

@@ -155,6 +155,8 @@ def test_a_new_deck_supersedes_from_its_date_and_keeps_history(db, admin, tmp_pa
     assert rates.rate_number(db, admin, "Retail", "447700", mid_jan, 60).call.rate.prefix == "447"
     later = rates.rate_number(db, admin, "Retail", "447700", FEB, 60).call
     assert (later.rate.prefix, later.charge) == ("44", Decimal("0.0200"))
+    assert rates.count_in_force(db, admin, "Retail", mid_jan) == 3
+    assert rates.count_in_force(db, admin, "Retail", FEB) == 1
     in_force = rates.list_rates(db, admin, "Retail", at=FEB)
     assert [(r.prefix, r.rate) for r in in_force] == [("44", Decimal("0.02"))]
     old = [r for r in rates.list_rates(db, admin, "Retail") if r.rate == Decimal("0.045")]
