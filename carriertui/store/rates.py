@@ -7,7 +7,8 @@ not started yet gets an empty period and stays listed), the deck's rates are ins
 (the driver's ``executemany`` on SQLite, ``COPY`` on PostgreSQL: issue 14's budget is 300,000
 rows in 3 s) and one audit entry describes it, or nothing happens.
 
-Viewers read; operators and admins create cards, import decks and assign cards.
+Viewers read; operators and admins create cards, import decks and assign cards (the cards
+themselves: store/rate_cards.py).
 """
 
 from __future__ import annotations
@@ -31,16 +32,50 @@ from carriertui.grid.model import Column, ColumnType
 from carriertui.rating import CardKind, RatedCall, RateMatcher
 from carriertui.store import audit, validation
 from carriertui.store.context import Actor
-from carriertui.store.currencies import ISO_4217
 from carriertui.store.db import Database
 from carriertui.store.errors import NotFoundError, ValidationError
-from carriertui.store.models import AuditAction, Customer, HttpVerb, Role
+from carriertui.store.models import AuditAction, HttpVerb, Role
+from carriertui.store.rate_cards import (
+    ASSIGNMENT_TABLE,
+    CARD_TABLE,
+    CardRecord,
+    _clean_currency,
+    _clean_name,
+    _find_card,
+    _new_card,
+    assign_card,
+    assigned_card,
+    create_card,
+    find_card,
+    list_cards,
+)
 from carriertui.store.rate_deck import COLUMNS, Deck, read_deck
-from carriertui.store.rate_tables import RATE_SCALE, Rate, RateCard, RateCardAssignment
+from carriertui.store.rate_tables import RATE_SCALE, Rate
 
-CARD_TABLE = "rate_card"
+# The cards live in store/rate_cards.py; they are named here too, so that a caller of rate
+# decks needs one module.
+__all__ = [
+    "ASSIGNMENT_TABLE",
+    "CARD_TABLE",
+    "RATE_TABLE",
+    "CardRecord",
+    "DeckImportReport",
+    "RateRecord",
+    "RateTest",
+    "assign_card",
+    "assigned_card",
+    "count_in_force",
+    "create_card",
+    "export_rates",
+    "find_card",
+    "import_deck",
+    "list_cards",
+    "list_rates",
+    "load_matcher",
+    "rate_number",
+]
+
 RATE_TABLE = "rate"
-ASSIGNMENT_TABLE = "rate_card_assignment"
 _INSERT_COLUMNS = (
     "card_id",
     "prefix",
@@ -53,17 +88,6 @@ _INSERT_COLUMNS = (
     "effective_to",
 )
 _FACTOR = 10**RATE_SCALE
-
-
-@dataclass(frozen=True)
-class CardRecord:
-    id: int
-    name: str
-    kind: CardKind
-    currency: str
-    created_at: datetime
-    rates: int  # rate rows, every version
-    customers: tuple[str, ...]  # account codes (or names) of the customers assigned to it
 
 
 @dataclass(frozen=True)
@@ -117,156 +141,6 @@ class RateTest:
     at: datetime
     seconds: int
     call: RatedCall
-
-
-# -- cards ----------------------------------------------------------------------------------------
-
-
-def _clean_name(value: Any) -> str:
-    name = validation.text("card", value, max_length=64)
-    assert name is not None
-    if name[0] in "=+-@" or any(char in name for char in "[]<>{}"):
-        raise ValidationError("card", "letters, digits, spaces and . _ / ( ) only; no markup")
-    return name
-
-
-def _clean_currency(value: Any) -> str:
-    code = str(value or "").strip().upper()
-    if code not in ISO_4217:
-        raise ValidationError("currency", "must be an ISO 4217 code such as USD, EUR or GBP")
-    return code
-
-
-def _card_view(card: RateCard) -> dict[str, Any]:
-    return {"name": card.name, "kind": card.kind, "currency": card.currency}
-
-
-def _to_card(session: Session, card: RateCard) -> CardRecord:
-    assert card.id is not None
-    count = session.exec(select(func.count()).where(Rate.card_id == card.id)).one()
-    codes = session.exec(
-        select(func.coalesce(Customer.account_code, Customer.name))
-        .join(RateCardAssignment, col(RateCardAssignment.customer_id) == Customer.id)
-        .where(RateCardAssignment.card_id == card.id)
-        .order_by(Customer.name_folded)
-    ).all()
-    return CardRecord(
-        card.id, card.name, CardKind(card.kind), card.currency, card.created_at, count, tuple(codes)
-    )
-
-
-def _find_card(session: Session, name: str) -> RateCard | None:
-    wanted = name.strip()
-    card = session.exec(select(RateCard).where(RateCard.name_folded == wanted.casefold())).first()
-    if card is None and wanted.isdigit():
-        card = session.get(RateCard, int(wanted))
-    return card
-
-
-def _new_card(session: Session, actor: Actor, name: str, kind: CardKind, currency: str) -> RateCard:
-    card = RateCard(name=name, name_folded=name.casefold(), kind=kind.value, currency=currency)
-    session.add(card)
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        action=AuditAction.CREATE,
-        verb=HttpVerb.POST,
-        table=CARD_TABLE,
-        key=card.id,
-        message=f"Created {kind.value} rate card {name} ({currency})",
-        after=_card_view(card),
-    )
-    return card
-
-
-def create_card(
-    db: Database, actor: Actor, name: str, kind: CardKind | str, currency: str
-) -> CardRecord:
-    actor.require(Role.OPERATOR, "create rate cards")
-    clean = _clean_name(name)
-    card_kind = validation.choice("kind", kind, CardKind)
-    code = _clean_currency(currency)
-    with db.write() as session:
-        if _find_card(session, clean) is not None:
-            raise ValidationError("card", f"a rate card named {clean!r} exists already")
-        return _to_card(session, _new_card(session, actor, clean, card_kind, code))
-
-
-def list_cards(db: Database, actor: Actor) -> list[CardRecord]:
-    actor.require(Role.VIEWER, "read rate cards")
-    with db.read() as session:
-        cards = session.exec(select(RateCard).order_by(RateCard.name_folded)).all()
-        return [_to_card(session, card) for card in cards]
-
-
-def find_card(db: Database, actor: Actor, name: str) -> CardRecord:
-    """By name (case-insensitive) or numeric id."""
-    actor.require(Role.VIEWER, "read rate cards")
-    with db.read() as session:
-        card = _find_card(session, name)
-        if card is None:
-            raise NotFoundError(f"no rate card named {name.strip()!r}")
-        return _to_card(session, card)
-
-
-def assign_card(db: Database, actor: Actor, card_name: str, customer_id: int) -> CardRecord:
-    """Rate ``customer_id``'s calls with the card (its customer card, or the provider card its
-    traffic costs, by the card's kind); the customer's currency must be the card's."""
-    actor.require(Role.OPERATOR, "assign rate cards")
-    with db.write() as session:
-        card = _find_card(session, card_name)
-        if card is None:
-            raise NotFoundError(f"no rate card named {card_name.strip()!r}")
-        customer = session.get(Customer, customer_id)
-        if customer is None:
-            raise NotFoundError(f"no customer with id {customer_id}")
-        label = customer.account_code or customer.name
-        if customer.currency != card.currency:
-            raise ValidationError(
-                "card",
-                f"rate card {card.name} is in {card.currency} but customer {label} is billed in "
-                f"{customer.currency}: a customer is rated only with a card in its currency",
-            )
-        current = session.get(RateCardAssignment, (customer_id, card.kind))
-        before = None
-        if current is not None:
-            old = session.get(RateCard, current.card_id)
-            before = {"kind": card.kind, "card": old.name if old else current.card_id}
-            if current.card_id == card.id:
-                return _to_card(session, card)
-            current.card_id = card.id  # type: ignore[assignment]
-            current.assigned_at = datetime.now(UTC)
-        else:
-            session.add(
-                RateCardAssignment(customer_id=customer_id, kind=card.kind, card_id=card.id)
-            )
-        session.flush()
-        audit.record(
-            session,
-            actor,
-            action=AuditAction.UPDATE if before else AuditAction.CREATE,
-            verb=HttpVerb.PUT if before else HttpVerb.POST,
-            table=ASSIGNMENT_TABLE,
-            key=f"{customer_id}/{card.kind}",
-            message=f"Assigned {card.kind} rate card {card.name} to customer {label}",
-            before=before,
-            after={"kind": card.kind, "card": card.name},
-            customer_id=customer_id,
-        )
-        return _to_card(session, card)
-
-
-def assigned_card(
-    db: Database, actor: Actor, customer_id: int, kind: CardKind | str
-) -> CardRecord | None:
-    actor.require(Role.VIEWER, "read rate cards")
-    with db.read() as session:
-        assignment = session.get(RateCardAssignment, (customer_id, CardKind(kind).value))
-        if assignment is None:
-            return None
-        card = session.get(RateCard, assignment.card_id)
-        return None if card is None else _to_card(session, card)
 
 
 # -- rates ----------------------------------------------------------------------------------------
