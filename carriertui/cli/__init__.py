@@ -35,6 +35,7 @@ from carriertui.cli import (
     operators,
     options,
     pending,
+    rates,
     serve,
     summary,
     ui,
@@ -91,6 +92,7 @@ GROUPS = (
     cdr,  # cdr ..., rollup
     summary,  # summary
     invoices,  # invoices ...
+    rates,  # rates ...
     config,  # config ...
     ui,  # no command (the TUI), portal, demo
     serve,  # serve (the TUI or the portal in a browser)

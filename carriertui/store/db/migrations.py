@@ -12,11 +12,12 @@ from typing import Any
 from sqlalchemy import inspect
 from sqlmodel import Session, SQLModel
 
+from carriertui.store.db import rate_tables  # noqa: F401 (its tables join the metadata)
 from carriertui.store.db import tables as models
 from carriertui.store.db.engine import BaseDatabase
 from carriertui.store.errors import SchemaVersionError
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 
 
 def _audit_chain(session: Session) -> None:
@@ -91,6 +92,17 @@ def _audit_no_replace(session: Session) -> None:
     chain.install_append_only_guard(session)
 
 
+RATE_TABLES = ("rate_card", "rate", "rate_card_assignment")
+
+
+def _rate_decks(session: Session) -> None:
+    """Version 12: rate cards, their rates and the card each customer is rated with (new
+    tables only, store/db/rate_tables.py)."""
+    connection = session.connection()
+    for name in RATE_TABLES:
+        SQLModel.metadata.tables[name].create(connection, checkfirst=True)
+
+
 # version -> steps that bring a database from version-1 to version. create_all() adds new tables;
 # steps here alter existing ones (add a column, backfill) and run inside one write transaction.
 # A new database runs every step from 1, so each step also copes with a table create_all() has
@@ -106,6 +118,7 @@ _MIGRATIONS: dict[int, tuple[Any, ...]] = {
     9: (_audit_search_if_missing,),
     10: (_operator_disabled_at,),
     11: (_audit_no_replace,),
+    12: (_rate_decks,),
 }
 
 
