@@ -18,11 +18,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Center, Horizontal, Vertical, VerticalScroll
 from textual.widget import Widget
-from textual.widgets import Button, Footer, Input, Label, Static, TabbedContent, TabPane
+from textual.widgets import Button, Input, Label, Static, TabbedContent, TabPane
 
 from carriertui.screens.base import BaseScreen, TopBar, report_error, run_service
 from carriertui.screens.login import CredentialsScreen
 from carriertui.text import sanitize
+from carriertui.widgets.footer import SteadyFooter
 from carriertui.widgets.form import FieldRow, Form
 from carriertui.widgets.format import money, status_style, utc
 from carriertui.widgets.grid import Grid
@@ -133,7 +134,7 @@ class ChangePasswordScreen(BaseScreen):
                     id="cancel-password",
                     compact=True,
                 )
-        yield Footer()
+        yield SteadyFooter()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Esc leaves: a forced change can only be escaped by logging out.
@@ -268,7 +269,7 @@ class PortalScreen(BaseScreen):
                 yield from self.compose_profile()
             yield from self.compose_number_blocks()
             yield from self.compose_summary()
-        yield Footer()
+        yield SteadyFooter()
 
     def compose_top(self) -> ComposeResult:
         yield TopBar(f"Customer portal \u00b7 {self.identity.name}")
