@@ -262,25 +262,34 @@ async def switch_tabs(s: Session) -> None:
     screen = await s.to_tab("main")
     tabs = screen.query_one("#customer-tabs", TabbedContent)
 
+    # A tab's content may be built when the tab is first shown: each widget is looked up
+    # when the condition is checked, and a grid that is not there yet has no generation.
+    def generation(selector: str) -> int | None:
+        grid = screen.query(selector)
+        return grid.first().view.generation if grid else None
+
     def contacts() -> Predicate:
-        pane = screen.query_one("#customer-contacts")
-        return lambda: grid_ready(pane.grid)
+        return lambda: grid_ready(screen.query_one("#customer-contacts").grid)
 
     def numbers() -> Predicate:  # the tab re-reads the blocks
-        blocks = screen.query_one("#blocks-grid")
-        before = blocks.view.generation
-        extensions = screen.query_one("#extensions-grid")
-        return lambda: grid_ready(blocks, after=before) and grid_ready(extensions)
+        before = generation("#blocks-grid")
+        return lambda: (
+            grid_ready(screen.query_one("#blocks-grid"), after=before)
+            and grid_ready(screen.query_one("#extensions-grid"))
+        )
 
     def summary() -> Predicate:  # the tab re-reads the summary
-        pane = screen.query_one("#summary-pane")
-        before = pane.grid.view.generation
-        return lambda: pane.summary is not None and grid_ready(pane.grid, after=before, rows=False)
+        before = generation("#summary-grid")
+
+        def ready() -> bool:
+            pane = screen.query_one("#summary-pane")
+            return pane.summary is not None and grid_ready(pane.grid, after=before, rows=False)
+
+        return ready
 
     def audit() -> Predicate:  # the tab re-reads the audit log
-        audit_grid = screen.query_one("#audit-grid")
-        before = audit_grid.view.generation
-        return lambda: grid_ready(audit_grid, after=before)
+        before = generation("#audit-grid")
+        return lambda: grid_ready(screen.query_one("#audit-grid"), after=before)
 
     def main() -> Predicate:
         return lambda: bool(screen.query_one("#field-name").value)

@@ -262,26 +262,29 @@ class ContactFormScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         texts = contact_texts(self.record) if self.record else dict(BLANK_TEXTS)
+        editable = self.editable
         rows = (
-            []
-            if self.reading
-            else contact_rows(texts, new=self.record is None, editable=self.editable)
+            [] if self.reading else contact_rows(texts, new=self.record is None, editable=editable)
         )
+        if editable:
+            # The name takes the keys first (a blank form at once, a read one when it is in):
+            # the default would focus the scrolling body first, restyling every field twice.
+            self.AUTO_FOCUS = "#field-name"
         with Vertical(classes="dialog", id="contact-dialog"):
             yield Static(self._title(), classes="dialog-title", id="contact-title")
             with VerticalScroll(id="contact-body"):
                 yield Form(*rows, id="contact-form")
             yield Label(self._info(), id="contact-info", markup=False)
             with Horizontal(classes="dialog-buttons", id="contact-buttons"):
-                if self.editable:
-                    yield Button("Save & Continue ^g", id="save-continue", variant="primary")
-                    yield Button("Save & Stay ^s", id="save-stay")
-                    yield Button("Delay & Save ^d", id="delay-save")
-                yield Button("Close (esc)", id="close")
+                if editable:
+                    yield Button(
+                        "Save & Continue ^g", id="save-continue", variant="primary", compact=True
+                    )
+                    yield Button("Save & Stay ^s", id="save-stay", compact=True)
+                    yield Button("Delay & Save ^d", id="delay-save", compact=True)
+                yield Button("Close (esc)", id="close", compact=True)
 
     def on_mount(self) -> None:
-        for button in self.query(Button):
-            button.compact = True
         if self.reading:
             self._load()
             return

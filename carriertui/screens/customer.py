@@ -34,6 +34,7 @@ from carriertui.widgets.footer import KeyFooter
 from carriertui.widgets.form import Form
 from carriertui.widgets.format import money, tone_style, utc
 from carriertui.widgets.grid import Grid, RowActivated
+from carriertui.widgets.lazy_tabs import LazyTabbedContent
 from carriertui.widgets.plain import join, plain
 
 AUDIT_QUERY = Query(sort=(SortKey("created_at", descending=True),))
@@ -147,7 +148,14 @@ class CustomerScreen(BaseScreen):
             yield Button(
                 "Switch \u25be", id="switch", compact=True, tooltip="Switch customer (ctrl+o)"
             )
-        with TabbedContent(id="customer-tabs"):
+        # Number Block and Summary are built when first shown. Contacts and Audit Log are
+        # built now: their grids are there as soon as the tab is chosen, and a save on the
+        # Main tab refreshes the audit log.
+        lazy = {
+            "numbers": lambda: [NumberBlockPane(self.customer_id, id="numbers-pane")],
+            "summary": lambda: [SummaryPane(self.customer_id, id="summary-pane")],
+        }
+        with LazyTabbedContent(id="customer-tabs", lazy=lazy):
             with TabPane("Main", id="main"), VerticalScroll(id="main-scroll"):
                 yield Form(id="customer-form")
                 yield Label("", id="main-info", markup=False)
@@ -157,10 +165,8 @@ class CustomerScreen(BaseScreen):
                     yield Button("Delay & Save ^d", id="delay-save", compact=True)
             with TabPane("Contacts", id="contacts"):
                 yield ContactsPane(self.customer_id, id="customer-contacts")
-            with TabPane("Number Block", id="numbers"):
-                yield NumberBlockPane(self.customer_id, id="numbers-pane")
-            with TabPane("Summary", id="summary"):
-                yield SummaryPane(self.customer_id, id="summary-pane")
+            yield TabPane("Number Block", id="numbers")
+            yield TabPane("Summary", id="summary")
             with TabPane("Audit Log", id="audit"), Vertical():
                 yield Label(
                     "This customer's changes, newest first. Enter or d: View Difference.",
@@ -186,8 +192,10 @@ class CustomerScreen(BaseScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("save", "delay"):
             # The Main tab's saves: hidden (and inert) while another tab has the keys.
-            tabs = self.query("#customer-tabs")
-            on_main = not tabs or tabs.first(TabbedContent).active in ("", "main")
+            # By id: check_action runs for every key of every footer refresh, and a
+            # selector query would walk the whole screen each time.
+            tabs = self.query_one_optional("#customer-tabs", TabbedContent)
+            on_main = tabs is None or tabs.active in ("", "main")
             return self.can_edit and self.record is not None and on_main
         return True
 
@@ -376,12 +384,20 @@ class CustomerScreen(BaseScreen):
             Palette(providers=[CustomerSwitcherCommands], placeholder="Switch to customer…")
         )
 
+    @property
+    def tabs(self) -> LazyTabbedContent:
+        return self.query_one("#customer-tabs", LazyTabbedContent)
+
     @on(TabbedContent.TabActivated, "#customer-tabs")
-    def _tab_shown(self, event: TabbedContent.TabActivated) -> None:
+    async def _tab_shown(self, event: TabbedContent.TabActivated) -> None:
         """The operator switched tabs to work in that tab: its grid takes the keys."""
         self.refresh_bindings()
-        pane = event.pane.id
-        if pane != self.query_one(TabbedContent).active:
+        pane = event.pane.id or ""
+        tabs = self.tabs
+        # A tab shown for the first time: its content is being mounted (and reads its data).
+        await tabs.wait_built(pane)
+        fresh = tabs.first_show(pane)
+        if pane != tabs.active:
             # A stale activation: quick `]` `]` activate two tabs before the first one's
             # message arrives. Focusing the first tab's grid now would make it active again
             # and swallow the second key.
@@ -396,7 +412,8 @@ class CustomerScreen(BaseScreen):
             # Coming back re-reads the blocks and the number plan (an admin may have set
             # Number Range Start and Block Size meanwhile); its keys work while focus is inside.
             numbers = self.query_one(NumberBlockPane)
-            numbers.load()
+            if not fresh:
+                numbers.load()
             numbers.focus_default()
         elif pane == "audit":
             # What was done in the other tabs since (a contact saved, an invoice generated)
@@ -406,7 +423,7 @@ class CustomerScreen(BaseScreen):
             audit_grid.focus()
 
     def action_tab(self, step: int) -> None:
-        tabs = self.query_one(TabbedContent)
+        tabs = self.tabs
         ids = [tab_id for tab_id, _ in TABS]
         current = ids.index(tabs.active) if tabs.active in ids else 0
         tabs.active = ids[(current + step) % len(ids)]
@@ -428,15 +445,21 @@ class CustomerScreen(BaseScreen):
         self.load()
         self.query_one("#audit-grid", Grid).refresh_data()
         self.query_one(ContactsPane).refresh_contacts()
-        self.query_one(NumberBlockPane).reload_all()
+        numbers = self.query_one_optional(NumberBlockPane)
+        if numbers is not None and numbers.is_mounted:  # else it is still reading them
+            numbers.reload_all()
 
     @on(NumbersChanged)
     def _numbers_changed(self) -> None:
         self.query_one("#audit-grid", Grid).refresh_data()
 
-    def _numbers_command(self, action: str, kind: str | None) -> None:
-        self.query_one(TabbedContent).active = "numbers"
+    async def _numbers_command(self, action: str, kind: str | None) -> None:
+        tabs = self.tabs
+        tabs.active = "numbers"
         pane = self.query_one(NumberBlockPane)
+        if pane.blocks is None:  # the tab was not shown yet: it is reading them
+            await tabs.wait_built("numbers")
+            await pane.loaded()  # the number plan decides whether a block can be assigned
         if action == "allocate":
             if pane.plan is None:
                 from carriertui.screens.numbers import UNSET_HINT

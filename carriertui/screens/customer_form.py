@@ -159,6 +159,9 @@ class NewCustomerScreen(ModalScreen[CustomerRecord | None]):
         Binding("ctrl+s", "save", "Create", id="new_customer.save", priority=True),
         Binding("escape", "cancel", "Cancel", id="new_customer.cancel"),
     ]
+    # The name takes the keys at once; the default would focus the scrolling body first and
+    # restyle every field twice.
+    AUTO_FOCUS = "#field-name"
 
     def compose(self) -> ComposeResult:
         with Vertical(id="new-customer", classes="dialog"):

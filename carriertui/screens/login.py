@@ -9,10 +9,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Center, Vertical
-from textual.widgets import Button, Footer, Input, Label, Static
+from textual.widgets import Button, Input, Label, Static
 
 from carriertui import password_policy
 from carriertui.screens.base import BaseScreen, run_service
+from carriertui.widgets.footer import SteadyFooter
 from carriertui.widgets.form import FieldRow, Form
 from carriertui.widgets.plain import plain
 
@@ -67,7 +68,7 @@ class CredentialsScreen(BaseScreen):
                 )
             yield Label("", id="login-status", markup=False)
             yield Button("Log in", id=f"{self.PREFIX}-button", variant="primary", compact=True)
-        yield Footer()
+        yield SteadyFooter()
 
     @property
     def _name_input(self) -> Input:
@@ -276,7 +277,7 @@ class FirstAdminScreen(BaseScreen):
                 )
             yield Label("", id="login-status", markup=False)
             yield Button("Create admin", id="admin-create", variant="primary", compact=True)
-        yield Footer()
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#admin-password", Input).focus()

@@ -3,6 +3,7 @@ and its modals: the number picker, the extension forms and the password shown on
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on
@@ -12,6 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
+from textual.worker import Worker, WorkerCancelled
 
 from carriertui.grid.memory import InMemoryRowSource
 from carriertui.grid.model import Column, ColumnType, Query, SortKey
@@ -90,6 +92,7 @@ class NumberBlockPane(Vertical):
         self.customer_id = customer_id
         self.blocks: list[BlockRecord] | None = None
         self.plan: tuple[int, int] | None = None
+        self._loading: Worker[None] | None = None
 
     @property
     def _app(self) -> Any:
@@ -143,7 +146,7 @@ class NumberBlockPane(Vertical):
 
         app = self._app
         db, actor, customer_id = app.db, app.actor, self.customer_id
-        run_service(
+        self._loading = run_service(
             self,
             lambda: (
                 numbers.number_plan(db, actor),
@@ -153,6 +156,14 @@ class NumberBlockPane(Vertical):
             group="numbers-load",
             exclusive=True,
         )
+
+    async def loaded(self) -> None:
+        """Wait until the newest read of the blocks and the number plan is shown."""
+        while (worker := self._loading) is not None and not worker.is_finished:
+            with contextlib.suppress(WorkerCancelled):
+                await worker.wait()
+            if worker is self._loading:
+                return
 
     def _loaded(self, result: tuple[tuple[int, int] | None, list[BlockRecord]]) -> None:
         self.plan, self.blocks = result

@@ -17,15 +17,18 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Center, Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Footer, Input, Label, Static, TabbedContent, TabPane
+from textual.widget import Widget
+from textual.widgets import Button, Input, Label, Static, TabbedContent, TabPane
 
 from carriertui import password_policy
 from carriertui.screens.base import BaseScreen, TopBar, report_error, run_service
 from carriertui.screens.login import CredentialsScreen
 from carriertui.text import sanitize
+from carriertui.widgets.footer import SteadyFooter
 from carriertui.widgets.form import FieldRow, Form
 from carriertui.widgets.format import money, tone_style, utc
 from carriertui.widgets.grid import Grid
+from carriertui.widgets.lazy_tabs import LazyTabbedContent
 from carriertui.widgets.plain import join, plain
 
 if TYPE_CHECKING:
@@ -137,7 +140,7 @@ class ChangePasswordScreen(BaseScreen):
                     id="cancel-password",
                     compact=True,
                 )
-        yield Footer()
+        yield SteadyFooter()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Esc leaves: a forced change can only be escaped by logging out.
@@ -263,7 +266,8 @@ class PortalScreen(BaseScreen):
         yield from self.compose_top()
         if self.is_portal_login:
             yield Static(portal_banner(self.identity), id="portal-banner")
-        with TabbedContent(id="portal-tabs"):
+        # The Summary is built when its tab is first shown (see LazyTabbedContent).
+        with LazyTabbedContent(id="portal-tabs", lazy={"summary": self.build_summary}):
             with TabPane("Account", id="account"), VerticalScroll(id="account-scroll"):
                 yield Static("Loading…", id="account-details")
                 yield Static("Notes", classes="portal-heading")
@@ -272,7 +276,7 @@ class PortalScreen(BaseScreen):
                 yield from self.compose_profile()
             yield from self.compose_number_blocks()
             yield from self.compose_summary()
-        yield Footer()
+        yield SteadyFooter()
 
     def compose_top(self) -> ComposeResult:
         yield TopBar(f"Customer portal \u00b7 {self.identity.name}")
@@ -312,20 +316,26 @@ class PortalScreen(BaseScreen):
             )
 
     def compose_summary(self) -> ComposeResult:
+        yield TabPane("Summary", id="summary")
+
+    def build_summary(self) -> list[Widget]:
         """The customer's Summary and invoices, read only (the grid's copy and export work)."""
         from carriertui.screens.portal_summary import PortalSummaryPane
 
-        with TabPane("Summary", id="summary"):
-            yield PortalSummaryPane(self.identity, id="portal-summary")
+        return [PortalSummaryPane(self.identity, id="portal-summary")]
 
     def on_mount(self) -> None:
         self.load()
 
     @on(TabbedContent.TabActivated)
-    def _tab_shown(self, event: TabbedContent.TabActivated) -> None:
+    async def _tab_shown(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id == "summary":
             from carriertui.screens.summary import SummaryPane
 
+            tabs = self.query_one("#portal-tabs", LazyTabbedContent)
+            await tabs.wait_built("summary")  # built on its first show
+            if tabs.active != "summary":
+                return  # left meanwhile: focusing its grid would bring it back
             summary = self.query_one(SummaryPane)
             summary.load()
             summary.focus_default()

@@ -5,6 +5,12 @@ ones that do not fit, so at 80x24 an operator read `f1 H▏` and `c Confere▏`.
 compact (one space between keys) and leaves out, whole, the keys that do not fit: first the
 app's own (quit, theme), then the grid's generic ones, then the rest from the right. F1 (help,
 which lists every key) always stays.
+
+Textual's Footer rebuilds all its keys after every refresh_bindings (each focus change, each
+screen's own refresh), one rebuild per call; opening a customer made about 20 of them, and
+each new key restyled itself once or twice as it mounted (its compact state set after the
+fact). SteadyFooter, Textual's Footer as it looks, and KeyFooter rebuild once per burst, only
+when the keys they would show differ from those shown, with keys made in their final state.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ from collections import defaultdict
 from rich.cells import cell_len
 from textual import events
 from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
@@ -23,13 +31,70 @@ DROP_FIRST = ("quit", "app.quit")
 GENERIC_PREFIX = "grid."
 
 
-class KeyFooter(Footer):
+def _settled(widget: Widget, compact: bool) -> Widget:
+    """A footer key made in the compact state it ends up in (the footer's, bound to it; the
+    palette key keeps FooterKey's default), so mounting it changes no class."""
+    if isinstance(widget, FooterKey):
+        final = True if widget.has_class("-command-palette") else compact
+        widget.set_reactive(FooterKey.compact, final)
+        widget.set_class(final, "-compact", update=False)
+    return widget
+
+
+class SteadyFooter(Footer):
+    """Textual's Footer, rebuilt once per burst of binding changes and only when they differ."""
+
     def __init__(self, **kwargs: object) -> None:
-        kwargs.setdefault("compact", True)
         super().__init__(**kwargs)  # type: ignore[arg-type]
-        self._laid_out_width = 0
+        self._rebuild_pending = False
+        self._shown: tuple[object, ...] | None = None
+
+    def bindings_changed(self, screen: Screen) -> None:
+        self._bindings_ready = True
+        if not screen.app.app_focus:
+            return
+        if self.is_attached and screen is self.screen and not self._rebuild_pending:
+            self._rebuild_pending = True
+            self.call_after_refresh(self._rebuild)
+
+    async def _rebuild(self) -> None:
+        self._rebuild_pending = False
+        if self.is_attached and self._layout() != self._shown:
+            await self.recompose()
+
+    def _layout(self) -> tuple[object, ...]:
+        """What compose would show now: each key's binding, state and tooltip, and the width."""
+        if not self._bindings_ready:
+            return ()
+        palette = self.app.COMMAND_PALETTE_BINDING
+        return (
+            self.size.width or self.app.size.width,
+            self.compact,
+            self.show_command_palette,
+            self.combine_groups,
+            tuple(
+                (key, binding, enabled, tooltip)
+                for key, (_node, binding, enabled, tooltip) in self.screen.active_bindings.items()
+                if binding.show or key == palette
+            ),
+        )
 
     def compose(self) -> ComposeResult:
+        self._shown = self._layout()
+        for widget in self.compose_keys():
+            yield _settled(widget, self.compact)
+
+    def compose_keys(self) -> ComposeResult:
+        yield from super().compose()
+
+
+class KeyFooter(SteadyFooter):
+    def __init__(self, **kwargs: object) -> None:
+        kwargs.setdefault("compact", True)
+        super().__init__(**kwargs)
+        self._laid_out_width = 0
+
+    def compose_keys(self) -> ComposeResult:
         if not self._bindings_ready:
             return
         active = self.screen.active_bindings

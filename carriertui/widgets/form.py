@@ -47,7 +47,8 @@ class FieldRow(Vertical):
                 # The switch's state in words: its look alone is a colour (NO_COLOR, monochrome
                 # themes and colour-blind operators see no difference).
                 yield Label(switch_state(self.control.value), classes="switch-state", markup=False)
-        yield Label("", classes="field-error", markup=False)
+        # The message line under the control is mounted with the first error: most rows never
+        # show one, and every widget costs time each time a form opens.
 
     @on(Switch.Changed)
     def _switch_changed(self, event: Switch.Changed) -> None:
@@ -59,7 +60,12 @@ class FieldRow(Vertical):
             self.control.tooltip = self._hint
 
     def set_error(self, message: str | None) -> None:
-        error = self.query_one(".field-error", Label)
+        error = self.query_one_optional(".field-error", Label)
+        if error is None:
+            if not message:
+                return
+            error = Label("", classes="field-error", markup=False)
+            self.mount(error)
         error.update(plain(f"\u26a0 {message}") if message else "")
         self.set_class(bool(message), "-invalid")
 
