@@ -13,9 +13,10 @@ from carriertui.app import CarrierApp
 from carriertui.screens.customer import CustomerScreen
 from carriertui.screens.numbers import NumberBlockPane
 from carriertui.screens.summary import SummaryPane
-from carriertui.store import customers, numbers, options
+from carriertui.store import customers, options
 from carriertui.store.context import Actor
-from carriertui.store.models import Role
+from carriertui.store.enums import Role
+from carriertui.store.numbers import service as numbers
 from tests.functional.harness import (
     grid_column,
     log_in,
