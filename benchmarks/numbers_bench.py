@@ -16,7 +16,7 @@
 
 Budgets (issue 21): picker_ms <= 2x its floor; allocate_ms <= 20 ms (absolute, issue 6: each
 allocation is one write transaction with its fsync, whose cost is the disk's). Issue 6's
-absolute 50 ms for the picker is shown for reference. Writes the common form
+absolute 50 ms for the picker is no longer its budget. Writes the common form
 (benchmarks/harness.py).
 """
 

@@ -271,6 +271,8 @@ class SqlRowSource:
         self._candidate_counts: OrderedDict[str, int] = OrderedDict()
         self._lock = threading.Lock()
         self._counts: OrderedDict[Any, int] = OrderedDict()
+        # Counts a first page of a search is computing (see page): count() waits for them.
+        self._counts_coming: dict[Any, threading.Event] = {}
 
     # -- the protocol ---------------------------------------------------------------------------
 
@@ -280,6 +282,11 @@ class SqlRowSource:
             if cache_key in self._counts:
                 self._counts.move_to_end(cache_key)
                 return self._counts[cache_key]
+            coming = self._counts_coming.get(cache_key)
+        if coming is not None and coming.wait(timeout=60):
+            with self._lock:
+                if cache_key in self._counts:
+                    return self._counts[cache_key]
         statement = select(func.count()).select_from(self._selectable)
         statement = statement.where(*self._conditions(query))
         with self._db.read() as session:
@@ -315,6 +322,31 @@ class SqlRowSource:
                 rows = self._fetch(statement)
                 rows.reverse()
                 return rows
+        index = self._search_index
+        if offset == 0 and len(query.search) >= 3 and index is not None and index.sqlite_table:
+            # A search answered from its few candidates reads every match to sort them: its
+            # count comes in the same pass (a window count) and goes to count(), which waits
+            # for it rather than run the FTS match and the LIKEs a second time (issue 21:
+            # the grid asks for both at once). Announced before the plan is chosen, as the
+            # grid's count starts at the same moment.
+            cache_key = (frozenset(query.filters), query.search)
+            with self._lock:
+                ready = self._counts_coming.setdefault(cache_key, threading.Event())
+            try:
+                if self._few_candidates(query):
+                    statement = self._rows_statement(query).add_columns(func.count().over())
+                    with self._db.read() as session:
+                        fetched = list(session.connection().execute(statement.limit(limit)))
+                    with self._lock:
+                        self._counts[cache_key] = int(fetched[0][-1]) if fetched else 0
+                        while len(self._counts) > _COUNT_CACHE_SIZE:
+                            self._counts.popitem(last=False)
+                    return [(row[0], tuple(row[1:-1])) for row in fetched]
+            finally:
+                with self._lock:
+                    if self._counts_coming.get(cache_key) is ready:
+                        del self._counts_coming[cache_key]
+                ready.set()
         return self._fetch(self._rows_statement(query).offset(offset).limit(limit))
 
     def distinct(
