@@ -28,16 +28,30 @@ lint: $(INSTALLED_DEV)
 snapshots-update: $(INSTALLED_DEV)
 	$(BIN)/pytest -q --snapshot-update tests/snapshots
 
-# Benchmarks are scripts, not tests: each prints a table (and writes its JSON).
+# Benchmarks are scripts, not tests: each prints a table and writes its JSON to
+# benchmarks/results/<name>.json; harness.py then prints them as one table (measure, value, floor,
+# ratio, budget, OK/SHORT) and writes benchmarks/results/summary.json (benchmarks/README.md).
+# `make bench BENCHES="diff_bench numbers_bench"` runs a few; bench-<name> runs one.
+BENCHES ?= grid_bench diff_bench numbers_bench summary_bench startup first_frame interaction_bench
+BENCH_ARGS_grid_bench ?= --rows 1000000 --db benchmarks/results/grid-1000000.sqlite
+BENCH_ARGS_summary_bench ?= --cdrs 1000000
+
 bench: $(INSTALLED_DEV)
-	@found=0; \
-	for script in benchmarks/*.py; do \
-		[ -f "$$script" ] || continue; \
-		found=1; \
-		echo "== $$script"; \
-		$(BIN)/python "$$script" || exit 1; \
+	@mkdir -p benchmarks/results
+	@rm -f benchmarks/results/*.json
+	@status=0; \
+	for name in $(BENCHES); do \
+		$(MAKE) --no-print-directory bench-$$name || status=1; \
 	done; \
-	[ $$found = 1 ] || echo "no benchmarks in benchmarks/ yet"
+	$(BIN)/python benchmarks/harness.py || status=1; \
+	exit $$status
+
+bench-%: $(INSTALLED_DEV)
+	@mkdir -p benchmarks/results
+	@echo "== benchmarks/$*.py  (load average $$(cut -d' ' -f1-3 /proc/loadavg))"
+	@started=$$(date +%s); \
+	$(BIN)/python benchmarks/$*.py --json benchmarks/results/$*.json $(BENCH_ARGS_$*); \
+	status=$$?; echo "   ($$(( $$(date +%s) - started )) s)"; exit $$status
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

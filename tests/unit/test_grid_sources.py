@@ -14,6 +14,7 @@ import functools
 import io
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -436,6 +437,34 @@ def test_sql_source_with_a_trigram_index_matches_the_oracle(
 
 
 # -- deterministic cases ------------------------------------------------------------------------
+
+
+def test_a_searched_first_page_hands_count_its_count(
+    indexed_table: tuple[Database, TrigramIndex],
+) -> None:
+    """The first page of a search from its few candidates counts the matches in the same pass
+    and count() takes that count (waiting for it when asked at the same time, as the grid
+    asks): the answers are the oracle's either way."""
+    db, index = indexed_table
+    rows = numbered_rows(301)
+    fill(db, rows)
+    oracle = InMemoryRowSource(COLUMNS, rows, "grid-rows")
+    source = sql_source(db, search_index=index)
+    for query in (
+        Query(sort=(SortKey("name"),), search="c10"),  # c10, c100 ... c109
+        Query(search="c29"),  # c29, c290 ... c299
+        Query(search="zzz"),  # none
+    ):
+        expected = oracle.count(query)
+        first = source.page(query, 0, 5)
+        assert first == oracle.page(query, 0, 5)
+        assert source.count(query) == expected
+        source.refresh()
+        with ThreadPoolExecutor(2) as pool:
+            page = pool.submit(source.page, query, 0, 5)
+            count = pool.submit(source.count, query)
+            assert (page.result(), count.result()) == (first, expected)
+        source.refresh()
 
 
 def numbered_rows(count: int) -> list[Row]:
