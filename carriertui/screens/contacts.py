@@ -267,9 +267,9 @@ class ContactFormScreen(ModalScreen[bool]):
             if self.reading
             else contact_rows(texts, new=self.record is None, editable=self.editable)
         )
-        with Vertical(classes="dialog", id="contact-dialog"):
+        with Vertical(classes="dialog contact-dialog", id="contact-dialog"):
             yield Static(self._title(), classes="dialog-title", id="contact-title")
-            with VerticalScroll(id="contact-body"):
+            with VerticalScroll(id="contact-body", classes="contact-body"):
                 yield Form(*rows, id="contact-form")
             yield Label(self._info(), id="contact-info", markup=False)
             with Horizontal(classes="dialog-buttons", id="contact-buttons"):

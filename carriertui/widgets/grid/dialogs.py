@@ -174,7 +174,9 @@ class FilterScreen(ModalScreen[Filter | None | bool]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="filter-dialog"):
             yield Static(plain(f"Filter: {self._column.title}"), classes="dialog-title")
-            yield Input(placeholder="search values", id="filter-search", compact=True)
+            yield Input(
+                placeholder="search values", id="filter-search", classes="line-input", compact=True
+            )
             yield SelectionList[int](id="filter-values")
             yield Label("", id="filter-info", markup=False)
             if self.has_range:
@@ -187,10 +189,14 @@ class FilterScreen(ModalScreen[Filter | None | bool]):
                 )
                 with Horizontal(id="filter-range"):
                     yield Label("From", markup=False)
-                    yield Input(low, placeholder=hint, id="filter-low", compact=True)
+                    yield Input(
+                        low, placeholder=hint, id="filter-low", classes="line-input", compact=True
+                    )
                     yield Label("to", markup=False)
-                    yield Input(high, placeholder=hint, id="filter-high", compact=True)
-                yield Label("", id="filter-error", markup=False)
+                    yield Input(
+                        high, placeholder=hint, id="filter-high", classes="line-input", compact=True
+                    )
+                yield Label("", id="filter-error", classes="error-text", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Apply (ctrl+s)", id="apply", variant="primary", compact=True)
                 yield Button("All (ctrl+a)", id="all", compact=True)
@@ -378,8 +384,8 @@ class ExportScreen(ModalScreen[Path | None]):
         with Vertical(classes="dialog", id="export-dialog"):
             yield Static("Export to CSV", classes="dialog-title")
             yield Static(plain(self._summary), classes="dialog-text")
-            yield Input(str(self._default), id="export-path", compact=True)
-            yield Static("", id="export-error", markup=False)
+            yield Input(str(self._default), id="export-path", classes="line-input", compact=True)
+            yield Static("", id="export-error", classes="error-text", markup=False)
             yield ProgressBar(id="export-progress", show_eta=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Export", id="export", variant="primary", compact=True)
