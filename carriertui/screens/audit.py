@@ -56,7 +56,7 @@ class DiffScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         entry = self.entry
-        with Vertical(id="diff-dialog"):
+        with Vertical(id="diff-dialog", classes="diff-dialog"):
             yield Static(
                 join(
                     ("View Difference  ", "bold $primary"),
@@ -68,6 +68,7 @@ class DiffScreen(ModalScreen[None]):
                     (f"  (reason: {entry.comment})" if entry.comment else "", "italic"),
                 ),
                 id="diff-header",
+                classes="diff-header",
             )
             yield DiffView(entry.before, entry.after, id="diff-view")
             # A plain line, not a Footer: a Footer composes a widget per binding, which cost
@@ -76,6 +77,7 @@ class DiffScreen(ModalScreen[None]):
                 "t fields/full · n/N next/prev change · b/a copy before/after · p copy JSON Patch"
                 " · v whole value · esc close",
                 id="diff-keys",
+                classes="diff-keys",
                 markup=False,
             )
 

@@ -270,9 +270,9 @@ class ContactFormScreen(ModalScreen[bool]):
             # The name takes the keys first (a blank form at once, a read one when it is in):
             # the default would focus the scrolling body first, restyling every field twice.
             self.AUTO_FOCUS = "#field-name"
-        with Vertical(classes="dialog", id="contact-dialog"):
+        with Vertical(classes="dialog contact-dialog", id="contact-dialog"):
             yield Static(self._title(), classes="dialog-title", id="contact-title")
-            with VerticalScroll(id="contact-body"):
+            with VerticalScroll(id="contact-body", classes="contact-body"):
                 yield Form(*rows, id="contact-form")
             yield Label(self._info(), id="contact-info", markup=False)
             with Horizontal(classes="dialog-buttons", id="contact-buttons"):

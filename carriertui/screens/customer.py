@@ -143,7 +143,7 @@ class CustomerScreen(BaseScreen):
         app = self.carrier
         assert app.db is not None and app.actor is not None
         yield from self.compose_top()
-        with Horizontal(id="customer-header-row"):
+        with Horizontal(id="customer-header-row", classes="header-row"):
             yield CustomerHeader("Loading…", id="customer-header")
             yield Button(
                 "Switch \u25be", id="switch", compact=True, tooltip="Switch customer (ctrl+o)"
@@ -158,7 +158,7 @@ class CustomerScreen(BaseScreen):
         with LazyTabbedContent(id="customer-tabs", lazy=lazy):
             with TabPane("Main", id="main"), VerticalScroll(id="main-scroll"):
                 yield Form(id="customer-form")
-                yield Label("", id="main-info", markup=False)
+                yield Label("", id="main-info", classes="record-info", markup=False)
                 with Horizontal(classes="form-buttons", id="main-buttons"):
                     yield Button("Save & Stay ^s", id="save-stay", variant="primary", compact=True)
                     yield Button("Save & Continue ^g", id="save-continue", compact=True)

@@ -79,14 +79,14 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         title = getattr(self._target, "TITLE_TEXT", "") or type(self._target).__name__
-        with Vertical(classes="dialog", id="help-dialog"):
+        with Vertical(classes="dialog help-dialog", id="help-dialog"):
             yield Static(f"Help: {title}", classes="dialog-title", markup=False)
             with VerticalScroll(classes="dialog-body"):
                 # HELP texts are written by us (class attributes), never data: Markdown is safe.
                 text = help_text(getattr(self._target, "HELP", ""), self.app)
                 yield Markdown(text or "No help for this screen.")
                 table: DataTable[object] = DataTable(
-                    id="help-keys", cursor_type="row", show_cursor=False
+                    id="help-keys", classes="help-keys", cursor_type="row", show_cursor=False
                 )
                 yield table
             yield Static(

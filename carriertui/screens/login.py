@@ -53,7 +53,7 @@ class CredentialsScreen(BaseScreen):
 
     def compose(self) -> ComposeResult:
         yield from self.compose_top()
-        with Center(), Vertical(id="login-box", classes="dialog"):
+        with Center(), Vertical(id="login-box", classes="dialog login-box"):
             yield Static(self.BOX_TITLE, classes="dialog-title")
             with Form(id=f"{self.PREFIX}-form"):
                 yield FieldRow(
@@ -66,7 +66,7 @@ class CredentialsScreen(BaseScreen):
                     Input(password=True, id=self.PASSWORD_ID, compact=True),
                     field="password",
                 )
-            yield Label("", id="login-status", markup=False)
+            yield Label("", id="login-status", classes="login-status", markup=False)
             yield Button("Log in", id=f"{self.PREFIX}-button", variant="primary", compact=True)
         yield SteadyFooter()
 
@@ -254,7 +254,7 @@ class FirstAdminScreen(BaseScreen):
 
     def compose(self) -> ComposeResult:
         yield from self.compose_top()
-        with Center(), Vertical(id="login-box", classes="dialog"):
+        with Center(), Vertical(id="login-box", classes="dialog login-box"):
             yield Static("Create the first admin", classes="dialog-title")
             yield Static(
                 "This database has no operators. The account you create now is an admin.",
@@ -275,7 +275,7 @@ class FirstAdminScreen(BaseScreen):
                     Input(password=True, id="admin-confirm", compact=True),
                     field="confirm",
                 )
-            yield Label("", id="login-status", markup=False)
+            yield Label("", id="login-status", classes="login-status", markup=False)
             yield Button("Create admin", id="admin-create", variant="primary", compact=True)
         yield SteadyFooter()
 

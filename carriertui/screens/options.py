@@ -53,7 +53,7 @@ class OptionsScreen(BaseScreen):
 
     def compose(self) -> ComposeResult:
         yield from self.compose_top()
-        with VerticalScroll(id="options-body"):
+        with VerticalScroll(id="options-body", classes="options-body"):
             yield Static("Settings > Options", classes="dialog-title")
             with Form(id="options-form"):
                 for key in ("number_range_start", "block_size"):

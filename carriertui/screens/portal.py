@@ -100,7 +100,7 @@ class ChangePasswordScreen(BaseScreen):
 
     def compose(self) -> ComposeResult:
         yield from self.compose_top()
-        with Center(), Vertical(id="password-box", classes="dialog"):
+        with Center(), Vertical(id="password-box", classes="dialog password-box"):
             if self.forced:
                 yield Static("Choose your own password", classes="dialog-title")
                 yield Static(
@@ -132,7 +132,7 @@ class ChangePasswordScreen(BaseScreen):
                 "well.",
                 classes="hint",
             )
-            yield Label("", id="login-status", markup=False)
+            yield Label("", id="login-status", classes="login-status", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Set password", id="set-password", variant="primary", compact=True)
                 yield Button(
@@ -265,11 +265,11 @@ class PortalScreen(BaseScreen):
     def compose(self) -> ComposeResult:
         yield from self.compose_top()
         if self.is_portal_login:
-            yield Static(portal_banner(self.identity), id="portal-banner")
+            yield Static(portal_banner(self.identity), id="portal-banner", classes="portal-banner")
         # The Summary is built when its tab is first shown (see LazyTabbedContent).
         with LazyTabbedContent(id="portal-tabs", lazy={"summary": self.build_summary}):
             with TabPane("Account", id="account"), VerticalScroll(id="account-scroll"):
-                yield Static("Loading…", id="account-details")
+                yield Static("Loading…", id="account-details", classes="portal-details")
                 yield Static("Notes", classes="portal-heading")
                 yield Static("", id="public-notes")
             with TabPane("My Profile", id="profile"), VerticalScroll(id="profile-scroll"):
@@ -283,12 +283,12 @@ class PortalScreen(BaseScreen):
 
     def compose_profile(self) -> ComposeResult:
         read_only = self.is_portal_login
-        yield Static("", id="profile-email")
+        yield Static("", id="profile-email", classes="portal-details")
         with Form(id="profile-form"):
             for field, label in (("name", "Name"), ("phone", "Phone"), ("mobile", "Mobile")):
                 control = Input(id=f"profile-{field}", compact=True, disabled=read_only)
                 yield FieldRow(label, control, field=field)
-        yield Label("", id="profile-status", markup=False)
+        yield Label("", id="profile-status", classes="profile-status", markup=False)
         if read_only:
             yield Static(
                 "Portal Login is read only: change this contact from Contacts.", classes="hint"
@@ -307,7 +307,7 @@ class PortalScreen(BaseScreen):
         db = self.carrier.db
         with TabPane("Number Blocks", id="numbers"), Vertical(id="portal-numbers"):
             yield Static("Number blocks", classes="portal-heading")
-            yield Grid(blocks_source([]), id="portal-blocks")
+            yield Grid(blocks_source([]), id="portal-blocks", classes="portal-blocks")
             yield Static("Extensions", classes="portal-heading")
             yield Grid(
                 portal.portal_extensions_source(db, self.identity),

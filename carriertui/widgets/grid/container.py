@@ -152,8 +152,9 @@ class Grid(Vertical):
         watch_new: float | None = None,
         row_actions: Sequence[tuple[str, str]] = (),
         id: str | None = None,
+        classes: str | None = None,
     ) -> None:
-        super().__init__(id=id)
+        super().__init__(id=id, classes=classes)
         # (action, label): offered first in the menu (m, shift+F10, right-click) for the row
         # under the cursor; choosing one posts RowAction.
         self._row_actions = tuple(row_actions)
@@ -435,6 +436,7 @@ class Grid(Vertical):
                 self.view.query.search,
                 placeholder="search, Enter to apply, Esc to clear",
                 id="grid-search",
+                classes="line-input",
                 compact=True,
             )
             await self.mount(search, before=self.view)

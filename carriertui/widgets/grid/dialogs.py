@@ -33,6 +33,19 @@ MENU_ITEMS = (
 class GridMenu(ModalScreen[str | None]):
     """Right-click, m or shift+F10 on a selection."""
 
+    DEFAULT_CSS = """
+    /* The grid's dialogs carry their layout, so they are laid out the same without the app's
+       sheet. The app's sheet paints them, and wins where it repeats a rule (.dialog's width:
+       hence its .grid-menu): keep the two in step. */
+    GridMenu {
+        align: center middle;
+        & > .dialog {
+            width: 40; max-width: 100%; height: auto; max-height: 100%;
+            border: round $primary; background: $surface; padding: 0 1;
+        }
+        & .dialog-title { margin: 0 0 1 0; }
+    }
+    """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Close", id="menu.close")]
 
     def __init__(
@@ -55,7 +68,7 @@ class GridMenu(ModalScreen[str | None]):
         )
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog", id="grid-menu"):
+        with Vertical(classes="dialog grid-menu", id="grid-menu"):
             yield Static(plain(self._summary), classes="dialog-title")
             # The screen's actions on the row under the cursor first (Change Password, ...),
             # then the grid's own.
@@ -113,6 +126,23 @@ class FilterScreen(ModalScreen[Filter | None | bool]):
     Dismisses with the new Filter, None to clear the column's filter, or False when cancelled.
     """
 
+    DEFAULT_CSS = """
+    /* Its layout: see GridMenu. */
+    FilterScreen {
+        align: center middle;
+        & > .dialog {
+            width: 76; max-width: 100%; height: auto; max-height: 100%;
+            border: round $primary; background: $surface; padding: 0 1;
+        }
+        & .dialog-title { margin: 0 0 1 0; }
+        & #filter-values { height: auto; max-height: 10; border: none; }
+        & #filter-range { height: auto; margin: 1 0 0 0; }
+        & #filter-range Label { width: auto; padding: 0 1; }
+        & #filter-range Input { width: 1fr; }
+        & .dialog-buttons { height: auto; margin: 1 0 0 0; }
+        & .dialog-buttons Button { margin: 0 2 0 0; }
+    }
+    """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="filter.cancel"),
         Binding("ctrl+s", "apply", "Apply", id="filter.apply", priority=True),
@@ -144,7 +174,9 @@ class FilterScreen(ModalScreen[Filter | None | bool]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="filter-dialog"):
             yield Static(plain(f"Filter: {self._column.title}"), classes="dialog-title")
-            yield Input(placeholder="search values", id="filter-search", compact=True)
+            yield Input(
+                placeholder="search values", id="filter-search", classes="line-input", compact=True
+            )
             yield SelectionList[int](id="filter-values")
             yield Label("", id="filter-info", markup=False)
             if self.has_range:
@@ -157,10 +189,14 @@ class FilterScreen(ModalScreen[Filter | None | bool]):
                 )
                 with Horizontal(id="filter-range"):
                     yield Label("From", markup=False)
-                    yield Input(low, placeholder=hint, id="filter-low", compact=True)
+                    yield Input(
+                        low, placeholder=hint, id="filter-low", classes="line-input", compact=True
+                    )
                     yield Label("to", markup=False)
-                    yield Input(high, placeholder=hint, id="filter-high", compact=True)
-                yield Label("", id="filter-error", markup=False)
+                    yield Input(
+                        high, placeholder=hint, id="filter-high", classes="line-input", compact=True
+                    )
+                yield Label("", id="filter-error", classes="error-text", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Apply (ctrl+s)", id="apply", variant="primary", compact=True)
                 yield Button("All (ctrl+a)", id="all", compact=True)
@@ -246,6 +282,20 @@ class FilterScreen(ModalScreen[Filter | None | bool]):
 class CellScreen(ModalScreen[None]):
     """A cell's whole value (long messages, JSON, notes), as plain text."""
 
+    DEFAULT_CSS = """
+    /* Its layout: see GridMenu. */
+    CellScreen {
+        align: center middle;
+        & > .dialog {
+            width: 76; max-width: 100%; height: auto; max-height: 100%;
+            border: round $primary; background: $surface; padding: 0 1;
+        }
+        & .dialog-title { margin: 0 0 1 0; }
+        & .dialog-body { height: auto; max-height: 16; }
+        & #cell-value { width: 1fr; }
+        & .hint { width: 1fr; height: auto; padding: 0 0 0 20; }
+    }
+    """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,v,q", "close", "Close", id="cell.close"),
         Binding("c", "copy", "Copy", id="cell.copy"),
@@ -286,7 +336,19 @@ class ExportScreen(ModalScreen[Path | None]):
     """
 
     DEFAULT_CSS = """
-    ExportScreen #export-error { width: 1fr; height: auto; }
+    /* Its layout: see GridMenu. */
+    ExportScreen {
+        align: center middle;
+        & > .dialog {
+            width: 76; max-width: 100%; height: auto; max-height: 100%;
+            border: round $primary; background: $surface; padding: 0 1;
+        }
+        & .dialog-title { margin: 0 0 1 0; }
+        & .dialog-text { width: 1fr; margin: 0 0 1 0; }
+        & #export-error { width: 1fr; height: auto; }
+        & .dialog-buttons { height: auto; margin: 1 0 0 0; }
+        & .dialog-buttons Button { margin: 0 2 0 0; }
+    }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="export.cancel"),
@@ -322,8 +384,8 @@ class ExportScreen(ModalScreen[Path | None]):
         with Vertical(classes="dialog", id="export-dialog"):
             yield Static("Export to CSV", classes="dialog-title")
             yield Static(plain(self._summary), classes="dialog-text")
-            yield Input(str(self._default), id="export-path", compact=True)
-            yield Static("", id="export-error", markup=False)
+            yield Input(str(self._default), id="export-path", classes="line-input", compact=True)
+            yield Static("", id="export-error", classes="error-text", markup=False)
             yield ProgressBar(id="export-progress", show_eta=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Export", id="export", variant="primary", compact=True)

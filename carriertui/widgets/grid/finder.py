@@ -44,7 +44,16 @@ class ColumnFinder(ModalScreen[int | None]):
     """Dismisses with the chosen column's position, or None (Esc, or nothing matches)."""
 
     DEFAULT_CSS = """
-    ColumnFinder #finder-matches { height: auto; max-height: 8; border: none; }
+    /* Its layout, as the grid's other dialogs (widgets/grid/dialogs.py GridMenu). */
+    ColumnFinder {
+        align: center middle;
+        & > .dialog {
+            width: 76; max-width: 100%; height: auto; max-height: 100%;
+            border: round $primary; background: $surface; padding: 0 1;
+        }
+        & .hint { width: 1fr; height: auto; padding: 0 0 0 20; }
+        & #finder-matches { height: auto; max-height: 8; border: none; }
+    }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Cancel", id="finder.close"),

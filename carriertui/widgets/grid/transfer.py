@@ -277,9 +277,19 @@ class CsvScreen(ModalScreen[None]):
     the clipboard already; ``c`` copies it again)."""
 
     DEFAULT_CSS = """
-    CsvScreen #csv-dialog { width: 100%; height: 100%; }
-    CsvScreen #csv-text { height: 1fr; }
-    CsvScreen #csv-note { width: 1fr; height: auto; }
+    /* Its layout, as the grid's other dialogs (widgets/grid/dialogs.py GridMenu): the whole
+       height, for the CSV. */
+    CsvScreen {
+        align: center middle;
+        & > .dialog {
+            width: 76; max-width: 100%; height: 100%;
+            border: round $primary; background: $surface; padding: 0 1;
+        }
+        & .dialog-title { margin: 0 0 1 0; }
+        & #csv-text { height: 1fr; }
+        & #csv-note { width: 1fr; height: auto; }
+        & .hint { width: 1fr; height: auto; padding: 0 0 0 20; }
+    }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "close", "Close", id="csv.close"),
