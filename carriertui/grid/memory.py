@@ -39,6 +39,11 @@ def _nulls_first(value: Any) -> tuple[bool, Any]:
     return (value is not None, value)
 
 
+def _sort_key(position: int) -> Callable[[Row], tuple[bool, Any]]:
+    """The sort key of a row by the value at ``position``, None first."""
+    return lambda row: _nulls_first(row[1][position])
+
+
 class InMemoryRowSource:
     """Rows ``(key, values)`` in memory; ``values`` in the order of ``columns``."""
 
@@ -194,7 +199,7 @@ class InMemoryRowSource:
             rows.reverse()
         for sort in reversed(query.sort):
             position = self._position(sort.key)
-            rows.sort(key=lambda row, p=position: _nulls_first(row[1][p]), reverse=sort.descending)
+            rows.sort(key=_sort_key(position), reverse=sort.descending)
         return tuple(rows)
 
     def _filter_test(self, spec: Filter) -> Callable[[tuple[Any, ...]], bool]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from textual import on
 from textual.app import ComposeResult
@@ -410,10 +410,10 @@ class Grid(Vertical):
             self.notify(f"{column.title} cannot be filtered", severity="warning", markup=False)
             return
 
-        def chosen(result: Filter | bool | None) -> None:
+        def chosen(result: Filter | Literal[False] | None) -> None:
             if result is False:
                 return
-            view.set_query(view.query.with_filter(result or None, column.key))  # type: ignore[arg-type]
+            view.set_query(view.query.with_filter(result, column.key))
             view.focus()
 
         self.app.push_screen(FilterScreen(view.source, view.query, column), chosen)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from textual import on
 from textual.app import ComposeResult
@@ -120,7 +120,7 @@ def format_bound(column: Column, value: Any) -> str:
     return str(value)
 
 
-class FilterScreen(ModalScreen[Filter | None | bool]):
+class FilterScreen(ModalScreen[Filter | None | Literal[False]]):
     """A column's set filter (distinct values with counts) and, for numbers and times, a range.
 
     Dismisses with the new Filter, None to clear the column's filter, or False when cancelled.

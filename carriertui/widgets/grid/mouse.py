@@ -3,13 +3,50 @@ the tick gutter ticks; a drag selects; the right button opens the menu. Mixed in
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import events
 
 from carriertui.widgets.grid.cells import CELL_PAD, Selection
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
-class GridMouse:
+    from textual.message import Message
+    from textual.scroll_view import ScrollView as _MixedInto
+
+    from carriertui.grid.model import Column, RowKey
+else:
+    _MixedInto = object  # at run time the mixin adds only its handlers; DataGrid is the widget
+
+
+class GridMouse(_MixedInto):
     """DataGrid's mouse handlers (they use its cursor, geometry and messages)."""
+
+    if TYPE_CHECKING:
+        # What the handlers use of DataGrid, declared for the type checker (DataGrid defines them).
+        columns: Sequence[Column]
+        checkable: bool
+        cursor: tuple[int, int]
+        _anchor: tuple[int, int] | None
+        selection: Selection | None
+        _dragging: bool
+        _offsets: list[int]
+        _widths: list[int]
+        FilterRequested: type[Message]
+        SelectionChanged: type[Message]
+        MenuRequested: type[Message]
+
+        @property
+        def header_height(self) -> int: ...
+        @property
+        def check_width(self) -> int: ...
+        @property
+        def row_count(self) -> int: ...
+        def content_x(self, x: int) -> int: ...
+        def _set_cursor(self, row: int, column: int, *, scroll: bool = True) -> None: ...
+        def cycle_sort(self, column_index: int, *, add: bool = False) -> None: ...
+        def toggle_check(self) -> RowKey | None: ...
 
     def column_at(self, x: int) -> int | None:
         x = self.content_x(x)
@@ -58,11 +95,11 @@ class GridMouse:
             return
         self.focus()
         if event.shift:
-            self.anchor = self.anchor or self.cursor
+            self._anchor = self._anchor or self.cursor
             self._set_cursor(*cell, scroll=False)
-            self.selection = Selection.between(self.anchor, self.cursor)
+            self.selection = Selection.between(self._anchor, self.cursor)
         else:
-            self.anchor = cell
+            self._anchor = cell
             self.selection = None
             self._set_cursor(*cell, scroll=False)
         self._dragging = True
@@ -72,10 +109,10 @@ class GridMouse:
         if not self._dragging:
             return
         cell = self._cell_at(event)
-        if cell is None or self.anchor is None:
+        if cell is None or self._anchor is None:
             return
         self._set_cursor(*cell, scroll=True)
-        self.selection = Selection.between(self.anchor, self.cursor)
+        self.selection = Selection.between(self._anchor, self.cursor)
         self.refresh()
 
     def on_mouse_up(self, event: events.MouseUp) -> None:

@@ -66,6 +66,10 @@ class DataGrid(GridMouse, ScrollView, can_focus=True):
     owns the data it shows and posts messages when something the container shows changes.
     """
 
+    # The grid's Query (sort, filters, search). The name hides Textual's DOM `query()` method,
+    # which a grid never needs (it has no children); screens and tests read `grid.view.query`.
+    query: Query  # type: ignore[assignment]
+
     DEFAULT_CSS = """
     DataGrid {
         height: 1fr;
@@ -219,7 +223,7 @@ class DataGrid(GridMouse, ScrollView, can_focus=True):
         self.count: int | None = None  # rows under the query; None while counting
         self.total: int | None = None  # rows with no filter
         self.cursor = (0, 0)  # (row, column)
-        self.anchor: tuple[int, int] | None = None  # selection anchor while extending
+        self._anchor: tuple[int, int] | None = None  # selection anchor while extending
         self.selection: Selection | None = None
         self.error: Exception | None = None
         self._generation = 0
@@ -233,7 +237,9 @@ class DataGrid(GridMouse, ScrollView, can_focus=True):
         self._dragging = False
         self._had_selection = False
         self._style_cache: dict[str, Style] = {}
-        self._text_cache: LRUCache[tuple[int, int], list[str]] = LRUCache(maxsize=512)
+        self._text_cache: LRUCache[tuple[int, int], tuple[list[str], list[str | None] | None]] = (
+            LRUCache(maxsize=512)
+        )
 
     # -- geometry ---------------------------------------------------------------------------
 
@@ -328,7 +334,7 @@ class DataGrid(GridMouse, ScrollView, can_focus=True):
         self.query = query
         self.cursor = (0, self.cursor[1])
         self.selection = None
-        self.anchor = None
+        self._anchor = None
         self.scroll_to(y=0, animate=False)
         self.reload(keep_cursor=False)
         self.post_message(self.QueryChanged())
@@ -650,8 +656,12 @@ class DataGrid(GridMouse, ScrollView, can_focus=True):
         texts, cell_tones = self._cells(index, row)
         for position, text in enumerate(texts):
             style = (
-                selected if in_selection and selection.left <= position <= selection.right else base
-            )  # type: ignore[union-attr]
+                selected
+                if selection is not None
+                and in_selection
+                and selection.left <= position <= selection.right
+                else base
+            )
             if cell_tones is not None and (tone := cell_tones[position]) is not None:
                 style = style + self._style(tone)
             if cursor_here and position == cursor_column:
@@ -704,12 +714,12 @@ class DataGrid(GridMouse, ScrollView, can_focus=True):
     def move_cursor(self, row: int, column: int | None = None) -> None:
         """Put the cursor on ``row`` (and ``column``), clearing any selection."""
         self.selection = None
-        self.anchor = None
+        self._anchor = None
         self._set_cursor(row, self.cursor[1] if column is None else column)
 
     def action_move(self, rows: int, columns: int) -> None:
         self.selection = None
-        self.anchor = None
+        self._anchor = None
         self._set_cursor(self.cursor[0] + rows, self.cursor[1] + columns)
 
     def action_page(self, direction: int) -> None:
@@ -717,15 +727,15 @@ class DataGrid(GridMouse, ScrollView, can_focus=True):
 
     def action_jump(self, where: int) -> None:
         self.selection = None
-        self.anchor = None
+        self._anchor = None
         target = 0 if where == 0 else max(0, self.row_count - 1)
         self._set_cursor(target, self.cursor[1])
 
     def action_extend(self, rows: int, columns: int) -> None:
-        if self.anchor is None:
-            self.anchor = self.cursor
+        if self._anchor is None:
+            self._anchor = self.cursor
         self._set_cursor(self.cursor[0] + rows, self.cursor[1] + columns)
-        self.selection = Selection.between(self.anchor, self.cursor)
+        self.selection = Selection.between(self._anchor, self.cursor)
         self.refresh()
         self.post_message(self.SelectionChanged())
 
@@ -750,7 +760,7 @@ class DataGrid(GridMouse, ScrollView, can_focus=True):
     def action_select_all(self) -> None:
         if not self.row_count or not self.columns:
             return
-        self.anchor = (0, 0)
+        self._anchor = (0, 0)
         self.selection = Selection(0, 0, self.row_count - 1, len(self.columns) - 1)
         self.refresh()
         self.post_message(self.SelectionChanged())
@@ -760,7 +770,7 @@ class DataGrid(GridMouse, ScrollView, can_focus=True):
             # Nothing to clear here: let Esc reach the screen (back, close).
             raise SkipAction()
         self.selection = None
-        self.anchor = None
+        self._anchor = None
         self.refresh()
         self.post_message(self.SelectionChanged())
 
