@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events
 from textual.app import App, SystemCommand
@@ -295,11 +295,11 @@ class CarrierApp(SessionEnd, App[int]):
         if not isinstance(self.screen, AuditLogScreen):
             self.push_screen(AuditLogScreen())
 
-    def _push_once(self, screen_type: type, factory: Callable[[], object]) -> None:
+    def _push_once(self, screen_type: type, factory: Callable[[], Screen[Any]]) -> None:
         if self.actor is None:
             return
         if not isinstance(self.screen, screen_type):
-            self.push_screen(factory())  # type: ignore[arg-type]
+            self.push_screen(factory())
 
     def go_contacts(self) -> None:
         from carriertui.screens.contacts import GlobalContactsScreen
@@ -485,7 +485,8 @@ class CarrierApp(SessionEnd, App[int]):
 
     def action_command_palette(self) -> None:
         """ctrl+p: Textual's palette, except that an early Enter waits for the matches."""
-        if self.use_command_palette and not Palette.is_open(self):
+        # is_open() is typed for App[object], and App is invariant in its return type.
+        if self.use_command_palette and not Palette.is_open(self):  # type: ignore[arg-type]
             self.push_screen(Palette(id="--command-palette"))
 
     def kick_outbox(self) -> None:

@@ -99,7 +99,7 @@ class TerminalDriver(LinuxDriver):
 
     def __init__(self, app: Any, **kwargs: Any) -> None:
         super().__init__(app, **kwargs)
-        self._file = _TerminalOutput(_output_stream(), self._report_gone)
+        self._file = _TerminalOutput(_output_stream(), self._report_gone)  # type: ignore[assignment]  # a file-like wrapper, not a TextIOWrapper
         self._gone_reported = False
 
     # -- reporting --------------------------------------------------------------------------

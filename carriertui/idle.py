@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual import events
 from textual.notifications import Notification, Notify
@@ -51,7 +51,7 @@ class IdleWatch:
 
     def __init__(
         self,
-        app: App[object],
+        app: App[Any],
         idle_s: float,
         on_timeout: Callable[[], None],
         *,

@@ -8,6 +8,7 @@ Configuration is a TOML file; any key can be overridden by ``CARRIERTUI_<SECTION
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,7 @@ def demo_maildir_path() -> Path:
     return data_dir() / "demo-mail"
 
 
-def mail_config(database: str, environ: dict[str, str] | None = None) -> dict[str, Any]:
+def mail_config(database: str, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The ``[mail]`` section, with the demo's Maildir as the default transport on the demo
     database (an explicit ``transport`` in the config still wins)."""
     section = dict(load_config(environ=environ).get("mail", {}))
@@ -132,7 +133,7 @@ def system_audit_key_path() -> Path | None:
     return None if system is None else system / "audit.key"
 
 
-def configured_audit_key_path(environ: dict[str, str] | None = None) -> Path | None:
+def configured_audit_key_path(environ: Mapping[str, str] | None = None) -> Path | None:
     """``[audit] key_file`` in the config (or ``CARRIERTUI_AUDIT_KEY_FILE``)."""
     value = load_config(environ=environ).get("audit", {}).get("key_file")
     return Path(str(value)).expanduser() if value else None
@@ -204,13 +205,15 @@ class ConfigError(ValueError):
     """The configuration file cannot be read."""
 
 
-def load_config(path: Path | None = None, environ: dict[str, str] | None = None) -> dict[str, Any]:
+def load_config(
+    path: Path | None = None, environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """Read config.toml and apply ``CARRIERTUI_<SECTION>_<KEY>`` overrides.
 
     The returned mapping is ``{section: {key: value}}`` with lower-case section and key names.
     Environment values stay strings; callers convert them where they read them.
     """
-    environ = os.environ if environ is None else environ
+    env: Mapping[str, str] = os.environ if environ is None else environ
     path = config_path() if path is None else path
     config: dict[str, Any] = {}
     if path.exists():
@@ -225,7 +228,7 @@ def load_config(path: Path | None = None, environ: dict[str, str] | None = None)
             if isinstance(values, dict):
                 config[section.lower()] = {k.lower(): v for k, v in values.items()}
     reserved = {"CARRIERTUI_HOME", "CARRIERTUI_DB", SYSTEM_CONFIG_ENV, CLIENT_ADDRESS_ENV}
-    for name, value in environ.items():
+    for name, value in env.items():
         if (
             not name.startswith("CARRIERTUI_")
             or name in reserved
@@ -239,15 +242,15 @@ def load_config(path: Path | None = None, environ: dict[str, str] | None = None)
     return config
 
 
-def database_url(cli_value: str | None = None, environ: dict[str, str] | None = None) -> str:
+def database_url(cli_value: str | None = None, environ: Mapping[str, str] | None = None) -> str:
     """The database to open: ``--db``, then ``CARRIERTUI_DB``, then ``[database] url``, then the
     SQLite file in the data directory."""
-    environ = os.environ if environ is None else environ
+    env: Mapping[str, str] = os.environ if environ is None else environ
     if cli_value:
         return cli_value
-    if environ.get("CARRIERTUI_DB"):
-        return environ["CARRIERTUI_DB"]
-    configured = load_config(environ=environ).get("database", {}).get("url")
+    if env.get("CARRIERTUI_DB"):
+        return env["CARRIERTUI_DB"]
+    configured = load_config(environ=env).get("database", {}).get("url")
     if configured:
         return str(configured)
     return f"sqlite:///{default_db_path()}"
@@ -258,7 +261,7 @@ def database_url(cli_value: str | None = None, environ: dict[str, str] | None = 
 IDLE_MINUTES_DEFAULT = {"portal": 15.0, "tui": 0.0}
 
 
-def idle_minutes(section: str, environ: dict[str, str] | None = None) -> float:
+def idle_minutes(section: str, environ: Mapping[str, str] | None = None) -> float:
     """Minutes without a key press or click before the UI logs out and exits; 0 is never."""
     raw = load_config(environ=environ).get(section, {}).get("idle_minutes")
     if raw is None or (isinstance(raw, str) and not raw.strip()):
@@ -276,7 +279,7 @@ def idle_minutes(section: str, environ: dict[str, str] | None = None) -> float:
     return minutes
 
 
-def trusted_proxies(environ: dict[str, str] | None = None) -> tuple[str, ...]:
+def trusted_proxies(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
     """`[web] trusted_proxies` (or ``CARRIERTUI_WEB_TRUSTED_PROXIES``): the addresses or networks
     of the reverse proxies whose ``X-Forwarded-For`` `carriertui serve` believes. A TOML list,
     or one string of entries separated by commas or spaces. Empty (the default): none."""
@@ -304,7 +307,7 @@ def trusted_proxies(environ: dict[str, str] | None = None) -> tuple[str, ...]:
 DISPLAY_CHARSETS = ("auto", "ascii", "unicode")
 
 
-def display_charset(environ: dict[str, str] | None = None) -> str:
+def display_charset(environ: Mapping[str, str] | None = None) -> str:
     """``[display] charset`` (or ``CARRIERTUI_DISPLAY_CHARSET``): "auto" (the default: ASCII
     when the locale is not UTF-8, carriertui.charset), "ascii" or "unicode"."""
     raw = load_config(environ=environ).get("display", {}).get("charset")

@@ -12,11 +12,18 @@ from carriertui.widgets.plain import notify_plain
 
 if TYPE_CHECKING:
     from textual import events
+    from textual.app import App
 
     from carriertui.idle import IdleWatch
     from carriertui.store.contacts.service import PortalIdentity
     from carriertui.store.context import Actor
     from carriertui.store.db.database import Database
+
+    # For the checker the mixin is the App it is mixed into (CarrierApp(SessionEnd, App)); at
+    # run time it stays a plain class so that the App comes once in the MRO.
+    _AppBase = App[int]
+else:
+    _AppBase = object
 
 log = logging.getLogger("carriertui")
 
@@ -24,7 +31,7 @@ log = logging.getLogger("carriertui")
 SESSION_END_WAIT_S = 1.5
 
 
-class SessionEnd:
+class SessionEnd(_AppBase):
     """Needs from the app: ``db``, ``actor``, ``portal``; keeps ``portal_identity`` (the contact
     logged in to `carriertui portal`), ``idle`` and ``ending`` (the exit code once the session
     ends on its own: idle, hangup, SIGTERM; run() then leaves without waiting for workers)."""

@@ -48,7 +48,7 @@ class BrowserDriver(WebDriver):
                 self._report_gone(f"the server's pipe closed: {error.strerror}")
                 return 0
 
-        self._write = write
+        self._write = write  # type: ignore[assignment]  # WebDriver types it as a partial
 
     @property
     def gone(self) -> bool:

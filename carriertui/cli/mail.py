@@ -78,10 +78,10 @@ def cmd_mail_list(args: argparse.Namespace) -> int:
                 r["subject"],
                 r["status"],
                 r["attempts"],
-                when(r["queued_at"]),
+                when(record.created_at),
                 r["last_error"] or "",
             )
-            for r in rows
+            for r, record in zip(rows, records, strict=True)
         ],
         right=(0, 4),
     )

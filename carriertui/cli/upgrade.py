@@ -63,9 +63,11 @@ def cmd_init(args: argparse.Namespace) -> int:
     from carriertui.store.errors import SchemaVersionError
 
     timeout = busy_timeout(args)
-    kwargs = {} if timeout is None else {"busy_timeout_s": timeout}
     # create=False: opened without touching the schema; what follows decides.
-    db = open_database(database_url(args), create=False, **kwargs)
+    if timeout is None:
+        db = open_database(database_url(args), create=False)
+    else:
+        db = open_database(database_url(args), create=False, busy_timeout_s=timeout)
     try:
         where = redacted_url(db.url)
         current = db.schema_version()

@@ -28,8 +28,8 @@ def save_with_reason(
     node: DOMNode,
     call: Callable[[str | None], Any],
     *,
-    on_done: Callable[[Any], None],
-    on_error: Callable[[Exception], None],
+    on_done: Callable[[Any], object],
+    on_error: Callable[[Exception], object],
     group: str,
 ) -> None:
     """Run a saving service call ``call(reason)`` in a worker, asking first for the reason when
@@ -70,7 +70,7 @@ def save_with_reason(
 def discard_or_ask(
     node: DOMNode,
     dirty: bool,
-    discard: Callable[[], None],
+    discard: Callable[[], object],
     question: str = "Discard your unsaved changes?",
 ) -> None:
     """Close a form: at once when nothing was changed, else only after the operator agrees

@@ -132,15 +132,17 @@ class ChangePasswordScreen(ModalScreen[bool]):
                 notify_plain(self.app, f"Password of {self.contact_name} set", timeout=4)
             self.dismiss(True)
 
+        def failed(error: Exception) -> None:
+            if not form.show_validation_error(error):
+                report_error(self.app, error)
+
         save_with_reason(
             self,
             lambda reason: contacts.change_password(
                 db, actor, contact_id, password=password, comment=reason
             ),
             on_done=done,
-            on_error=lambda error: (
-                form.show_validation_error(error) or report_error(self.app, error)
-            ),
+            on_error=failed,
             group="contact-password",
         )
 

@@ -3,12 +3,14 @@ Summary and Audit Log tabs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widget import Widget
 from textual.widgets import Button, Label, Static, TabbedContent, TabPane
 
 from carriertui.grid.model import Query, SortKey
@@ -36,6 +38,7 @@ from carriertui.widgets.format import money, tone_style, utc
 from carriertui.widgets.grid import Grid, RowActivated
 from carriertui.widgets.lazy_tabs import LazyTabbedContent
 from carriertui.widgets.plain import join, plain
+from carriertui.widgets.work import session_of
 
 AUDIT_QUERY = Query(sort=(SortKey("created_at", descending=True),))
 TABS = (
@@ -151,7 +154,7 @@ class CustomerScreen(BaseScreen):
         # Number Block and Summary are built when first shown. Contacts and Audit Log are
         # built now: their grids are there as soon as the tab is chosen, and a save on the
         # Main tab refreshes the audit log.
-        lazy = {
+        lazy: dict[str, Callable[[], Iterable[Widget]]] = {
             "numbers": lambda: [NumberBlockPane(self.customer_id, id="numbers-pane")],
             "summary": lambda: [SummaryPane(self.customer_id, id="summary-pane")],
         }
@@ -285,8 +288,7 @@ class CustomerScreen(BaseScreen):
         if not changes:
             self.notify("No changes to delay", timeout=3)
             return
-        app = self.carrier
-        db, actor = app.db, app.actor
+        db, actor = session_of(self)
         from carriertui.store import customers, pending
 
         def chosen(due: Any) -> None:

@@ -158,13 +158,15 @@ class DelayLogScreen(BaseScreen):
         def answered(yes: bool | None) -> None:
             if not yes:
                 return
+
+            def cancelled(_record: object) -> None:
+                notify_plain(self.app, "Delayed change cancelled", timeout=3)
+                grid.refresh_data()
+
             run_service(
                 self,
                 lambda: pending.cancel_change(db, actor, change_id),
-                on_done=lambda _record: (
-                    notify_plain(self.app, "Delayed change cancelled", timeout=3),
-                    grid.refresh_data(),
-                ),
+                on_done=cancelled,
                 on_error=lambda error: report_error(self.app, error),
             )
 

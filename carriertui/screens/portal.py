@@ -305,6 +305,7 @@ class PortalScreen(BaseScreen):
         from carriertui.store import portal
 
         db = self.carrier.db
+        assert db is not None  # the portal's screens exist only once it has opened the database
         with TabPane("Number Blocks", id="numbers"), Vertical(id="portal-numbers"):
             yield Static("Number blocks", classes="portal-heading")
             yield Grid(blocks_source([]), id="portal-blocks", classes="portal-blocks")

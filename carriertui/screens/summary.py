@@ -387,7 +387,7 @@ class SummaryPane(Vertical):
     def _ticked_periods(self) -> list[datetime]:
         """The ticked periods of this view, oldest first (never the row under the cursor: an
         invoice is made only for what the operator ticked)."""
-        return sorted(self.grid.view.checked)  # type: ignore[arg-type]
+        return sorted(self.grid.view.checked)
 
     def _period_label(self, start: datetime) -> str:
         from carriertui.store.periods import period_label
@@ -479,15 +479,17 @@ class SummaryPane(Vertical):
 
         app = self._app
         db, actor, invoice_id = app.db, self.actor, int(row[0])
+
+        def paid(record: Any) -> None:
+            notify_plain(self.app, f"Invoice {record.number} marked paid", timeout=4)
+            self.grid.refresh_data()
+
         save_with_reason(
             self,
             lambda reason: invoices.set_status(
                 db, actor, invoice_id, InvoiceStatus.PAID, comment=reason
             ),
-            on_done=lambda record: (
-                notify_plain(self.app, f"Invoice {record.number} marked paid", timeout=4),
-                self.grid.refresh_data(),
-            ),
+            on_done=paid,
             on_error=lambda error: report_error(self.app, error),
             group="summary-invoice",
         )
@@ -521,7 +523,7 @@ class SummaryPane(Vertical):
             # What the operator confirmed in the dialog: replacing a file, leaving the folder.
             overwrite, within = dialog.overwrite, dialog.within
 
-            def work() -> Path:
+            def work() -> Path | None:
                 report = cdrs.export_cdr_report(
                     db,
                     actor,
@@ -554,10 +556,15 @@ class SummaryPane(Vertical):
         from carriertui.store import rollups
 
         db = self._app.db
+
+        def rolled_up(report: Any) -> None:
+            notify_plain(self.app, str(report), timeout=4)
+            self.load()
+
         run_service(
             self,
             lambda: rollups.rollup_incremental(db),
-            on_done=lambda report: (notify_plain(self.app, str(report), timeout=4), self.load()),
+            on_done=rolled_up,
             group="summary-rollup",
             exclusive=True,
         )

@@ -240,7 +240,7 @@ def grid_source(db: Database, actor: Actor, *, customer_id: int | None = None) -
     if search_index is not None:
         # The Customer column is not in the index: entries of the customers whose name matches
         # are candidates too (customer_id is indexed; the customers are few).
-        def customers_like(like):  # type: ignore[no-untyped-def]
+        def customers_like(like):
             return like(cast(customers.c.name, String))
 
         if db.backend == "postgresql":
@@ -248,14 +248,14 @@ def grid_source(db: Database, actor: Actor, *, customer_id: int | None = None) -
 
             # "= ANY (array)" from an InitPlan is an index condition, so PostgreSQL can OR it
             # with the trigram index's bitmap; "IN (subquery)" would make it scan the table.
-            def also(like):  # type: ignore[no-untyped-def]
+            def also(like):
                 ids = select(func.array_agg(customers.c.id)).where(customers_like(like))
                 # Cast: "ANY (array expression)", not the "ANY (subquery)" form.
                 array = cast(ids.scalar_subquery(), ARRAY(Integer))
                 return table.c.customer_id == any_(array)
         else:
 
-            def also(like):  # type: ignore[no-untyped-def]
+            def also(like):
                 return table.c.customer_id.in_(select(customers.c.id).where(customers_like(like)))
 
         search_index = replace(search_index, also=also)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from carriertui.store.enums import Role
@@ -22,15 +23,15 @@ def _local_address() -> str:
         return "127.0.0.1"
 
 
-def client_ip(environ: dict[str, str] | None = None) -> str:
+def client_ip(environ: Mapping[str, str] | None = None) -> str:
     """The address the operator connects from: the SSH client when over SSH, the browser's
     when `carriertui serve` started this session (it puts the address in CLIENT_ADDRESS_ENV
     and removes the SSH variables), else this host."""
     from carriertui.locations import CLIENT_ADDRESS_ENV
 
-    environ = os.environ if environ is None else environ
+    env: Mapping[str, str] = os.environ if environ is None else environ
     for variable in ("SSH_CONNECTION", "SSH_CLIENT", CLIENT_ADDRESS_ENV):
-        value = environ.get(variable, "").split()
+        value = env.get(variable, "").split()
         if value:
             return value[0][:64]
     return _local_address()
@@ -46,7 +47,7 @@ class Actor:
     operator_id: int | None = None
 
     @classmethod
-    def api(cls, environ: dict[str, str] | None = None) -> Actor:
+    def api(cls, environ: Mapping[str, str] | None = None) -> Actor:
         """The CLI: whoever can run it against the database is trusted as an admin."""
         return cls(name=API_ACTOR, role=Role.ADMIN, ip=client_ip(environ))
 

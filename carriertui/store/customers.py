@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import ColumnElement, func, or_
 from sqlmodel import Session, col, select
 
 from carriertui.grid.model import Column, ColumnType, Tone, tones
@@ -186,7 +186,7 @@ def list_customers(db: Database, actor: Actor, search: str | None = None) -> lis
         if search:
             folded = search.casefold()
             pattern = f"%{like_escape(folded)}%"
-            by_name = col(Customer.name_folded).like(pattern, escape="\\")
+            by_name: ColumnElement[bool] = col(Customer.name_folded).like(pattern, escape="\\")
             if db.backend == "sqlite":
                 by_name = sqlite_like(col(Customer.name_folded), folded, pattern)
             query = query.where(

@@ -43,7 +43,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import String, cast, func, insert, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from carriertui.grid.model import Column, ColumnType, Tone, tones
 from carriertui.store import audit
@@ -193,8 +193,8 @@ def _records(session: Session, invoices: Sequence[Invoice]) -> list[InvoiceRecor
     customers = {
         row.id: (row.name, row.account_code)
         for row in session.connection().execute(
-            select(Customer.id, Customer.name, Customer.account_code).where(
-                Customer.id.in_(customer_ids)  # type: ignore[union-attr]
+            select(col(Customer.id), col(Customer.name), col(Customer.account_code)).where(
+                col(Customer.id).in_(customer_ids)
             )
         )
     }
@@ -235,9 +235,9 @@ def list_invoices(
     actor.require(Role.VIEWER, "read invoices")
     statement = select(Invoice).order_by(Invoice.sequence)  # type: ignore[arg-type]
     if customer_id is not None:
-        statement = statement.where(Invoice.customer_id == customer_id)
+        statement = statement.where(col(Invoice.customer_id) == customer_id)
     if since is not None:
-        statement = statement.where(Invoice.issue_date >= since)
+        statement = statement.where(col(Invoice.issue_date) >= since)
     with db.read() as session:
         invoices = list(session.execute(statement).scalars())
         return _records(session, invoices)
@@ -248,7 +248,7 @@ def get_invoice(db: Database, actor: Actor, number: str) -> InvoiceRecord:
     actor.require(Role.VIEWER, "read invoices")
     wanted = str(number).strip().upper()
     with db.read() as session:
-        invoice = session.execute(select(Invoice).where(Invoice.number == wanted)).scalar()
+        invoice = session.execute(select(Invoice).where(col(Invoice.number) == wanted)).scalar()
         if invoice is None:
             raise NotFoundError(f"no invoice numbered {wanted!r}")
         return _records(session, [invoice])[0]
@@ -264,8 +264,8 @@ def invoice_numbers(
         kind = invoice_kind(period_kind)
     except PeriodOpenError:
         return {}
-    statement = select(Invoice.period_start, Invoice.number).where(
-        Invoice.customer_id == customer_id, Invoice.period_kind == kind.value
+    statement = select(col(Invoice.period_start), col(Invoice.number)).where(
+        col(Invoice.customer_id) == customer_id, col(Invoice.period_kind) == kind.value
     )
     with db.read() as session:
         return {start: number for start, number in session.execute(statement)}
@@ -306,11 +306,16 @@ def _checked_starts(kind: PeriodKind, starts: Iterable[datetime], now: datetime)
 def _existing(session: Session, customer_id: int) -> list[tuple[datetime, datetime, str, str]]:
     """(start, end, number, kind) of the customer's invoices."""
     statement = (
-        select(Invoice.period_start, Invoice.period_end, Invoice.number, Invoice.period_kind)
-        .where(Invoice.customer_id == customer_id)
-        .order_by(Invoice.period_start)  # type: ignore[arg-type]
+        select(
+            col(Invoice.period_start),
+            col(Invoice.period_end),
+            col(Invoice.number),
+            col(Invoice.period_kind),
+        )
+        .where(col(Invoice.customer_id) == customer_id)
+        .order_by(col(Invoice.period_start))
     )
-    return [tuple(row) for row in session.execute(statement)]  # type: ignore[misc]
+    return [(start, end, number, kind) for start, end, number, kind in session.execute(statement)]
 
 
 def _overlapping(
@@ -387,7 +392,7 @@ def _create(
     created = []
     for start in starts:
         end = next_period_start(kind, start)
-        lines = []
+        lines: list[dict[str, Any]] = []
         day = start.date()
         while day < end.date():
             attempts, connected, billed, charge = sums.get(day, (0, 0, 0, _ZERO))
@@ -549,9 +554,9 @@ def auto_generate(
         ids = [customer_id]
     else:
         statement = (
-            select(Customer.id)
-            .where(Customer.invoice_schedule != InvoiceSchedule.NONE.value)
-            .order_by(Customer.id)  # type: ignore[arg-type]
+            select(col(Customer.id))
+            .where(col(Customer.invoice_schedule) != InvoiceSchedule.NONE.value)
+            .order_by(col(Customer.id))
         )
         with db.read() as session:
             ids = list(session.execute(statement).scalars())

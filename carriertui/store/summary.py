@@ -19,7 +19,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, func, literal_column, select, type_coerce
+from sqlalchemy import BigInteger, ColumnElement, func, literal_column, select, type_coerce
 
 from carriertui.grid.memory import InMemoryRowSource
 from carriertui.grid.model import Column, ColumnType, Row, negative_tone
@@ -330,7 +330,7 @@ def _buckets(
         hourly.hour_start < end,
     )
     if by_day:
-        day = literal_column(_day_of("cdr_hourly.hour_start", db.backend))
+        day: ColumnElement[Any] = literal_column(_day_of("cdr_hourly.hour_start", db.backend))
         statement = select(day, *sums).where(*conditions).group_by(day).order_by(day)
     else:
         statement = (

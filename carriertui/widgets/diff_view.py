@@ -119,7 +119,11 @@ class DiffView(Vertical):
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
-            "t", "toggle", "Fields/full", id="diff.toggle", tooltip="Changed fields or both records"
+            "t",
+            "toggle_full",
+            "Fields/full",
+            id="diff.toggle",
+            tooltip="Changed fields or both records",
         ),
     ]
 
@@ -169,7 +173,7 @@ class DiffView(Vertical):
     def on_mount(self) -> None:
         self.query_one(Grid).focus()
 
-    async def action_toggle(self) -> None:
+    async def action_toggle_full(self) -> None:
         if not self.query(FullDiff):
             await self.mount(FullDiff(self.before, self.after))
         self.toggle_class("-full")

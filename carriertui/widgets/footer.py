@@ -20,6 +20,8 @@ from collections import defaultdict
 from rich.cells import cell_len
 from textual import events
 from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer
@@ -98,7 +100,7 @@ class KeyFooter(SteadyFooter):
         if not self._bindings_ready:
             return
         active = self.screen.active_bindings
-        by_action: defaultdict[str, list[tuple[object, object, bool, str]]] = defaultdict(list)
+        by_action: defaultdict[str, list[tuple[DOMNode, Binding, bool, str]]] = defaultdict(list)
         for node, binding, enabled, tooltip in active.values():
             if binding.show:
                 by_action[binding.action].append((node, binding, enabled, tooltip))
@@ -115,10 +117,10 @@ class KeyFooter(SteadyFooter):
             if id(binding) not in keep:
                 continue
             yield FooterKey(
-                binding.key,  # type: ignore[attr-defined]
-                self.app.get_key_display(binding),  # type: ignore[arg-type]
-                binding.description,  # type: ignore[attr-defined]
-                binding.action,  # type: ignore[attr-defined]
+                binding.key,
+                self.app.get_key_display(binding),
+                binding.description,
+                binding.action,
                 disabled=not enabled,
                 tooltip=tooltip,
             ).data_bind(compact=Footer.compact)
@@ -140,7 +142,7 @@ class KeyFooter(SteadyFooter):
             return 1 + key + 1 + description  # border, key, space, description
         return key + 1 + description + 1  # key, space, description, margin
 
-    def _fitting(self, shown: list[tuple[object, object, bool, str]], room: int) -> set[int]:
+    def _fitting(self, shown: list[tuple[DOMNode, Binding, bool, str]], room: int) -> set[int]:
         """The ids of the bindings that fit in ``room`` cells, whole."""
         widths = {id(binding): self._key_width(binding) for _n, binding, _e, _t in shown}
         kept = [binding for _n, binding, _e, _t in shown]
@@ -156,11 +158,7 @@ class KeyFooter(SteadyFooter):
             return (2, -index)
 
         candidates = sorted(
-            (
-                (index, binding)
-                for index, binding in enumerate(kept)
-                if binding.action not in KEEP  # type: ignore[attr-defined]
-            ),
+            ((index, binding) for index, binding in enumerate(kept) if binding.action not in KEEP),
             key=order,
         )
         total = 1 + sum(widths.values())  # one cell of padding on the left

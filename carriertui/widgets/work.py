@@ -7,20 +7,46 @@ on the UI thread. Widgets import this module, not a screen's.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from textual.dom import DOMNode
 from textual.worker import Worker, get_current_worker
 
 from carriertui.widgets.plain import notify_plain
 
+if TYPE_CHECKING:
+    from carriertui.store.context import Actor
+    from carriertui.store.db.database import Database
+
+
+class CarrierSession(Protocol):
+    """What a screen or widget needs of the app to call a service: the open database and who is
+    logged in (None before the login). The app (CarrierApp) is one; a test's bare app may be."""
+
+    db: Database | None
+    actor: Actor | None
+
+
+class NotLoggedInError(RuntimeError):
+    """A service call was asked for before the login or after the logout."""
+
+
+def session_of(node: DOMNode) -> tuple[Database, Actor]:
+    """The database and the actor of ``node``'s app, for a service call: never None (a screen
+    that calls a service exists only while someone is logged in)."""
+    session: CarrierSession = node.app  # type: ignore[assignment]
+    db, actor = session.db, session.actor
+    if db is None or actor is None:
+        raise NotLoggedInError("no one is logged in")
+    return db, actor
+
 
 def run_service(
     node: DOMNode,
     call: Callable[[], Any],
     *,
-    on_done: Callable[[Any], None],
-    on_error: Callable[[Exception], None] | None = None,
+    on_done: Callable[[Any], object],
+    on_error: Callable[[Exception], object] | None = None,
     group: str = "service",
     exclusive: bool = False,
     description: str = "",

@@ -447,6 +447,26 @@ def test_a_primed_picker_source_answers_its_first_load_from_memory_once(
     assert (source.count(typed), source.total()) == (98, 998)
 
 
+def test_picker_rows_export_and_copy_like_any_grid(db, admin, plan, cheap_hash, tmp_path) -> None:
+    """The picker is a grid: its copy and Export read the source's CSV cells and key columns
+    (the source lacked both, so Export from the picker failed with an AttributeError)."""
+    from carriertui.grid.export import write_csv_cells
+    from carriertui.grid.model import key_columns_of
+
+    acme = customer(db, admin, "Acme")
+    numbers.allocate_next_block(db, admin, acme)
+    numbers.create_conference(db, admin, acme, 1001, name="taken")
+    source = numbers.unused_numbers(db, admin, acme)
+    assert key_columns_of(source) == ("number",) == source.key_columns
+    path = tmp_path / "unused.csv"
+    typed = Query(search="100")
+    chosen = [source.columns[0], source.columns[2]]
+    write_csv_cells(path, chosen, source.iter_csv_cells(typed, 0, 3, positions=(0, 2)))
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[0].split(",")[0] == "Unused number"
+    assert [line.split(",")[0] for line in lines[1:]] == ["1000", "1002", "1003"]
+
+
 def test_picker_source_is_empty_without_blocks(db, admin, plan) -> None:
     source = numbers.unused_numbers(db, admin, customer(db, admin, "Acme"))
     assert source.total() == 0 and source.page(Query(), 0, 10) == []

@@ -83,13 +83,13 @@ def cdr_source(
 def report_period(kind: PeriodKind | str, day: date) -> tuple[PeriodKind, datetime, datetime]:
     """The daily, weekly (ISO, Monday 00:00 UTC) or monthly period containing ``day``."""
     try:
-        kind = PeriodKind(kind)
+        chosen = PeriodKind(kind)
     except ValueError:
-        kind = None  # type: ignore[assignment]
-    if kind not in REPORT_KINDS:
+        chosen = None
+    if chosen is None or chosen not in REPORT_KINDS:
         raise ValidationError("period", "daily, weekly or monthly")
-    start, end = period_bounds(kind, day)
-    return kind, start, end
+    start, end = period_bounds(chosen, day)
+    return chosen, start, end
 
 
 def report_batches(

@@ -53,6 +53,7 @@ from sqlalchemy import Column as SqlColumn
 from sqlalchemy import Enum as SqlEnum
 from sqlalchemy import column as sql_column
 from sqlalchemy import table as sql_table
+from sqlalchemy.orm import Mapped
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 
@@ -140,12 +141,12 @@ REPLACEMENT_CHARACTER = "\ufffd"
 
 
 def sqlite_like(
-    expression: ColumnElement[Any], search: str, pattern: ColumnElement[Any] | str
+    expression: ColumnElement[Any] | Mapped[Any], search: str, pattern: ColumnElement[Any] | str
 ) -> ColumnElement[bool]:
     """``expression LIKE pattern`` on SQLite, literal for U+FFFD too: SQLite's LIKE reads
     U+FFFE and U+FFFF as U+FFFD, so a search for U+FFFD also needs one in the text (``instr``
     compares the bytes)."""
-    condition = expression.like(pattern, escape=_LIKE_ESCAPE)
+    condition: ColumnElement[bool] = expression.like(pattern, escape=_LIKE_ESCAPE)
     if REPLACEMENT_CHARACTER in search:
         found = func.instr(expression, literal(REPLACEMENT_CHARACTER, Text())) > 0
         condition = and_(condition, found)
@@ -482,7 +483,9 @@ class SqlRowSource:
             raise ValueError("batch must be positive")
         chosen = range(len(self.columns)) if positions is None else tuple(positions)
         readers = [self._csv_readers[i] for i in chosen]
-        cells = [cell.label(f"c{i}") for i, (cell, _convert) in enumerate(readers)]
+        cells: list[ColumnElement[Any]] = [
+            cell.label(f"c{i}") for i, (cell, _convert) in enumerate(readers)
+        ]
         statement = (
             select(*cells or [self._key])
             .select_from(self._selectable)
@@ -507,7 +510,8 @@ class SqlRowSource:
         with self._db.read() as session:
             result = session.connection().execute(statement)
             if self._postgres:
-                batches: Iterator[Sequence[Any]] = result.partitions(batch)
+                # Any: a list of plain tuples on SQLite, a sequence of Rows on PostgreSQL.
+                batches: Iterator[Any] = result.partitions(batch)
             else:
                 # The DBAPI cursor's plain tuples (SQLite's cursor steps as rows are fetched):
                 # the SQL gives each column's cell already (or the converters below, which
@@ -707,7 +711,7 @@ class SqlRowSource:
         for (expression, descending), value in places:
             collated = self._collated(expression)
             if value is None:
-                earlier = expression.is_not(None) if descending else false()
+                earlier: ColumnElement[bool] = expression.is_not(None) if descending else false()
                 same = expression.is_(None)
             elif descending:
                 earlier = collated > self._operand(expression, value)
@@ -776,7 +780,7 @@ def _csv_reader(
     if isinstance(expression.type, FixedDecimal):
         stored = type_coerce(expression, BigInteger())
         magnitude = func.abs(stored)
-        scale = literal_column(str(10**MONEY_SCALE))
+        scale: ColumnElement[Any] = literal_column(str(10**MONEY_SCALE))
         sign = case((stored < 0, literal("-", Text())), else_=literal("", Text()))
         if not postgres:
             # One printf: a third cheaper than the concatenation below (issue 21's export);
@@ -798,10 +802,10 @@ def _csv_reader(
         # Stored as "YYYY-MM-DD HH:MM:SS.ffffff" (UTC): "YYYY-MM-DDTHH:MM:SS[.ffffff]Z". The one
         # space becomes the T and the one "." starts the fraction, so two replace() calls do
         # it: half the cost of cutting the text apart with substr (issue 21's export).
-        stored = type_coerce(expression, Text())
+        stored_text = type_coerce(expression, Text())
         return text_or_empty(
             func.replace(
-                func.replace(stored, literal(" ", Text()), literal("T", Text())),
+                func.replace(stored_text, literal(" ", Text()), literal("T", Text())),
                 literal(".000000", Text()),
                 literal("", Text()),
             )

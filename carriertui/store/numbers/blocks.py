@@ -93,8 +93,8 @@ def _lowest_clear_index(
             )
         first, last = block_range(start, size, index)
         held = connection.execute(
-            select(numbers.c.number, Customer.name)
-            .join(Customer, Customer.id == numbers.c.customer_id)  # type: ignore[arg-type]
+            select(numbers.c.number, col(Customer.name))
+            .join(Customer, col(Customer.id) == numbers.c.customer_id)
             .where(numbers.c.number.between(first, last), numbers.c.customer_id != customer_id)
             .order_by(numbers.c.number)
             .limit(1)

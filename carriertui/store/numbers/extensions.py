@@ -367,7 +367,7 @@ def resolve_dial(db: Database, actor: Actor, customer_id: int, dialled: Any) -> 
             if not found:
                 continue
             extension = found[0]
-            reaches = extension
+            reaches: ExtensionRecord | None = extension
             if extension.kind is ExtensionKind.ALIAS and extension.target_number is not None:
                 targets = _extension_records(session, numbers.c.number == extension.target_number)
                 reaches = targets[0] if targets else None
@@ -380,7 +380,9 @@ def resolve_dial(db: Database, actor: Actor, customer_id: int, dialled: Any) -> 
                 customer_name=owner.name if owner is not None else None,
                 completed=completed,
             )
-    number, completed = first_tried if first_tried else (None, False)
+    if first_tried is None:
+        return DialResult(raw, None, None, None, None, False)
+    number, completed = first_tried
     return DialResult(raw, number, None, None, None, completed)
 
 

@@ -23,10 +23,12 @@ import bisect
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlmodel import col
 
+from carriertui.grid.export import csv_cell
 from carriertui.grid.model import (
     Aggregate,
     Column,
@@ -163,8 +165,9 @@ class UnusedNumberSource:
     the service refuses it with "Duplicate User Detected".
     """
 
-    columns = PICKER_COLUMNS
+    columns: Sequence[Column] = PICKER_COLUMNS
     name = "unused-numbers"
+    key_columns: tuple[str, ...] = ("number",)
 
     def __init__(
         self,
@@ -388,6 +391,19 @@ class UnusedNumberSource:
                 chunk = []
         if chunk:
             yield chunk
+
+    def iter_csv_cells(
+        self,
+        query: Query,
+        offset: int = 0,
+        limit: int | None = None,
+        *,
+        positions: Sequence[int] | None = None,
+        batch: int = 5000,
+    ) -> Iterator[list[Sequence[Any]]]:
+        chosen = range(len(self.columns)) if positions is None else tuple(positions)
+        for rows in self.iter_rows(query, offset, limit, batch):
+            yield [tuple(csv_cell(values[i]) for i in chosen) for _key, values in rows]
 
     def refresh(self) -> None:
         """Forget counts and loaded numbers: the next call reads the numbers in use again.
