@@ -129,7 +129,7 @@ class CarrierApp(SessionEnd, App[int]):
         self._apply_keymap()
         self._start_idle_watch()
         if self.portal:
-            from carriertui.screens.portal import PortalLoginScreen
+            from carriertui.screens.portal_login import PortalLoginScreen
 
             self.push_screen(PortalLoginScreen())
         else:
@@ -226,16 +226,17 @@ class CarrierApp(SessionEnd, App[int]):
 
     def portal_logged_in(self, identity: PortalIdentity) -> None:
         """A contact logged in: a password that must change comes first, then the portal."""
-        from carriertui.screens.portal import ChangePasswordScreen, PortalScreen
+        from carriertui.screens.portal import PortalScreen
+        from carriertui.screens.portal_password import PortalPasswordScreen
 
         self.portal_identity = identity
         if identity.must_change_password:
-            self.switch_screen(ChangePasswordScreen(identity, forced=True))
+            self.switch_screen(PortalPasswordScreen(identity, forced=True))
         else:
             self.switch_screen(PortalScreen(identity))
 
     def portal_logout(self) -> None:
-        from carriertui.screens.portal import PortalLoginScreen
+        from carriertui.screens.portal_login import PortalLoginScreen
 
         self._audit_logout()
         while len(self.screen_stack) > 2:

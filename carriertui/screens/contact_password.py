@@ -19,17 +19,17 @@ from carriertui.widgets.form import FieldRow, Form
 from carriertui.widgets.plain import join, notify_plain, plain
 
 
-class ChangePasswordScreen(ModalScreen[bool]):
+class ContactPasswordScreen(ModalScreen[bool]):
     """Change Password: Auto Generate & Email (default), or a password typed by hand. A contact
     with an IP whitelist is named as such: from any other address the portal refuses the new
     password with the same bare "Login failed" as a wrong one."""
 
     DEFAULT_CSS = """
-    ChangePasswordScreen #password-info, ChangePasswordScreen #password-whitelist {
+    ContactPasswordScreen #password-info, ContactPasswordScreen #password-whitelist {
         width: 1fr;
         height: auto;
     }
-    ChangePasswordScreen #password-whitelist { margin: 0 0 1 0; }
+    ContactPasswordScreen #password-whitelist { margin: 0 0 1 0; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "Save", id="contact_password.save", priority=True),

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from carriertui.app import CarrierApp
-from carriertui.screens.contacts import ChangePasswordScreen, ContactFormScreen
+from carriertui.screens.contact_form import ContactFormScreen
+from carriertui.screens.contact_password import ContactPasswordScreen
 from carriertui.screens.customer import CustomerScreen
 from carriertui.screens.row_menu import RowMenu
 from carriertui.widgets.confirm import ConfirmScreen
@@ -40,7 +41,7 @@ async def test_the_row_menu_names_the_contact_and_its_keys_act_in_it(tmp_path: P
     async with app.run_test(size=SIZE) as pilot:
         await _contacts_tab(pilot)
         for key, opened in (
-            ("p", ChangePasswordScreen),
+            ("p", ContactPasswordScreen),
             ("e", ContactFormScreen),
             ("delete", ConfirmScreen),
             ("L", PortalScreen),

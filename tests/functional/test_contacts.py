@@ -10,9 +10,9 @@ from textual.command import CommandPalette
 from textual.widgets import DataTable, Input, Label, Switch
 
 from carriertui.app import CarrierApp
+from carriertui.screens.contact_form import ContactFormScreen
+from carriertui.screens.contact_password import ContactPasswordScreen
 from carriertui.screens.contacts import (
-    ChangePasswordScreen,
-    ContactFormScreen,
     ContactsPane,
     GlobalContactsScreen,
     PickCustomerScreen,
@@ -234,7 +234,7 @@ async def test_change_password_from_the_row_menu_queues_an_email(tmp_path: Path)
         await pilot.press("m")
         await settle(pilot)
         await pilot.press("down", "enter")  # Edit, then Change Password
-        await wait_for(pilot, lambda: isinstance(app.screen, ChangePasswordScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, ContactPasswordScreen))
         assert app.screen.query_one(Switch).value  # Auto Generate & Email is the default
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: isinstance(app.screen, CustomerScreen))

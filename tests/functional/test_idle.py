@@ -12,7 +12,8 @@ from textual.widgets._toast import Toast
 
 from carriertui.app import CarrierApp
 from carriertui.screens.customers import CustomersScreen
-from carriertui.screens.portal import PortalLoginScreen, PortalScreen
+from carriertui.screens.portal import PortalScreen
+from carriertui.screens.portal_login import PortalLoginScreen
 from carriertui.store import audit
 from tests.functional.harness import log_in, open_db, seed, wait_for
 from tests.functional.portal_harness import ADMIN, CONTACT_EMAIL, portal_login, seed_portal

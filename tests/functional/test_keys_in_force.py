@@ -143,7 +143,7 @@ async def _contacts_grid(pilot) -> None:
 
 
 async def _contact_form(pilot) -> None:
-    from carriertui.screens.contacts import ContactFormScreen
+    from carriertui.screens.contact_form import ContactFormScreen
 
     await _contacts_grid(pilot)
     await pilot.press("e")

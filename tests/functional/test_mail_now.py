@@ -17,7 +17,8 @@ from aiosmtpd.controller import Controller
 
 from carriertui import app as app_module
 from carriertui.app import CarrierApp
-from carriertui.screens.contacts import ChangePasswordScreen, ContactFormScreen
+from carriertui.screens.contact_form import ContactFormScreen
+from carriertui.screens.contact_password import ContactPasswordScreen
 from carriertui.store import customers, mail
 from carriertui.store.contacts import service as contacts
 from carriertui.store.context import Actor
@@ -93,7 +94,7 @@ async def test_a_change_password_reset_is_mailed_at_once(tmp_path: Path, smtp: C
         await pilot.press("m")
         await settle(pilot)
         await pilot.press("down", "enter")  # Edit, then Change Password
-        await wait_for(pilot, lambda: isinstance(app.screen, ChangePasswordScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, ContactPasswordScreen))
         started = time.monotonic()
         await pilot.press("ctrl+s")  # Auto Generate & Email is the default
         elapsed = await _arrives(pilot, smtp, 2, started)

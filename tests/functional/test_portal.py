@@ -13,7 +13,9 @@ from textual.widgets import Button, Input, Label, TabbedContent
 
 from carriertui.app import CarrierApp
 from carriertui.screens.customers import CustomersScreen
-from carriertui.screens.portal import ChangePasswordScreen, PortalLoginScreen, PortalScreen
+from carriertui.screens.portal import PortalScreen
+from carriertui.screens.portal_login import PortalLoginScreen
+from carriertui.screens.portal_password import PortalPasswordScreen
 from carriertui.store import audit, passwords
 from carriertui.store.contacts import service as contacts
 from carriertui.store.context import Actor
@@ -145,12 +147,12 @@ async def test_generated_password_must_be_changed_before_the_portal(tmp_path: Pa
     app = CarrierApp(url, portal=True)
     async with app.run_test(size=SIZE) as pilot:
         await portal_login(pilot, CONTACT_EMAIL, generated)
-        await wait_for(pilot, lambda: isinstance(app.screen, ChangePasswordScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, PortalPasswordScreen))
         # Esc cannot skip it: it logs out.
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, PortalLoginScreen))
         await portal_login(pilot, CONTACT_EMAIL, generated)
-        await wait_for(pilot, lambda: isinstance(app.screen, ChangePasswordScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, PortalPasswordScreen))
         screen = app.screen
         assert not screen.query(PortalScreen)
         await pilot.press(*generated, "enter", *"too short", "enter", *"too short", "enter")
@@ -209,7 +211,7 @@ async def test_private_notes_appear_on_no_portal_screen(tmp_path: Path) -> None:
         screen = await _wait_portal(pilot)
         views += await _every_portal_view(pilot, screen)
         await pilot.click("#change-password")
-        await wait_for(pilot, lambda: isinstance(app.screen, ChangePasswordScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, PortalPasswordScreen))
         views.append(screen_text(app))
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen is screen)

@@ -10,7 +10,8 @@ from textual.theme import Theme
 from textual.widgets import Switch
 
 from carriertui.app import CarrierApp
-from carriertui.screens.contacts import ChangePasswordScreen, ContactFormScreen
+from carriertui.screens.contact_form import ContactFormScreen
+from carriertui.screens.contact_password import ContactPasswordScreen
 from tests.functional.harness import seed, settle, wait_for
 from tests.functional.rendered import rendered_lines
 from tests.functional.test_contacts import SIZE, _add_contact, _contacts_tab
@@ -86,7 +87,7 @@ async def test_change_password_switch_shows_its_state_in_text(
         _monochrome(app)
         await _contacts_tab(pilot)
         await pilot.press("p")
-        await wait_for(pilot, lambda: isinstance(app.screen, ChangePasswordScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, ContactPasswordScreen))
         await settle(pilot)
         assert _line(app, "Auto & Email").split("Auto & Email", 1)[1].split()[0] == "On"
         await _toggle(pilot, "auto")

@@ -10,7 +10,7 @@ from textual.widgets import TabbedContent
 
 from carriertui.app import CarrierApp
 from carriertui.screens.audit import AuditLogScreen
-from carriertui.screens.contacts import ChangePasswordScreen
+from carriertui.screens.contact_password import ContactPasswordScreen
 from carriertui.screens.customer import CustomerScreen
 from carriertui.store import customers, options
 from carriertui.store.numbers import service as numbers
@@ -60,7 +60,7 @@ async def test_change_password_explains_in_full(tmp_path: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await _contacts_tab(pilot)
         await pilot.press("p")
-        await wait_for(pilot, lambda: isinstance(app.screen, ChangePasswordScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, ContactPasswordScreen))
         await settle(pilot)
         text = " ".join(line.strip(" │") for line in rendered_lines(app))
         assert (

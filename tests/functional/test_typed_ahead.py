@@ -13,7 +13,8 @@ from textual.command import CommandPalette
 from textual.widgets import Input, Switch, TabbedContent
 
 from carriertui.app import CarrierApp
-from carriertui.screens.contacts import ChangePasswordScreen, ContactFormScreen
+from carriertui.screens.contact_form import ContactFormScreen
+from carriertui.screens.contact_password import ContactPasswordScreen
 from carriertui.screens.customer import CustomerScreen
 from carriertui.screens.operators import AccountFormScreen, OperatorsScreen
 from carriertui.screens.options import OptionsScreen
@@ -120,7 +121,7 @@ async def test_a_new_contact_and_a_typed_password_ask_too(tmp_path: Path) -> Non
         await wait_for(pilot, lambda: isinstance(app.screen, CustomerScreen))
         await settle(pilot)
         await pilot.press("p")
-        await wait_for(pilot, lambda: isinstance(app.screen, ChangePasswordScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, ContactPasswordScreen))
         dialog = app.screen
         await pilot.press("space")  # Auto & Email off
         await settle(pilot)

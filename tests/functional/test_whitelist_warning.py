@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from carriertui.app import CarrierApp
-from carriertui.screens.contacts import ChangePasswordScreen
+from carriertui.screens.contact_password import ContactPasswordScreen
 from carriertui.screens.customer import CustomerScreen
-from carriertui.screens.portal import PortalLoginScreen
+from carriertui.screens.portal_login import PortalLoginScreen
 from carriertui.store import audit
 from carriertui.store.contacts import service as contacts
 from carriertui.store.errors import AuthenticationError
@@ -35,7 +35,7 @@ async def test_the_operator_sees_the_whitelist_and_the_refusal_is_audited(
         grid_text = rendered_text(app)
         assert "IP Whitelist" in grid_text and "203.0.113.0/24" in grid_text
         await pilot.press("p")
-        await wait_for(pilot, lambda: isinstance(app.screen, ChangePasswordScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, ContactPasswordScreen))
         await settle(pilot)
         dialog_text = rendered_text(app)
         assert "IP whitelist: 203.0.113.0/24, 10.20.0.0/16" in dialog_text

@@ -15,7 +15,7 @@ from textual.pilot import Pilot
 from textual.widgets import TabbedContent
 
 from carriertui.app import CarrierApp
-from carriertui.screens.contacts import ContactFormScreen
+from carriertui.screens.contact_form import ContactFormScreen
 from carriertui.screens.customer import CustomerScreen
 from carriertui.screens.delay import DelayLogScreen
 from carriertui.store import customers, pending

@@ -15,7 +15,8 @@ from textual.pilot import Pilot
 from textual.widgets import TabbedContent
 
 from carriertui.app import CarrierApp
-from carriertui.screens.portal import PortalLoginScreen, PortalScreen
+from carriertui.screens.portal import PortalScreen
+from carriertui.screens.portal_login import PortalLoginScreen
 from carriertui.store.contacts import service as contacts
 from tests.functional.harness import freeze_cursors, log_in, settle, wait_for
 from tests.functional.portal_harness import (
