@@ -15,12 +15,11 @@ from textual.widgets import Button, Input, Label, Select, Static, Switch
 from textual.widgets import TextArea as _TextArea
 
 from carriertui.screens.base import (
-    discard_or_ask,
     focus_when_ready,
     report_error,
     run_service,
-    save_with_reason,
 )
+from carriertui.screens.edit_session import EditSession
 from carriertui.store.contacts.service import (
     EDITABLE_FIELDS,
     ContactRecord,
@@ -426,13 +425,12 @@ class ContactFormScreen(ModalScreen[bool]):
                     comment=reason,
                 )
 
-        save_with_reason(
-            self,
+        self.edit.save(
             call,
+            changes,
             on_done=lambda saved: self._saved(
                 saved, mode, created=record is None, auto=not password
             ),
-            on_error=lambda error: self._failed(error, changes),
             group="contact-save",
         )
 
@@ -468,41 +466,28 @@ class ContactFormScreen(ModalScreen[bool]):
         else:
             focus_when_ready(self, name)  # keys typed while it was read go nowhere
 
-    def _failed(self, error: Exception, changes: dict[str, Any]) -> None:
-        from carriertui.store.errors import StaleEditError
+    @property
+    def edit(self) -> EditSession[ContactRecord]:
+        """The form's edit of the contact (save, conflicts, Delay and Save)."""
 
-        form = self.query_one(Form)
-        if isinstance(error, StaleEditError) and error.current is not None:
-            self._conflict(error.current, changes)
-            return
-        if form.show_validation_error(error):
-            return
-        report_error(self.app, error)
+        def reload(current: ContactRecord) -> None:
+            self.call_later(self._reset_form, current)
 
-    def _conflict(self, current: ContactRecord, changes: dict[str, Any]) -> None:
-        from carriertui.screens.dialogs import ConflictScreen
+        def keep(current: ContactRecord) -> None:
+            self.record = current
+            self.query_one("#contact-title", Static).update(self._title())
 
-        assert self.record is not None
-        theirs, opened = contact_texts(current), contact_texts(self.record)
-        rows = [
-            (LABELS[field], _shown(mine), _shown(theirs[field])) for field, mine in changes.items()
-        ]
-        rows += [
-            (LABELS[field], "(not changed by you)", _shown(text))
-            for field, text in theirs.items()
-            if field not in changes and text != opened[field]
-        ]
-
-        def chosen(choice: str | None) -> None:
-            if choice == "reload":
-                self.call_later(self._reset_form, current)
-            else:
-                # Keep what the operator typed, against the new version: saving again is an
-                # informed overwrite, not a silent one.
-                self.record = current
-                self.query_one("#contact-title", Static).update(self._title())
-
-        self.app.push_screen(ConflictScreen(rows, "Someone", "contact"), chosen)
+        return EditSession(
+            self,
+            what="contact",
+            form=lambda: self.query_one(Form),
+            opened=lambda: self.record,
+            texts=contact_texts,
+            reload=reload,
+            keep=keep,
+            labels=LABELS,
+            shown=_shown,
+        )
 
     # -- Delay and Save ---------------------------------------------------------------------
 
@@ -529,23 +514,10 @@ class ContactFormScreen(ModalScreen[bool]):
         self._ask_due(changes)
 
     def _ask_due(self, changes: dict[str, Any]) -> None:
-        from carriertui.screens.delay import DelayScreen
+        from carriertui.store.contacts import service as contacts
 
         record = self.record
         assert record is not None
-
-        def chosen(due: Any) -> None:
-            if due is not None:
-                self._schedule(record, changes, due)
-
-        self.app.push_screen(DelayScreen(), chosen)
-
-    def _schedule(self, record: ContactRecord, changes: dict[str, Any], due: Any) -> None:
-        from carriertui.store import pending
-        from carriertui.store.contacts import service as contacts
-
-        app: Any = self.app
-        db, actor = app.db, app.actor
 
         def done(scheduled: Any) -> None:
             notify_plain(
@@ -557,36 +529,14 @@ class ContactFormScreen(ModalScreen[bool]):
             self.saved = True
             self.dismiss(True)
 
-        save_with_reason(
-            self,
-            lambda reason: pending.schedule_change(
-                db,
-                actor,
-                contacts.TABLE,
-                record.id,
-                changes,
-                due_at=due,
-                expected_version=record.version,
-                comment=reason,
-            ),
+        self.edit.delay(
+            contacts.TABLE,
+            record.id,
+            record.version,
+            changes,
             on_done=done,
-            on_error=lambda error: self._failed_delay(error, changes),
             group="contact-delay",
         )
-
-    def _failed_delay(self, error: Exception, changes: dict[str, Any]) -> None:
-        from carriertui.store.errors import StaleEditError
-
-        if isinstance(error, StaleEditError):
-            notify_plain(
-                self.app,
-                "The contact was changed by someone else since you opened it; nothing was "
-                "scheduled. Close and open it again.",
-                severity="error",
-                timeout=8,
-            )
-            return
-        self._failed(error, changes)
 
     @on(Button.Pressed, "#save-continue")
     def _press_continue(self) -> None:
@@ -603,4 +553,4 @@ class ContactFormScreen(ModalScreen[bool]):
     @on(Button.Pressed, "#close")
     def action_close(self) -> None:
         dirty = self.editable and not self.reading and self.query_one(Form).dirty
-        discard_or_ask(self, dirty, lambda: self.dismiss(self.saved))
+        self.edit.close(dirty, lambda: self.dismiss(self.saved))

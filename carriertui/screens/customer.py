@@ -16,10 +16,7 @@ from textual.widgets import Button, Label, Static, TabbedContent, TabPane
 from carriertui.grid.model import Query, SortKey
 from carriertui.screens.base import (
     BaseScreen,
-    discard_or_ask,
-    report_error,
     run_service,
-    save_with_reason,
 )
 from carriertui.screens.contacts import ContactsPane
 from carriertui.screens.customer_form import (
@@ -28,6 +25,7 @@ from carriertui.screens.customer_form import (
     fill_form,
     form_texts,
 )
+from carriertui.screens.edit_session import EditSession
 from carriertui.screens.numbers import NumberBlockPane, NumbersChanged
 from carriertui.screens.summary import SummaryPane
 from carriertui.store.customers import CustomerRecord, status_tone
@@ -247,71 +245,77 @@ class CustomerScreen(BaseScreen):
     def _save_continue(self) -> None:
         self.action_save(True)
 
-    def action_save(self, leave: bool) -> None:
+    @property
+    def edit(self) -> EditSession[CustomerRecord]:
+        """The Main tab's edit of the customer (save, conflicts, Delay and Save)."""
+
+        def reload(current: CustomerRecord) -> None:
+            self.show_record(current)
+            self.query_one("#audit-grid", Grid).refresh_data()
+
+        def keep(current: CustomerRecord) -> None:
+            self.record = current
+            self.query_one(CustomerHeader).show(current)
+
+        return EditSession(
+            self,
+            what="customer",
+            form=lambda: self.query_one(Form),
+            opened=lambda: self.record,
+            texts=form_texts,
+            reload=reload,
+            keep=keep,
+        )
+
+    def _changes(self) -> tuple[CustomerRecord, dict[str, Any]] | None:
         if self.record is None or not self.can_edit:
-            return
+            return None
         form = self.query_one(Form)
         form.clear_errors()
-        record = self.record
-        changes = changed_values(form, record)
+        return self.record, changed_values(form, self.record)
+
+    def action_save(self, leave: bool) -> None:
+        edited = self._changes()
+        if edited is None:
+            return
+        record, changes = edited
         if not changes:
             self.notify("No changes to save", timeout=3)
             if leave:
                 self.dismiss_to_list()
             return
-        app = self.carrier
-        assert app.db is not None and app.actor is not None
-        db, actor = app.db, app.actor
+        db, actor = session_of(self)
         from carriertui.store import customers
 
-        save_with_reason(
-            self,
+        self.edit.save(
             lambda reason: customers.update_customer(
                 db, actor, record.id, changes, expected_version=record.version, comment=reason
             ),
+            changes,
             on_done=lambda saved: self._saved(saved, leave),
-            on_error=lambda error: self._save_failed(error, changes),
             group="customer-save",
         )
 
     @on(Button.Pressed, "#delay-save")
     def action_delay(self) -> None:
         """Delay and Save: the Main tab's changes wait in the Delay Log until their time."""
-        from carriertui.screens.delay import DelayScreen
-
-        if self.record is None or not self.can_edit:
+        edited = self._changes()
+        if edited is None:
             return
-        form = self.query_one(Form)
-        form.clear_errors()
-        record = self.record
-        changes = changed_values(form, record)
+        record, changes = edited
         if not changes:
             self.notify("No changes to delay", timeout=3)
             return
-        db, actor = session_of(self)
-        from carriertui.store import customers, pending
+        from carriertui.store import customers
 
-        def chosen(due: Any) -> None:
-            if due is None:
-                return
-            save_with_reason(
-                self,
-                lambda reason: pending.schedule_change(
-                    db,
-                    actor,
-                    customers.TABLE,
-                    record.id,
-                    changes,
-                    due_at=due,
-                    expected_version=record.version,
-                    comment=reason,
-                ),
-                on_done=self._scheduled,
-                on_error=lambda error: self._save_failed(error, changes),
-                group="customer-delay",
-            )
-
-        self.app.push_screen(DelayScreen(), chosen)
+        self.edit.delay(
+            customers.TABLE,
+            record.id,
+            record.version,
+            changes,
+            on_done=self._scheduled,
+            group="customer-delay",
+        )
 
     def _scheduled(self, scheduled: Any) -> None:
         from carriertui.widgets.plain import notify_plain
@@ -333,38 +337,6 @@ class CustomerScreen(BaseScreen):
         self.show_record(record)
         self.query_one("#audit-grid", Grid).refresh_data()
 
-    def _save_failed(self, error: Exception, changes: dict[str, Any]) -> None:
-        from carriertui.screens.dialogs import ConflictScreen
-        from carriertui.store.errors import StaleEditError
-
-        if self.query_one(Form).show_validation_error(error):
-            return
-        if isinstance(error, StaleEditError) and error.current is not None:
-            current: CustomerRecord = error.current
-            assert self.record is not None
-            theirs, opened = form_texts(current), form_texts(self.record)
-            rows = [(field, str(mine), theirs[field]) for field, mine in changes.items()]
-            rows += [
-                (field, "(not changed by you)", text)
-                for field, text in theirs.items()
-                if field not in changes and text != opened[field]
-            ]
-
-            def chosen(choice: str | None) -> None:
-                if choice == "reload":
-                    self.show_record(current)
-                    self.query_one("#audit-grid", Grid).refresh_data()
-                else:
-                    # Keep the operator's text, but against the new version: saving again is an
-                    # informed overwrite, not a silent one.
-                    assert self.record is not None
-                    self.record = current
-                    self.query_one(CustomerHeader).show(current)
-
-            self.app.push_screen(ConflictScreen(rows, "Someone"), chosen)
-            return
-        report_error(self.app, error)
-
     # -- navigation -------------------------------------------------------------------------
 
     def dismiss_to_list(self) -> None:
@@ -376,7 +348,7 @@ class CustomerScreen(BaseScreen):
             and self.can_edit
             and bool(changed_values(self.query_one(Form), self.record))
         )
-        discard_or_ask(self, dirty, self.dismiss_to_list)
+        self.edit.close(dirty, self.dismiss_to_list)
 
     @on(Button.Pressed, "#switch")
     def action_switch_customer(self) -> None:

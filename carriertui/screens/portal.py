@@ -20,7 +20,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Static, TabbedContent, TabPane
 
-from carriertui.screens.base import BaseScreen, TopBar, report_error, run_service
+from carriertui.screens.base import BaseScreen, TopBar, run_service
+from carriertui.screens.edit_session import EditSession
 from carriertui.text import sanitize
 from carriertui.widgets.footer import SteadyFooter
 from carriertui.widgets.form import FieldRow, Form
@@ -271,32 +272,19 @@ class PortalScreen(BaseScreen):
         db, identity, version = self.carrier.db, self.identity, self.profile.version
         assert db is not None
 
-        def save() -> PortalProfile:
+        def save(_reason: str | None) -> PortalProfile:
             from carriertui.store import portal
 
             return portal.update_profile(db, identity, changes, expected_version=version)
 
-        run_service(
-            self,
-            save,
-            on_done=self._saved,
-            on_error=self._save_failed,
-            group="portal-save",
-            exclusive=True,
-        )
+        self.edit.save(save, changes, on_done=self._saved, group="portal-save")
 
-    def _saved(self, profile: PortalProfile) -> None:
-        self.query_one("#profile-status", Label).update("")
-        self.show_profile(profile)
-        self.notify("Your profile is saved", timeout=3)
+    @property
+    def edit(self) -> EditSession[PortalProfile]:
+        """My Profile's edit: a stale save is said next to the Save button (no dialog in the
+        portal), with what is saved now."""
 
-    def _save_failed(self, error: Exception) -> None:
-        from carriertui.store.portal import PortalStaleEditError
-
-        if self.query_one("#profile-form", Form).show_validation_error(error):
-            return
-        if isinstance(error, PortalStaleEditError):
-            current: PortalProfile = error.current
+        def stale(current: PortalProfile) -> None:
             # Keep what the contact typed, against the saved version: saving again is an
             # informed overwrite; F5 loads the saved details instead.
             self.profile = current
@@ -309,8 +297,23 @@ class PortalScreen(BaseScreen):
                     f"{saved}. Save again to keep yours, or F5 to load the saved details."
                 )
             )
-            return
-        report_error(self.app, error)
+
+        return EditSession(
+            self,
+            what="profile",
+            form=lambda: self.query_one("#profile-form", Form),
+            opened=lambda: self.profile,
+            texts=lambda profile: {field: getattr(profile, field) for field in PROFILE_FIELDS},
+            reload=self.show_profile,
+            keep=stale,
+            stale_message=stale,
+            ask_reason=False,
+        )
+
+    def _saved(self, profile: PortalProfile) -> None:
+        self.query_one("#profile-status", Label).update("")
+        self.show_profile(profile)
+        self.notify("Your profile is saved", timeout=3)
 
     @on(Button.Pressed, "#change-password")
     def action_change_password(self) -> None:

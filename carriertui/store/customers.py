@@ -70,6 +70,11 @@ class CustomerRecord:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
+def record_of(customer: Customer) -> CustomerRecord:
+    """The customer as the service returns it."""
+    return _to_record(customer)
+
+
 def _to_record(customer: Customer) -> CustomerRecord:
     assert customer.id is not None
     return CustomerRecord(

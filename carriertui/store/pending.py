@@ -51,6 +51,8 @@ class Target:
     apply: Callable[..., bool]
     label: Callable[[Any], str]
     customer_id: Callable[[Any], int | None]
+    # The row as its service returns it (a stale edit carries it, for the form's conflict).
+    record: Callable[[Session, Any], Any]
 
 
 TARGETS: dict[str, Target] = {
@@ -60,6 +62,7 @@ TARGETS: dict[str, Target] = {
         apply=contacts.apply_changes,
         label=lambda contact: f"Contact {contact.name}",
         customer_id=lambda contact: contact.customer_id,
+        record=lambda session, contact: contacts.record_of(session, contact),
     ),
     customers.TABLE: Target(
         model=Customer,
@@ -67,6 +70,7 @@ TARGETS: dict[str, Target] = {
         apply=customers.apply_changes,
         label=lambda customer: f"Customer {customer.name}",
         customer_id=lambda customer: customer.id,
+        record=lambda _session, customer: customers.record_of(customer),
     ),
 }
 
@@ -170,7 +174,9 @@ def schedule_change(
             target_id,
             expected_version=expected_version,
             missing=f"no {table} with id {target_id}",
-            stale=lambda row: StaleEditError(table, target_id, None, dict(cleaned)),
+            stale=lambda row: StaleEditError(
+                table, target_id, target.record(session, row), dict(cleaned)
+            ),
         )
         real = edits.changed(record, cleaned, _current)
         if not real:

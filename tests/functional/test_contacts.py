@@ -328,6 +328,42 @@ async def test_delay_and_save_then_cancel_in_the_delay_log(tmp_path: Path) -> No
     assert pending.run_due(open_db(url), now=change.due_at + timedelta(seconds=1)).applied == 0
 
 
+async def test_delay_and_save_over_a_newer_version_shows_the_conflict(tmp_path: Path) -> None:
+    """Delay and Save goes through the same edit flow as Save: someone else's save since the
+    form opened shows both versions, and nothing is scheduled."""
+    url = seed(tmp_path / "c.sqlite")
+    record = _add_contact(url)
+    app = CarrierApp(url)
+    async with app.run_test(size=SIZE) as pilot:
+        await _contacts_tab(pilot)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ContactFormScreen))
+        form_screen = app.screen
+        contacts.update_contact(
+            open_db(url), ADMIN, record.id, {"name": "Jane Q. Roe"}, expected_version=1
+        )
+        await _fill(pilot, phone="+44 20 7946 0958")
+        await pilot.press("ctrl+d")
+        await wait_for(pilot, lambda: isinstance(app.screen, DelayScreen))
+        await pilot.press(*"2h", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConflictScreen))
+        table = app.screen.query_one(DataTable)
+        rows = [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+        assert ["Name", "(not changed by you)", "Jane Q. Roe"] in rows
+        assert pending.list_changes(open_db(url), ADMIN) == []
+        await pilot.press("escape")  # keep mine, now against their version
+        await wait_for(pilot, lambda: app.screen is form_screen)
+        assert form_screen.record.version == 2
+        await pilot.press("ctrl+d")
+        await wait_for(pilot, lambda: isinstance(app.screen, DelayScreen))
+        await pilot.press(*"2h", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, CustomerScreen))
+    # "Keep my edits" keeps the whole form as shown, against their version: the name shown
+    # (the one opened) is scheduled too, as the dialog said (an informed overwrite).
+    (change,) = pending.list_changes(open_db(url), ADMIN)
+    assert change.changes == {"name": "Jane Roe", "phone": "+442079460958"}
+
+
 def change_created(url: str):
     (entry,) = [e for e in audit.list_entries(open_db(url), ADMIN) if e.table == pending.TABLE]
     return entry.created_at

@@ -129,6 +129,11 @@ def _to_record(contact: Contact, customer_name: str) -> ContactRecord:
     )
 
 
+def record_of(session: Session, contact: Contact) -> ContactRecord:
+    """The contact as the service returns it (with its customer's name)."""
+    return _record(session, contact)
+
+
 def _record(session: Session, contact: Contact) -> ContactRecord:
     customer = session.get(Customer, contact.customer_id)
     return _to_record(contact, customer.name if customer else "")
