@@ -21,6 +21,7 @@ from carriertui.widgets.footer import KeyFooter
 from carriertui.widgets.format import utc
 from carriertui.widgets.grid import Grid, RowActivated
 from carriertui.widgets.plain import join, notify_plain
+from carriertui.widgets.work import session_of
 
 NEW_ENTRIES_POLL_S = 10.0
 NEWEST_FIRST = Query(sort=(SortKey("created_at", descending=True),))
@@ -103,12 +104,11 @@ def open_difference(screen: Any, entry_id: int) -> None:
     """Load an entry in a worker and show View Difference."""
     from carriertui.store import audit
 
-    app = screen.app
-    db, actor = app.db, app.actor
+    db, actor = session_of(screen)
     run_service(
         screen,
         lambda: audit.get_entry(db, actor, entry_id),
-        on_done=lambda entry: app.push_screen(DiffScreen(entry)),
+        on_done=lambda entry: screen.app.push_screen(DiffScreen(entry)),
         group="audit-entry",
         exclusive=True,
     )

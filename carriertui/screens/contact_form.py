@@ -31,6 +31,7 @@ from carriertui.text import sanitize
 from carriertui.widgets.form import FieldRow, Form
 from carriertui.widgets.format import utc
 from carriertui.widgets.plain import join, notify_plain, plain
+from carriertui.widgets.work import session_of
 
 __all__ = ["BLANK_TEXTS", "ContactFormScreen", "TextArea", "contact_rows", "contact_texts"]
 
@@ -275,8 +276,8 @@ class ContactFormScreen(ModalScreen[bool]):
     def _load(self) -> None:
         from carriertui.store.contacts import service as contacts
 
-        app: Any = self.app
-        db, actor, contact_id = app.db, app.actor, self.contact_id
+        db, actor = session_of(self)
+        contact_id = self.contact_id
         assert contact_id is not None
 
         def loaded(record: ContactRecord) -> None:
@@ -397,8 +398,7 @@ class ContactFormScreen(ModalScreen[bool]):
     def _submit(self, mode: str, changes: dict[str, Any], password: str | None) -> None:
         from carriertui.store.contacts import service as contacts
 
-        app: Any = self.app
-        db, actor = app.db, app.actor
+        db, actor = session_of(self)
         record, customer_id = self.record, self.customer_id
         if record is None:
 

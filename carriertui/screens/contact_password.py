@@ -17,6 +17,7 @@ from carriertui.screens.base import discard_or_ask, report_error, save_with_reas
 from carriertui.text import sanitize
 from carriertui.widgets.form import FieldRow, Form
 from carriertui.widgets.plain import join, notify_plain, plain
+from carriertui.widgets.work import session_of
 
 
 class ContactPasswordScreen(ModalScreen[bool]):
@@ -121,8 +122,8 @@ class ContactPasswordScreen(ModalScreen[bool]):
             if password != self.query_one("#confirm", Input).value:
                 form.show_error("confirm", "does not match the password")
                 return
-        app: Any = self.app
-        db, actor, contact_id = app.db, app.actor, self.contact_id
+        db, actor = session_of(self)
+        contact_id = self.contact_id
 
         def done(_record: Any) -> None:
             if password is None:

@@ -31,6 +31,7 @@ from carriertui.store.enums import Role
 from carriertui.widgets.footer import KeyFooter
 from carriertui.widgets.grid import Grid, RowAction, RowActivated
 from carriertui.widgets.plain import join, notify_plain, plain
+from carriertui.widgets.work import session_of
 
 __all__ = [
     "ContactsPane",
@@ -83,8 +84,7 @@ class PickCustomerScreen(ModalScreen[tuple[int, str] | None]):
     def _search(self, text: str) -> None:
         from carriertui.store import customers
 
-        app: Any = self.app
-        db, actor = app.db, app.actor
+        db, actor = session_of(self)
 
         def show(found: list[Any]) -> None:
             options = self.query_one(OptionList)
@@ -255,8 +255,7 @@ class ContactsPane(Vertical):
     def _with_record(self, contact_id: int, then: Any) -> None:
         from carriertui.store.contacts import service as contacts
 
-        app = self._app
-        db, actor = app.db, app.actor
+        db, actor = session_of(self)
         run_service(
             self,
             lambda: contacts.get_contact(db, actor, contact_id),
@@ -277,8 +276,7 @@ class ContactsPane(Vertical):
     def _portal(self, contact_id: int) -> None:
         from carriertui.store.contacts import service as contacts
 
-        app = self._app
-        db, actor = app.db, app.actor
+        db, actor = session_of(self)
 
         def entered(identity: Any) -> None:
             from carriertui.screens.portal import PortalScreen
@@ -316,8 +314,7 @@ class ContactsPane(Vertical):
     def _really_delete(self, record: ContactRecord) -> None:
         from carriertui.store.contacts import service as contacts
 
-        app = self._app
-        db, actor = app.db, app.actor
+        db, actor = session_of(self)
 
         def done(_result: Any) -> None:
             notify_plain(self.app, f"Contact {record.name} deleted", timeout=4)

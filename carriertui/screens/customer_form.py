@@ -17,6 +17,7 @@ from carriertui.store.enums import CustomerStatus, InvoiceSchedule
 from carriertui.text import sanitize
 from carriertui.widgets.form import FieldRow, Form
 from carriertui.widgets.format import number
+from carriertui.widgets.work import session_of
 
 STATUS_OPTIONS = [(status.value, status.value) for status in CustomerStatus]
 SCHEDULE_OPTIONS = [(schedule.value.capitalize(), schedule.value) for schedule in InvoiceSchedule]
@@ -180,9 +181,7 @@ class NewCustomerScreen(ModalScreen[CustomerRecord | None]):
         form = self.query_one(Form)
         form.clear_errors()
         values = {k: v for k, v in form.values().items() if not (k == "account_code" and not v)}
-        app = self.app
-        assert app.db is not None and app.actor is not None  # type: ignore[attr-defined]
-        db, actor = app.db, app.actor  # type: ignore[attr-defined]
+        db, actor = session_of(self)
         from carriertui.store import customers
 
         save_with_reason(

@@ -19,6 +19,7 @@ from carriertui.widgets.footer import KeyFooter
 from carriertui.widgets.format import utc
 from carriertui.widgets.grid import Grid
 from carriertui.widgets.plain import notify_plain, plain
+from carriertui.widgets.work import session_of
 
 DELAY_LOG_QUERY = Query(sort=(SortKey("due_at", descending=True),))
 PRESETS = (("15m", "15 min"), ("1h", "1 hour"), ("4h", "4 hours"), ("1d", "1 day"))
@@ -152,8 +153,7 @@ class DelayLogScreen(BaseScreen):
         if status != "pending":
             notify_plain(self.app, f"That change is {status}, not pending", timeout=4)
             return
-        app: Any = self.app
-        db, actor = app.db, app.actor
+        db, actor = session_of(self)
 
         def answered(yes: bool | None) -> None:
             if not yes:

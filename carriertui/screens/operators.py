@@ -26,6 +26,7 @@ from carriertui.widgets.footer import KeyFooter
 from carriertui.widgets.form import FieldRow, Form
 from carriertui.widgets.grid import Grid, RowAction
 from carriertui.widgets.plain import notify_plain, plain
+from carriertui.widgets.work import session_of
 
 OPERATORS_QUERY = Query(sort=(SortKey("name"),))
 ROLE_CHOICES = [(role.value, role.value) for role in (Role.VIEWER, Role.OPERATOR, Role.ADMIN)]
@@ -220,8 +221,7 @@ class OperatorsScreen(BaseScreen):
     def action_add(self) -> None:
         from carriertui.store import operators
 
-        app: Any = self.app
-        db, actor = app.db, app.actor
+        db, actor = session_of(self)
         self._open(
             AccountFormScreen,
             "new",
@@ -256,8 +256,7 @@ class OperatorsScreen(BaseScreen):
         from carriertui.store import operators
 
         name, role, _disabled = current
-        app: Any = self.app
-        db, actor = app.db, app.actor
+        db, actor = session_of(self)
         self._open(
             AccountFormScreen,
             "role",
@@ -273,8 +272,7 @@ class OperatorsScreen(BaseScreen):
         from carriertui.store import operators
 
         name = current[0]
-        app: Any = self.app
-        db, actor = app.db, app.actor
+        db, actor = session_of(self)
         self._open(
             AccountFormScreen,
             "password",
@@ -290,8 +288,7 @@ class OperatorsScreen(BaseScreen):
         from carriertui.widgets.confirm import ConfirmScreen
 
         name, _role, disabled = current
-        app: Any = self.app
-        db, actor = app.db, app.actor
+        db, actor = session_of(self)
         question = (
             f"Enable {name} again? They can log in with their password."
             if disabled
@@ -317,8 +314,7 @@ class OperatorsScreen(BaseScreen):
         from carriertui.store import operators
 
         name = current[0]
-        app: Any = self.app
-        db, actor = app.db, app.actor
+        db, actor = session_of(self)
         self._run(
             lambda: operators.unlock_operator(db, actor, name),
             lambda record: f"Operator {record.name} unlocked",

@@ -23,6 +23,7 @@ from carriertui.store.options import DEFINITIONS, Options
 from carriertui.widgets.footer import KeyFooter
 from carriertui.widgets.form import FieldRow, Form
 from carriertui.widgets.plain import plain
+from carriertui.widgets.work import session_of
 
 
 class OptionsScreen(BaseScreen):
@@ -96,9 +97,7 @@ class OptionsScreen(BaseScreen):
         self.load()
 
     def load(self) -> None:
-        app = self.carrier
-        assert app.db is not None and app.actor is not None
-        db, actor = app.db, app.actor
+        db, actor = session_of(self)
         from carriertui.store import options
 
         run_service(
@@ -127,9 +126,7 @@ class OptionsScreen(BaseScreen):
         form = self.query_one(Form)
         form.clear_errors()
         changes = form.values()
-        app = self.carrier
-        assert app.db is not None and app.actor is not None
-        db, actor = app.db, app.actor
+        db, actor = session_of(self)
         from carriertui.store import options
 
         save_with_reason(

@@ -99,11 +99,21 @@ async def settle(pilot: Pilot[object], rounds: int = 3) -> None:
 
 
 async def wait_for(pilot: Pilot[object], predicate, timeout: float = 10.0) -> None:
+    """Wait until ``predicate()`` holds. A predicate that asks for a widget of a screen still
+    being composed (NoMatches, on a loaded machine) is simply not true yet."""
     import asyncio
+
+    from textual.css.query import NoMatches
+
+    def holds() -> bool:
+        try:
+            return bool(predicate())
+        except NoMatches:
+            return False
 
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while not predicate():
+    while not holds():
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting; screen is {pilot.app.screen!r}")
         await settle(pilot, 1)

@@ -11,12 +11,12 @@ from textual.widgets import Input, Static, TabbedContent
 
 from carriertui.app import CarrierApp
 from carriertui.screens.customer import CustomerScreen
-from carriertui.screens.numbers import (
+from carriertui.screens.number_dialogs import (
     ExtensionFormScreen,
-    NumberBlockPane,
     NumberPickerScreen,
     PasswordOnceScreen,
 )
+from carriertui.screens.numbers import NumberBlockPane
 from carriertui.store import audit, customers, options, passwords
 from carriertui.store.context import Actor
 from carriertui.store.db.tables import SipUser

@@ -13,7 +13,8 @@ from textual.pilot import Pilot
 
 from carriertui.app import CarrierApp
 from carriertui.screens.customer import CustomerScreen
-from carriertui.screens.numbers import NumberBlockPane, NumberPickerScreen
+from carriertui.screens.number_dialogs import NumberPickerScreen
+from carriertui.screens.numbers import NumberBlockPane
 from carriertui.store import customers, options, passwords
 from carriertui.store.context import Actor
 from carriertui.store.enums import Role
