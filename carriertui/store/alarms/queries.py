@@ -192,8 +192,11 @@ def customer_kpis(
     actor.require(Role.VIEWER, "read call statistics")
     now = now or utcnow()
     with db.read() as session:
-        customers = session.exec(select(Customer).order_by(col(Customer.name_folded))).all()
-        ids = [c.id for c in customers if c.id is not None]
+        customers = [
+            (c.id, c.name, c.account_code)
+            for c in session.exec(select(Customer).order_by(col(Customer.name_folded)))
+        ]
+        ids = [c[0] for c in customers if c[0] is not None]
         window = time_window_totals(session, ids, minutes, None, 6, now)
         spend = time_window_totals(session, ids, SPEND_WINDOW_MINUTES, None, 6, now)
         table = Alarm.__table__  # type: ignore[attr-defined]
@@ -206,24 +209,22 @@ def customer_kpis(
             )
         }
     out = []
-    for customer in customers:
-        assert customer.id is not None
-        totals = window.get(customer.id, WindowTotals())
+    for cid, name, code in customers:
+        assert cid is not None
+        totals = window.get(cid, WindowTotals())
         seconds = window_seconds(WindowKind.MINUTES, minutes, totals)
         values = {m: metric_value(m, totals, seconds) for m in KPI_METRICS}
-        values[Metric.SPEND] = metric_value(
-            Metric.SPEND, spend.get(customer.id, WindowTotals()), 86400.0
-        )
+        values[Metric.SPEND] = metric_value(Metric.SPEND, spend.get(cid, WindowTotals()), 86400.0)
         out.append(
             CustomerKpis(
-                customer_id=customer.id,
-                name=customer.name,
-                code=customer.account_code,
+                customer_id=cid,
+                name=name,
+                code=code,
                 attempts=totals.attempts,
                 answered=totals.answered,
                 values=values,
-                raised=active.get((customer.id, AlarmState.RAISED.value), 0),
-                acknowledged=active.get((customer.id, AlarmState.ACKNOWLEDGED.value), 0),
+                raised=active.get((cid, AlarmState.RAISED.value), 0),
+                acknowledged=active.get((cid, AlarmState.ACKNOWLEDGED.value), 0),
             )
         )
     return out
