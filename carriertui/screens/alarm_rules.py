@@ -148,7 +148,10 @@ class RuleFormScreen(ModalScreen[Any]):
             if not form.show_validation_error(error):
                 report_error(app, error)
 
-        run_service(self, save, on_done=self.dismiss, on_error=failed, group="rule-save")
+        def saved(rule: Any) -> None:
+            self.dismiss(rule)
+
+        run_service(self, save, on_done=saved, on_error=failed, group="rule-save")
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
@@ -235,6 +238,10 @@ class AlarmRulesScreen(BaseScreen):
             return
         app: Any = self.app
 
+        def removed(name: str) -> None:
+            notify_plain(app, f"Alarm rule {name} removed.")
+            self.load()
+
         def answered(yes: bool | None) -> None:
             if not yes:
                 return
@@ -242,10 +249,7 @@ class AlarmRulesScreen(BaseScreen):
             run_service(
                 self,
                 lambda: alarms.remove_rule(db, actor, rule.id),
-                on_done=lambda name: (
-                    notify_plain(app, f"Alarm rule {name} removed."),
-                    self.load(),
-                ),
+                on_done=removed,
                 on_error=lambda error: report_error(app, error),
                 group="rules-remove",
             )
