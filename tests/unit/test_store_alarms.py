@@ -349,3 +349,33 @@ def test_rule_validation_and_removal(db, admin, viewer):
     log = messages(db)
     assert "Alarm rule low ASR removed (kept disabled for its alarms' history)" in log
     assert "Alarm rule spend removed" in log
+
+
+def test_two_evaluators_at_once_raise_the_condition_once(db, admin, backend):
+    """Two processes (here two engines on threads) evaluating the same new CDRs: one alarm,
+    one audit entry, one notice (the lock serialises them; the second finds nothing new)."""
+    import threading
+
+    ids = add_customers(db, admin, "ACME")
+    asr_rule(db, admin, ids["ACME"], notify_email="noc@carrier.example")
+    insert(db, admin, calls(ids["ACME"], NOW - timedelta(minutes=5), answered=0, failed=30))
+    others = [backend.open(create=False) for _ in range(2)]
+    reports, errors = [], []
+    start = threading.Barrier(2)
+
+    def run(database):
+        start.wait()
+        try:
+            reports.append(alarms.evaluate(database, admin, now=NOW))
+        except Exception as error:  # pragma: no cover - the assertion below shows it
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(other,)) for other in others]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(len(r.raised) for r in reports) == [0, 1]
+    assert len(alarms.list_alarms(db, admin)) == 1
+    assert notices(db) == ["noc@carrier.example"]

@@ -428,11 +428,15 @@ def evaluate(
         counts, top = _new_cdrs(session, mark.last_cdr_id)
         report.new_cdrs = sum(counts.values())
         affected = set(counts)
-        rules = session.exec(
-            select(AlarmRule).where(AlarmRule.enabled == True)  # noqa: E712 (SQL, not Python)
-        ).all()
+        query = select(AlarmRule).where(AlarmRule.enabled == True)  # noqa: E712 (SQL)
         if full:
             affected |= {c for c in session.exec(select(Customer.id)) if c is not None}
+        else:  # only the rules of the customers that got CDRs (and the every-customer ones)
+            query = query.where(
+                col(AlarmRule.customer_id).in_(sorted(affected))
+                | col(AlarmRule.customer_id).is_(None)
+            )
+        rules = session.exec(query).all()
         pairs = [
             (rule, customer_id)
             for rule in rules
