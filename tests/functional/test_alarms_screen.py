@@ -81,7 +81,7 @@ async def test_asr_drop_toasts_counts_acknowledges_and_clears(
     alarms.add_rule(
         db,
         ADMIN,
-        {"name": "Atlas ASR", "metric": "asr", "window_size": 15, "min_attempts": 10,
+        {"name": "Atlas [/b] ASR", "metric": "asr", "window_size": 15, "min_attempts": 10,
          "trigger": 30, "reset": 40, "severity": "critical"},
         customer_id=atlas.id,
     )  # fmt: skip
@@ -98,7 +98,7 @@ async def test_asr_drop_toasts_counts_acknowledges_and_clears(
         await import_file(url, traffic(tmp_path, answered=0, failed=40))  # 16 of 60: 26.7 %
         await wait_for(pilot, lambda: any(t.startswith("ALARM") for t in toasts(app)))
         (toast,) = [t for t in toasts(app) if t.startswith("ALARM")]
-        assert toast == ("ALARM CRITICAL: Atlas ASR - ATL-003: ASR 26.7% (threshold 30.0%)")
+        assert toast == ("ALARM CRITICAL: Atlas [/b] ASR - ATL-003: ASR 26.7% (threshold 30.0%)")
         await wait_for(pilot, lambda: "! 1 ALARM " in top_bar_text(app))
 
         app.go_alarms()
@@ -110,6 +110,7 @@ async def test_asr_drop_toasts_counts_acknowledges_and_clears(
         assert grid_column(grid, 1) == ["CRITICAL"]
         assert grid_column(grid, 2) == [CODE]
         assert grid_column(grid, 4) == ["26.7%"]
+        assert grid_column(grid, 8) == ["Atlas [/b] ASR"]  # data, never markup
 
         await pilot.press("a")
         await wait_for(pilot, lambda: isinstance(app.screen, AcknowledgeScreen))

@@ -165,3 +165,15 @@ def test_a_reset_on_the_wrong_side_is_refused():
     assert threshold_problem(Metric.ASR, 30, 30) is None
     with pytest.raises(ValueError, match="reset"):
         Thresholds(Metric.CPS, trigger=10, reset=20)
+
+
+def test_alarm_settings_from_the_config():
+    from carriertui import locations
+
+    assert locations.alarm_settings({}) == (False, 1.0)  # off by default, a look every second
+    on = {"CARRIERTUI_ALARMS_EVALUATE": "yes", "CARRIERTUI_ALARMS_WATCH_SECONDS": "2.5"}
+    assert locations.alarm_settings(on) == (True, 2.5)
+    with pytest.raises(locations.ConfigError, match="evaluate must be true or false"):
+        locations.alarm_settings({"CARRIERTUI_ALARMS_EVALUATE": "sometimes"})
+    with pytest.raises(locations.ConfigError, match="watch_seconds"):
+        locations.alarm_settings({"CARRIERTUI_ALARMS_WATCH_SECONDS": "0"})
