@@ -106,7 +106,7 @@ class RuleFormScreen(ModalScreen[Any]):
                 yield text("min_attempts", "Minimum attempts", "10")
                 yield text("trigger", "Trigger")
                 yield text("reset", "Reset", hint="empty: the trigger")
-                yield text("short_seconds", "Short call under (s)", "6")
+                yield text("short_seconds", "Short call < secs", "6")
                 yield choose(
                     "severity",
                     "Severity",
