@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_
+from sqlalchemy import and_, case, func, literal_column, or_
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
@@ -368,10 +368,16 @@ def clear_alarm(
 
 def _new_cdrs(session: Session, after_id: int) -> tuple[dict[int, int], int]:
     """Customers with CDRs above ``after_id`` -> how many; and the highest id."""
-    rows = session.connection().execute(
-        core_select(_CDR.c.customer_id, func.count(), func.max(_CDR.c.id))
+    connection = session.connection()
+    customer = _CDR.c.customer_id
+    if connection.dialect.name == "sqlite":
+        # "+customer_id": SQLite would otherwise group by walking the whole (customer, start)
+        # index (1M entries, 0.1 s) instead of reading the new rows by rowid range.
+        customer = literal_column("+customer_id")
+    rows = connection.execute(
+        core_select(customer, func.count(), func.max(_CDR.c.id))
         .where(_CDR.c.id > after_id)
-        .group_by(_CDR.c.customer_id)
+        .group_by(customer)
     )
     counts: dict[int, int] = {}
     top = after_id
