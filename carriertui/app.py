@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from textual.screen import Screen
     from textual.timer import Timer
 
+    from carriertui.screens.alarm_watch import AlarmWatch
     from carriertui.store.contacts.service import PortalIdentity
     from carriertui.store.context import Actor
     from carriertui.store.db.database import Database
@@ -122,6 +123,7 @@ class CarrierApp(SessionEnd, App[int]):
         # kick_outbox: a send is running / another was asked for meanwhile (UI thread only).
         self._outbox_kick_running = False
         self._outbox_kick_again = False
+        self.alarm_watch: AlarmWatch | None = None  # after login: screens/alarm_watch.py
 
     # -- start-up ---------------------------------------------------------------------------
 
@@ -207,6 +209,7 @@ class CarrierApp(SessionEnd, App[int]):
         self.actor = actor
         self.switch_screen(CustomersScreen())
         self._start_background()
+        self._start_alarm_watch()
 
     def action_logout(self) -> None:
         if self.portal:
@@ -214,6 +217,9 @@ class CarrierApp(SessionEnd, App[int]):
             return
         self._audit_logout()
         self.actor = None
+        if self.alarm_watch is not None:
+            self.alarm_watch.stop()
+            self.alarm_watch = None
         if self._background_timer is not None:  # nobody logged in: no scheduled work here
             self._background_timer.stop()
             self._background_timer = None
@@ -316,6 +322,30 @@ class CarrierApp(SessionEnd, App[int]):
         from carriertui.screens.outbox import OutboxScreen
 
         self._push_once(OutboxScreen, OutboxScreen)
+
+    def go_alarms(self) -> None:
+        from carriertui.screens.alarms import AlarmsScreen
+
+        self._push_once(AlarmsScreen, AlarmsScreen)
+
+    def go_alarm_rules(self) -> None:
+        from carriertui.screens.alarm_rules import AlarmRulesScreen
+
+        self._push_once(AlarmRulesScreen, AlarmRulesScreen)
+
+    def _start_alarm_watch(self) -> None:
+        """Toasts and the top bar's count of raised alarms; evaluation too with `[alarms]
+        evaluate` on (issue 17)."""
+        from carriertui.locations import ConfigError, alarm_settings
+        from carriertui.screens.alarm_watch import AlarmWatch
+
+        try:
+            evaluate, interval = alarm_settings()
+        except ConfigError as error:
+            notify_plain(self, str(error), severity="error", timeout=10)
+            evaluate, interval = False, 1.0
+        if self.alarm_watch is None:
+            self.alarm_watch = AlarmWatch(self, interval_s=interval, evaluate=evaluate)
 
     # -- scheduled work: delayed changes and outgoing mail ----------------------------------
 

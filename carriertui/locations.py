@@ -190,6 +190,7 @@ SETTINGS: dict[str, frozenset[str] | None] = {
     "audit": frozenset({"key_file"}),  # configured_audit_key_path()
     "web": frozenset({"trusted_proxies"}),  # trusted_proxies()
     "display": frozenset({"charset"}),  # display_charset()
+    "alarms": frozenset({"evaluate", "watch_seconds"}),  # alarm_settings()
 }
 
 
@@ -277,6 +278,28 @@ def idle_minutes(section: str, environ: Mapping[str, str] | None = None) -> floa
             f"[{section}] idle_minutes must be a number of minutes (0 turns it off), not {raw!r}"
         )
     return minutes
+
+
+def alarm_settings(environ: Mapping[str, str] | None = None) -> tuple[bool, float]:
+    """`[alarms] evaluate` (the running app evaluates the rules on its timer; default off:
+    `cdr import` and `alarms check` from cron evaluate) and `[alarms] watch_seconds` (how
+    often the app looks for new alarms to toast and count; default 1)."""
+    section = load_config(environ=environ).get("alarms", {})
+    raw = section.get("evaluate", False)
+    if isinstance(raw, str):
+        if raw.strip().lower() not in ("1", "true", "yes", "on", "0", "false", "no", "off", ""):
+            raise ConfigError(f"[alarms] evaluate must be true or false, not {raw!r}")
+        raw = raw.strip().lower() in ("1", "true", "yes", "on")
+    seconds_raw = section.get("watch_seconds", 1.0)
+    try:
+        seconds = float(seconds_raw) if not isinstance(seconds_raw, bool) else -1.0
+    except (TypeError, ValueError):
+        seconds = -1.0
+    if not 0.2 <= seconds <= 3600:
+        raise ConfigError(
+            f"[alarms] watch_seconds must be between 0.2 and 3600, not {seconds_raw!r}"
+        )
+    return bool(raw), seconds
 
 
 def trusted_proxies(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:

@@ -24,6 +24,7 @@ from typing import Any
 
 from carriertui import charset, locations
 from carriertui.cli import (
+    alarms,
     audit,
     cdr,
     config,
@@ -93,6 +94,7 @@ GROUPS = (
     summary,  # summary
     invoices,  # invoices ...
     rates,  # rates ...
+    alarms,  # alarms ..., metrics
     config,  # config ...
     ui,  # no command (the TUI), portal, demo
     serve,  # serve (the TUI or the portal in a browser)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from carriertui.cli.alarms import evaluate_after_import
 from carriertui.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
@@ -81,6 +82,7 @@ def cmd_cdr_import(args: argparse.Namespace) -> int:
             raise CommandError(str(error)) from error
         finally:
             bar.close()
+        evaluate_after_import(db)  # the rules whose window received these CDRs (issue 17)
     for bad in report.errors:
         print(f"skipped {sanitize(str(bad))}", file=sys.stderr)
     out(sanitize(str(report)))

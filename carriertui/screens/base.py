@@ -114,6 +114,11 @@ class TopBar(Static):
         parts: list[Any] = [(" carriertui ", "bold reverse"), (f" {self._title}", "bold")]
         if app.actor is not None:
             parts.append((f"  {app.actor.name} ({app.actor.role.value})", "dim"))
+        watch = getattr(app, "alarm_watch", None)
+        if watch is not None and watch.raised:  # text, not only colour: "! 2 ALARMS"
+            parts.append(
+                (f"  ! {watch.raised} ALARM{'S' if watch.raised > 1 else ''} ", "bold $error")
+            )
         if app.demo:
             width = self.size.width or app.size.width
             used = sum(len(text) for text, _style in parts)

@@ -238,6 +238,32 @@ def queue_password(
     )
 
 
+def queue_notice(
+    session: Session,
+    actor: Actor,
+    *,
+    to: str,
+    subject: str,
+    body: str,
+    customer_id: int | None,
+    contact_id: int | None = None,
+    message: str,
+) -> OutboxMessage:
+    """Queue a plain notice (an alarm, ...) in the caller's transaction, audited."""
+    return _queue(
+        session,
+        actor,
+        kind=MailKind.NOTICE,
+        to=to,
+        subject=subject,
+        body=body,
+        contact_id=contact_id,
+        customer_id=customer_id,
+        message=message,
+        comment=None,
+    )
+
+
 def _queue(
     session: Session,
     actor: Actor,

@@ -17,6 +17,7 @@ from sqlmodel import Session
 _PG_LOCK_CLASS = 0x6E756D62  # "numb": the first key; the number_block table's OID is the second
 _PG_INVOICE_LOCK_CLASS = 0x696E7663  # "invc": the first key; the invoice table's OID the second
 _PG_OPERATOR_LOCK_CLASS = 0x6F707273  # "oprs": the first key; the operator table's OID the second
+_PG_ALARM_LOCK_CLASS = 0x616C726D  # "alrm": the first key; the alarm table's OID the second
 
 
 def _advisory_xact_lock(session: Session, lock_class: int, table: str) -> None:
@@ -55,3 +56,9 @@ def lock_operator_accounts(session: Session) -> None:
     """Serialise role changes and disabling: the "last enabled admin" check counts the admins
     under this lock, so two admins demoting each other at once cannot leave none."""
     _advisory_xact_lock(session, _PG_OPERATOR_LOCK_CLASS, "operator")
+
+
+def lock_alarms(session: Session) -> None:
+    """Serialise alarm evaluation and acknowledgement: two processes evaluating the same new
+    CDRs raise each condition once, not twice (the active-alarm UNIQUE index is the net)."""
+    _advisory_xact_lock(session, _PG_ALARM_LOCK_CLASS, "alarm")

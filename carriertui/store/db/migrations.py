@@ -12,12 +12,15 @@ from typing import Any
 from sqlalchemy import inspect
 from sqlmodel import Session, SQLModel
 
-from carriertui.store.db import rate_tables  # noqa: F401 (its tables join the metadata)
+from carriertui.store.db import (
+    alarm_tables,  # noqa: F401 (its tables join the metadata)
+    rate_tables,  # noqa: F401 (its tables join the metadata)
+)
 from carriertui.store.db import tables as models
 from carriertui.store.db.engine import BaseDatabase
 from carriertui.store.errors import SchemaVersionError
 
-SCHEMA_VERSION = 12
+SCHEMA_VERSION = 13
 
 
 def _audit_chain(session: Session) -> None:
@@ -103,6 +106,17 @@ def _rate_decks(session: Session) -> None:
         SQLModel.metadata.tables[name].create(connection, checkfirst=True)
 
 
+ALARM_TABLES = ("alarm_rule", "alarm", "alarm_event", "alarm_watermark")
+
+
+def _noc_alarms(session: Session) -> None:
+    """Version 13: NOC alarm rules, alarms with their history, and the evaluation watermark (new
+    tables only, store/db/alarm_tables.py)."""
+    connection = session.connection()
+    for name in ALARM_TABLES:
+        SQLModel.metadata.tables[name].create(connection, checkfirst=True)
+
+
 # version -> steps that bring a database from version-1 to version. create_all() adds new tables;
 # steps here alter existing ones (add a column, backfill) and run inside one write transaction.
 # A new database runs every step from 1, so each step also copes with a table create_all() has
@@ -119,6 +133,7 @@ _MIGRATIONS: dict[int, tuple[Any, ...]] = {
     10: (_operator_disabled_at,),
     11: (_audit_no_replace,),
     12: (_rate_decks,),
+    13: (_noc_alarms,),
 }
 
 
