@@ -19,26 +19,19 @@ for a nullable column (``CREATE INDEX ... (name COLLATE "C" NULLS FIRST, id)``).
 
 from __future__ import annotations
 
-import math
 import threading
-import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR
 from typing import Any
 
+from sqlalchemy import Column as SqlColumn
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
     FromClause,
-    Integer,
     Select,
-    String,
     Text,
     and_,
-    case,
     cast,
     false,
     func,
@@ -47,17 +40,12 @@ from sqlalchemy import (
     or_,
     select,
     true,
-    type_coerce,
 )
-from sqlalchemy import Column as SqlColumn
-from sqlalchemy import Enum as SqlEnum
 from sqlalchemy import column as sql_column
 from sqlalchemy import table as sql_table
-from sqlalchemy.orm import Mapped
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 
-from carriertui.grid.export import csv_cell, csv_text
 from carriertui.grid.model import (
     Aggregate,
     Column,
@@ -73,9 +61,26 @@ from carriertui.grid.model import (
     merge_aggregates,
     search_text_columns,
 )
+from carriertui.store.db.cells import (
+    FORMULA_START_CHARACTERS,
+    bound,
+    csv_reader,
+    csv_text_cell,
+    is_integer,
+    is_text,
+    nullable,
+    raw_reader,
+    storable,
+)
 from carriertui.store.db.engine import BaseDatabase as Database
-from carriertui.store.db.types import MONEY_SCALE, FixedDecimal, UTCDateTime
-from carriertui.store.errors import ValidationError
+from carriertui.store.db.like import (  # noqa: F401 (rowsource.X for the callers)
+    LIKE_ESCAPE,
+    REPLACEMENT_CHARACTER,
+    TrigramIndex,
+    check_search,
+    like_pattern,
+    sqlite_like,
+)
 
 _COUNT_CACHE_SIZE = 32
 # A search whose index candidates are at most this many is answered from them (read, test,
@@ -84,124 +89,6 @@ FEW_CANDIDATES = 30_000
 # Below this offset a plain OFFSET is cheap; above it, and past the middle of the result, the page
 # is read backwards from the end (which needs the count, usually cached by then).
 DEFAULT_REVERSE_MIN_OFFSET = 1000
-_LIKE_ESCAPE = "\\"
-_FIXED_QUANTUM = Decimal(1).scaleb(-MONEY_SCALE)
-
-
-# A multi-line notes field keeps TAB and LF (GUIDE section 4), and LIKE matches them literally.
-_SEARCHABLE_CONTROLS = frozenset("\t\n")
-
-
-def _not_searchable(character: str) -> bool:
-    code = ord(character)
-    if character in _SEARCHABLE_CONTROLS:
-        return False
-    return (
-        unicodedata.category(character) in ("Cc", "Cs")  # C0, DEL, C1; lone surrogates
-        or 0xFDD0 <= code <= 0xFDEF
-        or (code & 0xFFFE) == 0xFFFE  # U+FFFE, U+FFFF and their copies in every plane
-    )
-
-
-def check_search(text: str) -> str:
-    """``text`` when a LIKE matches it literally on both backends, else a ValidationError
-    (field ``search``) naming the first character it cannot.
-
-    Refused: control characters (C0 but TAB and LF, which notes keep; DEL; C1), NUL above
-    all: SQLite's LIKE ends the pattern at a NUL, so ``\\0`` matched every row and ``a\\0``
-    every text ending in ``a``, and a PostgreSQL text cannot hold one; lone surrogates (no
-    UTF-8 for them); and Unicode noncharacters, which SQLite's LIKE reads as U+FFFD (so
-    ``\\ufffe`` matched ``\\uffff``). The services refuse control characters in what they
-    store, so refusing them hides nothing an operator typed. Every grid search (SqlRowSource)
-    and the customer search (customers.list_customers) pass through here.
-    """
-    for character in text:
-        if _not_searchable(character):
-            raise ValidationError(
-                "search",
-                # One line at 80 columns in the grid's status line, "error: search: " first.
-                f"cannot contain U+{ord(character):04X}: only printable text can be searched",
-            )
-    return text
-
-
-def like_pattern(text: str) -> str:
-    """A LIKE pattern (escape ``\\``) matching any text that contains ``text`` (ValidationError
-    for a text no LIKE matches literally: :func:`check_search`)."""
-    check_search(text)
-    escaped = (
-        text.replace(_LIKE_ESCAPE, _LIKE_ESCAPE * 2)
-        .replace("%", _LIKE_ESCAPE + "%")
-        .replace("_", _LIKE_ESCAPE + "_")
-    )
-    return f"%{escaped}%"
-
-
-REPLACEMENT_CHARACTER = "\ufffd"
-
-
-def sqlite_like(
-    expression: ColumnElement[Any] | Mapped[Any], search: str, pattern: ColumnElement[Any] | str
-) -> ColumnElement[bool]:
-    """``expression LIKE pattern`` on SQLite, literal for U+FFFD too: SQLite's LIKE reads
-    U+FFFE and U+FFFF as U+FFFD, so a search for U+FFFD also needs one in the text (``instr``
-    compares the bytes)."""
-    condition: ColumnElement[bool] = expression.like(pattern, escape=_LIKE_ESCAPE)
-    if REPLACEMENT_CHARACTER in search:
-        found = func.instr(expression, literal(REPLACEMENT_CHARACTER, Text())) > 0
-        condition = and_(condition, found)
-    return condition
-
-
-def _base_type(element: ColumnElement[Any]) -> Any:
-    kind = element.type
-    return getattr(kind, "impl_instance", None) or getattr(kind, "impl", kind)
-
-
-def _is_text(element: ColumnElement[Any]) -> bool:
-    base = _base_type(element)
-    return isinstance(base, String) and not isinstance(base, SqlEnum)
-
-
-def _is_integer(element: ColumnElement[Any]) -> bool:
-    return isinstance(element.type, Integer)
-
-
-@dataclass(frozen=True)
-class TrigramIndex:
-    """A trigram index over the source's search texts: it narrows a search to candidate rows, a
-    superset of the matches, and the LIKE conditions then decide (so the result is the LIKE
-    result exactly). A search shorter than three characters has no trigram and is not narrowed.
-
-    ``sqlite_table``: an FTS5 table (``tokenize='trigram'``; ``detail='none'`` will do, as only
-    trigrams are asked for, not phrases) whose rowid is the row key and whose text holds every
-    searchable column's search text of that row verbatim. Its tokenizer folds case (Unicode
-    folding, a superset of the ASCII folding the search does) and ``a AND b`` of the search
-    text's trigrams finds every row holding the text.
-
-    ``postgres_document``: an expression holding every search text verbatim, indexed with
-    pg_trgm's ``gin_trgm_ops`` under ``COLLATE "C"`` (rendered exactly as the index's, so that
-    the planner matches it): ``document COLLATE "C" ILIKE pattern`` is the candidate test.
-
-    ``also``: candidates the index cannot know (a searchable column from another table), given
-    the source's LIKE for an expression: they are added to the index's.
-    """
-
-    sqlite_table: str | None = None
-    postgres_document: ColumnElement[Any] | None = None
-    also: (
-        Callable[[Callable[[ColumnElement[Any]], ColumnElement[bool]]], ColumnElement[bool]] | None
-    ) = None
-    # At most this many trigrams are asked for (spread over the text): each costs a doclist
-    # read, and a few already narrow the candidates to a handful of rows.
-    max_trigrams: int = 5
-
-    def trigrams(self, search: str) -> list[str]:
-        grams = list(dict.fromkeys(search[i : i + 3] for i in range(len(search) - 2)))
-        if len(grams) <= self.max_trigrams:
-            return grams
-        step = (len(grams) - 1) / (self.max_trigrams - 1)
-        return [grams[round(i * step)] for i in range(self.max_trigrams)]
 
 
 class SqlRowSource:
@@ -258,13 +145,13 @@ class SqlRowSource:
         self._raw_values: list[ColumnElement[Any]] = []
         self._raw_converters: list[tuple[int, Callable[[Any], Any]]] = []
         for index, column in enumerate(self.columns):
-            raw, convert = _raw_reader(self._expressions[column.key], self._postgres)
+            raw, convert = raw_reader(self._expressions[column.key], self._postgres)
             self._raw_values.append(raw.label(f"c{index}"))
             if convert is not None:
                 self._raw_converters.append((index + 1, convert))  # + 1: the key comes first
         dialect = db.engine.dialect
         self._csv_readers = [
-            _csv_reader(self._expressions[column.key], self._postgres, dialect)
+            csv_reader(self._expressions[column.key], self._postgres, dialect)
             for column in self.columns
         ]
         self.reverse_min_offset = reverse_min_offset
@@ -408,7 +295,7 @@ class SqlRowSource:
         aggregates = []
         for i, key in enumerate(numeric):
             count, total, minimum, maximum = result[4 * i : 4 * i + 4]
-            if _is_integer(self._expressions[key]):
+            if is_integer(self._expressions[key]):
                 # PostgreSQL's SUM(bigint) is numeric; the column holds integers.
                 total = None if total is None else int(total)
             aggregates.append(Aggregate(int(count), total, minimum, maximum))
@@ -501,11 +388,11 @@ class SqlRowSource:
             statement = statement.execution_options(stream_results=True, yield_per=batch)
         # Computed text is neutralised here, in place, in the few rows that need it; other
         # conversions rebuild the batch a column at a time.
-        texts = [i for i, (_cell, convert) in enumerate(readers) if convert is _csv_text]
+        texts = [i for i, (_cell, convert) in enumerate(readers) if convert is csv_text_cell]
         converters = [
             (i, convert)
             for i, (_cell, convert) in enumerate(readers)
-            if convert is not None and convert is not _csv_text
+            if convert is not None and convert is not csv_text_cell
         ]
         with self._db.read() as session:
             result = session.connection().execute(statement)
@@ -534,7 +421,7 @@ class SqlRowSource:
                     for index in texts:
                         for number, row in enumerate(rows):
                             value = row[index]
-                            if value and value[0] in _FORMULA_START_CHARACTERS:
+                            if value and value[0] in FORMULA_START_CHARACTERS:
                                 rows[number] = (*row[:index], "'" + value, *row[index + 1 :])
                     yield rows
             finally:
@@ -561,7 +448,7 @@ class SqlRowSource:
         )
 
     def _collated(self, expression: ColumnElement[Any]) -> ColumnElement[Any]:
-        if self._postgres and _is_text(expression):
+        if self._postgres and is_text(expression):
             return expression.collate("C")
         return expression
 
@@ -569,7 +456,7 @@ class SqlRowSource:
         """``value`` to compare with ``_collated(expression)``: on PostgreSQL a bare TEXT
         parameter, as one typed like the column would carry the column's COLLATE and clash with
         the explicit "C" ("collation mismatch between explicit collations")."""
-        if self._postgres and _is_text(expression):
+        if self._postgres and is_text(expression):
             return literal(value, Text())
         return value
 
@@ -582,7 +469,7 @@ class SqlRowSource:
             # planner drives the query from the WHERE clause (the search's few candidates).
             collated = UnaryExpression(collated, operator=custom_op("+"), type_=collated.type)
         term = collated.desc() if descending else collated.asc()
-        if not _nullable(expression):
+        if not nullable(expression):
             return [term]
         return [term.nulls_last() if descending else term.nulls_first()]
 
@@ -678,27 +565,27 @@ class SqlRowSource:
         self._column(spec.key)
         expression = self._expressions[spec.key]
         if not spec.is_range:
-            values = [v for v in spec.values or () if _storable(expression, v)]
+            values = [v for v in spec.values or () if storable(expression, v)]
             terms = [expression.in_([v for v in values if v is not None])] if values else []
             if None in (spec.values or ()):
                 terms.append(expression.is_(None))
             return or_(*terms) if terms else false()
         terms = [expression.is_not(None)]
         if spec.low is not None:
-            low = _bound(expression, spec.low, ROUND_CEILING)
+            low = bound(expression, spec.low, ROUND_CEILING)
             terms.append(self._collated(expression) >= self._operand(expression, low))
         if spec.high is not None:
-            high = _bound(expression, spec.high, ROUND_FLOOR)
+            high = bound(expression, spec.high, ROUND_FLOOR)
             terms.append(self._collated(expression) <= self._operand(expression, high))
         return and_(*terms)
 
     def _like(self, expression: ColumnElement[Any], search: str) -> ColumnElement[bool]:
         pattern = literal(like_pattern(search), Text())
-        if not _is_text(expression):
+        if not is_text(expression):
             expression = cast(expression, Text)
         if self._postgres:
             # ILIKE under "C" folds ASCII letters only, exactly as SQLite's LIKE does.
-            return expression.collate("C").ilike(pattern, escape=_LIKE_ESCAPE)
+            return expression.collate("C").ilike(pattern, escape=LIKE_ESCAPE)
         return sqlite_like(expression, search, pattern)
 
     def _before(
@@ -718,136 +605,12 @@ class SqlRowSource:
                 same = expression == value
             else:
                 earlier = collated < self._operand(expression, value)
-                if _nullable(expression):
+                if nullable(expression):
                     earlier = or_(expression.is_(None), earlier)
                 same = expression == value
             alternatives.append(and_(*equal, earlier) if equal else earlier)
             equal.append(same)
         return or_(*alternatives) if alternatives else true()
-
-
-def _fixed_decimal(stored: int) -> Decimal:
-    # FixedDecimal.process_result_value's quantize(Decimal(v) / 10**4), at a third of the cost.
-    return Decimal(stored).scaleb(-MONEY_SCALE)
-
-
-def _sqlite_utc(stored: str) -> datetime:
-    # UTCDateTime on SQLite: SQLAlchemy's "YYYY-MM-DD HH:MM:SS.ffffff", in UTC.
-    return datetime.fromisoformat(stored + "+00:00")
-
-
-def _raw_reader(
-    expression: ColumnElement[Any], postgres: bool
-) -> tuple[ColumnElement[Any], Callable[[Any], Any] | None]:
-    """What iter_rows selects for ``expression``, and the conversion of that to the Python value
-    the column's type gives (None: the driver's value is it). Tests compare the two paths."""
-    if isinstance(expression.type, FixedDecimal):
-        return type_coerce(expression, BigInteger()), _fixed_decimal
-    if isinstance(expression.type, UTCDateTime) and not postgres:
-        return type_coerce(expression, String()), _sqlite_utc
-    return expression, None
-
-
-# Code points of the first characters that make a spreadsheet run a cell as a formula
-# (grid.export.csv_text): = + - @ TAB CR LF.
-_FORMULA_START_CHARACTERS = frozenset("=+-@\t\r\n")
-_FORMULA_STARTS = [ord(c) for c in sorted(_FORMULA_START_CHARACTERS)]
-
-
-def _csv_reader(
-    expression: ColumnElement[Any], postgres: bool, dialect: Any
-) -> tuple[ColumnElement[Any], Callable[[Any], Any] | None]:
-    """What iter_csv_cells selects for ``expression``, and what turns the value fetched into
-    its cell (None: the fetched value is the cell already).
-
-    A cell is what the csv writer writes as it writes ``grid.export.csv_cell`` of the value:
-    the database neutralises text (a leading ``'``), spells FixedDecimals in plain notation,
-    integers in digits and (on SQLite) timestamps in ISO 8601 UTC, and gives NULL as ``''``,
-    so that rows of plain text take write_csv_cells's fast path; tests compare the CSV text with
-    csv_cell's. Computed text (a CASE, a subquery) is neutralised in Python instead: the CASE
-    would evaluate it three times per row."""
-
-    def text_or_empty(cell: ColumnElement[Any]) -> ColumnElement[Any]:
-        return type_coerce(func.coalesce(cell, literal("", Text())), Text())
-
-    if _is_text(expression):
-        if not isinstance(expression, SqlColumn):
-            return text_or_empty(expression), _csv_text
-        text = type_coerce(expression, Text())
-        first = func.ascii(text) if postgres else func.unicode(text)
-        neutral = case((first.in_(_FORMULA_STARTS), literal("'", Text()) + text), else_=text)
-        return text_or_empty(neutral), None
-    if isinstance(expression.type, FixedDecimal):
-        stored = type_coerce(expression, BigInteger())
-        magnitude = func.abs(stored)
-        scale: ColumnElement[Any] = literal_column(str(10**MONEY_SCALE))
-        sign = case((stored < 0, literal("-", Text())), else_=literal("", Text()))
-        if not postgres:
-            # One printf: a third cheaper than the concatenation below (issue 21's export);
-            # printf spells NULL as 0, so NULL is tested first.
-            spelled = func.printf(
-                literal(f"%s%d.%0{MONEY_SCALE}d", Text()),
-                sign,
-                magnitude.op("/")(scale),
-                magnitude.op("%")(scale),
-            )
-            return type_coerce(
-                case((stored.is_(None), literal("", Text())), else_=spelled), Text()
-            ), None
-        whole = cast(magnitude.op("/")(scale), Text)
-        fraction = cast(magnitude.op("%")(scale), Text)
-        padded = func.lpad(fraction, MONEY_SCALE, "0")
-        return text_or_empty(sign + whole + literal(".", Text()) + padded), None
-    if isinstance(expression.type, UTCDateTime) and not postgres:
-        # Stored as "YYYY-MM-DD HH:MM:SS.ffffff" (UTC): "YYYY-MM-DDTHH:MM:SS[.ffffff]Z". The one
-        # space becomes the T and the one "." starts the fraction, so two replace() calls do
-        # it: half the cost of cutting the text apart with substr (issue 21's export).
-        stored_text = type_coerce(expression, Text())
-        return text_or_empty(
-            func.replace(
-                func.replace(stored_text, literal(" ", Text()), literal("T", Text())),
-                literal(".000000", Text()),
-                literal("", Text()),
-            )
-            + literal("Z", Text())
-        ), None
-    if _is_integer(expression):
-        return text_or_empty(cast(expression, Text)), None
-    process = expression.type.result_processor(dialect, None)
-    if process is None:
-        return expression, csv_cell
-    return expression, lambda value: csv_cell(process(value))
-
-
-def _csv_text(value: str | None) -> str | None:
-    return None if value is None else csv_text(value)
-
-
-def _nullable(expression: ColumnElement[Any]) -> bool:
-    """False only for a table column declared NOT NULL (a NULLS clause would change nothing)."""
-    return getattr(expression, "nullable", True) is not False
-
-
-def _storable(expression: ColumnElement[Any], value: Any) -> bool:
-    """False for a set-filter value the column cannot hold (a FixedDecimal with more places
-    would be rounded when bound, and then match a different value)."""
-    if value is None:
-        return True
-    if isinstance(expression.type, FixedDecimal) and isinstance(value, Decimal | float | int):
-        return Decimal(value).quantize(_FIXED_QUANTUM) == value
-    if _is_integer(expression) and isinstance(value, Decimal | float):
-        return math.isfinite(value) and value == int(value)
-    return True
-
-
-def _bound(expression: ColumnElement[Any], value: Any, rounding: str) -> Any:
-    """A range bound the column can hold without changing which values pass: a FixedDecimal
-    lower bound rounds up to its scale, an upper one down (and likewise to integers)."""
-    if isinstance(expression.type, FixedDecimal) and isinstance(value, Decimal | float | int):
-        return Decimal(value).quantize(_FIXED_QUANTUM, rounding=rounding)
-    if _is_integer(expression) and isinstance(value, Decimal | float) and math.isfinite(value):
-        return int(Decimal(value).to_integral_value(rounding=rounding))
-    return value
 
 
 def table_source(
