@@ -11,40 +11,34 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
-from rich.segment import Segment
 from rich.style import Style
-from textual.actions import SkipAction
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
-from textual.geometry import Region, Size
+from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
-from textual.strip import Strip
 from textual.worker import get_current_worker
 
-from carriertui.charset import glyph
 from carriertui.grid.model import (
     Column,
     Query,
     Row,
     RowKey,
     RowSource,
-    SortKey,
     key_columns_of,
 )
 from carriertui.widgets.grid.cells import (
     CELL_PAD,
     CHECK_GUTTER,
     Selection,
-    align_text,
-    blank_cells,
     cell_text,
     column_width,
     share_spare_width,
     text_widths,
-    tone_style,
 )
+from carriertui.widgets.grid.cursor import GridCursor
 from carriertui.widgets.grid.mouse import GridMouse
+from carriertui.widgets.grid.render import GridRender
 
 __all__ = [
     "CELL_PAD",
@@ -59,7 +53,7 @@ __all__ = [
 PAGE_SIZE = 100
 
 
-class DataGrid(GridMouse, ScrollView, can_focus=True):
+class DataGrid(GridMouse, GridCursor, GridRender, ScrollView, can_focus=True):
     """Rows of a RowSource under a Query, with a cell cursor, a range selection and check marks.
 
     The container (``Grid``) owns the chips, search box, status line and dialogs; this widget
@@ -511,312 +505,6 @@ class DataGrid(GridMouse, ScrollView, can_focus=True):
         if self._count_generation != self._generation or self.count is None:
             return False
         return self.count == 0 or self._pages.get(self.cursor[0] // PAGE_SIZE) is not None
-
-    # -- rendering --------------------------------------------------------------------------
-
-    def render_lines(self, crop: Region) -> list[Strip]:
-        # Once per frame, before any line: a resize, or a scroll bar coming or going, changes
-        # the width to share out (no Resize event tells of the scroll bar).
-        if self.scrollable_content_region.width != self._fitted_to:
-            self._fit_widths()
-        return super().render_lines(crop)
-
-    def render_line(self, y: int) -> Strip:
-        scroll_x, scroll_y = self.scroll_offset
-        width = self.scrollable_content_region.width
-        if y < self.header_height:
-            strip = self._group_line() if (self.has_groups and y == 0) else self._title_line()
-        else:
-            strip = self._row_line(scroll_y + y - self.header_height)
-        pinned = self.pinned()[1]
-        start, end = pinned + scroll_x, scroll_x + width  # the scrolled part of the line
-        # A number cut at either edge is left blank: "2.22%" cut from "42.22%", or the "0" of
-        # "0.4373", would read as another number. (A title or text cut on the right stays:
-        # it shows there is more to the right.)
-        first, last = start, end
-        for offset, size, column in zip(self._offsets, self._widths, self.columns, strict=True):
-            right = offset + size + CELL_PAD
-            if offset < start < right:
-                first = right
-            if offset < end < right and y >= self.header_height and column.is_numeric:
-                last = offset
-        parts = [strip.crop(0, pinned)] if pinned else []
-        parts += [
-            blank_cells(strip, start, first),
-            strip.crop(first, last),
-            blank_cells(strip, last, end),
-        ]
-        return Strip.join(parts).crop_extend(0, width, self.rich_style)
-
-    def _group_line(self) -> Strip:
-        style = self.get_component_rich_style("datagrid--group")
-        segments = [Segment(" " * self.check_width, style)]
-        index = 0
-        while index < len(self.columns):
-            group = self.columns[index].group or ""
-            span = index
-            while span + 1 < len(self.columns) and (self.columns[span + 1].group or "") == group:
-                span += 1
-            width = sum(self._widths[i] + CELL_PAD for i in range(index, span + 1))
-            label = f" {group} ".center(width, glyph("rule")) if group else " " * width
-            segments.append(Segment(label[:width], style))
-            index = span + 1
-        return Strip(segments)
-
-    def _title_line(self) -> Strip:
-        """Titles with the sort mark (↑/↓, numbered when several) and, at the right edge of each
-        filterable column, a funnel: ▿ to open its filter, ▾ when a filter is on."""
-        style = self._style("datagrid--header")
-        funnel_style = self._style("datagrid--funnel")
-        active_style = self._style("datagrid--funnel-active")
-        segments = [Segment(" " * self.check_width, style)]
-        for index, column in enumerate(self.columns):
-            mark = ""
-            direction = self.query.sort_direction(column.key)
-            if direction is not None:
-                position, descending = direction
-                mark = glyph("sort_descending" if descending else "sort_ascending") + (
-                    str(position + 1) if len(self.query.sort) > 1 else ""
-                )
-            width = self._widths[index] - (1 if column.filterable else 0)
-            room = width - len(mark)
-            title = column.title
-            text = title[:room] + mark if column.alignment != "right" else mark + title[:room]
-            segments.append(Segment(" " + align_text(text, width, column.alignment), style))
-            if column.filterable:
-                active = self.query.filter_for(column.key) is not None
-                segments.append(
-                    Segment(
-                        glyph("filter_active" if active else "filter"),
-                        active_style if active else funnel_style,
-                    )
-                )
-        return Strip(segments)
-
-    def _style(self, name: str) -> Style:
-        """Component styles, computed once per theme/CSS change instead of once per line."""
-        style = self._style_cache.get(name)
-        if style is None:
-            style = self.rich_style if name == "base" else self.get_component_rich_style(name)
-            self._style_cache[name] = style
-        return style
-
-    def notify_style_update(self) -> None:
-        self._style_cache.clear()
-        self._text_cache.clear()
-        super().notify_style_update()
-
-    def _cells(self, index: int, row: Row) -> tuple[list[str], list[str | None] | None]:
-        """The aligned cell texts of a row and their tone styles (None: no cell has a tone);
-        cached, since moving the cursor repaints a row whose text has not changed."""
-        cached = self._text_cache.get((self._generation, index))
-        if cached is None:
-            values = row[1]
-            texts = [
-                " "
-                + align_text(
-                    cell_text(column, values[position]), self._widths[position], column.alignment
-                )
-                for position, column in enumerate(self.columns)
-            ]
-            cell_tones: list[str | None] | None = None
-            if self._toned:
-                cell_tones = [
-                    None if column.tone is None else tone_style(column.tone(values[position]))
-                    for position, column in enumerate(self.columns)
-                ]
-            cached = (texts, cell_tones)
-            self._text_cache.set((self._generation, index), cached)
-        return cached
-
-    def _row_line(self, index: int) -> Strip:
-        if index >= self.row_count:
-            return Strip.blank(self._content_width, self._style("base"))
-        row = self.row_at(index)
-        if row is None:
-            filler = ("  " + glyph("ellipsis")).ljust(self._content_width - self.check_width)
-            return Strip(
-                [Segment(" " * self.check_width + filler, self._style("datagrid--pending"))]
-            )
-        base = self._style("base")
-        if index % 2:
-            base = base + self._style("datagrid--zebra")
-        cursor_row, cursor_column = self.cursor
-        if index == cursor_row:
-            base = base + self._style("datagrid--cursor-row")
-        segments: list[Segment] = []
-        if self.checkable:
-            checked = row[0] in self.checked
-            style = base + self._style("datagrid--checked") if checked else base
-            segments.append(Segment(glyph("checked") + " " if checked else "  ", style))
-        selection = self.selection
-        in_selection = selection is not None and selection.top <= index <= selection.bottom
-        selected = base + self._style("datagrid--selected") if in_selection else base
-        cursor_here = index == cursor_row and self.has_focus
-        texts, cell_tones = self._cells(index, row)
-        for position, text in enumerate(texts):
-            style = (
-                selected
-                if selection is not None
-                and in_selection
-                and selection.left <= position <= selection.right
-                else base
-            )
-            if cell_tones is not None and (tone := cell_tones[position]) is not None:
-                style = style + self._style(tone)
-            if cursor_here and position == cursor_column:
-                style = style + self._style("datagrid--cursor")
-            segments.append(Segment(text, style))
-        return Strip(segments)
-
-    # -- cursor and selection ---------------------------------------------------------------
-
-    def _set_cursor(self, row: int, column: int, *, scroll: bool = True) -> None:
-        last_row = max(0, self.row_count - 1)
-        row = min(max(0, row), last_row)
-        column = min(max(0, column), max(0, len(self.columns) - 1))
-        old_row = self.cursor[0]
-        self.cursor = (row, column)
-        before = self.scroll_offset
-        if scroll:
-            self._scroll_to_cursor()
-        if self.scroll_offset == before and self.selection is None and not self._had_selection:
-            # Only two rows change: repaint those, not the whole view (a key press at 1M rows
-            # costs the same as at 10).
-            self.refresh_line(self.header_height + old_row)
-            self.refresh_line(self.header_height + row)
-        else:
-            self.refresh()
-        self._had_selection = self.selection is not None
-        self.post_message(self.SelectionChanged())
-
-    def _scroll_to_cursor(self) -> None:
-        row, column = self.cursor
-        top = int(self.scroll_y)
-        height = self.body_height
-        if row < top:
-            self.scroll_to(y=row, animate=False)
-        elif row >= top + height:
-            self.scroll_to(y=row - height + 1, animate=False)
-        pinned_columns, pinned = self.pinned()
-        if self.columns and column >= pinned_columns:
-            # x runs over the unpinned part: it starts ``pinned`` cells into the line.
-            left = self._offsets[column] - pinned
-            right = self._offsets[column] + self._widths[column] + CELL_PAD
-            view = self.scrollable_content_region.width
-            if left < self.scroll_x:
-                self.scroll_to(x=left, animate=False)
-            elif right > self.scroll_x + view:
-                # To the next column's start: the first column in view is whole.
-                starts = (o - pinned for o in self._offsets[pinned_columns:])
-                self.scroll_to(x=min(x for x in starts if x >= right - view), animate=False)
-
-    def move_cursor(self, row: int, column: int | None = None) -> None:
-        """Put the cursor on ``row`` (and ``column``), clearing any selection."""
-        self.selection = None
-        self._anchor = None
-        self._set_cursor(row, self.cursor[1] if column is None else column)
-
-    def action_move(self, rows: int, columns: int) -> None:
-        self.selection = None
-        self._anchor = None
-        self._set_cursor(self.cursor[0] + rows, self.cursor[1] + columns)
-
-    def action_page(self, direction: int) -> None:
-        self.action_move(direction * self.body_height, 0)
-
-    def action_jump(self, where: int) -> None:
-        self.selection = None
-        self._anchor = None
-        target = 0 if where == 0 else max(0, self.row_count - 1)
-        self._set_cursor(target, self.cursor[1])
-
-    def action_extend(self, rows: int, columns: int) -> None:
-        if self._anchor is None:
-            self._anchor = self.cursor
-        self._set_cursor(self.cursor[0] + rows, self.cursor[1] + columns)
-        self.selection = Selection.between(self._anchor, self.cursor)
-        self.refresh()
-        self.post_message(self.SelectionChanged())
-
-    def action_extend_page(self, direction: int) -> None:
-        self.action_extend(direction * self.body_height, 0)
-
-    def action_extend_to(self, where: int) -> None:
-        """Extend the selection (or start one at the cursor) to the first or the last row."""
-        target = 0 if where == 0 else max(0, self.row_count - 1)
-        self.action_extend(target - self.cursor[0], 0)
-
-    def action_find_column(self) -> None:
-        from carriertui.widgets.grid.finder import ColumnFinder
-
-        def chosen(position: int | None) -> None:
-            if position is not None:
-                self.move_cursor(self.cursor[0], position)
-
-        if self.columns:
-            self.app.push_screen(ColumnFinder(self.columns, self.cursor[1]), chosen)
-
-    def action_select_all(self) -> None:
-        if not self.row_count or not self.columns:
-            return
-        self._anchor = (0, 0)
-        self.selection = Selection(0, 0, self.row_count - 1, len(self.columns) - 1)
-        self.refresh()
-        self.post_message(self.SelectionChanged())
-
-    def action_clear_selection(self) -> None:
-        if self.selection is None:
-            # Nothing to clear here: let Esc reach the screen (back, close).
-            raise SkipAction()
-        self.selection = None
-        self._anchor = None
-        self.refresh()
-        self.post_message(self.SelectionChanged())
-
-    def toggle_check(self) -> RowKey | None:
-        key = self.cursor_key
-        if key is None:
-            return None
-        if key in self.checked:
-            self.checked.discard(key)
-        else:
-            self.checked.add(key)
-        self.refresh()
-        return key
-
-    def effective_selection(self) -> Selection | None:
-        """The selection, or the cursor cell when nothing is selected (None on an empty grid)."""
-        if self.selection is not None:
-            return self.selection
-        if not self.row_count or not self.columns:
-            return None
-        row, column = self.cursor
-        return Selection(row, column, row, column)
-
-    # -- sorting ----------------------------------------------------------------------------
-
-    def cycle_sort(self, column_index: int, *, add: bool = False) -> None:
-        """ascending -> descending -> none; ``add`` keeps the other sort keys (secondary)."""
-        column = self.columns[column_index]
-        if not column.sortable:
-            self.notify(f"{column.title} cannot be sorted", severity="warning", markup=False)
-            return
-        current = self.query.sort_direction(column.key)
-        others = tuple(s for s in self.query.sort if s.key != column.key) if add else ()
-        if current is None:
-            new = SortKey(column.key)
-        elif not current[1]:
-            new = SortKey(column.key, descending=True)
-        else:
-            new = None
-        if add and current is not None and new is not None:
-            sort = tuple(new if s.key == column.key else s for s in self.query.sort)
-        else:
-            sort = (*others, new) if new is not None else others
-        from dataclasses import replace
-
-        self.set_query(replace(self.query, sort=sort))
 
     def on_focus(self) -> None:
         self.refresh()
