@@ -23,10 +23,11 @@ from carriertui.text import sanitize
 
 
 def register(commands: Commands) -> None:
-    cdr_group = commands.group("cdr", "import CDRs from CSV; export a CDR report")
+    cdr_group = commands.group("cdr", "import CDRs from CSV; export a CDR report; re-rate")
     sub = cdr_group.add(
         "import",
-        "import CDRs from a CSV file (all or nothing unless --skip-bad); see README for columns",
+        "import CDRs from a CSV file (all or nothing unless --skip-bad; rows without charge and "
+        "cost are rated with the customer's rate cards); see README for columns",
         cmd_cdr_import,
     )
     sub.add_argument("file", metavar="FILE.csv", help="CSV with a header row of CDR columns")
@@ -39,6 +40,12 @@ def register(commands: Commands) -> None:
         "--rejects",
         metavar="PATH",
         help="the reject file (with --skip-bad; default FILE.rejects.csv next to FILE)",
+    )
+    sub.add_argument(
+        "--tech-prefix",
+        metavar="DIGITS",
+        default="",
+        help="taken off dialled numbers that start with it before rating rows without money",
     )
     sub = cdr_group.add(
         "export",
@@ -73,6 +80,7 @@ def cmd_cdr_import(args: argparse.Namespace) -> int:
                 skip_bad=args.skip_bad,
                 rejects_path=path_argument(args.rejects) if args.rejects else None,
                 on_progress=bar.update,
+                tech_prefix=args.tech_prefix,
             )
         except cdrs.CdrImportError as error:
             bar.close()
