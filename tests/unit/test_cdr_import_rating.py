@@ -265,3 +265,25 @@ def test_a_tech_prefix_is_taken_off_before_matching(db, admin, carded, tmp_path)
         (36, Decimal("0.0170"), Decimal("0.0031")),
         (36, Decimal("0.0170"), Decimal("0.0031")),
     ]
+
+
+def test_a_group_of_several_customers_is_rated_each_with_its_own_cards(
+    db, admin, carded, tmp_path
+) -> None:
+    """The column path groups a group's rows by their customer's cards."""
+    wholesale = [("49", "Germany", "0.0050", "0", "60", "60", "2026-01-01")]
+    rates.import_deck(
+        db, admin, write_deck(tmp_path / "w.csv", wholesale), "Wholesale", currency="EUR"
+    )
+    rates.assign_card(db, admin, "Wholesale", carded["BETA"])
+    rates.assign_card(db, admin, "Buy", carded["BETA"])
+    rows = [
+        switch_row(i, "4930901234", 31, customer="ACME" if i % 2 else "BETA") for i in range(1, 41)
+    ]
+    report = import_cdr_file(db, admin, write_csv_file(tmp_path / "two.csv", rows, UNRATED_COLUMNS))
+    assert report.rated == 40
+    by_customer = {(c.customer_id, c.billed_duration, c.charge, c.cost) for c in stored_cdrs(db)}
+    assert by_customer == {
+        (carded["ACME"], 36, Decimal("0.0170"), Decimal("0.0031")),  # Sell 4930 30/6
+        (carded["BETA"], 60, Decimal("0.0050"), Decimal("0.0031")),  # Wholesale 49 60/60
+    }
