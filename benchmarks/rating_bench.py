@@ -1,10 +1,11 @@
 """Rate decks and rating (issue 14), each measure beside its floor in the same run (issue 21).
 
     python benchmarks/rating_bench.py [--prefixes 300000] [--cdrs 200000] [--calls 1000000]
-        [--json PATH]
+        [--repeats 1] [--json PATH]
 
-The budget run is ``--cdrs 1000000`` (1,000,000 CDRs against the 300,000-prefix deck, about
-three minutes here); the default 200,000 CDRs is a quicker run of the same measures.
+The budget run is ``--cdrs 1000000 --repeats 2`` (1,000,000 CDRs against the 300,000-prefix
+deck, each import twice in alternating order, the best of each counted); the default, 200,000
+CDRs once, is a quicker run of the same measures.
 
 Writes a deck CSV of N prefixes (country codes plus digits, a few thousand destination names,
 1/1, 6/6, 30/6, 60/6 and 60/60 increments, rates of 4 to 6 places), then, on a fresh SQLite
@@ -36,6 +37,7 @@ from __future__ import annotations
 import argparse
 import csv
 import random
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -43,6 +45,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -236,12 +239,15 @@ def main() -> int:
         "--cdrs", type=int, default=200_000, help="CDRs imported (budget run: 1000000)"
     )
     parser.add_argument("--calls", type=int, default=1_000_000)
+    parser.add_argument(
+        "--repeats", type=int, default=1, help="imports of each kind, alternating (best counts)"
+    )
     parser.add_argument("--json", type=Path, default=Path("benchmarks/results/rating.json"))
     args = parser.parse_args()
     load_before = load_average()
     rng = random.Random(20261203)
     actor = Actor("bench", Role.ADMIN, "127.0.0.1")
-    results: dict[str, float] = {}
+    results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="rating-bench-") as folder:
         work = Path(folder)
         deck_path = work / "deck.csv"
@@ -315,15 +321,28 @@ def main() -> int:
         buy_path.write_text(text.replace(",0.01,", ",0.02,"), encoding="utf-8")
         switch_path, given_path = write_cdr_files(work, prefixes, args.cdrs, rng)
         results["cdr_file_mb"] = round(switch_path.stat().st_size / 1e6, 1)
-        for name, path in (("unrated", given_path), ("rated", switch_path)):
-            target = carded_database(work / f"{name}.sqlite", actor, deck_path, buy_path)
-            try:
-                imported = cdrs.import_cdr_file(target, actor, path)
-            finally:
-                target.dispose()
-            assert imported.imported == args.cdrs, imported
-            results[f"{name}_rows_per_s"] = args.cdrs / imported.elapsed_s
-            results[f"{name}_rated"] = imported.rated
+        template = work / "carded.sqlite"
+        carded_database(template, actor, deck_path, buy_path).dispose()
+        runs: dict[str, list[float]] = {"unrated": [], "rated": []}
+        for repeat in range(args.repeats):
+            order = [("unrated", given_path), ("rated", switch_path)]
+            for name, path in order if repeat % 2 == 0 else order[::-1]:
+                copy = work / f"{name}-{repeat}.sqlite"
+                shutil.copyfile(template, copy)  # the same cards and customers, no CDRs
+                target = open_database(f"sqlite:///{copy}")
+                try:
+                    imported = cdrs.import_cdr_file(target, actor, path)
+                finally:
+                    target.dispose()
+                copy.unlink()
+                assert imported.imported == args.cdrs, imported
+                runs[name].append(args.cdrs / imported.elapsed_s)
+                results[f"{name}_rated"] = imported.rated
+        # Best of the runs: the machine is shared, and a throughput is at most what it was
+        # when nothing else ran; runs alternate their order.
+        for name, values in runs.items():
+            results[f"{name}_rows_per_s"] = max(values)
+            results[f"{name}_runs"] = [round(value) for value in values]
     results["rated_vs_unrated"] = round(
         results["rated_rows_per_s"] / results["unrated_rows_per_s"], 3
     )
@@ -384,6 +403,9 @@ def main() -> int:
             "calls": args.calls,
             "cdr_file_mb": results["cdr_file_mb"],
             "rated_vs_unrated": results["rated_vs_unrated"],
+            "repeats": args.repeats,
+            "rated_runs_rows_per_s": results["rated_runs"],
+            "unrated_runs_rows_per_s": results["unrated_runs"],
             "rated_rows_rated": results["rated_rated"],
         },
         load_before=load_before,
