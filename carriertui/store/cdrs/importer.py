@@ -341,7 +341,7 @@ def import_cdr_file(
                 if rates_every_row(header)
                 else None
             )
-            pending = _PendingRater(session, actor, tech_prefix, rater)
+            pending = _PendingRater(db, actor, tech_prefix, rater)
             if child is not None:
                 child.send_job(
                     header=header,
@@ -400,10 +400,11 @@ def import_cdr_file(
 
 class _PendingRater:
     """Rates the rows a parser handed over unrated (ParsedBatch.pending), with the cards read
-    in the import's transaction when the first such row comes."""
+    when the first such row comes: through a read session of its own, not the import's
+    connection, which the insert thread (PostgreSQL) may be using at that moment."""
 
-    def __init__(self, session: Any, actor: Actor, tech_prefix: str, rater: Any) -> None:
-        self.session = session
+    def __init__(self, db: Database, actor: Actor, tech_prefix: str, rater: Any) -> None:
+        self.db = db
         self.actor = actor
         self.tech_prefix = tech_prefix
         self._rater = None if rater is None else CdrRater.of(rater)
@@ -414,9 +415,7 @@ class _PendingRater:
     ) -> tuple[list[tuple[Any, ...]], list[tuple[int, str, list[str] | None]]]:
         """The rated rows, and (line, reason, fields) of those that cannot be rated."""
         if self._rater is None:
-            self._rater = CdrRater.of(
-                load_rater(self.session, self.actor, tech_prefix=self.tech_prefix)
-            )
+            self._rater = CdrRater(self.db, self.actor, tech_prefix=self.tech_prefix)
         rows: list[tuple[Any, ...]] = []
         bad: list[tuple[int, str, list[str] | None]] = []
         for line, row, fields in pending:
