@@ -1,0 +1,163 @@
+"""ConnexCS CDR download: CSV with a header, the API column names (``dt``, ``callid``,
+``dest_number``, ``customer_charge``, ...) or the portal's display names (``Call ID``, ``Call
+Time``, ...), the columns the user chose, in any order. Times are UTC. Durations may be
+decimal: talk time rounds up to whole seconds (a 0.4 s call stays connected), money to 4
+places half-up.
+
+- call_id: ``callid`` / ``Call ID``; start_time: ``dt`` / ``Call Time`` (UTC).
+- customer: ``customer_id`` (or ``customer``, ``account``) matched against the account code;
+  a portal download is one customer's and has none: ``--customer CODE`` names it.
+- charge: ``customer_charge`` / ``Charge``, billed_duration: ``customer_duration`` /
+  ``Billed Duration``; cost: ``provider_charge`` / ``provider_cost`` / ``Cost`` when the file has
+  one (the references name no provider-cost column; empty: rated from the provider card).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TextIO
+
+from carriertui.feeds.common import (
+    BadRecord,
+    Converted,
+    FeedError,
+    FeedOptions,
+    aware_utc,
+    clean,
+    csv_records,
+    direction_of,
+    money,
+    sip_status,
+    whole_number,
+    whole_seconds,
+)
+
+NAME = "connexcs"
+# Our field -> the header names it may have (compared case-folded, spaces and _ alike).
+ALIASES: dict[str, tuple[str, ...]] = {
+    "call_id": ("callid", "call id"),
+    "start": ("dt", "call time"),
+    "customer": ("customer_id", "customer", "account", "customer id"),
+    "source_cli": ("source_cli", "source number", "cli"),
+    "dest_number": ("dest_number", "destination", "destination number"),
+    "dest_name": ("customer_card_dest_name", "destination name"),
+    "duration": ("duration",),
+    "billed": ("customer_duration", "billed duration"),
+    "sip_code": ("sip_code", "sip code"),
+    "release_reason": ("release_reason", "release reason", "sip_reason", "sip reason"),
+    "pdd": ("pdd_in", "pdd in", "pdd"),
+    "charge": ("customer_charge", "charge"),
+    "cost": ("provider_charge", "provider_cost", "provider cost", "cost"),
+    "direction": ("direction",),
+    "source_ip": ("source_ip", "source ip"),
+}
+REQUIRED = ("call_id", "start", "dest_number", "duration", "sip_code")
+# Header names only ConnexCS writes: detection needs two of them.
+SIGNATURE = frozenset(
+    {
+        "dt",
+        "callid",
+        "dest_cli",
+        "customer_charge",
+        "customer_duration",
+        "customer_id",
+        "call id",
+        "call time",
+        "source number",
+        "billed duration",
+        "pdd in",
+        "release reason",
+        "customer_card_dest_name",
+        "source_dest_number",
+        "pdd_in",
+    }
+)
+
+
+def _key(name: str) -> str:
+    return " ".join(name.strip().strip("\ufeff").casefold().replace("_", " ").split())
+
+
+def looks_like(header: list[str]) -> bool:
+    names = {_key(name) for name in header}
+    return len(names & {_key(name) for name in SIGNATURE}) >= 2
+
+
+def delimiter_of(line: str) -> str:
+    counts = {d: line.count(d) for d in (",", ";", "\t")}
+    return max(counts, key=counts.__getitem__)
+
+
+def columns(header: list[str]) -> dict[str, int]:
+    at = {_key(name): index for index, name in reversed(list(enumerate(header)))}
+    found = {}
+    for field, names in ALIASES.items():
+        for name in names:
+            if _key(name) in at:
+                found[field] = at[_key(name)]
+                break
+    missing = [
+        ALIASES[field][0] + " / " + ALIASES[field][1] for field in REQUIRED if field not in found
+    ]
+    if missing:
+        raise FeedError("line 1: not a ConnexCS CDR download: no column " + ", ".join(missing))
+    return found
+
+
+def convert(handle: TextIO, options: FeedOptions) -> Iterator[Converted]:
+    first_line = handle.readline()
+    if not first_line.strip():
+        raise FeedError("empty: expected a header row")
+    delimiter = delimiter_of(first_line)
+    header = next(csv_records(iter([first_line]), delimiter=delimiter))[1]
+    at = columns(header)
+    if "customer" not in at and options.customer is None:
+        raise FeedError(
+            "line 1: no customer_id column (a portal download is one customer's): "
+            "give --customer CODE"
+        )
+    width = len(header)
+    for line, fields in csv_records(handle, delimiter=delimiter):
+        line += 1  # the header was line 1
+        if len(fields) != width:
+            yield Converted(line, None, f"{len(fields)} fields, the header has {width}")
+            continue
+        try:
+            yield Converted(line, _row(fields, at, options))
+        except BadRecord as bad:
+            yield Converted(line, None, str(bad))
+
+
+def _get(fields: list[str], at: dict[str, int], field: str) -> str:
+    index = at.get(field)
+    return fields[index] if index is not None else ""
+
+
+def _row(fields: list[str], at: dict[str, int], options: FeedOptions) -> tuple[str, ...]:
+    get = _get
+    talk = whole_seconds(get(fields, at, "duration"), "duration")
+    charge = money(get(fields, at, "charge"), "charge")
+    billed_text = get(fields, at, "billed")
+    billed = whole_seconds(billed_text, "billed duration") if billed_text.strip() else ""
+    if charge and not billed:
+        billed = talk
+    ip = get(fields, at, "source_ip").strip()
+    if ip.count(":") == 1 and "." in ip:
+        ip = ip.split(":")[0]  # 192.0.2.1:5060
+    return (
+        get(fields, at, "call_id").strip(),
+        options.account(get(fields, at, "customer")),
+        aware_utc(get(fields, at, "start")),
+        clean(get(fields, at, "source_cli"), 64),
+        get(fields, at, "dest_number").strip(),
+        clean(get(fields, at, "dest_name"), 100),
+        talk,
+        billed if charge else "",
+        sip_status(get(fields, at, "sip_code")),
+        clean(get(fields, at, "release_reason"), 64),
+        whole_number(get(fields, at, "pdd"), "pdd"),
+        charge,
+        money(get(fields, at, "cost"), "cost"),
+        direction_of(get(fields, at, "direction"), options.direction),
+        ip,
+    )
