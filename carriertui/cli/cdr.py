@@ -1,5 +1,5 @@
-"""``carriertui cdr ...`` (import CDRs from CSV, export a CDR report) and ``carriertui rollup``
-(the hourly roll-ups the summaries read)."""
+"""``carriertui cdr ...`` (import CDRs from CSV, export a CDR report, re-rate a period) and
+``carriertui rollup`` (the hourly roll-ups the summaries read)."""
 
 from __future__ import annotations
 
@@ -18,15 +18,16 @@ from carriertui.cli.common import (
     path_argument,
     period_options,
 )
-from carriertui.cli.output import ProgressBar, iso_utc, out, write_csv_to_stdout
+from carriertui.cli.output import ProgressBar, iso_utc, out, print_table, write_csv_to_stdout
 from carriertui.text import sanitize
 
 
 def register(commands: Commands) -> None:
-    cdr_group = commands.group("cdr", "import CDRs from CSV; export a CDR report")
+    cdr_group = commands.group("cdr", "import CDRs from CSV; export a CDR report; re-rate")
     sub = cdr_group.add(
         "import",
-        "import CDRs from a CSV file (all or nothing unless --skip-bad); see README for columns",
+        "import CDRs from a CSV file (all or nothing unless --skip-bad; rows without charge and "
+        "cost are rated with the customer's rate cards); see README for columns",
         cmd_cdr_import,
     )
     sub.add_argument("file", metavar="FILE.csv", help="CSV with a header row of CDR columns")
@@ -40,6 +41,12 @@ def register(commands: Commands) -> None:
         metavar="PATH",
         help="the reject file (with --skip-bad; default FILE.rejects.csv next to FILE)",
     )
+    sub.add_argument(
+        "--tech-prefix",
+        metavar="DIGITS",
+        default="",
+        help="taken off dialled numbers that start with it before rating rows without money",
+    )
     sub = cdr_group.add(
         "export",
         "one customer's CDRs of the day, ISO week or month containing DATE, as CSV (UTC)",
@@ -48,6 +55,21 @@ def register(commands: Commands) -> None:
     period_options(sub)
     sub.add_argument(
         "-o", "--output", metavar="PATH", help="write to PATH (a file or a folder), not stdout"
+    )
+    sub = cdr_group.add(
+        "rerate",
+        "re-rate one customer's CDRs of the UTC days FROM to TO (inclusive) with the current "
+        "rate cards; refused if any of it is invoiced",
+        cmd_cdr_rerate,
+    )
+    sub.add_argument("--customer", required=True, help="account code, exact name, or id")
+    sub.add_argument("--from", dest="first", required=True, metavar="DATE", help="first day (UTC)")
+    sub.add_argument("--to", dest="last", required=True, metavar="DATE", help="last day (UTC)")
+    sub.add_argument(
+        "--tech-prefix",
+        metavar="DIGITS",
+        default="",
+        help="taken off dialled numbers that start with it before rating",
     )
     sub = commands.add(
         "rollup",
@@ -73,6 +95,7 @@ def cmd_cdr_import(args: argparse.Namespace) -> int:
                 skip_bad=args.skip_bad,
                 rejects_path=path_argument(args.rejects) if args.rejects else None,
                 on_progress=bar.update,
+                tech_prefix=args.tech_prefix,
             )
         except cdrs.CdrImportError as error:
             bar.close()
@@ -123,6 +146,47 @@ def cmd_cdr_export(args: argparse.Namespace) -> int:
         f"({report.kind.value}, {iso_utc(report.start)} to {iso_utc(report.end)}) "
         f"to {sanitize(report.path)}"
     )
+    return EXIT_OK
+
+
+def cmd_cdr_rerate(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime, time, timedelta
+
+    from carriertui.store.cdrs import rerate
+
+    first = parse_day(args.first, "--from")
+    last = parse_day(args.last, "--to")
+    if last < first:
+        raise CommandError(f"--to {last} is before --from {first}", EXIT_USAGE)
+    start = datetime.combine(first, time(), UTC)
+    end = datetime.combine(last + timedelta(days=1), time(), UTC)
+    with opened(args) as db:
+        try:
+            report = rerate.rerate_period(
+                db,
+                api_actor(),
+                customer_id(db, args.customer),
+                start,
+                end,
+                tech_prefix=args.tech_prefix,
+            )
+        except rerate.RerateError as error:
+            for call_id, reason in error.problems:
+                print(f"call {sanitize(call_id)}: {sanitize(reason)}", file=sys.stderr)
+            raise CommandError(str(error)) from error
+    out(
+        f"re-rated {report.before.calls:,} CDRs of {sanitize(report.customer_code)} from "
+        f"{first} to {last} (UTC) with the current rate cards: {report.changed:,} changed"
+    )
+    print_table(
+        ("", "calls", "billed s", f"charge {report.currency}", f"cost {report.currency}"),
+        [
+            (name, f"{totals.calls:,}", f"{totals.billed_seconds:,}", totals.charge, totals.cost)
+            for name, totals in (("before", report.before), ("after", report.after))
+        ],
+        right=(1, 2, 3, 4),
+    )
+    out(f"roll-ups: {report.hours} customer-hours recomputed in {report.elapsed_s:.2f} s")
     return EXIT_OK
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -128,6 +128,45 @@ def roll_up_marked_hours(session: Any, backend: str, now: datetime) -> int:
         connection.exec_driver_sql("DELETE FROM cdr_dirty_hour")
     _stamp(session, now, rebuilt=False)
     return hours
+
+
+def roll_up_customer_hours(
+    session: Any, backend: str, customer_id: int, start: datetime, end: datetime
+) -> int:
+    """Recompute one customer's hours that meet [start, end) (whole UTC hours) from its CDRs,
+    inside the caller's write transaction: after CDRs changed in place (a re-rate), not added.
+    Returns the customer-hours written. Marks other runs left stay (recomputing an hour twice
+    gives the same numbers)."""
+    first = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    last = end.astimezone(UTC)
+    if last.replace(minute=0, second=0, microsecond=0) != last:
+        last = last.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    else:
+        last = last.replace(minute=0, second=0, microsecond=0)
+    sqlite = backend == "sqlite"
+    mark = "?" if sqlite else "%s"
+    low: Any = _stored_time(first) if sqlite else first
+    high: Any = _stored_time(last) if sqlite else last
+    group = "substr(c.start_time, 1, 13)" if sqlite else hour_of("c.start_time", backend)
+    connection = session.connection()
+    connection.exec_driver_sql(
+        f"DELETE FROM cdr_hourly WHERE customer_id = {mark} "  # noqa: S608 - marks only
+        f"AND hour_start >= {mark} AND hour_start < {mark}",
+        (customer_id, low, high),
+    )
+    result = connection.exec_driver_sql(
+        f"INSERT INTO cdr_hourly ({_ROLLUP_COLUMNS}) "  # noqa: S608 - constants and marks
+        f"SELECT c.customer_id, {hour_of('c.start_time', backend)}, {_AGGREGATES} FROM cdr c "
+        f"WHERE c.customer_id = {mark} AND c.start_time >= {mark} AND c.start_time < {mark} "
+        f"GROUP BY c.customer_id, {group}",
+        (customer_id, low, high),
+    )
+    return max(result.rowcount, 0)
+
+
+def _stored_time(moment: datetime) -> str:
+    # UTCDateTime's SQLite text (see hour_of).
+    return moment.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def rollup_rebuild(db: Database) -> RollupReport:

@@ -71,9 +71,9 @@ def test_rows_are_rated_with_both_cards_or_rejected_by_name(db, admin, tmp_path)
     rated, rejects = CdrRater(db, admin).rate_rows(rows)
     assert [(row[7], row[11], row[12]) for row in rated] == [(36, 370, 31), (0, 0, 0)]
     assert rejects == [
-        (2, "no customer rate for 33123 at 2026-03-01 12:00:00Z"),
+        (2, "no customer rate for 33123 at 2026-03-01 12:00:00Z (card Sell)"),
         (3, "customer BARE has no customer rate card to rate a call without a charge"),
-        (4, "no customer rate for 44 at 2025-12-01 12:00:00Z"),
+        (4, "no customer rate for 44 at 2025-12-01 12:00:00Z (card Sell)"),
     ]
     # Everything else in the row is as it was.
     assert rated[0][:7] == rows[0][:7] and rated[0][13:] == rows[0][13:]

@@ -26,9 +26,12 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from itertools import repeat
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from carriertui.store.errors import StoreError, ValidationError
+
+if TYPE_CHECKING:
+    from carriertui.store.cdrs.pricing import RowRater
 
 # The CSV header (import and CDR report alike), in the report's order. Import accepts any order.
 CSV_COLUMNS = (
@@ -48,6 +51,10 @@ CSV_COLUMNS = (
     "direction",
     "source_ip",
 )
+# A file may leave these out (or leave them empty on a row): such a row is rated with the
+# customer's cards (store/cdrs/pricing.py). charge and cost come together, billed_duration
+# with them.
+RATED_COLUMNS = ("billed_duration", "charge", "cost")
 # A reject file starts with these two; the importer accepts them (and ignores their values), so a
 # reject file can be fixed and imported as it is.
 REJECT_COLUMNS = ("reject_line", "reject_reason")
@@ -172,17 +179,34 @@ class _RowParser:
     of the row's problems, or returns the row when the unusual form was valid after all.
     """
 
-    def __init__(self, header: Sequence[str], customers: dict[str, int], sqlite: bool) -> None:
+    def __init__(
+        self,
+        header: Sequence[str],
+        customers: dict[str, int],
+        sqlite: bool,
+        rater: RowRater | None = None,
+    ) -> None:
         self.width = len(header)
-        self.at = {name: header.index(name) for name in CSV_COLUMNS}
+        # A column the header leaves out (RATED_COLUMNS) is read as empty: its index is one
+        # past the record's last field, where a padded record holds "".
+        self.padded = any(name not in header for name in CSV_COLUMNS)
+        self.at = {
+            name: header.index(name) if name in header else self.width for name in CSV_COLUMNS
+        }
         self.pick = operator.itemgetter(*(self.at[name] for name in CSV_COLUMNS))
         self.customers = customers
         self.sqlite = sqlite
+        # Rates the rows without money; None: such rows are handed over unrated (the
+        # importer rates them: ParsedBatch.pending), for a file whose header has the money.
+        self.rater = rater
+        self.rated = 0  # rows rated so far
         self._ips: dict[str, str] = {}
 
     def parse(self, f: list[str]) -> tuple[Any, ...]:
         if len(f) != self.width:
             raise _Bad
+        if self.padded:
+            f = [*f, ""]
         (
             call_id,
             code,
@@ -205,6 +229,9 @@ class _RowParser:
         if moment.utcoffset() or len(start) < 20:
             raise _Bad  # no offset, or not UTC: the careful path converts it
         texts = call_id + source_cli + dest_number + dest_name + reason
+        priced = not charge and not cost
+        if priced:
+            billed = "0"  # not read: the rate card's billed seconds replace it
         numbers = duration + billed + sip + pdd
         if (
             not call_id
@@ -249,6 +276,16 @@ class _RowParser:
                 stored = _sqlite_time(moment)
         else:
             stored = _sqlite_time(moment)
+        if priced:
+            if self.rater is None:
+                raise _Bad  # check() hands it over unrated
+            result = self.rater.price_call(customer_id, moment.timestamp(), dest_number, duration_s)
+            if isinstance(result, str):
+                raise _Bad  # check() names the reason
+            billed_s, charge_units, cost_units = result
+            self.rated += 1
+        else:
+            charge_units, cost_units = _fast_money(charge), _fast_money(cost)
         return (
             call_id,
             customer_id,
@@ -261,8 +298,8 @@ class _RowParser:
             sip_code,
             reason,
             pdd_ms,
-            _fast_money(charge),
-            _fast_money(cost),
+            charge_units,
+            cost_units,
             _DIRECTIONS[direction],
             ip,
         )
@@ -284,6 +321,9 @@ class _RowParser:
     def _parse_columns(self, records: list[list[str]]) -> list[tuple[Any, ...]] | None:
         if set(map(len, records)) != {self.width}:
             return None
+        columns = list(zip(*records, strict=True))
+        if self.padded:
+            columns.append(("",) * len(records))
         (
             call_id,
             code,
@@ -300,7 +340,7 @@ class _RowParser:
             cost,
             direction,
             ip_text,
-        ) = self.pick(list(zip(*records, strict=True)))
+        ) = self.pick(columns)
         for column, limit in (
             (call_id, MAX_CALL_ID),
             (source_cli, MAX_NUMBER),
@@ -323,13 +363,19 @@ class _RowParser:
         moments = list(map(datetime.fromisoformat, start))  # the calendar: no 30 February
         # On PostgreSQL the aware datetimes, UTC already (_UTC_FORMS end in Z or +00:00).
         stored: list[Any] = texts if self.sqlite else moments
-        numbers = []
+        priced = not "".join(charge) and not "".join(cost)  # no money in any row: rate them all
+        if priced and self.rater is None:
+            return None  # row by row: each is handed over unrated, with its line
+        numbers: list[list[int]] = []
         for column, low, high in (
             (duration, 0, MAX_SECONDS),
             (billed, 0, MAX_SECONDS),
             (sip, 100, 699),
             (pdd, 0, MAX_PDD_MS),
         ):
+            if priced and column is billed:
+                numbers.append([])  # not read: the rate card's billed seconds replace it
+                continue
             joined = "".join(column)
             if not (joined.isascii() and joined.isdigit() and all(column)):
                 return None
@@ -339,6 +385,20 @@ class _RowParser:
             numbers.append(values)
         if not set(direction).issubset(_DIRECTIONS):
             return None
+        if priced:
+            assert self.rater is not None
+            result = self.rater.price_columns(
+                customer_ids,  # type: ignore[arg-type] # no None: checked above
+                list(map(datetime.timestamp, moments)),
+                dest_number,
+                numbers[0],
+            )
+            if result is None:
+                return None  # row by row: each row that cannot be rated is named
+            numbers[1], charges, costs = result
+            self.rated += len(records)
+        else:
+            charges, costs = _money_column(charge), _money_column(cost)
         return list(
             zip(
                 call_id,
@@ -352,8 +412,8 @@ class _RowParser:
                 numbers[2],
                 reason,
                 numbers[3],
-                _money_column(charge),
-                _money_column(cost),
+                charges,
+                costs,
                 direction,
                 self._ip_column(ip_text),
                 strict=True,
@@ -375,6 +435,8 @@ class _RowParser:
             return None, [f"{len(f)} fields, the header has {self.width}"]
         # Our own CSV writers (reports, reject files) put a ' before a leading - + = @.
         f = [_undo_neutralised(value) for value in f]
+        if self.padded:
+            f.append("")  # the columns the header leaves out
         at = self.at
         problems: list[str] = []
         values: dict[str, Any] = {}
@@ -399,7 +461,10 @@ class _RowParser:
         take("dest_number", lambda v: _text("dest_number", v, MAX_NUMBER, required=True))
         take("dest_name", lambda v: _text("dest_name", v, MAX_DEST_NAME))
         take("duration", lambda v: _whole("duration", v, MAX_SECONDS))
-        take("billed_duration", lambda v: _whole("billed_duration", v, MAX_SECONDS))
+        given = [name for name in ("charge", "cost") if f[at[name]].strip()]
+        priced = not given  # no money: rated with the cards (billed_duration is theirs too)
+        if not priced:
+            take("billed_duration", lambda v: _whole("billed_duration", v, MAX_SECONDS))
 
         def sip_code(value: str) -> int:
             number = _whole("sip_code", value, 699)
@@ -410,8 +475,15 @@ class _RowParser:
         take("sip_code", sip_code)
         take("release_reason", lambda v: _text("release_reason", v, MAX_REASON))
         take("pdd_ms", lambda v: _whole("pdd_ms", v, MAX_PDD_MS))
-        take("charge", lambda v: _money("charge", v))
-        take("cost", lambda v: _money("cost", v))
+        if len(given) == 1:
+            empty = "cost" if given == ["charge"] else "charge"
+            problems.append(
+                f"{empty}: is empty while {given[0]} is given "
+                "(give both, or leave both empty to rate the call with the rate cards)"
+            )
+        elif given:
+            take("charge", lambda v: _money("charge", v))
+            take("cost", lambda v: _money("cost", v))
 
         def direction(value: str) -> str:
             folded = value.strip().lower()
@@ -425,11 +497,26 @@ class _RowParser:
             return None, problems
         moment = values["start_time"]
         values["start_time"] = _sqlite_time(moment) if self.sqlite else moment
+        if priced:
+            # None: handed over unrated (ParsedBatch.pending), the importer rates it.
+            values["billed_duration"] = values["charge"] = values["cost"] = None
+            if self.rater is not None:
+                result = self.rater.price_call(
+                    values["customer"],
+                    moment.timestamp(),
+                    values["dest_number"],
+                    values["duration"],
+                )
+                if isinstance(result, str):
+                    return None, [f"rating: {result}"]
+                values["billed_duration"], values["charge"], values["cost"] = result
+                self.rated += 1
         return tuple(values[name] for name in _STORED_ORDER), []
 
 
 # The stored row's order (the INSERT's columns); "customer" is the customer's id by then.
 _STORED_ORDER = tuple(name for name in CSV_COLUMNS)
+_CHARGE = CSV_COLUMNS.index("charge")
 _INSERT_COLUMNS = tuple("customer_id" if name == "customer" else name for name in CSV_COLUMNS)
 
 
@@ -510,13 +597,21 @@ def check_header(header: Sequence[str]) -> list[str]:
     """The header's cells, stripped; CdrImportError naming unknown, missing or repeated columns."""
     names = [name.strip() for name in header]
     unknown = [n for n in names if n not in CSV_COLUMNS and n not in REJECT_COLUMNS]
-    missing = [n for n in CSV_COLUMNS if n not in names]
+    missing = [n for n in CSV_COLUMNS if n not in names and n not in RATED_COLUMNS]
     repeated = sorted({n for n in names if names.count(n) > 1})
+    money = [n for n in ("charge", "cost") if n in names]
     problems = []
     if unknown:
         problems.append("unknown columns: " + ", ".join(repr(n) for n in unknown))
     if missing:
         problems.append("missing columns: " + ", ".join(missing))
+    if len(money) == 1:
+        problems.append(
+            f"{money[0]} without {'cost' if money == ['charge'] else 'charge'} "
+            "(give both, or neither to rate the calls with the rate cards)"
+        )
+    elif money and "billed_duration" not in names:
+        problems.append("missing columns: billed_duration (needed with charge and cost)")
     if repeated:
         problems.append("repeated columns: " + ", ".join(repeated))
     if problems:
@@ -524,6 +619,11 @@ def check_header(header: Sequence[str]) -> list[str]:
             "bad header (line 1): " + "; ".join(problems) + ". Expected: " + ", ".join(CSV_COLUMNS)
         )
     return names
+
+
+def rates_every_row(header: Sequence[str]) -> bool:
+    """Whether a file with this (checked) header brings no money at all: every row is rated."""
+    return "charge" not in header
 
 
 class _CsvSource:
@@ -675,6 +775,11 @@ class ParsedBatch(NamedTuple):
     bytes_read: int
     last: bool  # the end of the file
     hours: set[tuple[int, Any]] | None = None  # touched_hours(rows), when asked for
+    # (line, stored row with billed_duration, charge and cost None, fields or None): rows
+    # without money the parser had no rater for (a header with the money columns); the
+    # importer rates them. Not in ``rows`` (nor in ``hours``).
+    pending: Sequence[tuple[int, tuple[Any, ...], list[str] | None]] = ()
+    rows_rated: int = 0  # rows rated by the parser so far
 
 
 def parsed_batches(
@@ -701,6 +806,7 @@ def parsed_batches(
     bytes_read = 0
     batch: list[tuple[Any, ...]] = []
     bad: list[tuple[int, str, list[str] | None]] = []
+    pending: list[tuple[int, tuple[Any, ...], list[str] | None]] = []
     for first_lines, records, bytes_read in source.batches():
         rows_read += len(records)
         checked = parser.parse_batch(records)
@@ -712,25 +818,32 @@ def parsed_batches(
                     batch.append(parse(fields))
                 except (_Bad, KeyError, ValueError, ValidationError):
                     row, problems = parser.check(fields)
-                    if row is not None:
-                        batch.append(row)
-                        continue
-                    bad_rows += 1
                     line = (
                         first_lines + index if isinstance(first_lines, int) else first_lines[index]
                     )
+                    if row is not None:
+                        if row[_CHARGE] is None:
+                            pending.append((line, row, None if refusing else fields))
+                        else:
+                            batch.append(row)
+                        continue
+                    bad_rows += 1
                     if not refusing:
                         bad.append((line, "; ".join(problems), fields))
                     elif bad_rows <= cap:
                         bad.append((line, "; ".join(problems), None))
-        if len(batch) >= batch_rows:
+        if len(batch) + len(pending) >= batch_rows:
             rows = [] if refusing and bad_rows else batch
             touched = touched_hours(rows, parser.sqlite) if hours else None
-            yield ParsedBatch(rows, bad, rows_read, bad_rows, bytes_read, False, touched)
-            batch, bad = [], []
+            yield ParsedBatch(
+                rows, bad, rows_read, bad_rows, bytes_read, False, touched, pending, parser.rated
+            )
+            batch, bad, pending = [], [], []
     rows = [] if refusing and bad_rows else batch
     touched = touched_hours(rows, parser.sqlite) if hours else None
-    yield ParsedBatch(rows, bad, rows_read, bad_rows, bytes_read, True, touched)
+    yield ParsedBatch(
+        rows, bad, rows_read, bad_rows, bytes_read, True, touched, pending, parser.rated
+    )
 
 
 def touched_hours(rows: Sequence[tuple[Any, ...]], sqlite: bool) -> set[tuple[int, Any]]:
@@ -813,7 +926,7 @@ def _parse_job(job: dict[str, Any]) -> Iterator[ParsedBatch]:
         cells = source.header()
         if cells is None or check_header(cells) != job["header"]:
             raise CdrImportError(f"{job['name']} changed while it was read; nothing was imported")
-        parser = _RowParser(job["header"], job["customers"], job["sqlite"])
+        parser = _RowParser(job["header"], job["customers"], job["sqlite"], job.get("rater"))
         yield from parsed_batches(
             source,
             parser,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import operator
 import os
 import queue
 import signal
@@ -38,6 +39,7 @@ from sqlalchemy import select
 
 import carriertui
 from carriertui.store import audit
+from carriertui.store.cdr_rating import CdrRater, load_rater
 from carriertui.store.cdrs import child as cdr_parse
 from carriertui.store.cdrs.child import (
     _INSERT_COLUMNS,
@@ -47,6 +49,7 @@ from carriertui.store.cdrs.child import (
     _sqlite_time,
     encode_message,
     parsed_batches,
+    rates_every_row,
     read_message,
     touched_hours,
 )
@@ -80,6 +83,7 @@ TABLE = "cdr"
 # Moved to cdr_parse (which the parsing child process imports without SQLAlchemy); other
 # modules and tests import them from here.
 CSV_COLUMNS = cdr_parse.CSV_COLUMNS
+RATED_COLUMNS = cdr_parse.RATED_COLUMNS
 REJECT_COLUMNS = cdr_parse.REJECT_COLUMNS
 MAX_CALL_ID = cdr_parse.MAX_CALL_ID
 MAX_NUMBER = cdr_parse.MAX_NUMBER
@@ -233,11 +237,13 @@ def _audit_import(
         key=report.file_name,
         message=(
             f"Imported {report.imported} CDRs from {source} {report.file_name} "
-            f"({report.duplicates} already present, {report.bad_rows} bad rows skipped)"
+            f"({report.duplicates} already present, {report.bad_rows} bad rows skipped"
+            + (f", {report.rated} rated with the rate cards)" if report.rated else ")")
         ),
         after={
             "file": report.file_name,
             "rows": report.rows,
+            "rated": report.rated,
             "imported": report.imported,
             "duplicates": report.duplicates,
             "bad_rows": report.bad_rows,
@@ -269,8 +275,16 @@ def import_cdr_file(
     rejects_path: Path | None = None,
     on_progress: ProgressCallback | None = None,
     error_cap: int = DEFAULT_ERROR_CAP,
+    tech_prefix: str = "",
 ) -> ImportReport:
     """Import the CDRs of CSV file ``path`` (the header names the columns, in any order).
+
+    A row without money (no ``charge`` and ``cost`` columns, or both empty on the row) is rated
+    with its customer's cards (store/cdrs/pricing.py): billed_duration and charge from the
+    customer card, cost from the provider card, in force at the call's start; ``tech_prefix``
+    is taken off dialled numbers that start with it. A row that cannot be rated (no card, no
+    rate for the number) is a bad row like any other, its reason naming the number. A row
+    with money keeps it.
 
     Default: a file with any bad row is refused whole (CdrImportError listing the first
     ``error_cap`` bad lines and reasons; nothing imported). ``skip_bad``: the good rows are
@@ -320,6 +334,14 @@ def import_cdr_file(
         with _collector_paused(), db.write() as session:
             customers = _customer_codes(session)
             sqlite = db.backend == "sqlite"
+            # A file without money is rated by the parser (in the child too); one with the
+            # money columns but a row without has that row rated here (_PendingRater).
+            rater = (
+                load_rater(session, actor, tech_prefix=tech_prefix)
+                if rates_every_row(header)
+                else None
+            )
+            pending = _PendingRater(session, actor, tech_prefix, rater)
             if child is not None:
                 child.send_job(
                     header=header,
@@ -331,12 +353,13 @@ def import_cdr_file(
                     hours=True,  # work the child does instead of this process
                     chunk_bytes=cdr_parse._CHUNK_BYTES,
                     group_rows=group_rows,
+                    rater=rater,
                 )
                 batches = child.batches()
             else:
                 batches = parsed_batches(
                     source,
-                    _RowParser(header, customers, sqlite),
+                    _RowParser(header, customers, sqlite, rater),
                     refusing=not skip_bad,
                     cap=error_cap,
                     batch_rows=BATCH_ROWS,
@@ -345,7 +368,17 @@ def import_cdr_file(
             try:
                 writer.start()
                 try:
-                    _import_rows(batches, writer, report, rejects, size, on_progress, cap=error_cap)
+                    _import_rows(
+                        batches,
+                        writer,
+                        report,
+                        rejects,
+                        size,
+                        on_progress,
+                        cap=error_cap,
+                        pending=pending,
+                        refusing=not skip_bad,
+                    )
                 finally:
                     writer.stop()
                 if report.bad_rows and not skip_bad:
@@ -365,6 +398,37 @@ def import_cdr_file(
     return report
 
 
+class _PendingRater:
+    """Rates the rows a parser handed over unrated (ParsedBatch.pending), with the cards read
+    in the import's transaction when the first such row comes."""
+
+    def __init__(self, session: Any, actor: Actor, tech_prefix: str, rater: Any) -> None:
+        self.session = session
+        self.actor = actor
+        self.tech_prefix = tech_prefix
+        self._rater = None if rater is None else CdrRater.of(rater)
+        self.rated = 0
+
+    def rate(
+        self, pending: Iterable[tuple[int, tuple[Any, ...], list[str] | None]]
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[int, str, list[str] | None]]]:
+        """The rated rows, and (line, reason, fields) of those that cannot be rated."""
+        if self._rater is None:
+            self._rater = CdrRater.of(
+                load_rater(self.session, self.actor, tech_prefix=self.tech_prefix)
+            )
+        rows: list[tuple[Any, ...]] = []
+        bad: list[tuple[int, str, list[str] | None]] = []
+        for line, row, fields in pending:
+            result = self._rater.rate_row(row)
+            if isinstance(result, str):
+                bad.append((line, f"rating: {result}", fields))
+            else:
+                rows.append(result)
+        self.rated += len(rows)
+        return rows, bad
+
+
 def _import_rows(
     batches: Iterable[ParsedBatch],
     writer: _BulkWriter,
@@ -374,21 +438,39 @@ def _import_rows(
     on_progress: ProgressCallback | None,
     *,
     cap: int,
+    pending: _PendingRater | None = None,
+    refusing: bool = True,
 ) -> None:
+    pending_bad = 0  # rows of ParsedBatch.pending that could not be rated
     for batch in batches:
-        for line, reason, fields in batch.bad:
+        bad = batch.bad
+        rated: list[tuple[Any, ...]] = []
+        if batch.pending and pending is not None:
+            rated, unrated = pending.rate(batch.pending)
+            if unrated:
+                pending_bad += len(unrated)
+                bad = sorted([*bad, *unrated], key=_LINE)
+        for line, reason, fields in bad:
             if len(report.errors) < cap:
                 report.errors.append(BadRow(line, reason))
             if rejects is not None and fields is not None:
                 rejects.add(line, reason, fields)
-        # A refused file's batches hold no rows once a bad one is read (it will roll back).
-        writer.write(batch.rows, batch.hours)
         report.rows = batch.rows_read
-        report.bad_rows = batch.bad_rows
+        report.bad_rows = batch.bad_rows + pending_bad
+        report.rated = batch.rows_rated + (pending.rated if pending is not None else 0)
+        # A refused file's batches hold no rows once a bad one is read (it will roll back).
+        if not (refusing and report.bad_rows):
+            writer.write(batch.rows, batch.hours)
+            writer.write(rated)
         if on_progress is not None and not batch.last:
             on_progress(batch.rows_read, batch.bytes_read, size)
+    report.errors.sort(key=_ERROR_LINE)
     if on_progress is not None:
         on_progress(report.rows, size, size)
+
+
+_LINE = operator.itemgetter(0)
+_ERROR_LINE = operator.attrgetter("line")
 
 
 # -- the parsing process ------------------------------------------------------------------------

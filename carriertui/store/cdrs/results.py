@@ -31,6 +31,7 @@ class ImportReport:
     imported: int = 0  # CDRs added
     duplicates: int = 0  # good rows whose call_id was there already
     bad_rows: int = 0  # skipped (only with skip_bad; otherwise the import raises)
+    rated: int = 0  # rows that came without money, rated with the rate cards
     errors: list[BadRow] = field(default_factory=list)  # the first bad rows, up to the cap
     rejects_path: Path | None = None
     hours_touched: int = 0
@@ -45,6 +46,8 @@ class ImportReport:
             f"{self.imported} CDRs imported from {self.file_name}, "
             f"{self.duplicates} already present, {self.bad_rows} bad rows skipped"
         )
+        if self.rated:
+            text += f", {self.rated} rated with the rate cards"
         return text + f" ({self.rows} rows in {self.elapsed_s:.2f} s)"
 
 
