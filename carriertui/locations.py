@@ -189,6 +189,10 @@ SETTINGS: dict[str, frozenset[str] | None] = {
     "audit": frozenset({"key_file"}),  # configured_audit_key_path()
     "web": frozenset({"trusted_proxies"}),  # trusted_proxies()
     "display": frozenset({"charset"}),  # display_charset()
+    # cli/feeds.py feed_settings(): how switch CDR files are read (cdr import, watch, ingest)
+    "feeds": frozenset(
+        {"format", "tz", "utc", "ambiguous", "template", "freeswitch_config", "direction"}
+    ),
 }
 
 

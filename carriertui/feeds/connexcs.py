@@ -9,7 +9,8 @@ places half-up.
   a portal download is one customer's and has none: ``--customer CODE`` names it.
 - charge: ``customer_charge`` / ``Charge``, billed_duration: ``customer_duration`` /
   ``Billed Duration``; cost: ``provider_charge`` / ``provider_cost`` / ``Cost`` when the file has
-  one (the references name no provider-cost column; empty: rated from the provider card).
+  one (the references name no provider-cost column). Without a cost the row is rated from
+  the customer's and the provider's cards (the native import takes charge and cost as a pair).
 """
 
 from __future__ import annotations
@@ -139,7 +140,12 @@ def _row(fields: list[str], at: dict[str, int], options: FeedOptions) -> tuple[s
     charge = money(get(fields, at, "charge"), "charge")
     billed_text = get(fields, at, "billed")
     billed = whole_seconds(billed_text, "billed duration") if billed_text.strip() else ""
-    if charge and not billed:
+    cost = money(get(fields, at, "cost"), "cost")
+    if not (charge and cost):
+        # The native import takes money as a pair: without the provider's cost the row is rated
+        # from both cards (the customer's and the provider's), its charge included.
+        charge = cost = billed = ""
+    elif not billed:
         billed = talk
     ip = get(fields, at, "source_ip").strip()
     if ip.count(":") == 1 and "." in ip:
@@ -152,12 +158,12 @@ def _row(fields: list[str], at: dict[str, int], options: FeedOptions) -> tuple[s
         get(fields, at, "dest_number").strip(),
         clean(get(fields, at, "dest_name"), 100),
         talk,
-        billed if charge else "",
+        billed,
         sip_status(get(fields, at, "sip_code")),
         clean(get(fields, at, "release_reason"), 64),
         whole_number(get(fields, at, "pdd"), "pdd"),
         charge,
-        money(get(fields, at, "cost"), "cost"),
+        cost,
         direction_of(get(fields, at, "direction"), options.direction),
         ip,
     )

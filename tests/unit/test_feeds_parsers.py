@@ -122,8 +122,13 @@ def test_connexcs_display_names_need_the_customer() -> None:
     items, _ = read("connexcs_display.csv", "connexcs", customer="ACME")
     got = rows(items)
     assert got["cxd-1"]["customer"] == "ACME"
-    assert (got["cxd-1"]["duration"], got["cxd-1"]["billed_duration"]) == ("31", "36")
-    assert got["cxd-1"]["cost"] == ""  # no provider column: rated from the provider card
+    assert got["cxd-1"]["duration"] == "31"
+    # no provider cost column: the row is rated from the cards, charge included
+    assert (got["cxd-1"]["billed_duration"], got["cxd-1"]["charge"], got["cxd-1"]["cost"]) == (
+        "",
+        "",
+        "",
+    )
     assert got["cxd-2"]["sip_code"] == "503"
     assert got["cxd-2"]["release_reason"] == "Congestion"
 
