@@ -11,6 +11,8 @@ reject), and the native importer's line numbers are translated back.
 from __future__ import annotations
 
 import csv
+import os
+import shutil
 import tempfile
 from array import array
 from collections.abc import Callable
@@ -38,6 +40,7 @@ from carriertui.store.db.tables import Customer
 from carriertui.store.enums import Role
 
 WRITE_BATCH = 5000
+_TEMP_PREFIX = "carriertui-feed-"
 _SEPARATORS = len(NATIVE_COLUMNS) - 1
 
 
@@ -168,7 +171,8 @@ def import_feed(
         return FeedReport(fmt, why, report)
     if options.customers is None:
         options.customers = account_codes(db)
-    with tempfile.TemporaryDirectory(prefix="carriertui-feed-") as folder:
+    _remove_orphans()
+    with tempfile.TemporaryDirectory(prefix=f"{_TEMP_PREFIX}{os.getpid()}-") as folder:
         native = _NativeFile(Path(folder) / path.name)
         bad: list[tuple[int, str, str]] = []  # (line, reason, source) of the records refused here
         try:
@@ -221,6 +225,25 @@ def import_feed(
             _write_rejects(target, bad, native, native_rejects)
             report.rejects_path = target
     return FeedReport(fmt, why, report, options.tally)
+
+
+def _remove_orphans() -> None:
+    """The temporary folders of imports whose process was killed (kill -9 skips the cleanup)."""
+    base = Path(tempfile.gettempdir())
+    try:
+        folders = [p for p in base.iterdir() if p.name.startswith(_TEMP_PREFIX)]
+    except OSError:
+        return
+    for folder in folders:
+        pid = folder.name.removeprefix(_TEMP_PREFIX).split("-")[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue  # alive (another user's): not ours to remove
 
 
 def _mapped(native: _NativeFile, item: BadRow) -> BadRow:
