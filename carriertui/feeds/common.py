@@ -86,6 +86,7 @@ class FeedOptions:
     direction: str = "outbound"  # what the calls are, when the file does not say
     customer: str | None = None  # every row's account code (a one-customer ConnexCS download)
     customers: frozenset[str] | None = None  # known account codes; None: do not check here
+    money: bool = False  # set by a reader whose file carries charge and cost (ConnexCS)
     tally: Tally = field(default_factory=Tally)
 
     def clock(self, what: str) -> LocalClock:

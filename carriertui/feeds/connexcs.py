@@ -117,6 +117,7 @@ def convert(handle: TextIO, options: FeedOptions) -> Iterator[Converted]:
             "line 1: no customer_id column (a portal download is one customer's): "
             "give --customer CODE"
         )
+    options.money = "charge" in at and "cost" in at
     width = len(header)
     for line, fields in csv_records(handle, delimiter=delimiter):
         line += 1  # the header was line 1

@@ -11,6 +11,7 @@ reject), and the native importer's line numbers are translated back.
 from __future__ import annotations
 
 import csv
+import operator
 import os
 import shutil
 import tempfile
@@ -41,7 +42,9 @@ from carriertui.store.enums import Role
 
 WRITE_BATCH = 5000
 _TEMP_PREFIX = "carriertui-feed-"
-_SEPARATORS = len(NATIVE_COLUMNS) - 1
+_MONEY = ("billed_duration", "charge", "cost")
+UNRATED_COLUMNS = tuple(name for name in NATIVE_COLUMNS if name not in _MONEY)
+_UNRATED = operator.itemgetter(*(NATIVE_COLUMNS.index(name) for name in UNRATED_COLUMNS))
 
 
 @dataclass
@@ -72,13 +75,17 @@ def account_codes(db: Database) -> frozenset[str]:
 
 
 class _NativeFile:
-    """The native CSV being written, with the source (line, file) of each of its rows."""
+    """The native CSV being written, with the source (line, file) of each of its rows.
 
-    def __init__(self, path: Path) -> None:
+    Without money (every format but a ConnexCS file with charge and cost) the money columns
+    are left out of the header, so that the native parser rates the rows as it reads them."""
+
+    def __init__(self, path: Path, options: FeedOptions) -> None:
         self.path = path
+        self.options = options
         self.handle = path.open("w", encoding="utf-8", newline="")
         self.writer = csv.writer(self.handle, lineterminator="\n")
-        self.writer.writerow(NATIVE_COLUMNS)
+        self.columns: tuple[str, ...] | None = None  # decided at the first write
         self.lines = array("q")
         self.sources: list[str] | None = None  # per row, when a directory is read
         self.batch: list[tuple[str, ...]] = []
@@ -97,12 +104,18 @@ class _NativeFile:
 
     def flush(self) -> None:
         rows = self.batch
+        if self.columns is None:
+            self.columns = NATIVE_COLUMNS if self.options.money else UNRATED_COLUMNS
+            self.writer.writerow(self.columns)
         if not rows:
             return
+        if self.columns is UNRATED_COLUMNS:
+            rows = list(map(_UNRATED, rows))
+        separators = len(self.columns) - 1
         joined = "\n".join(map(",".join, rows))
         if (
             '"' not in joined
-            and joined.count(",") == _SEPARATORS * len(rows)
+            and joined.count(",") == separators * len(rows)
             and joined.count("\n") == len(rows) - 1
         ):
             self.handle.write(joined + "\n")  # plain fields: no quoting needed
@@ -173,7 +186,7 @@ def import_feed(
         options.customers = account_codes(db)
     _remove_orphans()
     with tempfile.TemporaryDirectory(prefix=f"{_TEMP_PREFIX}{os.getpid()}-") as folder:
-        native = _NativeFile(Path(folder) / path.name)
+        native = _NativeFile(Path(folder) / path.name, options)
         bad: list[tuple[int, str, str]] = []  # (line, reason, source) of the records refused here
         try:
             try:
@@ -262,10 +275,12 @@ def _write_rejects(
     if native_rejects.exists():
         with native_rejects.open(encoding="utf-8", newline="") as handle:
             reader = csv.reader(handle)
-            next(reader, None)
+            header = next(reader, [])[2:]
             for fields in reader:
                 line, source = native.source_of(int(fields[0]))
-                entries.append((line, fields[1], source, fields[2:]))
+                values = dict(zip(header, fields[2:], strict=False))
+                row = [values.get(name, "") for name in NATIVE_COLUMNS]
+                entries.append((line, fields[1], source, row))
     entries.sort(key=lambda entry: (entry[2], entry[0]))
     try:
         rejects = _Rejects(target, ["reject_file", *NATIVE_COLUMNS])
