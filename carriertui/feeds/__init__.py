@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from carriertui.feeds import acc, asterisk, connexcs, freeswitch_csv, freeswitch_json
-from carriertui.feeds.common import Converted, FeedError, FeedOptions
+from carriertui.feeds.common import Block, Converted, FeedError, FeedOptions
 
 NATIVE = "native"
 AUTO = "auto"
@@ -27,10 +27,10 @@ FORMATS = (
     acc.NAME,
 )
 
-__all__ = ["AUTO", "FORMATS", "NATIVE", "Converted", "FeedError", "FeedOptions", "convert"]
+__all__ = ["AUTO", "FORMATS", "NATIVE", "Block", "Converted", "FeedError", "FeedOptions", "convert"]
 
 
-def convert(path: Path, fmt: str, options: FeedOptions) -> Iterator[Converted]:
+def convert(path: Path, fmt: str, options: FeedOptions) -> Iterator[Converted | Block]:
     """The records of switch file (or, for JSON, directory) ``path`` in format ``fmt``."""
     if fmt == freeswitch_json.NAME:
         files = freeswitch_json.files_of(path)

@@ -21,16 +21,23 @@ from typing import TextIO
 
 from carriertui.feeds.common import (
     BadRecord,
+    Block,
     Converted,
     EpochClock,
     FeedError,
     FeedOptions,
     LocalClock,
+    accounts_column,
+    ceil_column,
     ceil_seconds,
     clean,
     csv_records,
+    digits_column,
     direction_of,
+    fast_groups,
+    plain_column,
     seconds_between,
+    sip_column,
     sip_status,
     whole_number,
     whole_seconds,
@@ -86,7 +93,7 @@ def columns(header: list[str]) -> dict[str, int]:
     return found
 
 
-def convert(handle: TextIO, options: FeedOptions) -> Iterator[Converted]:
+def convert(handle: TextIO, options: FeedOptions) -> Iterator[Converted | Block]:
     first_line = handle.readline()
     if not first_line.strip():
         raise FeedError("empty: expected a header row")
@@ -96,16 +103,95 @@ def convert(handle: TextIO, options: FeedOptions) -> Iterator[Converted]:
     clock = options.clock("acc DATETIME columns")
     epochs = EpochClock()
     width = len(header)
-    for line, fields in csv_records(handle, delimiter=delimiter):
-        line += 1
-        if len(fields) != width:
-            yield Converted(line, None, f"{len(fields)} fields, the header has {width}")
-            continue
-        values = {field: fields[index] for field, index in at.items()}
-        try:
-            yield Converted(line, _row(values, options, clock, epochs))
-        except BadRecord as bad:
-            yield Converted(line, None, str(bad))
+    for lines, records in fast_groups(handle, delimiter=delimiter, first_line=1):
+        if set(map(len, records)) == {width}:
+            rows = _fast(records, at, options, clock)
+            if rows is not None:
+                yield Block(lines, rows)
+                continue
+        for line, fields in zip(lines, records, strict=True):
+            if len(fields) != width:
+                yield Converted(line, None, f"{len(fields)} fields, the header has {width}")
+                continue
+            values = {field: fields[index] for field, index in at.items()}
+            try:
+                yield Converted(line, _row(values, options, clock, epochs))
+            except BadRecord as bad:
+                yield Converted(line, None, str(bad))
+
+
+def _fast(
+    records: list[list[str]], at: dict[str, int], options: FeedOptions, clock: LocalClock
+) -> list[tuple[str, ...]] | None:
+    """The group's rows a column at a time (what _row gives), or None."""
+    columns = list(zip(*records, strict=True))
+    count = len(records)
+    empty = ("",) * count
+
+    def column(field: str) -> tuple[str, ...]:
+        index = at.get(field)
+        return columns[index] if index is not None else empty
+
+    call_ids, numbers = column("call_id"), column("dest_number")
+    if not plain_column(call_ids, 128, required=True):
+        return None
+    if not plain_column(numbers, 64, required=True):
+        return None
+    for field, limit in (("source_cli", 64), ("reason", 64), ("source_ip", 64)):
+        if not plain_column(column(field), limit):
+            return None
+    starts = clock.utc_column(column("start"))
+    if starts is None:
+        return None
+    if "ms_duration" in at:
+        millis = column("ms_duration")
+        talk = [str(-(-int(v) // 1000)) for v in millis] if digits_column(millis) else None
+    elif "duration" in at:
+        talk = ceil_column(column("duration"))
+    else:
+        talk = None
+    customers = accounts_column(column("customer"), options)
+    if talk is None or customers is None:
+        return None
+    if "sip_code" in at:
+        sips = column("sip_code")
+        if not sip_column(sips):
+            return None
+    elif "0" in talk:
+        return None
+    else:
+        sips = ("200",) * count
+    talk = [t if s < "300" else "0" for t, s in zip(talk, sips, strict=True)]
+    setup = column("setuptime")
+    if "setuptime" in at:
+        if not digits_column(setup):
+            return None
+        pdd = [str(int(v) * 1000) for v in setup]
+    else:
+        pdd = ["0"] * count
+    directions = column("direction")
+    if not set(directions) <= {"inbound", "outbound", ""}:
+        return None
+    return list(
+        zip(
+            call_ids,
+            customers,
+            starts,
+            column("source_cli"),
+            numbers,
+            empty,
+            talk,
+            empty,
+            sips,
+            column("reason"),
+            pdd,
+            empty,
+            empty,
+            [d or options.direction for d in directions],
+            column("source_ip"),
+            strict=True,
+        )
+    )
 
 
 def _time(text: str, clock: LocalClock, epochs: EpochClock) -> str:

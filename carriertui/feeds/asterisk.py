@@ -21,15 +21,21 @@ import hashlib
 import re
 from collections import OrderedDict
 from collections.abc import Iterator
+from itertools import repeat
 from typing import TextIO
 
 from carriertui.feeds.common import (
     BadRecord,
+    Block,
     Converted,
     FeedError,
     FeedOptions,
+    LocalClock,
+    accounts_column,
     clean,
-    csv_records,
+    csv_groups,
+    digits_column,
+    plain_column,
     whole_seconds,
 )
 
@@ -97,7 +103,7 @@ def looks_like(records: list[list[str]]) -> bool:
     )
 
 
-def convert(handle: TextIO, options: FeedOptions) -> Iterator[Converted]:
+def convert(handle: TextIO, options: FeedOptions) -> Iterator[Converted | Block]:
     clock = options.clock("Asterisk's start/answer/end times (unless usegmtime=yes)")
     pending: OrderedDict[str, tuple[int, dict[str, str], str, int]] = OrderedDict()
 
@@ -107,35 +113,125 @@ def convert(handle: TextIO, options: FeedOptions) -> Iterator[Converted]:
         except BadRecord as bad:
             return Converted(line, None, str(bad))
 
-    for line, fields in csv_records(handle):
-        names = layout(fields)
-        if names is None:
-            yield Converted(
-                line, None, f"{len(fields)} columns: Asterisk's Master.csv has 16 to 21"
-            )
-            continue
-        values = dict(zip(names, fields, strict=True))
-        linked = values.get("linkedid", "").strip()
-        if not linked:
-            yield emit(line, values, values["start"])
-            continue
-        known = pending.get(linked)
-        if known is None:
-            pending[linked] = (line, values, values["start"], 1)
+    def careful(lines: list[int], records: list[list[str]]) -> Iterator[Converted]:
+        for line, fields in zip(lines, records, strict=True):
+            names = layout(fields)
+            if names is None:
+                yield Converted(
+                    line, None, f"{len(fields)} columns: Asterisk's Master.csv has 16 to 21"
+                )
+                continue
+            values = dict(zip(names, fields, strict=True))
+            linked = values.get("linkedid", "").strip()
+            if not linked:
+                yield emit(line, values, values["start"])
+                continue
+            known = pending.get(linked)
+            if known is None:
+                pending[linked] = (line, values, values["start"], 1)
+            else:
+                first_line, best, start, rows = known
+                if _better(values, best):
+                    best = values
+                earliest = min(start, values["start"]) if values["start"].strip() else start
+                pending[linked] = (first_line, best, earliest, rows + 1)
+                pending.move_to_end(linked)
+            while len(pending) > FORK_WINDOW:
+                _key, (first_line, best, start, rows) = pending.popitem(last=False)
+                options.tally.merged += rows - 1
+                yield emit(first_line, best, start)
+
+    # A group converted whole waits for the next group: a fork of one of its calls there sends
+    # both through the careful path (which merges forks), in order.
+    held: tuple[list[int], list[list[str]], Block, set[str]] | None = None
+    for lines, records in csv_groups(handle):
+        block, ids = _fast(lines, records, options, clock, pending)
+        if held is not None:
+            held_lines, held_records, held_block, held_ids = held
+            held = None
+            if held_ids.isdisjoint(ids):
+                yield held_block
+            else:
+                yield from careful(held_lines, held_records)
+                block = None
+        if block is None:
+            yield from careful(lines, records)
+        elif ids:
+            held = (lines, records, block, ids)
         else:
-            first_line, best, start, rows = known
-            if _better(values, best):
-                best = values
-            earliest = min(start, values["start"]) if values["start"].strip() else start
-            pending[linked] = (first_line, best, earliest, rows + 1)
-            pending.move_to_end(linked)
-        while len(pending) > FORK_WINDOW:
-            _key, (first_line, best, start, rows) = pending.popitem(last=False)
-            options.tally.merged += rows - 1
-            yield emit(first_line, best, start)
+            yield block
+    if held is not None:
+        yield held[2]
     for first_line, best, start, rows in pending.values():
         options.tally.merged += rows - 1
         yield emit(first_line, best, start)
+
+
+_TITLES = {name: name.title() for name in DISPOSITION_SIP}
+
+
+def _fast(
+    lines: list[int],
+    records: list[list[str]],
+    options: FeedOptions,
+    clock: LocalClock,
+    pending: dict[str, object],
+) -> tuple[Block | None, set[str]]:
+    """The group's rows converted a column at a time, and its linkedids; (None, ids) when
+    anything needs the careful path: another layout, a fork, an unknown customer, a DST edge."""
+    widths = set(map(len, records))
+    if len(widths) != 1:
+        return None, set()
+    width = widths.pop()
+    if width not in (18, 19, 21):  # 16: derived ids; 17 and 20: the layout is per record
+        return None, set()
+    names = layout(records[0])
+    assert names is not None
+    columns = dict(zip(names, zip(*records, strict=True), strict=True))
+    linked = columns.get("linkedid")
+    ids = set(linked) if linked is not None else set()
+    if linked is not None and (len(ids) != len(records) or not ids.isdisjoint(pending)):
+        return None, ids
+    call_ids = linked if linked is not None else columns["uniqueid"]
+    if not all(call_ids) or not plain_column(call_ids, 128):
+        return None, ids
+    customers = accounts_column(columns["accountcode"], options)
+    sips = list(map(DISPOSITION_SIP.get, columns["disposition"]))
+    if customers is None or None in sips:
+        return None, ids
+    billsec, ringing = columns["billsec"], columns["duration"]
+    if not digits_column(billsec) or not digits_column(ringing):
+        return None, ids
+    if not plain_column(columns["src"], 64) or not plain_column(columns["dst"], 64):
+        return None, ids
+    starts = clock.utc_column(columns["start"])
+    if starts is None:
+        return None, ids
+    talk = [
+        b if d == "ANSWERED" else "0" for b, d in zip(billsec, columns["disposition"], strict=True)
+    ]
+    count = len(records)
+    rows = list(
+        zip(
+            call_ids,
+            customers,
+            starts,
+            columns["src"],
+            columns["dst"],
+            repeat("", count),
+            talk,
+            repeat("", count),
+            sips,
+            map(_TITLES.__getitem__, columns["disposition"]),
+            repeat("0", count),
+            repeat("", count),
+            repeat("", count),
+            repeat(options.direction, count),
+            repeat("", count),
+            strict=True,
+        )
+    )
+    return Block(lines, rows), ids  # type: ignore[arg-type]
 
 
 def _better(candidate: dict[str, str], best: dict[str, str]) -> bool:

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 # store.cdrs.child.CSV_COLUMNS (the base layer cannot import the store); a test checks they agree.
@@ -194,6 +194,47 @@ class LocalClock:
         if len(text) > 19 and not (text[19] == "." and text[20:].isdigit()):
             raise BadRecord(f"not a date and time (YYYY-MM-DD HH:MM:SS): {text!r}")
         return prefix, rest
+
+    def utc_column(self, texts: Sequence[str]) -> list[str] | None:
+        """The UTC texts of a column of "YYYY-MM-DD HH:MM:SS[.fff]" values (all of one length),
+        or None when any is unusual (another form, a DST gap or fold, a leap second, a bad
+        date): the careful path then says which and why."""
+        lengths = set(map(len, texts))
+        if len(lengths) != 1:
+            return None
+        width = lengths.pop()
+        if width != 19 and not 21 <= width <= 26:
+            return None
+        joined = "".join(texts)
+        count = len(texts)
+        seconds = joined[17::width]  # the tens of the seconds, one a value
+        if not joined.isascii() or not seconds.isdigit() or max(seconds) > "5":
+            return None
+        if joined[16::width] != ":" * count or not joined[18::width].isdigit():
+            return None
+        if width > 19:
+            if joined[19::width] != "." * count:
+                return None
+            if not all(text[20:].isdigit() for text in texts):
+                return None
+        cache = self._minutes
+        keys = [text[:16] for text in texts]
+        try:
+            prefixes = list(map(cache.__getitem__, keys))
+        except KeyError:
+            try:
+                for key, text in zip(keys, texts, strict=True):
+                    if key not in cache:
+                        self._minute(key, text)
+                prefixes = list(map(cache.__getitem__, keys))
+            except (BadRecord, KeyError):
+                return None  # a bad time, or the cache is full: the careful path
+        if set(map(type, prefixes)) != {str}:
+            return None  # a fold: the careful path resolves it
+        if width == 19:
+            return [p + t[16:] + "Z" for p, t in zip(prefixes, texts, strict=True)]
+        pad = "0" * (26 - width)
+        return [p + t[16:] + pad + "Z" for p, t in zip(prefixes, texts, strict=True)]
 
     def utc(self, text: str) -> str:
         """The UTC text, or BadRecord (a gap, a leap second, or a fold and the rule says so)."""
@@ -503,3 +544,185 @@ def csv_records(
                 yield start, fields
     except csv.Error as error:
         raise FeedError(f"line {line + 1}: {error}") from error
+
+
+# -- whole groups at a time ------------------------------------------------------------------------
+#
+# The readers check and convert a group of records a column at a time (C-level map/join/set
+# calls, not per value in Python), as the native parser does: the conversion must cost little
+# next to the import it feeds. A group with anything unusual goes record by record through the
+# reader's careful path instead, which gives the same rows and the reasons for bad ones.
+
+GROUP = 1000
+
+
+class Block(NamedTuple):
+    """Native rows of consecutive good records, converted together."""
+
+    lines: list[int]
+    rows: list[tuple[str, ...]]
+
+
+def csv_groups(
+    handle: object,
+    *,
+    delimiter: str = ",",
+    skip_initial_space: bool = False,
+    first_line: int = 0,
+    size: int = GROUP,
+) -> Iterator[tuple[list[int], list[list[str]]]]:
+    """csv_records in groups of ``size``: (lines where the records start, the records)."""
+    import csv
+
+    reader = csv.reader(
+        handle,  # type: ignore[arg-type]
+        delimiter=delimiter,
+        skipinitialspace=skip_initial_space,
+        strict=False,
+    )
+    from itertools import islice
+
+    line = 0  # lines read so far
+    try:
+        while True:
+            items = list(islice(reader, size))
+            if not items:
+                return
+            start = line
+            line = reader.line_num
+            if line - start == len(items):  # one line a record (blank lines are [] records)
+                lines = [start + 1 + first_line + i for i, fields in enumerate(items) if fields]
+            else:  # some record's fields hold line breaks: count them
+                lines = []
+                at = start
+                for fields in items:
+                    if fields:
+                        lines.append(at + 1 + first_line)
+                    text = "".join(fields)
+                    at += 1 + text.count("\n") + text.count("\r") - text.count("\r\n")
+            records = [fields for fields in items if fields]
+            if records:
+                yield lines, records
+    except csv.Error as error:
+        raise FeedError(f"line {reader.line_num + 1 + first_line}: {error}") from error
+
+
+def plain_column(texts: Sequence[str], limit: int, *, required: bool = False) -> bool:
+    """No value longer than ``limit``, none with a line break or surrounding spaces (and, if
+    ``required``, none empty)."""
+    joined = "".join(texts)
+    if "\n" in joined or "\r" in joined or max(map(len, texts)) > limit:
+        return False
+    if required and not all(texts):
+        return False
+    if " " not in joined and "\t" not in joined:
+        return True
+    return all(map(str.__eq__, texts, map(str.strip, texts)))
+
+
+_DECIMALS = re.compile(r"(?:\d+(?:\.\d*)?\n)*\d+(?:\.\d*)?")
+_ZERO_FRACTIONS = re.compile(r"\.0*(?=\n|$)")
+_AMOUNTS = re.compile(r"(?:\d+(?:\.\d{1,4})?\n)*\d+(?:\.\d{1,4})?")
+
+
+def ceil_column(texts: Sequence[str]) -> list[str] | None:
+    """whole_seconds of each value (decimals rounded up), or None for anything but plain
+    digits with an optional fraction."""
+    joined = "\n".join(texts)
+    if not joined.isascii() or _DECIMALS.fullmatch(joined) is None:
+        return None
+    if "." not in joined:
+        return joined.split("\n")
+    values = _ZERO_FRACTIONS.sub("", joined).split("\n")
+    return [v if "." not in v else str(int(v.partition(".")[0]) + 1) for v in values]
+
+
+def money_column(texts: Sequence[str]) -> list[str] | None:
+    """The amounts as they are when each is plain digits with at most 4 places, else None."""
+    joined = "\n".join(texts)
+    if not joined.isascii() or _AMOUNTS.fullmatch(joined) is None:
+        return None
+    return list(texts)
+
+
+def sip_column(texts: Sequence[str]) -> bool:
+    return digits_column(texts) and all(len(t) == 3 and "100" <= t <= "699" for t in texts)
+
+
+def fast_groups(
+    handle: Any,
+    *,
+    delimiter: str = ",",
+    all_quoted: bool = False,
+    first_line: int = 0,
+    size: int = GROUP,
+) -> Iterator[tuple[list[int], list[list[str]]]]:
+    """csv_groups, faster for the simple files most switches write: lines without quotes are
+    split on the delimiter; with ``all_quoted`` (FreeSWITCH templates), lines of quoted fields
+    with no quote inside are split on the quotes and commas. The first group that is neither
+    goes, with the rest of the file, through the csv module."""
+    from itertools import chain, islice
+
+    line = first_line
+    quoted_separator = f'"{delimiter}"'
+    while True:
+        chunk = list(islice(handle, size))
+        if not chunk:
+            return
+        text = "".join(chunk)
+        stripped = [item.rstrip("\r\n") for item in chunk]
+        records: list[list[str]] | None = None
+        if '"' not in text:
+            records = [item.split(delimiter) for item in stripped]
+        elif all_quoted and all(
+            item[:1] == '"' and item[-1:] == '"' and len(item) > 1 for item in stripped
+        ):
+            records = [
+                item[1:-1].replace(f'"{delimiter} "', quoted_separator).split(quoted_separator)
+                for item in stripped
+            ]
+            if text.count('"') != 2 * sum(map(len, records)):
+                records = None  # a quote inside a value: the csv module reads it
+        if records is None or "\r" in "".join(stripped):
+            yield from csv_groups(
+                chain(chunk, handle),
+                delimiter=delimiter,
+                skip_initial_space=all_quoted,
+                first_line=line,
+                size=size,
+            )
+            return
+        lines = [line + 1 + i for i, item in enumerate(stripped) if item]
+        line += len(chunk)
+        kept = [record for record, item in zip(records, stripped, strict=True) if item]
+        if kept:
+            yield lines, kept
+
+
+def digits_column(texts: Sequence[str]) -> bool:
+    """Every value a whole number (ASCII digits, not empty)."""
+    joined = "".join(texts)
+    return joined.isascii() and joined.isdigit() and all(texts)
+
+
+def accounts_column(texts: Sequence[str], options: FeedOptions) -> list[str] | None:
+    """The account codes when every one is a known customer's, as written; else None."""
+    if options.customer is not None:
+        return [options.customer] * len(texts)
+    codes = set(texts)
+    if "" in codes or any(code != code.strip() for code in codes):
+        return None
+    if options.customers is not None and not codes <= options.customers:
+        return None
+    return list(texts)
+
+
+def flattened(items: Iterator[Converted | Block]) -> Iterator[Converted]:
+    """Every record as a Converted, the blocks' rows one by one (for callers that want rows)."""
+    for item in items:
+        if isinstance(item, Block):
+            yield from (
+                Converted(line, row) for line, row in zip(item.lines, item.rows, strict=True)
+            )
+        else:
+            yield item

@@ -13,13 +13,21 @@ the native row: shared by the CSV and the JSON reader.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from itertools import repeat
+
 from carriertui.feeds.common import (
+    Q850_SIP,
     BadRecord,
     EpochClock,
     FeedOptions,
     LocalClock,
+    accounts_column,
     clean,
+    digits_column,
     first,
+    plain_column,
+    sip_column,
     sip_from_q850,
     sip_status,
     whole_number,
@@ -99,3 +107,118 @@ class ChannelRows:
             self.options.direction,
             first(values, "network_addr", "sip_network_ip").strip(),
         )
+
+    # -- a group at a time (see common.Block) -----------------------------------------------
+
+    def epoch_column(self, texts: Sequence[str]) -> list[str] | None:
+        if not digits_column(texts):
+            return None
+        cache = self.epochs._minutes
+        result = []
+        for text in texts:
+            value = int(text)
+            if value <= 0:
+                return None
+            minute, second = divmod(value, 60)
+            prefix = cache.get(minute)
+            if prefix is None:
+                prefix = self.epochs.utc(str(minute * 60))[:16]
+            result.append(f"{prefix}:{second:02d}Z")
+        return result
+
+    def rows_of_columns(self, columns: dict[str, Sequence[str]]) -> list[tuple[str, ...]] | None:
+        """The native rows of a group's columns (variable -> values), or None when any record
+        needs the careful path (``row``): a B-leg, a DST edge, a missing value, ..."""
+        get = columns.get
+        uuids = get("uuid")
+        if uuids is None or not plain_column(uuids, 128, required=True):
+            return None
+        count = len(uuids)
+        direction = get("direction")
+        if direction is not None and "outbound" in direction:
+            return None
+        epochs = get("start_epoch")
+        if epochs is not None and digits_column(epochs):
+            starts = self.epoch_column(epochs)
+        elif epochs is None and get("start_uepoch") is None and get("start_stamp") is not None:
+            starts = self.clock().utc_column(columns["start_stamp"])
+        else:
+            starts = None
+        talk = get("billsec")
+        if starts is None or talk is None or not digits_column(talk):
+            return None
+        causes = get("hangup_cause")
+        status = get("sip_term_status")
+        if status is not None:
+            if not sip_column(status):
+                return None
+            sips = list(status)
+        elif causes is not None and get("proto_specific_hangup_cause") is None:
+            if not all(causes) or not all(map(str.isupper, causes)):
+                return None
+            sips = [
+                "200"
+                if t != "0"
+                else "487"
+                if c == "NORMAL_CLEARING"
+                else str(Q850_SIP.get(c, 500))
+                for t, c in zip(talk, causes, strict=True)
+            ]
+        else:
+            return None
+        reasons = causes if causes is not None else repeat("", count)
+        if causes is not None and not plain_column(causes, 64):
+            return None
+        pdd = _column(columns, "progress_mediamsec", "progressmsec", "0")
+        if pdd is None or (not isinstance(pdd, repeat) and not digits_column(pdd)):
+            return None
+        clis = _column(columns, "caller_id_number", "ani", "")
+        ips = _column(columns, "network_addr", "sip_network_ip", "")
+        numbers = get("destination_number")
+        accounts = get("accountcode")
+        if clis is None or ips is None or numbers is None or accounts is None:
+            return None
+        if not isinstance(clis, repeat) and not plain_column(clis, 64):
+            return None
+        if not isinstance(ips, repeat) and not plain_column(ips, 64):
+            return None
+        if not plain_column(numbers, 64, required=True):
+            return None
+        customers = accounts_column(accounts, self.options)
+        if customers is None:
+            return None
+        return list(
+            zip(
+                uuids,
+                customers,
+                starts,
+                clis,
+                numbers,
+                repeat("", count),
+                (str(int(t)) for t in talk),
+                repeat("", count),
+                sips,
+                reasons,
+                pdd,
+                repeat("", count),
+                repeat("", count),
+                repeat(self.options.direction, count),
+                ips,
+                strict=False,  # the repeat()s are endless
+            )
+        )
+
+
+def _column(
+    columns: dict[str, Sequence[str]], name: str, fallback: str, default: str
+) -> Sequence[str] | repeat[str] | None:
+    """What ``first(values, name, fallback)`` gives each record, as a column: ``name``'s
+    values, ``fallback``'s when the template has no ``name``, ``default`` repeated when it has
+    neither; None when the records would differ (some ``name`` empty, ``fallback`` there)."""
+    values = columns.get(name)
+    other = columns.get(fallback)
+    if values is not None:
+        return values if all(values) or other is None else None
+    if other is not None:
+        return other
+    return repeat(default)

@@ -14,7 +14,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-from carriertui.feeds.common import BadRecord, Converted, FeedError, FeedOptions, csv_records
+from carriertui.feeds.common import (
+    BadRecord,
+    Block,
+    Converted,
+    FeedError,
+    FeedOptions,
+    fast_groups,
+)
 from carriertui.feeds.freeswitch import ChannelRows
 
 NAME = "freeswitch-csv"
@@ -146,23 +153,31 @@ def _fits(template: tuple[str, ...], fields: list[str]) -> bool:
     )
 
 
-def convert(handle: TextIO, options: FeedOptions) -> Iterator[Converted]:
+def convert(handle: TextIO, options: FeedOptions) -> Iterator[Converted | Block]:
     template = options.template or EXAMPLE
     width = len(template)
     has_epoch = "start_epoch" in template or "start_uepoch" in template
     rows = ChannelRows(options, has_epoch)
     if not has_epoch:
         rows.clock()  # no zone, no import: said before the first row
-    for line, fields in csv_records(handle, skip_initial_space=True):
-        if len(fields) != width:
-            yield Converted(line, None, f"{len(fields)} columns, the template has {width}")
-            continue
-        values = dict(zip(template, fields, strict=True))
-        values.pop("", None)
-        if rows.is_b_leg(values):
-            options.tally.b_legs += 1
-            continue
-        try:
-            yield Converted(line, rows.row(values))
-        except BadRecord as bad:
-            yield Converted(line, None, str(bad))
+    for lines, records in fast_groups(handle, all_quoted=True):
+        if set(map(len, records)) == {width}:
+            columns = dict(zip(template, zip(*records, strict=True), strict=True))
+            columns.pop("", None)
+            rows_of_group = rows.rows_of_columns(columns)
+            if rows_of_group is not None:
+                yield Block(lines, rows_of_group)
+                continue
+        for line, fields in zip(lines, records, strict=True):
+            if len(fields) != width:
+                yield Converted(line, None, f"{len(fields)} columns, the template has {width}")
+                continue
+            values = dict(zip(template, fields, strict=True))
+            values.pop("", None)
+            if rows.is_b_leg(values):
+                options.tally.b_legs += 1
+                continue
+            try:
+                yield Converted(line, rows.row(values))
+            except BadRecord as bad:
+                yield Converted(line, None, str(bad))

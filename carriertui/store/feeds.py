@@ -16,14 +16,21 @@ import os
 import shutil
 import tempfile
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import select
 
 from carriertui import feeds
-from carriertui.feeds.common import NATIVE_COLUMNS, Converted, FeedError, FeedOptions, Tally
+from carriertui.feeds.common import (
+    NATIVE_COLUMNS,
+    Block,
+    Converted,
+    FeedError,
+    FeedOptions,
+    Tally,
+)
 from carriertui.feeds.detect import detect
 from carriertui.store.cdrs import importer
 from carriertui.store.cdrs.importer import CdrImportError
@@ -101,6 +108,14 @@ class _NativeFile:
             self.sources.append("")
         if len(self.batch) >= WRITE_BATCH:
             self.flush()
+
+    def add_block(self, block: Block) -> None:
+        self.flush()
+        self.lines.extend(block.lines)
+        if self.sources is not None:
+            self.sources.extend([""] * len(block.rows))
+        self.batch = block.rows
+        self.flush()
 
     def flush(self) -> None:
         rows = self.batch
@@ -190,7 +205,11 @@ def import_feed(
         bad: list[tuple[int, str, str]] = []  # (line, reason, source) of the records refused here
         try:
             try:
-                for item in feeds.convert(path, fmt, options):
+                for item in _items(feeds.convert(path, fmt, options)):
+                    if isinstance(item, Block):
+                        if skip_bad or not bad:
+                            native.add_block(item)
+                        continue
                     row = item.row
                     if row is not None and any("\n" in v or "\r" in v for v in row):
                         item = item._replace(row=None, reason="a field holds a line break")
@@ -238,6 +257,19 @@ def import_feed(
             _write_rejects(target, bad, native, native_rejects)
             report.rejects_path = target
     return FeedReport(fmt, why, report, options.tally)
+
+
+def _items(items: Iterator[Converted | Block]) -> Iterator[Converted | Block]:
+    """The reader's items, a block with a line break in a field split into its rows (each then
+    a reject: a native row is one line)."""
+    for item in items:
+        if isinstance(item, Block):
+            text = "".join(map("".join, item.rows))
+            if "\n" in text or "\r" in text:
+                rows = zip(item.lines, item.rows, strict=True)
+                yield from (Converted(line, row) for line, row in rows)
+                continue
+        yield item
 
 
 def _remove_orphans() -> None:

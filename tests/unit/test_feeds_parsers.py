@@ -12,9 +12,11 @@ from carriertui import feeds
 from carriertui.feeds import asterisk, freeswitch_csv
 from carriertui.feeds.common import (
     NATIVE_COLUMNS,
+    Block,
     FeedError,
     FeedOptions,
     LocalClock,
+    flattened,
     zone_named,
 )
 from carriertui.feeds.detect import detect
@@ -35,7 +37,7 @@ def read(name: str, fmt: str | None = None, **overrides) -> tuple[list, FeedOpti
     opts = options(**overrides)
     if fmt is None:
         fmt, _why = detect(FIXTURES / name, opts)
-    return list(feeds.convert(FIXTURES / name, fmt, opts)), opts
+    return list(flattened(feeds.convert(FIXTURES / name, fmt, opts))), opts
 
 
 def rows(items) -> dict[str, dict[str, str]]:
@@ -245,7 +247,7 @@ def test_freeswitch_json_directory_decodes_values_and_keeps_the_a_leg() -> None:
 def test_freeswitch_json_bad_documents_are_rejects(tmp_path: Path) -> None:
     (tmp_path / "x.cdr.json").write_text("{not json", encoding="utf-8")
     (tmp_path / "y.cdr.json").write_text('{"variables": {"accountcode": "ACME"}}', encoding="utf-8")
-    items = list(feeds.convert(tmp_path, "freeswitch-json", options()))
+    items = list(flattened(feeds.convert(tmp_path, "freeswitch-json", options())))
     assert [(i.source, i.reason.split(":")[0]) for i in items] == [
         ("x.cdr.json", "not JSON"),
         ("y.cdr.json", "uuid is empty"),
@@ -349,3 +351,96 @@ def test_clock_gap_fold_and_leap_second() -> None:
         clock.utc("2026-02-30 10:00:00")
     half = LocalClock(zone_named("Asia/Kolkata"))
     assert half.utc("2026-01-01 05:30:00.25") == "2026-01-01T00:00:00.250000Z"
+
+
+def _master_line(index: int, linked: str, disposition: str, billsec: int) -> str:
+    start = f"2026-07-01 {10 + index // 3600:02d}:{index // 60 % 60:02d}:{index % 60:02d}"
+    answer = f'"{start}"' if billsec else ""
+    return (
+        f'"ACME","4420794{index:05d}","49309{index:07d}","ctx","""A"" <1>","SIP/a-{index}",'
+        f'"SIP/b-{index}","Dial","x","{start}",{answer},"{start}",'
+        f'{billsec + 5},{billsec},"{disposition}","BILLING","{linked}","","","{linked}",{index}'
+    )
+
+
+def test_the_column_path_gives_the_careful_paths_rows(tmp_path: Path, monkeypatch) -> None:
+    """A big clean file goes a group at a time; forks inside a group and across two groups'
+    edge (records 1000 and 1001) still merge; the result equals the record-by-record one."""
+    lines = []
+    for index in range(2500):
+        linked = f"1782900000.{index}"
+        if index in (500, 998):  # 998: its two rows are the last and the first of two groups
+            lines.append(_master_line(index, linked, "NO ANSWER", 0))  # the fork's other leg
+        lines.append(
+            _master_line(index, linked, "ANSWERED" if index % 3 else "BUSY", index % 3 * 7)
+        )
+    source = tmp_path / "Master.csv"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    fast_opts = options(customers=frozenset({"ACME"}))
+    fast_items = list(feeds.convert(source, "asterisk", fast_opts))
+    assert any(isinstance(item, Block) for item in fast_items)
+    monkeypatch.setattr(asterisk, "_fast", lambda *args: (None, set()))
+    careful_opts = options(customers=frozenset({"ACME"}))
+    careful = list(flattened(feeds.convert(source, "asterisk", careful_opts)))
+    fast = list(flattened(iter(fast_items)))
+    assert sorted(fast) == sorted(careful)
+    assert len(fast) == 2500 and fast_opts.tally.merged == careful_opts.tally.merged == 2
+    merged = {item.row[0]: item.row for item in fast}
+    assert merged["1782900000.998"][6] == "14" and merged["1782900000.998"][8] == "200"
+    assert merged["1782900000.500"][6] == "14" and merged["1782900000.500"][8] == "200"
+
+
+def _clean_lines(fmt: str, count: int) -> tuple[str, list[str]]:
+    """A clean file of ``count`` calls in ``fmt`` (header, lines), every other call answered."""
+    lines = []
+    for i in range(count):
+        talk = (i % 2) * (i % 97 + 1)
+        local = f"2026-07-01 {10 + i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d}"
+        if fmt == "connexcs":
+            lines.append(
+                f"{local},cx-{i},ACME,44207{i:06d},4930{i:07d},Germany,{talk}.{i % 10},"
+                f"{talk + 1},{200 if talk else 486},Normal,{i % 900},0.{i % 10000:04d},0.0001,"
+                f"outbound,192.0.2.{i % 250}"
+            )
+        elif fmt == "freeswitch-csv":
+            end = local
+            lines.append(
+                f'"Caller {i}","44207{i:06d}","4930{i:07d}","default","{local}","","{end}",'
+                f'"{talk + 3}","{talk}","{"NORMAL_CLEARING" if talk else "USER_BUSY"}",'
+                f'"3f1b8e52-0c1d-4a55-9b0e-{i:012d}","","ACME","PCMA","PCMA"'
+            )
+        else:
+            lines.append(
+                f"{i},{local}.250,{local}.250,{talk}.500,{i}@acc,ACME,44207{i:06d},4930{i:07d},"
+                f"192.0.2.{i % 250},{200 if talk else 487},{'OK' if talk else 'Cancelled'}"
+            )
+    header = {
+        "connexcs": "dt,callid,customer_id,source_cli,dest_number,customer_card_dest_name,"
+        "duration,customer_duration,sip_code,release_reason,pdd_in,customer_charge,"
+        "provider_charge,direction,source_ip",
+        "freeswitch-csv": "",
+        "acc": "id,start_time,end_time,duration,callid,accountcode,src_user,dst_user,src_ip,"
+        "sip_code,sip_reason",
+    }[fmt]
+    return header, lines
+
+
+@pytest.mark.parametrize("fmt", ["connexcs", "freeswitch-csv", "acc"])
+def test_column_paths_of_the_other_formats_match_their_careful_paths(
+    fmt: str, tmp_path: Path, monkeypatch
+) -> None:
+    from carriertui.feeds import acc, connexcs
+    from carriertui.feeds.freeswitch import ChannelRows
+
+    header, lines = _clean_lines(fmt, 2500)
+    source = tmp_path / "cdrs.csv"
+    source.write_text("\n".join(([header] if header else []) + lines) + "\n", encoding="utf-8")
+    fast_items = list(feeds.convert(source, fmt, options(customers=frozenset({"ACME"}))))
+    assert sum(isinstance(item, Block) for item in fast_items) == 3  # every group whole
+    monkeypatch.setattr(connexcs, "_fast", lambda *args: None)
+    monkeypatch.setattr(acc, "_fast", lambda *args: None)
+    monkeypatch.setattr(ChannelRows, "rows_of_columns", lambda *args: None)
+    careful = list(flattened(feeds.convert(source, fmt, options(customers=frozenset({"ACME"})))))
+    fast = list(flattened(iter(fast_items)))
+    assert len(fast) == 2500 and all(item.row for item in fast)
+    assert fast == careful
