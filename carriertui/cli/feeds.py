@@ -250,7 +250,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
 def register(commands: Any) -> None:
     """``carriertui feeds status DIR`` (``cdr import --format``, ``cdr watch`` and ``cdr ingest``
     are registered by cli/cdr.py, in the ``cdr`` group)."""
-    group = commands.group("feeds", "switch CDR feeds: the spool's status")
+    group = commands.group("feeds", "switch CDR feeds: the spool's status, customers' match rules")
     sub = group.add(
         "status",
         "what the spool in DIR has done: files ingested, rows, rejects, the last error",
@@ -258,6 +258,77 @@ def register(commands: Any) -> None:
     )
     sub.add_argument("directory", metavar="DIR", help="the spool directory")
     sub.add_argument("--format", choices=("table", "json"), default="table")
+    match = group.group("match", "customers' match rules: how a switch's CDR names its customer")
+    sub = match.add(
+        "add",
+        "a rule naming the customer: another account code, a source IP or CIDR, a tech "
+        "prefix (taken off the number), a SIP user",
+        cmd_match_add,
+    )
+    sub.add_argument("--customer", required=True, help="account code, exact name, or id")
+    sub.add_argument(
+        "--kind", required=True, choices=("account_code", "source_ip", "tech_prefix", "sip_user")
+    )
+    sub.add_argument("value", metavar="VALUE", help="e.g. 203.0.113.0/24, 4477#, alice")
+    sub = match.add("list", "the match rules (of one customer with --customer)", cmd_match_list)
+    sub.add_argument("--customer", help="account code, exact name, or id")
+    sub.add_argument("--format", choices=("table", "json"), default="table")
+    sub = match.add("remove", "remove match rule ID (see 'feeds match list')", cmd_match_remove)
+    sub.add_argument("rule", type=int, metavar="ID")
+
+
+def _store_error(error: Exception) -> CommandError:
+    return CommandError(str(error), EXIT_USAGE)
+
+
+def cmd_match_add(args: argparse.Namespace) -> int:
+    from carriertui.cli.common import customer_id
+    from carriertui.store import match_rules
+    from carriertui.store.errors import NotFoundError, ValidationError
+
+    with opened(args) as db:
+        try:
+            rule = match_rules.add_rule(
+                db, api_actor(), customer_id(db, args.customer), args.kind, args.value
+            )
+        except (ValidationError, NotFoundError) as error:
+            raise _store_error(error) from error
+    out(sanitize(f"added {rule}"))
+    return EXIT_OK
+
+
+def cmd_match_list(args: argparse.Namespace) -> int:
+    from carriertui.cli.common import customer_id
+    from carriertui.cli.output import print_json, print_table
+    from carriertui.store import match_rules
+
+    with opened(args) as db:
+        customer = customer_id(db, args.customer) if args.customer else None
+        rules = match_rules.list_rules(db, api_actor(), customer)
+    if args.format == "json":
+        print_json(
+            [{"id": r.id, "customer": r.customer, "kind": r.kind, "value": r.value} for r in rules]
+        )
+        return EXIT_OK
+    print_table(
+        ["id", "customer", "kind", "value"],
+        [[r.id, r.customer, r.kind, r.value] for r in rules],
+        right=(0,),
+    )
+    return EXIT_OK
+
+
+def cmd_match_remove(args: argparse.Namespace) -> int:
+    from carriertui.store import match_rules
+    from carriertui.store.errors import NotFoundError
+
+    with opened(args) as db:
+        try:
+            rule = match_rules.remove_rule(db, api_actor(), args.rule)
+        except NotFoundError as error:
+            raise _store_error(error) from error
+    out(sanitize(f"removed {rule}"))
+    return EXIT_OK
 
 
 def cmd_feeds_status(args: argparse.Namespace) -> int:

@@ -85,11 +85,6 @@ def columns(header: list[str]) -> dict[str, int]:
     missing = [f"{ALIASES[f][0]}" for f in ("call_id", "start", "dest_number") if f not in found]
     if missing:
         raise FeedError("line 1: no column " + ", ".join(missing) + " (an acc export's header)")
-    if "customer" not in found:
-        raise FeedError(
-            "line 1: no accountcode column: add it to the script's cdr_extra/extra "
-            "(accountcode=$avp(account)) or give --customer CODE"
-        )
     return found
 
 
@@ -100,6 +95,13 @@ def convert(handle: TextIO, options: FeedOptions) -> Iterator[Converted | Block]
     delimiter = delimiter_of(first_line)
     header = next(csv_records(iter([first_line]), delimiter=delimiter))[1]
     at = columns(header)
+    by_rules = options.rules is not None and not options.rules.only_codes
+    if "customer" not in at and options.customer is None and not by_rules:
+        raise FeedError(
+            "line 1: no accountcode column: add it to the script's cdr_extra/extra "
+            "(accountcode=$avp(account)), give --customer CODE, or give the customers match "
+            "rules (carriertui feeds match add)"
+        )
     clock = options.clock("acc DATETIME columns")
     epochs = EpochClock()
     width = len(header)
@@ -228,12 +230,18 @@ def _row(
     else:
         raise BadRecord("sip_code is empty and the call has no duration")
     reason = values.get("reason", "")
+    customer, number = options.customer_of(
+        values.get("customer", ""),
+        ip=values.get("source_ip", "").strip(),
+        number=values["dest_number"].strip(),
+        user=values.get("source_cli", "").strip(),
+    )
     return (
         values["call_id"].strip(),
-        options.account(values.get("customer", "")),
+        customer,
         start,
         clean(values.get("source_cli", ""), 64),
-        values["dest_number"].strip(),
+        number,
         "",
         talk if int(sip) < 300 else "0",
         "",

@@ -261,12 +261,15 @@ def _row(
     talk = whole_seconds(values["billsec"], "billsec")
     ringing = whole_seconds(values["duration"], "duration")
     start_utc = clock.utc_with_end(start, values["end"], int(ringing))  # type: ignore[attr-defined]
+    customer, number = options.customer_of(
+        values["accountcode"], number=values["dst"].strip(), user=values["src"].strip()
+    )
     return (
         call_id,
-        options.account(values["accountcode"]),
+        customer,
         start_utc,
         clean(values["src"], 64),
-        values["dst"].strip(),
+        number,
         "",
         talk if disposition == "ANSWERED" else "0",
         "",

@@ -20,6 +20,8 @@ from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from carriertui.feeds.matching import MatchRules
+
 # store.cdrs.child.CSV_COLUMNS (the base layer cannot import the store); a test checks they agree.
 NATIVE_COLUMNS = (
     "call_id",
@@ -87,6 +89,7 @@ class FeedOptions:
     customer: str | None = None  # every row's account code (a one-customer ConnexCS download)
     customers: frozenset[str] | None = None  # known account codes; None: do not check here
     money: bool = False  # set by a reader whose file carries charge and cost (ConnexCS)
+    rules: MatchRules | None = None  # the customers' match rules (beyond account codes)
     tally: Tally = field(default_factory=Tally)
 
     def clock(self, what: str) -> LocalClock:
@@ -99,6 +102,18 @@ class FeedOptions:
                 "(--tz Europe/Berlin, or [feeds] tz in the config), or --utc if it writes UTC"
             )
         return LocalClock(zone_named(self.zone), self.ambiguous)
+
+    def customer_of(
+        self, code: str, *, ip: str = "", number: str = "", user: str = ""
+    ) -> tuple[str, str]:
+        """(the customer's account code, the number to rate: a matched tech prefix taken off),
+        or BadRecord with the reason (no customer matches, or two do)."""
+        if self.customer is not None or self.rules is None:
+            return self.account(code), number
+        try:
+            return self.rules.customer_of(code, ip=ip, number=number, user=user)
+        except ValueError as error:
+            raise BadRecord(str(error)) from None
 
     def account(self, code: str) -> str:
         """The customer's account code for the file's ``code``, or BadRecord with the reason."""
@@ -709,6 +724,8 @@ def accounts_column(texts: Sequence[str], options: FeedOptions) -> list[str] | N
     """The account codes when every one is a known customer's, as written; else None."""
     if options.customer is not None:
         return [options.customer] * len(texts)
+    if options.rules is not None and not options.rules.only_codes:
+        return None  # rules beyond account codes: each record looked up carefully
     codes = set(texts)
     if "" in codes or any(code != code.strip() for code in codes):
         return None

@@ -121,7 +121,8 @@ def convert(handle: TextIO, options: FeedOptions) -> Iterator[Converted | Block]
     delimiter = delimiter_of(first_line)
     header = next(csv_records(iter([first_line]), delimiter=delimiter))[1]
     at = columns(header)
-    if "customer" not in at and options.customer is None:
+    by_rules = options.rules is not None and not options.rules.only_codes
+    if "customer" not in at and options.customer is None and not by_rules:
         raise FeedError(
             "line 1: no customer_id column (a portal download is one customer's): "
             "give --customer CODE"
@@ -234,12 +235,18 @@ def _row(fields: list[str], at: dict[str, int], options: FeedOptions) -> tuple[s
     ip = get(fields, at, "source_ip").strip()
     if ip.count(":") == 1 and "." in ip:
         ip = ip.split(":")[0]  # 192.0.2.1:5060
+    customer, number = options.customer_of(
+        get(fields, at, "customer"),
+        ip=ip,
+        number=get(fields, at, "dest_number").strip(),
+        user=get(fields, at, "source_cli").strip(),
+    )
     return (
         get(fields, at, "call_id").strip(),
-        options.account(get(fields, at, "customer")),
+        customer,
         aware_utc(get(fields, at, "start")),
         clean(get(fields, at, "source_cli"), 64),
-        get(fields, at, "dest_number").strip(),
+        number,
         clean(get(fields, at, "dest_name"), 100),
         talk,
         billed,

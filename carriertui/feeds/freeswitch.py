@@ -90,12 +90,20 @@ class ChannelRows:
         else:
             raise BadRecord("no result: hangup_cause and sip_term_status are empty")
         pdd = first(values, "progress_mediamsec", "progressmsec")
+        ip = first(values, "network_addr", "sip_network_ip").strip()
+        cli = first(values, "caller_id_number", "ani")
+        customer, number = self.options.customer_of(
+            values.get("accountcode", ""),
+            ip=ip,
+            number=first(values, "destination_number", "dialed_number").strip(),
+            user=first(values, "sip_from_user", "caller_id_number").strip(),
+        )
         return (
             call_id,
-            self.options.account(values.get("accountcode", "")),
+            customer,
             self.start(values),
-            clean(first(values, "caller_id_number", "ani"), 64),
-            first(values, "destination_number", "dialed_number").strip(),
+            clean(cli, 64),
+            number,
             "",
             talk,
             "",
@@ -105,7 +113,7 @@ class ChannelRows:
             "",
             "",
             self.options.direction,
-            first(values, "network_addr", "sip_network_ip").strip(),
+            ip,
         )
 
     # -- a group at a time (see common.Block) -----------------------------------------------

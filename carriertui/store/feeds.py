@@ -20,8 +20,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select
-
 from carriertui import feeds
 from carriertui.feeds.common import (
     NATIVE_COLUMNS,
@@ -32,6 +30,7 @@ from carriertui.feeds.common import (
     Tally,
 )
 from carriertui.feeds.detect import detect
+from carriertui.store import match_rules
 from carriertui.store.cdrs import importer
 from carriertui.store.cdrs.importer import CdrImportError
 from carriertui.store.cdrs.results import (
@@ -44,7 +43,6 @@ from carriertui.store.cdrs.results import (
 )
 from carriertui.store.context import Actor
 from carriertui.store.db.database import Database
-from carriertui.store.db.tables import Customer
 from carriertui.store.enums import Role
 
 WRITE_BATCH = 5000
@@ -73,12 +71,6 @@ def rejects_path_for(path: Path) -> Path:
     if path.is_dir():
         return path.with_name(path.name + ".rejects.csv")
     return default_rejects_path(path)
-
-
-def account_codes(db: Database) -> frozenset[str]:
-    with db.read() as session:
-        rows = session.connection().execute(select(Customer.account_code))
-        return frozenset(code for (code,) in rows if code)
 
 
 class _NativeFile:
@@ -198,7 +190,8 @@ def import_feed(
         )
         return FeedReport(fmt, why, report)
     if options.customers is None:
-        options.customers = account_codes(db)
+        options.rules = match_rules.load_rules(db)
+        options.customers = frozenset(options.rules.codes)
     _remove_orphans()
     with tempfile.TemporaryDirectory(prefix=f"{_TEMP_PREFIX}{os.getpid()}-") as folder:
         native = _NativeFile(Path(folder) / path.name, options)

@@ -219,7 +219,7 @@ class Spool:
         outcome = Outcome(name)
         rejected = self.directory / REJECTED
         rejects_path = rejected / f"{name}.rejects.csv"
-        options = dataclasses.replace(self.options, tally=Tally(), customers=None)
+        options = dataclasses.replace(self.options, tally=Tally(), customers=None, rules=None)
         try:
             result = import_feed(
                 self.db,

@@ -12,12 +12,15 @@ from typing import Any
 from sqlalchemy import inspect
 from sqlmodel import Session, SQLModel
 
-from carriertui.store.db import rate_tables  # noqa: F401 (its tables join the metadata)
+from carriertui.store.db import (
+    match_tables,  # noqa: F401 (its table joins the metadata)
+    rate_tables,  # noqa: F401 (its tables join the metadata)
+)
 from carriertui.store.db import tables as models
 from carriertui.store.db.engine import BaseDatabase
 from carriertui.store.errors import SchemaVersionError
 
-SCHEMA_VERSION = 12
+SCHEMA_VERSION = 13
 
 
 def _audit_chain(session: Session) -> None:
@@ -103,6 +106,12 @@ def _rate_decks(session: Session) -> None:
         SQLModel.metadata.tables[name].create(connection, checkfirst=True)
 
 
+def _customer_match_rules(session: Session) -> None:
+    """Version 13: customers' match rules for switch CDRs (source IP, tech prefix, SIP user,
+    another account code; a new table only, store/db/match_tables.py)."""
+    SQLModel.metadata.tables["customer_match_rule"].create(session.connection(), checkfirst=True)
+
+
 # version -> steps that bring a database from version-1 to version. create_all() adds new tables;
 # steps here alter existing ones (add a column, backfill) and run inside one write transaction.
 # A new database runs every step from 1, so each step also copes with a table create_all() has
@@ -119,6 +128,7 @@ _MIGRATIONS: dict[int, tuple[Any, ...]] = {
     10: (_operator_disabled_at,),
     11: (_audit_no_replace,),
     12: (_rate_decks,),
+    13: (_customer_match_rules,),
 }
 
 
