@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from itertools import repeat
 from typing import TextIO
 
@@ -175,7 +175,7 @@ def _fast(
     records: list[list[str]],
     options: FeedOptions,
     clock: LocalClock,
-    pending: dict[str, object],
+    pending: Mapping[str, object],
 ) -> tuple[Block | None, set[str]]:
     """The group's rows converted a column at a time, and its linkedids; (None, ids) when
     anything needs the careful path: another layout, a fork, an unknown customer, a DST edge."""
@@ -231,7 +231,7 @@ def _fast(
             strict=True,
         )
     )
-    return Block(lines, rows), ids  # type: ignore[arg-type]
+    return Block(lines, rows), ids
 
 
 def _better(candidate: dict[str, str], best: dict[str, str]) -> bool:

@@ -246,10 +246,9 @@ class LocalClock:
                 return None  # a bad time, or the cache is full: the careful path
         if set(map(type, prefixes)) != {str}:
             return None  # a fold: the careful path resolves it
-        if width == 19:
-            return [p + t[16:] + "Z" for p, t in zip(prefixes, texts, strict=True)]
-        pad = "0" * (26 - width)
-        return [p + t[16:] + pad + "Z" for p, t in zip(prefixes, texts, strict=True)]
+        plain: list[str] = prefixes  # type: ignore[assignment]  # every one a str (above)
+        tail = "Z" if width == 19 else "0" * (26 - width) + "Z"
+        return [p + t[16:] + tail for p, t in zip(plain, texts, strict=True)]
 
     def utc(self, text: str) -> str:
         """The UTC text, or BadRecord (a gap, a leap second, or a fold and the rule says so)."""

@@ -15,7 +15,7 @@ places half-up.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TextIO
 
 from carriertui.feeds.common import (
@@ -185,13 +185,15 @@ def _fast(
     ips = column("source_ip")
     if not plain_column(ips, 64) or ":" in "".join(ips):
         return None
+    charges: Sequence[str] | None = empty  # no money: rated from the cards
+    costs: Sequence[str] | None = empty
+    billed: Sequence[str] = empty
     if "charge" in at and "cost" in at:
         charges, costs = money_column(column("charge")), money_column(column("cost"))
         billed = column("billed")
         if charges is None or costs is None or "billed" not in at or not digits_column(billed):
             return None
-    else:
-        charges = costs = billed = empty  # rated from the cards
+    assert charges is not None and costs is not None
     return list(
         zip(
             call_ids,

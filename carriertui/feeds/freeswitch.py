@@ -13,7 +13,7 @@ the native row: shared by the CSV and the JSON reader.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from itertools import repeat
 
 from carriertui.feeds.common import (
@@ -134,7 +134,7 @@ class ChannelRows:
             result.append(f"{prefix}:{second:02d}Z")
         return result
 
-    def rows_of_columns(self, columns: dict[str, Sequence[str]]) -> list[tuple[str, ...]] | None:
+    def rows_of_columns(self, columns: Mapping[str, Sequence[str]]) -> list[tuple[str, ...]] | None:
         """The native rows of a group's columns (variable -> values), or None when any record
         needs the careful path (``row``): a B-leg, a DST edge, a missing value, ..."""
         get = columns.get
@@ -218,7 +218,7 @@ class ChannelRows:
 
 
 def _column(
-    columns: dict[str, Sequence[str]], name: str, fallback: str, default: str
+    columns: Mapping[str, Sequence[str]], name: str, fallback: str, default: str
 ) -> Sequence[str] | repeat[str] | None:
     """What ``first(values, name, fallback)`` gives each record, as a column: ``name``'s
     values, ``fallback``'s when the template has no ``name``, ``default`` repeated when it has

@@ -73,7 +73,7 @@ def template_columns(text: str) -> tuple[str, ...]:
     several: its value is not read)."""
     columns: list[str] = []
     depth = 0
-    current = []
+    current: list[str] = []
     for char in text.strip():
         if char == "{":
             depth += 1

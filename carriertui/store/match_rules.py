@@ -126,15 +126,14 @@ def list_rules(db: Database, actor: Actor, customer_id: int | None = None) -> li
     actor.require(Role.VIEWER, "read customers' match rules")
     with db.read() as session:
         query = select(CustomerMatchRule, Customer).join(
-            Customer, Customer.id == CustomerMatchRule.customer_id
+            Customer,
+            Customer.id == CustomerMatchRule.customer_id,  # type: ignore[arg-type]
         )
         if customer_id is not None:
             query = query.where(CustomerMatchRule.customer_id == customer_id)
-        rows = session.exec(
-            query.order_by(CustomerMatchRule.kind, CustomerMatchRule.value)  # type: ignore[arg-type]
-        ).all()
+        rows = session.exec(query.order_by(CustomerMatchRule.kind, CustomerMatchRule.value)).all()
         return [
-            MatchRule(rule.id, rule.customer_id, _label(customer), rule.kind, rule.value)  # type: ignore[arg-type]
+            MatchRule(rule.id or 0, rule.customer_id, _label(customer), rule.kind, rule.value)
             for rule, customer in rows
         ]
 
