@@ -571,7 +571,9 @@ GROUP = 1000
 
 
 class Block(NamedTuple):
-    """Native rows of consecutive good records, converted together."""
+    """Native rows of good records, converted together. The readers check every text column
+    of a block (plain_column: no line breaks, within the native limits), so its rows need no
+    further look before they are written."""
 
     lines: list[int]
     rows: list[tuple[str, ...]]

@@ -16,7 +16,7 @@ import os
 import shutil
 import tempfile
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -198,7 +198,7 @@ def import_feed(
         bad: list[tuple[int, str, str]] = []  # (line, reason, source) of the records refused here
         try:
             try:
-                for item in _items(feeds.convert(path, fmt, options)):
+                for item in feeds.convert(path, fmt, options):
                     if isinstance(item, Block):
                         if skip_bad or not bad:
                             native.add_block(item)
@@ -250,19 +250,6 @@ def import_feed(
             _write_rejects(target, bad, native, native_rejects)
             report.rejects_path = target
     return FeedReport(fmt, why, report, options.tally)
-
-
-def _items(items: Iterator[Converted | Block]) -> Iterator[Converted | Block]:
-    """The reader's items, a block with a line break in a field split into its rows (each then
-    a reject: a native row is one line)."""
-    for item in items:
-        if isinstance(item, Block):
-            text = "".join(map("".join, item.rows))
-            if "\n" in text or "\r" in text:
-                rows = zip(item.lines, item.rows, strict=True)
-                yield from (Converted(line, row) for line, row in rows)
-                continue
-        yield item
 
 
 def _remove_orphans() -> None:
