@@ -294,3 +294,22 @@ def test_cli_import_says_the_format_and_the_summary_matches(admin, tmp_path, cap
     captured = capsys.readouterr()
     assert code == 1 and "--tz" in captured.err and "nothing was imported" in captured.err
     db.dispose()
+
+
+def test_a_record_over_two_lines_keeps_every_line_number(db, admin, carded, tmp_path) -> None:
+    source = tmp_path / "cx.csv"
+    source.write_text(
+        "dt,callid,customer_id,dest_number,duration,sip_code\n"
+        "2026-03-01 09:00:00,cx-1,ACME,4930901,60,200\n"
+        '2026-03-01 09:01:00,"cx-2\nsecond line",ACME,4930902,30,200\n'
+        "2026-03-01 09:02:00,cx-3,NOBODY,4930903,30,200\n"
+        "2026-03-01 09:03:00,cx-4,ACME,4930904,30,200\n",
+        encoding="utf-8",
+    )
+    report = import_feed(db, admin, source, "connexcs", options(), skip_bad=True).report
+    assert report.imported == 2
+    assert [(bad.line, bad.reason) for bad in report.errors] == [
+        (3, "a field holds a line break"),
+        (5, "no customer has the account code 'NOBODY'"),
+    ]
+    assert sorted(c.call_id for c in stored_cdrs(db)) == ["cx-1", "cx-4"]
