@@ -316,6 +316,11 @@ class CarrierApp(SessionEnd, App[int]):
 
         self._push_once(OutboxScreen, OutboxScreen)
 
+    def go_feeds(self) -> None:
+        from carriertui.screens.feeds import FeedsScreen
+
+        self._push_once(FeedsScreen, FeedsScreen)
+
     # -- scheduled work: delayed changes and outgoing mail ----------------------------------
 
     def _follow_account(self, account: object) -> None:

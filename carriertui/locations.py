@@ -191,7 +191,7 @@ SETTINGS: dict[str, frozenset[str] | None] = {
     "display": frozenset({"charset"}),  # display_charset()
     # cli/feeds.py feed_settings(): how switch CDR files are read (cdr import, watch, ingest)
     "feeds": frozenset(
-        {"format", "tz", "utc", "ambiguous", "template", "freeswitch_config", "direction"}
+        {"format", "tz", "utc", "ambiguous", "template", "freeswitch_config", "direction", "spool"}
     ),
 }
 
@@ -278,6 +278,21 @@ def idle_minutes(section: str, environ: dict[str, str] | None = None) -> float:
             f"[{section}] idle_minutes must be a number of minutes (0 turns it off), not {raw!r}"
         )
     return minutes
+
+
+def feeds_spools(environ: dict[str, str] | None = None) -> tuple[Path, ...]:
+    """`[feeds] spool` (or ``CARRIERTUI_FEEDS_SPOOL``): the spool directories the Feeds screen
+    shows. A TOML list, or one string of paths separated by the OS path separator (``:``)."""
+    raw = load_config(environ=environ).get("feeds", {}).get("spool")
+    if raw is None:
+        return ()
+    if isinstance(raw, str):
+        entries = [entry for entry in raw.split(os.pathsep) if entry.strip()]
+    elif isinstance(raw, list) and all(isinstance(entry, str) for entry in raw):
+        entries = [entry for entry in raw if entry.strip()]
+    else:
+        raise ConfigError(f"[feeds] spool must be a list of directories, not {raw!r}")
+    return tuple(Path(entry.strip()).expanduser() for entry in entries)
 
 
 def trusted_proxies(environ: dict[str, str] | None = None) -> tuple[str, ...]:
