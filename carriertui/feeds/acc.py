@@ -16,7 +16,7 @@ Separators ``,``, ``;`` or TAB. The tables store DATETIME without a zone: ``--tz
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TextIO
 
 from carriertui.feeds.common import (
@@ -31,11 +31,13 @@ from carriertui.feeds.common import (
     ceil_column,
     ceil_seconds,
     clean,
+    columns_of,
     csv_records,
     digits_column,
     direction_of,
     fast_groups,
     plain_column,
+    records_of,
     seconds_between,
     sip_column,
     sip_status,
@@ -105,12 +107,14 @@ def convert(handle: TextIO, options: FeedOptions) -> Iterator[Converted | Block]
     clock = options.clock("acc DATETIME columns")
     epochs = EpochClock()
     width = len(header)
-    for lines, records in fast_groups(handle, delimiter=delimiter, first_line=1):
-        if set(map(len, records)) == {width}:
-            rows = _fast(records, at, options, clock)
+    for lines, found, split in fast_groups(handle, width=width, delimiter=delimiter, first_line=1):
+        group = columns_of(found, split, width)
+        if group is not None:
+            rows = _fast(group, at, options, clock)
             if rows is not None:
                 yield Block(lines, rows)
                 continue
+        records = records_of(found, split)
         for line, fields in zip(lines, records, strict=True):
             if len(fields) != width:
                 yield Converted(line, None, f"{len(fields)} fields, the header has {width}")
@@ -123,14 +127,16 @@ def convert(handle: TextIO, options: FeedOptions) -> Iterator[Converted | Block]
 
 
 def _fast(
-    records: list[list[str]], at: dict[str, int], options: FeedOptions, clock: LocalClock
+    columns: Sequence[Sequence[str]],
+    at: dict[str, int],
+    options: FeedOptions,
+    clock: LocalClock,
 ) -> list[tuple[str, ...]] | None:
     """The group's rows a column at a time (what _row gives), or None."""
-    columns = list(zip(*records, strict=True))
-    count = len(records)
+    count = len(columns[0])
     empty = ("",) * count
 
-    def column(field: str) -> tuple[str, ...]:
+    def column(field: str) -> Sequence[str]:
         index = at.get(field)
         return columns[index] if index is not None else empty
 

@@ -668,15 +668,19 @@ def sip_column(texts: Sequence[str]) -> bool:
 def fast_groups(
     handle: Any,
     *,
+    width: int,
     delimiter: str = ",",
     all_quoted: bool = False,
     first_line: int = 0,
     size: int = GROUP,
-) -> Iterator[tuple[list[int], list[list[str]]]]:
-    """csv_groups, faster for the simple files most switches write: lines without quotes are
-    split on the delimiter; with ``all_quoted`` (FreeSWITCH templates), lines of quoted fields
-    with no quote inside are split on the quotes and commas. The first group that is neither
-    goes, with the rest of the file, through the csv module."""
+) -> Iterator[tuple[list[int], list[list[str]] | None, list[list[str]] | None]]:
+    """csv_groups, faster for the simple files most switches write, as (lines, records,
+    columns): lines without quotes are split on the delimiter; with ``all_quoted``
+    (FreeSWITCH templates), lines of quoted fields with no quote inside are split on the
+    quotes and commas. A group whose every line has ``width`` fields is split in one call and
+    given as its columns (records None: records_of(columns)); another simple group as its
+    records (columns None). The first group that is neither goes, with the rest of the file,
+    through the csv module."""
     from itertools import chain, islice
 
     line = first_line
@@ -687,12 +691,30 @@ def fast_groups(
             return
         text = "".join(chunk)
         stripped = [item.rstrip("\r\n") for item in chunk]
+        count = len(stripped)
+        simple = '"' not in text
+        quoted = (
+            not simple
+            and all_quoted
+            and all(item[:1] == '"' and item[-1:] == '"' and len(item) > 1 for item in stripped)
+        )
+        clean = (simple or quoted) and "\r" not in "".join(stripped) and all(stripped)
+        if clean:
+            body = "\n".join(stripped)
+            if simple:
+                flat = body.replace("\n", delimiter).split(delimiter)
+            else:
+                body = body.replace(f'"{delimiter} "', quoted_separator)[1:-1]
+                flat = body.replace('"\n"', quoted_separator).split(quoted_separator)
+            if len(flat) == width * count and (simple or text.count('"') == 2 * width * count):
+                lines = list(range(line + 1, line + 1 + count))
+                line += count
+                yield lines, None, [flat[k::width] for k in range(width)]
+                continue
         records: list[list[str]] | None = None
-        if '"' not in text:
+        if simple:
             records = [item.split(delimiter) for item in stripped]
-        elif all_quoted and all(
-            item[:1] == '"' and item[-1:] == '"' and len(item) > 1 for item in stripped
-        ):
+        elif quoted:
             records = [
                 item[1:-1].replace(f'"{delimiter} "', quoted_separator).split(quoted_separator)
                 for item in stripped
@@ -700,19 +722,40 @@ def fast_groups(
             if text.count('"') != 2 * sum(map(len, records)):
                 records = None  # a quote inside a value: the csv module reads it
         if records is None or "\r" in "".join(stripped):
-            yield from csv_groups(
+            for lines, found in csv_groups(
                 chain(chunk, handle),
                 delimiter=delimiter,
                 skip_initial_space=all_quoted,
                 first_line=line,
                 size=size,
-            )
+            ):
+                yield lines, found, None
             return
         lines = [line + 1 + i for i, item in enumerate(stripped) if item]
         line += len(chunk)
         kept = [record for record, item in zip(records, stripped, strict=True) if item]
         if kept:
-            yield lines, kept
+            yield lines, kept, None
+
+
+def records_of(records: list[list[str]] | None, columns: list[list[str]] | None) -> list[list[str]]:
+    """A group's records, from its columns if that is how it came."""
+    if records is not None:
+        return records
+    assert columns is not None
+    return [list(record) for record in zip(*columns, strict=True)]
+
+
+def columns_of(
+    records: list[list[str]] | None, columns: list[list[str]] | None, width: int
+) -> Sequence[Sequence[str]] | None:
+    """A group's columns when every record has ``width`` fields, else None."""
+    if columns is not None:
+        return columns
+    assert records is not None
+    if set(map(len, records)) != {width}:
+        return None
+    return list(zip(*records, strict=True))
 
 
 def digits_column(texts: Sequence[str]) -> bool:

@@ -29,6 +29,7 @@ from carriertui.feeds.common import (
     aware_utc,
     ceil_column,
     clean,
+    columns_of,
     csv_records,
     digits_column,
     direction_of,
@@ -36,6 +37,7 @@ from carriertui.feeds.common import (
     money,
     money_column,
     plain_column,
+    records_of,
     sip_column,
     sip_status,
     whole_number,
@@ -130,12 +132,14 @@ def convert(handle: TextIO, options: FeedOptions) -> Iterator[Converted | Block]
     options.money = "charge" in at and "cost" in at
     width = len(header)
     clock = LocalClock(None)  # UTC: the plain form's text, checked a column at a time
-    for lines, records in fast_groups(handle, delimiter=delimiter, first_line=1):
-        if set(map(len, records)) == {width}:
-            rows = _fast(records, at, options, clock)
+    for lines, found, split in fast_groups(handle, width=width, delimiter=delimiter, first_line=1):
+        group = columns_of(found, split, width)
+        if group is not None:
+            rows = _fast(group, at, options, clock)
             if rows is not None:
                 yield Block(lines, rows)
                 continue
+        records = records_of(found, split)
         for line, fields in zip(lines, records, strict=True):
             if len(fields) != width:
                 yield Converted(line, None, f"{len(fields)} fields, the header has {width}")
@@ -147,14 +151,16 @@ def convert(handle: TextIO, options: FeedOptions) -> Iterator[Converted | Block]
 
 
 def _fast(
-    records: list[list[str]], at: dict[str, int], options: FeedOptions, clock: LocalClock
+    columns: Sequence[Sequence[str]],
+    at: dict[str, int],
+    options: FeedOptions,
+    clock: LocalClock,
 ) -> list[tuple[str, ...]] | None:
     """The group's rows a column at a time (the same as _row gives), or None."""
-    columns = list(zip(*records, strict=True))
-    count = len(records)
+    count = len(columns[0])
     empty = ("",) * count
 
-    def column(field: str) -> tuple[str, ...]:
+    def column(field: str) -> Sequence[str]:
         index = at.get(field)
         return columns[index] if index is not None else empty
 

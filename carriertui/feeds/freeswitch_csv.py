@@ -20,7 +20,9 @@ from carriertui.feeds.common import (
     Converted,
     FeedError,
     FeedOptions,
+    columns_of,
     fast_groups,
+    records_of,
 )
 from carriertui.feeds.freeswitch import ChannelRows
 
@@ -160,14 +162,16 @@ def convert(handle: TextIO, options: FeedOptions) -> Iterator[Converted | Block]
     rows = ChannelRows(options, has_epoch)
     if not has_epoch:
         rows.clock()  # no zone, no import: said before the first row
-    for lines, records in fast_groups(handle, all_quoted=True):
-        if set(map(len, records)) == {width}:
-            columns = dict(zip(template, zip(*records, strict=True), strict=True))
+    for lines, found, split in fast_groups(handle, width=width, all_quoted=True):
+        columns_found = columns_of(found, split, width)
+        if columns_found is not None:
+            columns = dict(zip(template, columns_found, strict=True))
             columns.pop("", None)
             rows_of_group = rows.rows_of_columns(columns)
             if rows_of_group is not None:
                 yield Block(lines, rows_of_group)
                 continue
+        records = records_of(found, split)
         for line, fields in zip(lines, records, strict=True):
             if len(fields) != width:
                 yield Converted(line, None, f"{len(fields)} columns, the template has {width}")
