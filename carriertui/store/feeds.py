@@ -178,6 +178,11 @@ def import_feed(
     if on_format is not None:
         on_format(fmt, why)
     if fmt == feeds.NATIVE:
+        if options.customer is not None:
+            raise CdrImportError(
+                f"{path.name} is carriertui's own CSV, which names each row's customer: "
+                "--customer is for a switch's file"
+            )
         report = importer.import_cdr_file(
             db,
             actor,
