@@ -19,6 +19,7 @@ from cdr_helpers import add_customers, cdr_count, stored_cdrs
 from carriertui.cli import main
 from carriertui.feeds.common import FeedOptions
 from carriertui.store import rates, rollups, summary
+from carriertui.store.cdrs import importer
 from carriertui.store.cdrs.importer import CdrImportError
 from carriertui.store.feeds import import_feed
 
@@ -118,6 +119,15 @@ def asterisk_calls(path: Path) -> list[tuple[str, str, int]]:
             if known is None or seconds > known[2]:
                 calls[key] = (fields[0], fields[2], seconds)
     return list(calls.values())
+
+
+@pytest.fixture(params=["in-process", "child"], autouse=True)
+def parsing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The native importer parses the converted file itself, or (a big file) in its child
+    process: both give the same result."""
+    monkeypatch.setattr(importer, "CHILD_MIN_BYTES", 0 if request.param == "child" else 1 << 62)
+    monkeypatch.setattr(importer, "_CHILD_BACKENDS", frozenset({"sqlite", "postgresql"}))
+    return request.param
 
 
 def options(**overrides) -> FeedOptions:
