@@ -177,9 +177,13 @@ def _fast(
         pdd = [str(int(v) * 1000) for v in setup]
     else:
         pdd = ["0"] * count
-    directions = column("direction")
-    if not set(directions) <= {"inbound", "outbound", ""}:
+    directions: Sequence[str] = column("direction")
+    if "direction" not in at:
+        directions = (options.direction,) * count
+    elif not set(directions) <= {"inbound", "outbound", ""}:
         return None
+    else:
+        directions = [d or options.direction for d in directions]
     return list(
         zip(
             call_ids,
@@ -195,7 +199,7 @@ def _fast(
             pdd,
             empty,
             empty,
-            [d or options.direction for d in directions],
+            directions,
             column("source_ip"),
             strict=True,
         )

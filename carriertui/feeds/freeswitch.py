@@ -203,7 +203,7 @@ class ChannelRows:
                 clis,
                 numbers,
                 repeat("", count),
-                (str(int(t)) for t in talk),
+                talk if not any(t[0] == "0" and len(t) > 1 for t in talk) else map(_whole, talk),
                 repeat("", count),
                 sips,
                 reasons,
@@ -215,6 +215,10 @@ class ChannelRows:
                 strict=False,  # the repeat()s are endless
             )
         )
+
+
+def _whole(text: str) -> str:
+    return str(int(text))
 
 
 def _column(

@@ -116,10 +116,9 @@ class _NativeFile:
             self.writer.writerow(self.columns)
         if not rows:
             return
-        if self.columns is UNRATED_COLUMNS:
-            rows = list(map(_UNRATED, rows))
+        unrated = self.columns is UNRATED_COLUMNS
         separators = len(self.columns) - 1
-        joined = "\n".join(map(",".join, rows))
+        joined = "\n".join(map(",".join, map(_UNRATED, rows) if unrated else rows))
         if (
             '"' not in joined
             and joined.count(",") == separators * len(rows)
@@ -127,7 +126,7 @@ class _NativeFile:
         ):
             self.handle.write(joined + "\n")  # plain fields: no quoting needed
         else:
-            self.writer.writerows(rows)
+            self.writer.writerows(map(_UNRATED, rows) if unrated else rows)
         self.batch = []
 
     def close(self) -> None:
