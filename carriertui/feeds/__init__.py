@@ -13,7 +13,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from carriertui.feeds import acc, asterisk, connexcs, freeswitch_csv, freeswitch_json
-from carriertui.feeds.common import Block, Converted, FeedError, FeedOptions
+from carriertui.feeds.common import (
+    Converted,
+    FeedError,
+    FeedOptions,
+)
+from carriertui.feeds.groups import (
+    Block,
+)
 
 NATIVE = "native"
 AUTO = "auto"

@@ -21,30 +21,32 @@ from typing import TextIO
 
 from carriertui.feeds.common import (
     BadRecord,
-    Block,
     Converted,
     EpochClock,
     FeedError,
     FeedOptions,
     LocalClock,
-    accounts_column,
-    ceil_column,
     ceil_seconds,
     clean,
-    columns_of,
     csv_records,
-    digits_column,
     direction_of,
-    fast_groups,
-    plain_column,
-    records_of,
     seconds_between,
-    sip_column,
     sip_status,
     whole_number,
     whole_seconds,
 )
 from carriertui.feeds.connexcs import delimiter_of
+from carriertui.feeds.groups import (
+    Block,
+    accounts_column,
+    ceil_column,
+    columns_of,
+    digits_column,
+    fast_groups,
+    plain_column,
+    records_of,
+    sip_column,
+)
 
 NAME = "acc"
 ALIASES: dict[str, tuple[str, ...]] = {

@@ -26,17 +26,19 @@ from typing import TextIO
 
 from carriertui.feeds.common import (
     BadRecord,
-    Block,
     Converted,
     FeedError,
     FeedOptions,
     LocalClock,
-    accounts_column,
     clean,
+    whole_seconds,
+)
+from carriertui.feeds.groups import (
+    Block,
+    accounts_column,
     csv_groups,
     digits_column,
     plain_column,
-    whole_seconds,
 )
 
 NAME = "asterisk"

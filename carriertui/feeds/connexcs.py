@@ -20,28 +20,30 @@ from typing import TextIO
 
 from carriertui.feeds.common import (
     BadRecord,
-    Block,
     Converted,
     FeedError,
     FeedOptions,
     LocalClock,
-    accounts_column,
     aware_utc,
-    ceil_column,
     clean,
-    columns_of,
     csv_records,
-    digits_column,
     direction_of,
-    fast_groups,
     money,
+    sip_status,
+    whole_number,
+    whole_seconds,
+)
+from carriertui.feeds.groups import (
+    Block,
+    accounts_column,
+    ceil_column,
+    columns_of,
+    digits_column,
+    fast_groups,
     money_column,
     plain_column,
     records_of,
     sip_column,
-    sip_status,
-    whole_number,
-    whole_seconds,
 )
 
 NAME = "connexcs"

@@ -22,16 +22,18 @@ from carriertui.feeds.common import (
     EpochClock,
     FeedOptions,
     LocalClock,
-    accounts_column,
     clean,
-    digits_column,
     first,
-    plain_column,
-    sip_column,
     sip_from_q850,
     sip_status,
     whole_number,
     whole_seconds,
+)
+from carriertui.feeds.groups import (
+    accounts_column,
+    digits_column,
+    plain_column,
+    sip_column,
 )
 
 

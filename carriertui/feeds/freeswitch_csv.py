@@ -16,15 +16,17 @@ from typing import TextIO
 
 from carriertui.feeds.common import (
     BadRecord,
-    Block,
     Converted,
     FeedError,
     FeedOptions,
+)
+from carriertui.feeds.freeswitch import ChannelRows
+from carriertui.feeds.groups import (
+    Block,
     columns_of,
     fast_groups,
     records_of,
 )
-from carriertui.feeds.freeswitch import ChannelRows
 
 NAME = "freeswitch-csv"
 EXAMPLE = (

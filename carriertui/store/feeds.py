@@ -23,13 +23,15 @@ from pathlib import Path
 from carriertui import feeds
 from carriertui.feeds.common import (
     NATIVE_COLUMNS,
-    Block,
     Converted,
     FeedError,
     FeedOptions,
     Tally,
 )
 from carriertui.feeds.detect import detect
+from carriertui.feeds.groups import (
+    Block,
+)
 from carriertui.store import match_rules
 from carriertui.store.cdrs import importer
 from carriertui.store.cdrs.importer import CdrImportError

@@ -12,14 +12,16 @@ from carriertui import feeds
 from carriertui.feeds import asterisk, freeswitch_csv
 from carriertui.feeds.common import (
     NATIVE_COLUMNS,
-    Block,
     FeedError,
     FeedOptions,
     LocalClock,
-    flattened,
     zone_named,
 )
 from carriertui.feeds.detect import detect
+from carriertui.feeds.groups import (
+    Block,
+    flattened,
+)
 from carriertui.store.cdrs import child
 
 FIXTURES = Path(__file__).parent / "feeds_fixtures"
