@@ -347,6 +347,11 @@ class CarrierApp(SessionEnd, App[int]):
         if self.alarm_watch is None:
             self.alarm_watch = AlarmWatch(self, interval_s=interval, evaluate=evaluate)
 
+    def go_feeds(self) -> None:
+        from carriertui.screens.feeds import FeedsScreen
+
+        self._push_once(FeedsScreen, FeedsScreen)
+
     # -- scheduled work: delayed changes and outgoing mail ----------------------------------
 
     def _follow_account(self, account: object) -> None:

@@ -191,6 +191,10 @@ SETTINGS: dict[str, frozenset[str] | None] = {
     "web": frozenset({"trusted_proxies"}),  # trusted_proxies()
     "display": frozenset({"charset"}),  # display_charset()
     "alarms": frozenset({"evaluate", "watch_seconds"}),  # alarm_settings()
+    # cli/feeds.py feed_settings(): how switch CDR files are read (cdr import, watch, ingest)
+    "feeds": frozenset(
+        {"format", "tz", "utc", "ambiguous", "template", "freeswitch_config", "direction", "spool"}
+    ),
 }
 
 
@@ -300,6 +304,21 @@ def alarm_settings(environ: Mapping[str, str] | None = None) -> tuple[bool, floa
             f"[alarms] watch_seconds must be between 0.2 and 3600, not {seconds_raw!r}"
         )
     return bool(raw), seconds
+
+
+def feeds_spools(environ: Mapping[str, str] | None = None) -> tuple[Path, ...]:
+    """`[feeds] spool` (or ``CARRIERTUI_FEEDS_SPOOL``): the spool directories the Feeds screen
+    shows. A TOML list, or one string of paths separated by the OS path separator (``:``)."""
+    raw = load_config(environ=environ).get("feeds", {}).get("spool")
+    if raw is None:
+        return ()
+    if isinstance(raw, str):
+        entries = [entry for entry in raw.split(os.pathsep) if entry.strip()]
+    elif isinstance(raw, list) and all(isinstance(entry, str) for entry in raw):
+        entries = [entry for entry in raw if entry.strip()]
+    else:
+        raise ConfigError(f"[feeds] spool must be a list of directories, not {raw!r}")
+    return tuple(Path(entry.strip()).expanduser() for entry in entries)
 
 
 def trusted_proxies(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:

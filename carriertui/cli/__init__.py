@@ -30,6 +30,7 @@ from carriertui.cli import (
     config,
     contacts,
     customers,
+    feeds,
     invoices,
     mail,
     numbers,
@@ -90,7 +91,8 @@ GROUPS = (
     contacts,  # contacts ...
     mail,  # mail ...
     pending,  # pending ...
-    cdr,  # cdr ..., rollup
+    cdr,  # cdr ..., rollup (cdr import --format, watch, ingest: cli/feeds.py)
+    feeds,  # feeds status
     summary,  # summary
     invoices,  # invoices ...
     rates,  # rates ...

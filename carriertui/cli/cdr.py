@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from carriertui.cli import feeds
 from carriertui.cli.alarms import evaluate_after_import
 from carriertui.cli.common import (
     EXIT_OK,
@@ -31,7 +32,12 @@ def register(commands: Commands) -> None:
         "cost are rated with the customer's rate cards); see README for columns",
         cmd_cdr_import,
     )
-    sub.add_argument("file", metavar="FILE.csv", help="CSV with a header row of CDR columns")
+    sub.add_argument(
+        "file",
+        metavar="FILE",
+        help="carriertui's CSV (a header row of CDR columns) or a switch's CDR file (--format)",
+    )
+    feeds.add_format_options(sub)
     sub.add_argument(
         "--skip-bad",
         action="store_true",
@@ -48,6 +54,7 @@ def register(commands: Commands) -> None:
         default="",
         help="taken off dialled numbers that start with it before rating rows without money",
     )
+    feeds.register_spool(cdr_group)
     sub = cdr_group.add(
         "export",
         "one customer's CDRs of the day, ISO week or month containing DATE, as CSV (UTC)",
@@ -82,6 +89,9 @@ def register(commands: Commands) -> None:
 
 def cmd_cdr_import(args: argparse.Namespace) -> int:
     from carriertui.store.cdrs import importer as cdrs
+
+    if args.format != "native":
+        return feeds.cmd_feed_import(args)  # switch formats, auto detection
 
     if args.rejects and not args.skip_bad:
         raise CommandError("--rejects needs --skip-bad", EXIT_USAGE)

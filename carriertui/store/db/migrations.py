@@ -14,13 +14,14 @@ from sqlmodel import Session, SQLModel
 
 from carriertui.store.db import (
     alarm_tables,  # noqa: F401 (its tables join the metadata)
+    match_tables,  # noqa: F401 (its table joins the metadata)
     rate_tables,  # noqa: F401 (its tables join the metadata)
 )
 from carriertui.store.db import tables as models
 from carriertui.store.db.engine import BaseDatabase
 from carriertui.store.errors import SchemaVersionError
 
-SCHEMA_VERSION = 13
+SCHEMA_VERSION = 14
 
 
 def _audit_chain(session: Session) -> None:
@@ -117,6 +118,12 @@ def _noc_alarms(session: Session) -> None:
         SQLModel.metadata.tables[name].create(connection, checkfirst=True)
 
 
+def _customer_match_rules(session: Session) -> None:
+    """Version 14: customers' match rules for switch CDRs (source IP, tech prefix, SIP user,
+    another account code; a new table only, store/db/match_tables.py)."""
+    SQLModel.metadata.tables["customer_match_rule"].create(session.connection(), checkfirst=True)
+
+
 # version -> steps that bring a database from version-1 to version. create_all() adds new tables;
 # steps here alter existing ones (add a column, backfill) and run inside one write transaction.
 # A new database runs every step from 1, so each step also copes with a table create_all() has
@@ -134,6 +141,7 @@ _MIGRATIONS: dict[int, tuple[Any, ...]] = {
     11: (_audit_no_replace,),
     12: (_rate_decks,),
     13: (_noc_alarms,),
+    14: (_customer_match_rules,),
 }
 
 
