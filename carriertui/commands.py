@@ -58,6 +58,11 @@ class NavigationCommands(Provider):
             ("go: contacts", app.go_contacts, "Global Contacts: every customer's contacts"),
             ("go: delay log", app.go_delay_log, "Delayed changes (Delay and Save) and their times"),
             ("go: outbox", app.go_outbox, "Outgoing mail: status, attempts, last error"),
+            (
+                "go: rate cards",
+                app.go_rate_cards,
+                "Rate cards and their rates; rate a number; import decks",
+            ),
             ("help: keys for this screen", app.action_help, "Keys and help (F1)"),
             ("theme: next theme", app.action_cycle_theme, "Cycle the colour theme (ctrl+t)"),
             ("theme: choose theme", app.action_change_theme, "Pick a colour theme from a list"),
