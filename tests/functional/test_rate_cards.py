@@ -320,3 +320,28 @@ async def test_a_viewer_reads_and_rates_but_cannot_import(url: str, tmp_path: Pa
     viewer = Actor(name="vic", role=Role.VIEWER, ip="127.0.0.1")
     with pytest.raises(PermissionDeniedError, match="needs the operator role"):
         rates.import_deck(open_db(url), viewer, _write(tmp_path, "v.csv", FIRST_DECK), "Retail GBP")
+
+
+async def test_customer_main_shows_the_assigned_cards_or_none(url: str) -> None:
+    from carriertui.screens.customer import CustomerScreen
+
+    app = CarrierApp(url)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot, "vic")  # read only: a viewer sees them too
+        for code, line in (
+            ("NWT-001", "Rate cards: customer Retail GBP · provider Upstream GBP"),
+            ("BFV-002", "Rate cards: customer none · provider none"),
+        ):
+            record = customers.find_customer(open_db(url), API, code)
+            app.open_customer(record.id)
+            await wait_for(
+                pilot,
+                lambda: isinstance(app.screen, CustomerScreen)
+                and app.screen.customer_id == record.id
+                and app.screen.query("#main-cards")
+                and str(app.screen.query_one("#main-cards").content),
+            )
+            assert str(app.screen.query_one("#main-cards").content) == line
+            assert line in rendered_text(app)
+            await pilot.press("escape")
+            await settle(pilot)
