@@ -59,6 +59,10 @@ def _write(folder: Path, name: str, text: str) -> Path:
 
 @pytest.fixture
 def url(tmp_path: Path) -> str:
+    return seed_cards(tmp_path)
+
+
+def seed_cards(tmp_path: Path) -> str:
     """alice (admin), olga (operator), vic (viewer); a customer card with two decks and a
     provider card, both assigned to Northwind (GBP)."""
     url = seed(tmp_path / "r.sqlite")
