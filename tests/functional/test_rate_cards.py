@@ -340,10 +340,12 @@ async def test_customer_main_shows_the_assigned_cards_or_none(url: str) -> None:
             app.open_customer(record.id)
             await wait_for(
                 pilot,
-                lambda: isinstance(app.screen, CustomerScreen)
-                and app.screen.customer_id == record.id
-                and app.screen.query("#main-cards")
-                and str(app.screen.query_one("#main-cards").content),
+                lambda wanted=record.id: (
+                    isinstance(app.screen, CustomerScreen)
+                    and app.screen.customer_id == wanted
+                    and app.screen.query("#main-cards")
+                    and str(app.screen.query_one("#main-cards").content)
+                ),
             )
             assert str(app.screen.query_one("#main-cards").content) == line
             assert line in rendered_text(app)
