@@ -351,3 +351,39 @@ async def test_customer_main_shows_the_assigned_cards_or_none(url: str) -> None:
             assert line in rendered_text(app)
             await pilot.press("escape")
             await settle(pilot)
+
+
+async def test_hostile_destination_names_show_as_the_text_they_are(url: str) -> None:
+    """A destination the import would refuse, written by a foreign writer straight into the
+    table: markup shows as its characters, a terminal escape as a visible placeholder."""
+    from carriertui.store.db.rate_tables import Rate
+    from carriertui.text import sanitize
+
+    hostile = "[@click=app.quit]Evil[/] \x1b]52;c;SGk=\x07"
+    db = open_db(url)
+    card = rates.find_card(db, API, "Retail GBP")
+    with db.write() as session:
+        session.add(
+            Rate(
+                card_id=card.id,
+                prefix="999",
+                destination=hostile,
+                rate=Decimal("0.5"),
+                connect_fee=Decimal(0),
+                mcd=1,
+                pulse=1,
+                effective_from=datetime(2025, 1, 1, tzinfo=UTC),
+            )
+        )
+    db.dispose()
+    app = CarrierApp(url)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot)
+        screen = await _open(pilot)
+        await pilot.press("t", *"99912345")
+        await wait_for(pilot, lambda: screen.rated is not None)
+        await settle(pilot)
+        result = str(screen.query_one("#rate-result", Static).content)
+        assert sanitize(hostile) in result and "\x1b" not in result
+        assert "[@click=app.quit]Evil[/]" in rendered_text(app)
+        assert isinstance(app.screen, RateCardsScreen)  # nothing ran
