@@ -96,7 +96,8 @@ def deck_lines(countries: Sequence[Country]) -> list[DeckLine]:
         fixed = f"{country.name} - Fixed" if country.mobile_leads else country.name
         lines.append(_line(country, country.code, fixed, country.fixed_usd, False))
         firsts = {lead[0] for lead in country.mobile_leads}
-        for digit in "123456789":
+        # North American area codes start with 2 to 9.
+        for digit in "23456789" if country.code == "1" else "123456789":
             if digit not in firsts:
                 lines.append(_line(country, country.code + digit, fixed, country.fixed_usd, False))
         mobile = f"{country.name} - Mobile"

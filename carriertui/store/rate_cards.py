@@ -216,9 +216,9 @@ def _day_or_minute(moment: datetime) -> str:
 # (times in UTC; a rate is per minute).
 RATE_GRID_COLUMNS = (
     Column("prefix", "Prefix", width=8, grow=False),
-    Column("destination", "Destination", width=13),
+    Column("destination", "Destination", width=15),
     Column("rate", "Rate", ColumnType.DECIMAL, width=8),  # per minute
-    Column("connect_fee", "Connect", ColumnType.DECIMAL, width=7),
+    Column("connect_fee", "Conn.", ColumnType.DECIMAL, width=7),  # the connect fee
     Column("mcd", "MCD", ColumnType.INTEGER, width=4),
     Column("pulse", "Pulse", ColumnType.INTEGER, width=5),
     Column("effective_from", "From", ColumnType.TIMESTAMP, width=10, formatter=_day_or_minute),
