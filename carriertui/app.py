@@ -352,6 +352,11 @@ class CarrierApp(SessionEnd, App[int]):
 
         self._push_once(FeedsScreen, FeedsScreen)
 
+    def go_rate_cards(self) -> None:
+        from carriertui.screens.rate_cards import RateCardsScreen
+
+        self._push_once(RateCardsScreen, RateCardsScreen)
+
     # -- scheduled work: delayed changes and outgoing mail ----------------------------------
 
     def _follow_account(self, account: object) -> None:

@@ -61,6 +61,11 @@ class NavigationCommands(Provider):
             ("go: alarms", app.go_alarms, "NOC alarms: raised, acknowledged; acknowledge"),
             ("go: alarm rules", app.go_alarm_rules, "The rules alarms are raised by"),
             ("go: feeds", app.go_feeds, "CDR spools: files, rows, rejects, last error"),
+            (
+                "go: rate cards",
+                app.go_rate_cards,
+                "Rate cards and their rates; rate a number; import decks",
+            ),
             ("help: keys for this screen", app.action_help, "Keys and help (F1)"),
             ("theme: next theme", app.action_cycle_theme, "Cycle the colour theme (ctrl+t)"),
             ("theme: choose theme", app.action_change_theme, "Pick a colour theme from a list"),

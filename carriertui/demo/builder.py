@@ -210,12 +210,30 @@ def _seed_contacts(db: Database, actor: Actor, seed: dict[str, Any]) -> None:
     )
 
 
-def _seed_cdrs(db: Database, actor: Actor, seed: dict[str, Any]) -> None:
+def _seed_rates(db: Database, actor: Actor, seed: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """The ``[rates]`` cards, imported as decks and assigned (demo/rates.py): currency ->
+    (customer card, provider card)."""
+    from carriertui.demo import rates as demo_rates
+    from carriertui.store import customers
+    from carriertui.store.db.types import utcnow
+
+    settings = seed.get("rates")
+    if not settings:
+        return {}
+    records = customers.list_customers(db, actor)
+    return demo_rates.build_cards(db, actor, settings, records, utcnow())
+
+
+def _seed_cdrs(
+    db: Database, actor: Actor, seed: dict[str, Any], cards: dict[str, tuple[str, str]]
+) -> None:
     """About 90 days of CDRs for the customers with a ``[customers.traffic]`` table, up to the
-    build time, then the hourly roll-ups. Skipped when CDRs exist (an interrupted build)."""
+    build time, rated with the cards of their currency, then the hourly roll-ups. Skipped when
+    CDRs exist (an interrupted build)."""
     from sqlalchemy import func, select
 
     from carriertui.demo import cdrs as demo_cdrs
+    from carriertui.demo import rates as demo_rates
     from carriertui.store import customers, rollups
     from carriertui.store.cdrs import importer as cdrs
     from carriertui.store.db.tables import Cdr
@@ -228,14 +246,22 @@ def _seed_cdrs(db: Database, actor: Actor, seed: dict[str, Any]) -> None:
         if session.connection().execute(select(func.count()).select_from(Cdr)).scalar_one():
             return
     by_name = {record.name: record for record in customers.list_customers(db, actor)}
+    matchers = demo_rates.load_matchers(db, actor, cards)
     traffic = []
     for entry in seed.get("customers", []):
         table = entry.get("traffic")
         if not table:
             continue
         record = by_name[str(entry["name"])]
+        if record.currency not in matchers:
+            raise ValueError(
+                f"demo seed: customer {record.name} has traffic but [rates] has no cards in "
+                f"{record.currency}"
+            )
         traffic.append(
-            demo_cdrs.parse_traffic(record.id, record.account_code or str(record.id), table)
+            demo_cdrs.parse_traffic(
+                record.id, record.account_code or str(record.id), table, matchers[record.currency]
+            )
         )
     batches = demo_cdrs.generate(
         traffic,
@@ -312,7 +338,8 @@ def build_demo(url: str, *, reset: bool = False) -> Database:
                 customers.create_customer(db, actor, values)
         _seed_contacts(db, actor, seed)
         _build_numbers(db, actor, seed)
-        _seed_cdrs(db, actor, seed)
+        cards = _seed_rates(db, actor, seed)
+        _seed_cdrs(db, actor, seed, cards)
         _seed_invoices(db, actor)
         # Last, so that its presence means the build completed.
         operators.create_operator(

@@ -3,9 +3,10 @@
 
 Per customer and hour of day: traffic follows a two-peak working day around the customer's
 ``peak_hour`` (weekends about half), the answer rate dips at the peak and at night, durations
-are log-normal around ``mean_duration``, post-dial delay grows with load, and prices come from
-the destination table scaled into the customer's currency and billed by the customer's MCD/pulse
-increment (the provider's cost per second). The same seed and end hour give the same CDRs.
+are log-normal around ``mean_duration``, and post-dial delay grows with load. Every call is
+rated through carriertui.rating with the rate cards of the customer (demo/rates.py): the
+customer card gives the billed seconds and the charge, the provider card the cost, and the rate
+that matched the destination's name. The same seed, cards and end hour give the same CDRs.
 """
 
 from __future__ import annotations
@@ -14,15 +15,15 @@ import math
 import random
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
+from carriertui.rating import RateMatcher
 from carriertui.store.cdrs.importer import CdrValues
 from carriertui.store.periods import HOUR, as_utc
 
 BATCH = 20_000
-_FOUR_PLACES = Decimal("0.0001")
 # (SIP code, release reason, weight) of unanswered calls.
 FAILURES = (
     (486, "User Busy", 34),
@@ -40,9 +41,8 @@ ANSWERED = (200, "Normal Clearing")
 @dataclass(frozen=True)
 class Destination:
     name: str
-    prefix: str
-    sell_per_minute: Decimal
-    buy_per_minute: Decimal
+    prefix: str  # the dialled numbers start with it
+    weight: int  # how often it is called, against the others
 
 
 @dataclass(frozen=True)
@@ -53,25 +53,19 @@ class Traffic:
     answer_rate: float
     mean_duration: float
     pdd_ms: float
-    minimum: int  # MCD, seconds
-    pulse: int  # seconds
     peak_hour: int
-    rate_factor: Decimal
     cli_prefix: str
     source_ip: str
+    customer_card: RateMatcher  # prices the charge (and the billed seconds)
+    provider_card: RateMatcher  # prices the cost
 
 
-def billed_seconds(duration: int, minimum: int, pulse: int) -> int:
-    """DOMAIN.md 8.2: MCD if d <= MCD, else MCD + ceil((d - MCD) / pulse) x pulse; 0 unanswered."""
-    if duration <= 0:
-        return 0
-    if duration <= minimum:
-        return minimum
-    return minimum + -(-(duration - minimum) // pulse) * pulse
-
-
-def parse_traffic(customer_id: int, code: str, table: Mapping[str, Any]) -> Traffic:
-    minimum, _, pulse = str(table.get("increment", "1/1")).partition("/")
+def parse_traffic(
+    customer_id: int,
+    code: str,
+    table: Mapping[str, Any],
+    cards: tuple[RateMatcher, RateMatcher],
+) -> Traffic:
     return Traffic(
         customer_id=customer_id,
         account_code=code,
@@ -79,20 +73,16 @@ def parse_traffic(customer_id: int, code: str, table: Mapping[str, Any]) -> Traf
         answer_rate=float(table["answer_rate"]),
         mean_duration=float(table["mean_duration"]),
         pdd_ms=float(table["pdd_ms"]),
-        minimum=int(minimum),
-        pulse=int(pulse or minimum),
         peak_hour=int(table.get("peak_hour", 12)),
-        rate_factor=Decimal(str(table.get("rate_factor", 1))),
         cli_prefix=str(table.get("cli_prefix", "")),
         source_ip=str(table.get("source_ip", "")),
+        customer_card=cards[0],
+        provider_card=cards[1],
     )
 
 
 def parse_destinations(rows: Sequence[Sequence[Any]]) -> list[Destination]:
-    return [
-        Destination(str(name), str(prefix), Decimal(str(sell)), Decimal(str(buy)))
-        for name, prefix, sell, buy in rows
-    ]
+    return [Destination(str(name), str(prefix), int(weight)) for name, prefix, weight in rows]
 
 
 def _hour_weight(hour: int, peak: int) -> float:
@@ -107,8 +97,15 @@ def _busy(hour: int, peak: int) -> float:
     return min(1.0, _hour_weight(hour, peak) / 1.1)
 
 
-def _money(amount: Decimal) -> Decimal:
-    return amount.quantize(_FOUR_PLACES, rounding=ROUND_HALF_UP)
+_FREE = Decimal("0.0000")
+
+
+def _rated(card: RateMatcher, number: str, at: float, duration: int, what: str) -> Any:
+    call = card.rate_digits(number, at, duration)
+    if call is None:
+        moment = datetime.fromtimestamp(at, UTC)
+        raise ValueError(f"demo seed: no {what} rate for {number} at {moment:%Y-%m-%d %H:%M}Z")
+    return call
 
 
 def generate(
@@ -123,8 +120,7 @@ def generate(
     end = as_utc(end)
     first_hour = end.replace(minute=0, second=0, microsecond=0) - timedelta(days=days)
     batch: list[CdrValues] = []
-    dest_weights = [5, 6, 3, 3, 6, 3, 1, 1, 2, 2][: len(destinations)] or [1]
-    dest_weights += [1] * (len(destinations) - len(dest_weights))
+    dest_weights = [destination.weight for destination in destinations]
     for profile in traffic:
         # One generator per customer: adding a customer leaves the others' CDRs as they were.
         rng = random.Random(f"{seed}:{profile.account_code}")  # noqa: S311 - reproducible demo data
@@ -132,8 +128,7 @@ def generate(
         scale = profile.calls_per_day / sum(weights)
         mu = math.log(profile.mean_duration) - 0.5  # log-normal, sigma 1: mean = e^(mu + 1/2)
         pdd_mu = math.log(profile.pdd_ms) - 0.18  # sigma 0.6
-        sell = [d.sell_per_minute * profile.rate_factor / 60 for d in destinations]
-        buy = [d.buy_per_minute * profile.rate_factor / 60 for d in destinations]
+        sell, buy = profile.customer_card, profile.provider_card
         failures = [(code, reason) for code, reason, _ in FAILURES]
         failure_weights = [weight for _, _, weight in FAILURES]
         serial = 0
@@ -153,17 +148,20 @@ def generate(
                 serial += 1
                 index = rng.choices(range(len(destinations)), dest_weights)[0]
                 destination = destinations[index]
+                number = f"{destination.prefix}{rng.randrange(10**7, 10**8)}"
+                at = start.timestamp()
                 pdd = int(rng.lognormvariate(pdd_mu, 0.6) * (1 + 0.6 * busy))
                 if rng.random() < answer:
                     duration = min(7200, max(1, int(rng.lognormvariate(mu, 1.0))))
-                    billed = billed_seconds(duration, profile.minimum, profile.pulse)
+                    charged = _rated(sell, number, at, duration, "customer")
+                    cost = _rated(buy, number, at, duration, "provider").charge
+                    billed, charge, rate = charged.billed_seconds, charged.charge, charged.rate
                     code, reason = ANSWERED
-                    charge = _money(sell[index] * billed)
-                    cost = _money(buy[index] * duration)
                 else:
                     duration = billed = 0
                     code, reason = rng.choices(failures, failure_weights)[0]
-                    charge = cost = Decimal("0.0000")
+                    charge = cost = _FREE
+                    rate = sell.match_digits(number, at)
                 batch.append(
                     CdrValues(
                         call_id=f"{rng.getrandbits(64):016x}-{serial:07d}@"
@@ -171,8 +169,8 @@ def generate(
                         customer_id=profile.customer_id,
                         start_time=start,
                         source_cli=f"{profile.cli_prefix}{rng.randrange(10**6, 10**7)}",
-                        dest_number=f"{destination.prefix}{rng.randrange(10**7, 10**8)}",
-                        dest_name=destination.name,
+                        dest_number=number,
+                        dest_name=rate.destination if rate is not None else destination.name,
                         duration=duration,
                         billed_duration=billed,
                         sip_code=code,

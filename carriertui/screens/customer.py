@@ -76,6 +76,9 @@ class CustomerHeader(Static):
 
 class CustomerScreen(BaseScreen):
     TITLE_TEXT = "Customer"
+    DEFAULT_CSS = """
+    CustomerScreen .card-info { color: $text-muted; }
+    """
     HELP = (
         "One customer. The header shows status, balance, debit limit and channels; "
         "{customer.switch} switches to another customer.\n\n"
@@ -160,6 +163,7 @@ class CustomerScreen(BaseScreen):
             with TabPane("Main", id="main"), VerticalScroll(id="main-scroll"):
                 yield Form(id="customer-form")
                 yield Label("", id="main-info", classes="record-info", markup=False)
+                yield Label("", id="main-cards", classes="card-info", markup=False)
                 with Horizontal(classes="form-buttons", id="main-buttons"):
                     yield Button("Save & Stay ^s", id="save-stay", variant="primary", compact=True)
                     yield Button("Save & Continue ^g", id="save-continue", compact=True)
@@ -214,6 +218,25 @@ class CustomerScreen(BaseScreen):
             on_done=self.show_record,
             group="customer-load",
             exclusive=True,
+        )
+        from carriertui.store import rate_cards
+
+        run_service(
+            self,
+            lambda: rate_cards.assigned_card_names(db, actor, customer_id),
+            on_done=self.show_cards,
+            group="customer-cards",
+            exclusive=True,
+        )
+
+    def show_cards(self, names: dict[Any, str | None]) -> None:
+        """The rate cards the customer's calls are rated with (read only: `rates assign`)."""
+        from carriertui.rating import CardKind
+
+        customer = names.get(CardKind.CUSTOMER) or "none"
+        provider = names.get(CardKind.PROVIDER) or "none"
+        self.query_one("#main-cards", Label).update(
+            plain(f"Rate cards: customer {customer} · provider {provider}")
         )
 
     def show_record(self, record: CustomerRecord) -> None:

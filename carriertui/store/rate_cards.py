@@ -1,7 +1,9 @@
 """Rate cards (issue 14): create, list, find, and the card a customer is rated with.
 
 Every change is validated and audited here; store/rates.py (decks, rates, rating) builds on it
-and names these functions for its callers.
+and names these functions for its callers. The Rate Cards screen reads a card's rates through
+:func:`rates_grid_source` (every version, or those in force at a moment) and a customer's cards
+through :func:`assigned_card_names`.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from carriertui.grid.model import Column, ColumnType
 from carriertui.rating import CardKind
 from carriertui.store import audit, validation
 from carriertui.store.context import Actor
 from carriertui.store.currencies import ISO_4217
 from carriertui.store.db.database import Database
 from carriertui.store.db.rate_tables import Rate, RateCard, RateCardAssignment
+from carriertui.store.db.rowsource import SqlRowSource
 from carriertui.store.db.tables import Customer
 from carriertui.store.enums import AuditAction, HttpVerb, Role
 from carriertui.store.errors import NotFoundError, ValidationError
@@ -183,3 +187,68 @@ def assigned_card(
             return None
         card = session.get(RateCard, assignment.card_id)
         return None if card is None else _to_card(session, card)
+
+
+def assigned_card_names(db: Database, actor: Actor, customer_id: int) -> dict[CardKind, str | None]:
+    """The names of the customer's customer card and provider card (None: not assigned), in
+    one read and without counting their rates (Customer Main shows them on one line)."""
+    actor.require(Role.VIEWER, "read rate cards")
+    names: dict[CardKind, str | None] = dict.fromkeys(CardKind)
+    with db.read() as session:
+        rows = session.exec(
+            select(RateCardAssignment.kind, RateCard.name)
+            .join(RateCard, col(RateCard.id) == RateCardAssignment.card_id)
+            .where(RateCardAssignment.customer_id == customer_id)
+        ).all()
+    for kind, name in rows:
+        names[CardKind(kind)] = name
+    return names
+
+
+def _day_or_minute(moment: datetime) -> str:
+    """A deck's dates are mostly midnights: those as the date alone, others to the minute."""
+    if (moment.hour, moment.minute, moment.second, moment.microsecond) == (0, 0, 0, 0):
+        return f"{moment:%Y-%m-%d}"
+    return f"{moment:%Y-%m-%d %H:%M}"
+
+
+# The rates of one card as the Rate Cards screen's grid shows them: 78 cells, for 80 columns
+# (times in UTC; a rate is per minute).
+RATE_GRID_COLUMNS = (
+    Column("prefix", "Prefix", width=8, grow=False),
+    Column("destination", "Destination", width=15),
+    Column("rate", "Rate", ColumnType.DECIMAL, width=8),  # per minute
+    Column("connect_fee", "Conn.", ColumnType.DECIMAL, width=7),  # the connect fee
+    Column("mcd", "MCD", ColumnType.INTEGER, width=4),
+    Column("pulse", "Pulse", ColumnType.INTEGER, width=5),
+    Column("effective_from", "From", ColumnType.TIMESTAMP, width=10, formatter=_day_or_minute),
+    Column(
+        "effective_to", "To", ColumnType.TIMESTAMP, width=10, formatter=_day_or_minute, empty="open"
+    ),
+)
+
+
+def rates_grid_source(
+    db: Database, actor: Actor, card_id: int, *, at: datetime | None = None
+) -> SqlRowSource:
+    """The card's rates for the grid: every version, or with ``at`` only those in force then
+    (``effective_from <= at < effective_to``, an open end never ends). Its search looks in the
+    prefix and the destination."""
+    actor.require(Role.VIEWER, "read rates")
+    table = Rate.__table__  # type: ignore[attr-defined]
+    where = table.c.card_id == card_id
+    if at is not None:
+        if at.tzinfo is None:
+            raise ValidationError("at", "a time with a zone (UTC)")
+        where = where & (table.c.effective_from <= at)
+        where = where & (table.c.effective_to.is_(None) | (table.c.effective_to > at))
+    return SqlRowSource(
+        db,
+        name="rates",
+        columns=RATE_GRID_COLUMNS,
+        selectable=table,
+        expressions={column.key: table.c[column.key] for column in RATE_GRID_COLUMNS},
+        key=table.c.id,
+        where=where,
+        key_columns=("prefix",),
+    )

@@ -49,6 +49,7 @@ _MARKUP = re.compile(r"[\[\]<>{}]")
 _SHOWN = 40
 # Errors kept in the exception and its message; all of them are counted.
 MAX_LISTED = 1000
+PROGRESS_EVERY = 10_000  # records between two on_progress calls
 
 
 # Not frozen: a frozen dataclass's __init__ sets each field through object.__setattr__, 3 us a
@@ -96,6 +97,23 @@ class Deck:
 
 def _shown(value: str) -> str:
     return repr(value if len(value) <= _SHOWN else value[:_SHOWN] + "…")
+
+
+def estimate_rows(path: Path) -> int:
+    """About how many rates the deck at ``path`` holds (its lines less the header), for a
+    progress bar: a quoted cell with a line break counts twice. 0 when it cannot be read."""
+    lines = 0
+    last = b"\n"
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                lines += chunk.count(b"\n")
+                last = chunk[-1:]
+    except OSError:
+        return 0
+    if last != b"\n":
+        lines += 1  # no newline after the last line
+    return max(lines - 1, 0)
 
 
 def parse_moment(text: str) -> datetime:
@@ -184,12 +202,19 @@ def check_header(header: Sequence[str], *, effective_given: bool) -> dict[str, i
     return {name: index for index, name in enumerate(names)}
 
 
-def read_deck(path: Path, *, effective: datetime | None = None) -> Deck:
+def read_deck(
+    path: Path,
+    *,
+    effective: datetime | None = None,
+    on_progress: Callable[[int, bool], None] | None = None,
+) -> Deck:
     """Every row of the deck at ``path`` checked, or DeckError listing every bad line.
 
     ``effective`` (the import's --effective): the date of rows whose effective_from is empty or
     absent, and the deck's date; a row may start later, not earlier. Without it the deck's date
-    is its earliest effective_from.
+    is its earliest effective_from. ``on_progress(records, done)``: the records read so far,
+    every PROGRESS_EVERY of them, and once more with ``done`` True when all are (before the
+    checks across rows; the TUI's progress bar). An exception it raises ends the read.
     """
     try:
         handle = path.open(encoding="utf-8-sig", newline="")
@@ -203,7 +228,7 @@ def read_deck(path: Path, *, effective: datetime | None = None) -> Deck:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _read(path, handle, effective, rows, errors)
+        return _read(path, handle, effective, rows, errors, on_progress)
     finally:
         if collecting:
             gc.enable()
@@ -215,6 +240,7 @@ def _read(
     effective: datetime | None,
     rows: list[DeckRow],
     errors: list[BadLine],
+    on_progress: Callable[[int, bool], None] | None = None,
 ) -> Deck:
     with handle:
         reader = csv.reader(handle, strict=True)
@@ -228,8 +254,13 @@ def _read(
                 raise DeckError(path.name, error.errors) from None
             check = _row_checker(index, len(header), effective)
             line = reader.line_num + 1
+            seen = 0
             for record in reader:
                 start, line = line, reader.line_num + 1
+                if on_progress is not None:
+                    seen += 1
+                    if not seen % PROGRESS_EVERY:
+                        on_progress(seen, False)
                 if not record or (len(record) == 1 and not record[0].strip()):
                     continue  # a blank line (spreadsheets add them at the end)
                 row = check(start, record)
@@ -237,6 +268,8 @@ def _read(
                     rows.append(row)
                 else:
                     errors.append(row)  # type: ignore[arg-type]
+            if on_progress is not None:
+                on_progress(seen, True)
         except csv.Error as error:
             errors.append(BadLine(reader.line_num, f"not valid CSV: {error}"))
         except UnicodeDecodeError:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -357,16 +357,19 @@ def import_deck(
     effective: datetime | None = None,
     currency: str | None = None,
     kind: CardKind | str | None = None,
+    on_progress: Callable[[int, bool], None] | None = None,
 ) -> DeckImportReport:
     """Import the deck at ``path`` into the card (created when it does not exist: then
     ``currency`` is needed and ``kind`` defaults to customer). All or nothing; one audit entry
-    (and one for a new card). DeckError lists every bad line; nothing is written then."""
+    (and one for a new card). DeckError lists every bad line; nothing is written then.
+    ``on_progress(records, done)``: read_deck's progress; after ``done`` the rates are written
+    (an exception it raises while reading cancels the import: nothing is written)."""
     actor.require(Role.OPERATOR, "import rate decks")
     started = time.perf_counter()
     name = _clean_name(card_name)
     code = _clean_currency(currency) if currency is not None else None
     card_kind = validation.choice("kind", kind, CardKind) if kind is not None else None
-    deck = read_deck(path, effective=effective)
+    deck = read_deck(path, effective=effective, on_progress=on_progress)
     sqlite = db.backend == "sqlite"
     with _collector_paused(), db.write() as session:
         card = _find_card(session, name)

@@ -200,6 +200,7 @@ OPENERS: dict[str, list[Opener]] = {
     "Summary": [lambda pilot: _customer_tab(pilot, "summary")],
     "Outbox": [_pushed("go_outbox")],
     "Operators (`go: operators`, admins)": [_pushed("go_operators")],
+    "Rate Cards (`go: rate cards`)": [_pushed("go_rate_cards")],
     "screens": [lambda pilot: _customer_tab(pilot, "audit"), _pushed("go_audit_log")],
     "portal": [_portal_login],
     "grid": [_customers, _contacts_grid],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import tomllib
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -82,7 +83,8 @@ def test_build_demo_creates_customers_operator_and_options(home: Path) -> None:
             "audit_comment": False,
         }
 
-        log = list(reversed(audit.list_entries(db, actor)))  # oldest first
+        # oldest first; every entry (the demo's rate cards add about fifty to the ~470)
+        log = list(reversed(audit.list_entries(db, actor, limit=100_000)))
         creates = [entry for entry in log if entry.table == "customer"]
         assert len(creates) == len(entries)
         assert all(entry.action == "CREATE" for entry in creates)
@@ -97,7 +99,7 @@ def test_build_demo_creates_customers_operator_and_options(home: Path) -> None:
     try:
         assert len(customers.list_customers(db, demo_actor())) == len(seed_entries())
         assert len(operators.list_operators(db, demo_actor())) == 1
-        assert len(audit.list_entries(db, demo_actor())) == len(log)
+        assert len(audit.list_entries(db, demo_actor(), limit=100_000)) == len(log)
     finally:
         db.dispose()
 
@@ -211,3 +213,142 @@ def test_the_demo_has_number_blocks_and_extensions(home: Path) -> None:
         assert all(e.customer_id for e in entries if e.table in ("number_block", "sip_user"))
     finally:
         db.dispose()
+
+
+# -- rate cards ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory):
+    """One demo build for the rate card checks (about 10 s), argon2 at minimal cost."""
+    from argon2 import PasswordHasher
+
+    from carriertui.store import passwords
+
+    home = tmp_path_factory.mktemp("demo-rates")
+    patch = pytest.MonkeyPatch()
+    patch.setattr(
+        passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
+    patch.setenv("CARRIERTUI_HOME", str(home))
+    patch.delenv("CARRIERTUI_DB", raising=False)
+    try:
+        db = build_demo(f"sqlite:///{home / 'demo.sqlite'}")
+        yield db
+        db.dispose()
+    finally:
+        patch.undo()
+
+
+def test_the_demo_has_a_customer_and_a_provider_card_per_currency_assigned_by_currency(
+    demo_db,
+) -> None:
+    from carriertui.rating import CardKind
+    from carriertui.store import rate_cards, rates
+
+    actor = demo_actor()
+    seed = demo_module.load_seed()
+    currencies = set(seed["rates"]["currencies"])
+    cards = rates.list_cards(demo_db, actor)
+    assert {(card.kind, card.currency) for card in cards} == {
+        (kind, currency) for kind in CardKind for currency in currencies
+    }
+    for card in cards:
+        now = rates.count_in_force(demo_db, actor, card.name, datetime.now(UTC))
+        assert 2000 <= now <= 5000  # a few thousand prefixes in force
+        in_force = rates.list_rates(demo_db, actor, card.name, at=datetime.now(UTC))
+        assert len({rate.prefix for rate in in_force}) == now
+        schemes = {(rate.mcd, rate.pulse) for rate in in_force}
+        if card.kind is CardKind.CUSTOMER:
+            assert {(60, 60), (1, 1), (30, 6), (60, 6), (6, 6)} <= schemes
+            # a second deck raised the mobile rates: both versions are kept
+            assert card.rates == 2 * now
+        else:
+            assert {(1, 1), (0, 1), (60, 60)} <= schemes
+            assert card.rates == now
+        names = {rate.destination for rate in in_force}
+        assert {"United Kingdom - Mobile", "Germany - Fixed", "United States"} <= names
+    # every customer billed in a card currency has both cards; the others none
+    for record in customers.list_customers(demo_db, actor):
+        names = rate_cards.assigned_card_names(demo_db, actor, record.id)
+        if record.currency in currencies:
+            assert names == {
+                CardKind.CUSTOMER: f"Retail {record.currency}",
+                CardKind.PROVIDER: f"Upstream {record.currency}",
+            }
+        else:
+            assert names == {CardKind.CUSTOMER: None, CardKind.PROVIDER: None}
+    assert any(
+        record.currency not in currencies for record in customers.list_customers(demo_db, actor)
+    )
+
+
+def test_every_demo_cdr_is_charged_and_costed_as_its_cards_rate_it(demo_db) -> None:
+    """For every CDR: the billed seconds and the charge are what the customer's card gives,
+    the cost what its provider card gives, the destination name the matched rate's. All of
+    them through the bulk matcher; a sample also through the rates service's own SQL look-up
+    (``rates test``), a second path to the same rule."""
+    import random
+
+    from sqlmodel import select
+
+    from carriertui.rating import CardKind
+    from carriertui.store import rate_cards, rates
+    from carriertui.store.db.tables import Cdr
+
+    actor = demo_actor()
+    names = {
+        record.id: rate_cards.assigned_card_names(demo_db, actor, record.id)
+        for record in customers.list_customers(demo_db, actor)
+    }
+    matchers: dict[str, object] = {}
+
+    def matcher(name: str):
+        if name not in matchers:
+            matchers[name] = rates.load_matcher(demo_db, actor, name)
+        return matchers[name]
+
+    with demo_db.read() as session:
+        cdrs = session.exec(
+            select(
+                Cdr.customer_id,
+                Cdr.start_time,
+                Cdr.dest_number,
+                Cdr.dest_name,
+                Cdr.duration,
+                Cdr.billed_duration,
+                Cdr.charge,
+                Cdr.cost,
+            )
+        ).all()
+    assert len(cdrs) > 100_000
+    connected = 0
+    changed = {"before": 0, "after": 0}
+    change = demo_module.load_seed()["rates"]["change_days_ago"]
+    boundary = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    boundary -= timedelta(days=change)
+    for customer_id, start, number, name, duration, billed, charge, cost in cdrs:
+        cards = names[customer_id]
+        sell = matcher(cards[CardKind.CUSTOMER]).rate(number, start, duration)
+        buy = matcher(cards[CardKind.PROVIDER]).rate(number, start, duration)
+        assert (billed, charge, cost) == (sell.billed_seconds, sell.charge, buy.charge), number
+        if duration > 0:
+            connected += 1
+            assert name == sell.rate.destination
+            changed["before" if start < boundary else "after"] += 1
+    assert connected > len(cdrs) / 3
+    assert min(changed.values()) > 1000  # calls on both versions of the customer cards
+
+    for customer_id, start, number, _name, duration, billed, charge, cost in random.Random(
+        14
+    ).sample(cdrs, 200):
+        cards = names[customer_id]
+        sold = rates.rate_number(demo_db, actor, cards[CardKind.CUSTOMER], number, start, duration)
+        bought = rates.rate_number(
+            demo_db, actor, cards[CardKind.PROVIDER], number, start, duration
+        )
+        assert (billed, charge, cost) == (
+            sold.call.billed_seconds,
+            sold.call.charge,
+            bought.call.charge,
+        )
