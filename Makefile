@@ -18,12 +18,14 @@ test: $(INSTALLED_DEV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check $(FORMAT_PATHS)
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/pytest -q -n 2
 
 lint: $(INSTALLED_DEV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check $(FORMAT_PATHS)
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 snapshots-update: $(INSTALLED_DEV)
 	$(BIN)/pytest -q --snapshot-update tests/snapshots
@@ -32,7 +34,8 @@ snapshots-update: $(INSTALLED_DEV)
 # benchmarks/results/<name>.json; harness.py then prints them as one table (measure, value, floor,
 # ratio, budget, OK/SHORT) and writes benchmarks/results/summary.json (benchmarks/README.md).
 # `make bench BENCHES="diff_bench numbers_bench"` runs a few; bench-<name> runs one.
-BENCHES ?= grid_bench diff_bench numbers_bench summary_bench startup first_frame interaction_bench
+BENCHES ?= grid_bench diff_bench numbers_bench summary_bench startup first_frame interaction_bench \
+	rating_bench feeds_bench alarms_bench
 BENCH_ARGS_grid_bench ?= --rows 1000000 --db benchmarks/results/grid-1000000.sqlite
 BENCH_ARGS_summary_bench ?= --cdrs 1000000
 

@@ -12,6 +12,7 @@ import argparse
 import sys
 from typing import Any
 
+from carriertui.cli.alarms import evaluate_after_import
 from carriertui.cli.common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CommandError, api_actor, opened
 from carriertui.cli.common import path_argument as _path
 from carriertui.cli.output import ProgressBar, out
@@ -159,6 +160,7 @@ def cmd_feed_import(args: argparse.Namespace) -> int:
             raise CommandError(str(error)) from error
         finally:
             bar.close()
+        evaluate_after_import(db)  # the rules whose window received these CDRs (issue 17)
     report = result.report
     for bad in report.errors:
         print(f"skipped {sanitize(str(bad))}", file=sys.stderr)
@@ -212,7 +214,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     with opened(args) as db:
         try:
             outcomes = spool.ingest_once(
-                db, api_actor(), _path(args.directory), fmt, options, report=_spool_print
+                db,
+                api_actor(),
+                _path(args.directory),
+                fmt,
+                options,
+                report=_spool_print,
+                on_imported=lambda: evaluate_after_import(db),
             )
         except spool.SpoolError as error:
             raise CommandError(str(error)) from error
@@ -236,6 +244,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
                 options,
                 interval=args.interval,
                 report=_spool_print,
+                on_imported=lambda: evaluate_after_import(db),
             )
         except spool.SpoolError as error:
             raise CommandError(str(error)) from error

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from sqlalchemy import select as core_select
 from sqlmodel import Session, SQLModel, col, select
@@ -24,8 +24,11 @@ from carriertui.store.context import Actor
 from carriertui.store.db import chain
 from carriertui.store.db.database import Database
 from carriertui.store.db.rowsource import SqlRowSource
-from carriertui.store.db.tables import AuditEntry, Customer
+from carriertui.store.db.tables import AuditEntry, Customer, table_of
 from carriertui.store.enums import AuditAction, HttpVerb, Role
+
+if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement
 
 REDACTED = "***"
 # Field names whose values never reach the audit log; matched case-insensitively on the last
@@ -201,8 +204,8 @@ def grid_source(db: Database, actor: Actor, *, customer_id: int | None = None) -
     from sqlalchemy import String, case, cast, func, literal
 
     actor.require(Role.VIEWER, "read the audit log")
-    table = AuditEntry.__table__  # type: ignore[attr-defined]
-    expressions = {
+    table = table_of(AuditEntry)
+    expressions: dict[str, ColumnElement[Any]] = {
         column.key: table.c[column.key]
         for column in GRID_COLUMNS
         if column.key not in ("message", "data")
@@ -236,7 +239,7 @@ def grid_source(db: Database, actor: Actor, *, customer_id: int | None = None) -
 
     from carriertui.store.db.tables import Customer
 
-    customers = Customer.__table__  # type: ignore[attr-defined]
+    customers = table_of(Customer)
     if search_index is not None:
         # The Customer column is not in the index: entries of the customers whose name matches
         # are candidates too (customer_id is indexed; the customers are few).
@@ -331,8 +334,8 @@ def export_batches(
     and ``mac``; ``before``/``after`` as dicts). ``since`` and ``until`` are inclusive bounds on
     ``created_at``. Streams: one query, read ``batch`` rows at a time."""
     actor.require(Role.VIEWER, "read the audit log")
-    table = AuditEntry.__table__  # type: ignore[attr-defined]
-    customer = Customer.__table__  # type: ignore[attr-defined]
+    table = table_of(AuditEntry)
+    customer = table_of(Customer)
     statement = (
         core_select(table, customer.c.name.label("customer_name"))
         .select_from(table.outerjoin(customer, customer.c.id == table.c.customer_id))

@@ -18,7 +18,7 @@ from carriertui.store.context import Actor
 from carriertui.store.currencies import ISO_4217
 from carriertui.store.db.database import Database
 from carriertui.store.db.rowsource import SqlRowSource, check_search, sqlite_like, table_source
-from carriertui.store.db.tables import Customer
+from carriertui.store.db.tables import Customer, table_of
 from carriertui.store.enums import AuditAction, CustomerStatus, InvoiceSchedule, Role
 from carriertui.store.errors import NotFoundError, StaleEditError, ValidationError
 
@@ -359,5 +359,5 @@ GRID_COLUMNS = (
 def grid_source(db: Database, actor: Actor) -> SqlRowSource:
     """Every customer, for the customers grid (sorted, filtered and searched in SQL)."""
     actor.require(Role.VIEWER, "list customers")
-    table = Customer.__table__  # type: ignore[attr-defined]
+    table = table_of(Customer)
     return table_source(db, name="customers", table=table, columns=GRID_COLUMNS)

@@ -39,7 +39,7 @@ from carriertui.store.contacts import credentials as contact_credentials
 from carriertui.store.context import Actor
 from carriertui.store.db.database import Database
 from carriertui.store.db.rowsource import SqlRowSource, table_source
-from carriertui.store.db.tables import Contact, Customer, OutboxMessage
+from carriertui.store.db.tables import Contact, Customer, OutboxMessage, table_of
 from carriertui.store.db.types import utcnow
 from carriertui.store.enums import AuditAction, HttpVerb, MailKind, OutboxStatus, Role
 from carriertui.store.errors import StoreError
@@ -583,5 +583,5 @@ GRID_COLUMNS = (
 
 def grid_source(db: Database, actor: Actor) -> SqlRowSource:
     actor.require(Role.VIEWER, "read the outbox")
-    table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    table = table_of(OutboxMessage)
     return table_source(db, name="outbox", table=table, columns=GRID_COLUMNS)

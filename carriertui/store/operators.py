@@ -15,7 +15,7 @@ from carriertui.store.context import Actor
 from carriertui.store.db.database import Database
 from carriertui.store.db.locks import lock_operator_accounts
 from carriertui.store.db.rowsource import SqlRowSource, table_source
-from carriertui.store.db.tables import Operator
+from carriertui.store.db.tables import Operator, table_of
 from carriertui.store.db.types import utcnow
 from carriertui.store.enums import AuditAction, HttpVerb, Role
 from carriertui.store.errors import AuthenticationError, NotFoundError, ValidationError
@@ -363,5 +363,5 @@ GRID_COLUMNS = (
 def grid_source(db: Database, actor: Actor) -> SqlRowSource:
     """Every operator account, for the admins' Operators screen (never a password hash)."""
     actor.require(Role.ADMIN, "list operators")
-    table = Operator.__table__  # type: ignore[attr-defined]
+    table = table_of(Operator)
     return table_source(db, name="operators", table=table, columns=GRID_COLUMNS)

@@ -28,7 +28,7 @@ from carriertui.store.contacts import service as contacts
 from carriertui.store.context import Actor
 from carriertui.store.db.database import Database
 from carriertui.store.db.rowsource import SqlRowSource, table_source
-from carriertui.store.db.tables import Contact, Customer, PendingChange
+from carriertui.store.db.tables import Contact, Customer, PendingChange, table_of
 from carriertui.store.db.types import utcnow
 from carriertui.store.enums import AuditAction, HttpVerb, PendingStatus, Role
 from carriertui.store.errors import (
@@ -469,5 +469,5 @@ GRID_COLUMNS = (
 
 def grid_source(db: Database, actor: Actor) -> SqlRowSource:
     actor.require(Role.VIEWER, "read the Delay Log")
-    table = PendingChange.__table__  # type: ignore[attr-defined]
+    table = table_of(PendingChange)
     return table_source(db, name="delay-log", table=table, columns=GRID_COLUMNS)

@@ -23,7 +23,7 @@ from carriertui.store.currencies import ISO_4217
 from carriertui.store.db.database import Database
 from carriertui.store.db.rate_tables import Rate, RateCard, RateCardAssignment
 from carriertui.store.db.rowsource import SqlRowSource
-from carriertui.store.db.tables import Customer
+from carriertui.store.db.tables import Customer, table_of
 from carriertui.store.enums import AuditAction, HttpVerb, Role
 from carriertui.store.errors import NotFoundError, ValidationError
 
@@ -148,6 +148,7 @@ def assign_card(db: Database, actor: Actor, card_name: str, customer_id: int) ->
                 f"rate card {card.name} is in {card.currency} but customer {label} is billed in "
                 f"{customer.currency}: a customer is rated only with a card in its currency",
             )
+        assert card.id is not None  # a stored card
         current = session.get(RateCardAssignment, (customer_id, card.kind))
         before = None
         if current is not None:
@@ -155,7 +156,7 @@ def assign_card(db: Database, actor: Actor, card_name: str, customer_id: int) ->
             before = {"kind": card.kind, "card": old.name if old else current.card_id}
             if current.card_id == card.id:
                 return _to_card(session, card)
-            current.card_id = card.id  # type: ignore[assignment]
+            current.card_id = card.id
             current.assigned_at = datetime.now(UTC)
         else:
             session.add(
@@ -235,7 +236,7 @@ def rates_grid_source(
     (``effective_from <= at < effective_to``, an open end never ends). Its search looks in the
     prefix and the destination."""
     actor.require(Role.VIEWER, "read rates")
-    table = Rate.__table__  # type: ignore[attr-defined]
+    table = table_of(Rate)
     where = table.c.card_id == card_id
     if at is not None:
         if at.tzinfo is None:

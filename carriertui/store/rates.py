@@ -23,7 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, or_, text
+from sqlalchemy import ColumnElement, func, or_, text
 from sqlmodel import Session, col, select
 
 from carriertui import rating
@@ -187,7 +187,9 @@ def list_rates(
         query = select(Rate).where(Rate.card_id == card.id)
         if term:
             pattern = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            matches = func.lower(Rate.destination).like(f"%{pattern.lower()}%", escape="\\")
+            matches: ColumnElement[bool] = func.lower(Rate.destination).like(
+                f"%{pattern.lower()}%", escape="\\"
+            )
             digits = term.removeprefix("+")
             if digits.isascii() and digits.isdigit():
                 matches = or_(matches, col(Rate.prefix).like(f"{digits}%"))
@@ -299,7 +301,7 @@ def _stored_rows(card_id: int, deck: Deck, sqlite: bool) -> Iterator[tuple[Any, 
 
 
 def _insert_rates(session: Session, backend: str, rows: Iterator[tuple[Any, ...]]) -> None:
-    driver = session.connection().connection.driver_connection
+    driver: Any = session.connection().connection.driver_connection
     names = ", ".join(_INSERT_COLUMNS)
     if backend == "sqlite":
         marks = ", ".join("?" * len(_INSERT_COLUMNS))
@@ -478,7 +480,8 @@ def _stored_rates(session: Session, card_id: int) -> Iterator[rating.Rate]:
     connection = session.connection()
     sqlite = connection.dialect.name == "sqlite"
     mark = "?" if sqlite else "%s"
-    cursor = connection.connection.driver_connection.cursor()
+    driver: Any = connection.connection.driver_connection
+    cursor = driver.cursor()
     # Only the driver's placeholder is formatted in; the card id is bound.
     query = (
         "SELECT prefix, destination, rate, connect_fee, mcd, pulse, effective_from, "  # noqa: S608
@@ -486,7 +489,7 @@ def _stored_rates(session: Session, card_id: int) -> Iterator[rating.Rate]:
     )
     cursor.execute(query, (card_id,))
     prices: dict[int, Decimal] = {}
-    moments: dict[Any, datetime | None] = {None: None}
+    moments: dict[Any, datetime] = {}
 
     def price(scaled: int) -> Decimal:
         value = prices.get(scaled)
@@ -494,7 +497,7 @@ def _stored_rates(session: Session, card_id: int) -> Iterator[rating.Rate]:
             value = prices[scaled] = Decimal(scaled).scaleb(-RATE_SCALE)
         return value
 
-    def moment(stored: Any) -> datetime | None:
+    def moment(stored: Any) -> datetime:
         if stored in moments:
             return moments[stored]
         if isinstance(stored, str):
@@ -515,7 +518,7 @@ def _stored_rates(session: Session, card_id: int) -> Iterator[rating.Rate]:
                     mcd,
                     pulse,
                     moment(start),
-                    moment(end),
+                    None if end is None else moment(end),
                 )
     finally:
         cursor.close()

@@ -292,13 +292,18 @@ def ingest_once(
     *,
     settle_s: float = 0.5,
     report: Report | None = None,
+    on_imported: Callable[[], object] | None = None,
 ) -> list[Outcome]:
-    """One pass (cron): two looks ``settle_s`` apart, then every complete file imported."""
+    """One pass (cron): two looks ``settle_s`` apart, then every complete file imported.
+    ``on_imported`` runs once after a pass that stored CDRs (the alarms' evaluation)."""
     with _watching(Path(directory)):
         spool = Spool(db, actor, directory, fmt, options, report)
         spool.complete()
         time.sleep(settle_s)
-        return spool.look()
+        outcomes = spool.look()
+        if on_imported is not None and any(outcome.imported for outcome in outcomes):
+            on_imported()
+        return outcomes
 
 
 def watch(
@@ -311,13 +316,17 @@ def watch(
     interval: float = 0.5,
     report: Report | None = None,
     stop: Callable[[], bool] | None = None,
+    on_imported: Callable[[], object] | None = None,
 ) -> None:
-    """Look at ``directory`` every ``interval`` seconds until ``stop()`` (or forever)."""
+    """Look at ``directory`` every ``interval`` seconds until ``stop()`` (or forever);
+    ``on_imported`` runs after each look that stored CDRs (the alarms' evaluation)."""
     with _watching(Path(directory)):
         spool = Spool(db, actor, directory, fmt, options, report)
         spool.report(f"watching {directory} (format {fmt})")
         while stop is None or not stop():
-            spool.look()
+            outcomes = spool.look()
+            if on_imported is not None and any(outcome.imported for outcome in outcomes):
+                on_imported()
             time.sleep(interval)
 
 

@@ -190,3 +190,19 @@ def test_metrics_file_parses_with_the_prometheus_parser(home, capsys, tmp_path):
     assert ("carriertui_asr_percent", hostile) not in samples
     code, out, _ = run(capsys, "metrics")
     assert code == 0 and out.startswith("# HELP carriertui_call_attempts")
+
+
+def test_a_spool_ingest_evaluates_the_rules_its_files_fed(home, capsys, tmp_path):  # noqa: F811
+    """`cdr ingest DIR` (cron's spool pass) evaluates like `cdr import`: a file with an ASR
+    drop raises the alarm as soon as it is stored."""
+    add_customer(capsys, "Acme Telecom", "--code", "ACME")
+    add_asr_rule(capsys, "--severity", "critical")
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    source = Path(traffic(tmp_path, answered=2, failed=18))
+    source.rename(spool / source.name)
+    code, out, err = run(capsys, "cdr", "ingest", str(spool), "--format", "native")
+    assert code == 0, err
+    assert "alarms: 20 new CDRs, 1 rule evaluations, 1 raised, 0 cleared" in out
+    code, out, _ = run(capsys, "alarms", "check")
+    assert code == 2 and out.startswith("ALARMS CRITICAL - 1 raised")

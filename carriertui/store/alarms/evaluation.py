@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal_column, or_
+from sqlalchemy import ColumnElement, and_, case, func, literal_column, or_
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
@@ -44,7 +44,7 @@ from carriertui.store.context import Actor
 from carriertui.store.db import locks
 from carriertui.store.db.alarm_tables import Alarm, AlarmEvent, AlarmRule, AlarmWatermark
 from carriertui.store.db.database import Database
-from carriertui.store.db.tables import Cdr, Contact, Customer
+from carriertui.store.db.tables import Cdr, Contact, Customer, table_of
 from carriertui.store.db.types import utcnow
 from carriertui.store.enums import AuditAction, CustomerStatus, HttpVerb, Role
 
@@ -78,7 +78,7 @@ class EvaluationReport:
 
 # -- window totals in SQL ----------------------------------------------------------------------
 
-_CDR = Cdr.__table__  # type: ignore[attr-defined]
+_CDR = table_of(Cdr)
 
 
 def _aggregates(source: Any, short_seconds: int) -> list[Any]:
@@ -369,7 +369,7 @@ def clear_alarm(
 def _new_cdrs(session: Session, after_id: int) -> tuple[dict[int, int], int]:
     """Customers with CDRs above ``after_id`` -> how many; and the highest id."""
     connection = session.connection()
-    customer = _CDR.c.customer_id
+    customer: ColumnElement[Any] = _CDR.c.customer_id
     if connection.dialect.name == "sqlite":
         # "+customer_id": SQLite would otherwise group by walking the whole (customer, start)
         # index (1M entries, 0.1 s) instead of reading the new rows by rowid range.

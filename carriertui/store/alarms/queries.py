@@ -27,7 +27,7 @@ from carriertui.store.context import Actor
 from carriertui.store.db import locks
 from carriertui.store.db.alarm_tables import Alarm, AlarmEvent, AlarmRule
 from carriertui.store.db.database import Database
-from carriertui.store.db.tables import Customer
+from carriertui.store.db.tables import Customer, table_of
 from carriertui.store.db.types import utcnow
 from carriertui.store.enums import AuditAction, HttpVerb, Role
 from carriertui.store.errors import NotFoundError, ValidationError
@@ -97,7 +97,7 @@ def alarm_counts(db: Database, actor: Actor) -> AlarmCounts:
     actor.require(Role.VIEWER, "read alarms")
     with db.read() as session:
         connection = session.connection()
-        table = Alarm.__table__  # type: ignore[attr-defined]
+        table = table_of(Alarm)
         counts = {
             (state, severity): int(n)
             for state, severity, n in connection.execute(
@@ -199,7 +199,7 @@ def customer_kpis(
         ids = [c[0] for c in customers if c[0] is not None]
         window = time_window_totals(session, ids, minutes, None, 6, now)
         spend = time_window_totals(session, ids, SPEND_WINDOW_MINUTES, None, 6, now)
-        table = Alarm.__table__  # type: ignore[attr-defined]
+        table = table_of(Alarm)
         active = {
             (customer_id, state): int(n)
             for customer_id, state, n in session.connection().execute(

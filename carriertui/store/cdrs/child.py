@@ -427,7 +427,8 @@ class _RowParser:
         if len(known) + len(new) <= _IP_CACHE:
             known.update(new)
             return list(map(known.__getitem__, texts))
-        return list(map(new.get, texts, map(known.get, texts)))
+        # new.get(text, known.get(text)) per text; map() for speed (dict.get overloads: ignore).
+        return list(map(new.get, texts, map(known.get, texts)))  # type: ignore[arg-type]
 
     def check(self, f: list[str]) -> tuple[tuple[Any, ...] | None, list[str]]:
         """(the row, []) or (None, every problem found)."""

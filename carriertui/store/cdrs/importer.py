@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 import carriertui
 from carriertui.store import audit
@@ -221,7 +222,7 @@ _HOUR = timedelta(hours=1)
 
 
 def _customer_codes(session: Any) -> dict[str, int]:
-    rows = session.connection().execute(select(Customer.account_code, Customer.id))
+    rows = session.connection().execute(select(col(Customer.account_code), col(Customer.id)))
     return {code: customer_id for code, customer_id in rows if code}
 
 

@@ -114,7 +114,7 @@ class PriceTable:
             if not todo:
                 break
             keys = map(getitem, map(digits.__getitem__, todo), repeat(slice(0, length)))
-            hits = list(map(versions.get, keys))
+            hits = list(map(versions.get, keys))  # type: ignore[arg-type]  # dict.get overloads
             if not any(hits):
                 continue
             missed = list(compress(todo, map(_IS_NONE, hits)))
@@ -140,7 +140,7 @@ def _in_force(version: Any, at: float) -> tuple[Any, ...] | None:
     index = bisect_right(version, at, key=_START) - 1
     while index >= 0:
         if at < version[index][1]:
-            return version[index]  # type: ignore[no-any-return]
+            return version[index]
         index -= 1
     return None
 

@@ -17,7 +17,7 @@ from carriertui.store.cdrs.child import CSV_COLUMNS
 from carriertui.store.context import Actor
 from carriertui.store.db.database import Database
 from carriertui.store.db.rowsource import SqlRowSource
-from carriertui.store.db.tables import Cdr, Customer
+from carriertui.store.db.tables import Cdr, Customer, table_of
 from carriertui.store.enums import Role
 from carriertui.store.errors import NotFoundError, ValidationError
 from carriertui.store.periods import PeriodKind, period_bounds
@@ -60,7 +60,7 @@ def cdr_source(
         if customer is None:
             raise NotFoundError(f"no customer with id {customer_id}")
         code = customer.account_code or str(customer_id)
-    table = Cdr.__table__  # type: ignore[attr-defined]
+    table = table_of(Cdr)
     expressions: dict[str, Any] = {
         name: table.c[name] for name in CSV_COLUMNS if name != "customer"
     }

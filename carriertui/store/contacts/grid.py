@@ -3,13 +3,18 @@ Contacts), sorted, filtered and searched in SQL."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from carriertui.grid.model import Column, ColumnType
 from carriertui.store.contacts.fields import _yes_no, whitelist_text
 from carriertui.store.context import Actor
 from carriertui.store.db.database import Database
 from carriertui.store.db.rowsource import SqlRowSource
-from carriertui.store.db.tables import Contact, Customer
+from carriertui.store.db.tables import Contact, Customer, table_of
 from carriertui.store.enums import Role
+
+if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement
 
 GRID_COLUMNS = (
     Column("name", "Name", width=20),
@@ -32,9 +37,9 @@ def grid_source(db: Database, actor: Actor, *, customer_id: int | None = None) -
     from sqlalchemy import select as core_select
 
     actor.require(Role.VIEWER, "read contacts")
-    contact = Contact.__table__  # type: ignore[attr-defined]
-    customer = Customer.__table__  # type: ignore[attr-defined]
-    expressions = {
+    contact = table_of(Contact)
+    customer = table_of(Customer)
+    expressions: dict[str, ColumnElement[Any]] = {
         column.key: contact.c["ip_whitelist_json" if column.key == "ip_whitelist" else column.key]
         for column in GRID_COLUMNS
     }

@@ -81,7 +81,7 @@ from carriertui.store.db.chain_head import (  # noqa: F401 (chain.X for the call
     utc_text,
     write_head,
 )
-from carriertui.store.db.tables import AuditEntry, Meta
+from carriertui.store.db.tables import AuditEntry, Meta, table_of
 
 try:
     import fcntl
@@ -185,7 +185,7 @@ def _drop_pending_head(session: Session, transaction: Any) -> None:
 
 
 def _table() -> Any:
-    return AuditEntry.__table__  # type: ignore[attr-defined]
+    return table_of(AuditEntry)
 
 
 def _lock_chain(connection: Connection) -> str | None:
@@ -261,7 +261,7 @@ def seal(session: Session, entry: AuditEntry) -> None:
 
 
 def _meta() -> Any:
-    return Meta.__table__  # type: ignore[attr-defined]
+    return table_of(Meta)
 
 
 def recorded_key_id(connection: Connection) -> str | None:

@@ -9,7 +9,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Column, Date, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 from carriertui.store.db.types import FixedDecimal, UTCDateTime, utcnow
@@ -471,3 +481,9 @@ class InvoiceLine(SQLModel, table=True):
     connected: int = Field(sa_column=Column(BigInteger, nullable=False))
     billed_duration: int = Field(sa_column=Column(BigInteger, nullable=False))  # seconds
     charge: Decimal = Field(sa_column=Column(FixedDecimal, nullable=False))
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The model's Core table: SQLModel sets ``__table__`` at run time, where the type checker
+    cannot see it."""
+    return model.__table__  # type: ignore[attr-defined]

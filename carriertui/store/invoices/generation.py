@@ -15,7 +15,7 @@ from carriertui.store import audit
 from carriertui.store.context import Actor
 from carriertui.store.db.database import Database
 from carriertui.store.db.locks import lock_invoice_numbers
-from carriertui.store.db.tables import CdrHourly, Customer, Invoice
+from carriertui.store.db.tables import CdrHourly, Customer, Invoice, table_of
 from carriertui.store.db.tables import InvoiceLine as InvoiceLineRow
 from carriertui.store.db.types import utcnow
 from carriertui.store.enums import AuditAction, HttpVerb, InvoiceSchedule, InvoiceStatus, Role
@@ -158,7 +158,7 @@ def _create(
     sums = _day_sums(session, customer.id, starts[0], next_period_start(kind, starts[-1]))
     sequence = _next_sequence(session)
     issue = now.date()
-    lines_table = InvoiceLineRow.__table__  # type: ignore[attr-defined]
+    lines_table = table_of(InvoiceLineRow)
     created = []
     for start in starts:
         end = next_period_start(kind, start)

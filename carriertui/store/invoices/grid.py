@@ -11,7 +11,7 @@ from carriertui.grid.model import Column, ColumnType, Tone, tones
 from carriertui.store.context import Actor
 from carriertui.store.db.database import Database
 from carriertui.store.db.rowsource import SqlRowSource
-from carriertui.store.db.tables import Customer, Invoice
+from carriertui.store.db.tables import Customer, Invoice, table_of
 from carriertui.store.enums import InvoiceStatus, Role
 
 # -- the grid ------------------------------------------------------------------------------------
@@ -54,7 +54,7 @@ def grid_source(db: Database, actor: Actor, *, customer_id: int | None = None) -
     """Invoices for the grid (row key: the invoice id). For one customer: its invoices; for
     the account: every invoice, with a Customer column after Number."""
     actor.require(Role.VIEWER, "read invoices")
-    table = Invoice.__table__  # type: ignore[attr-defined]
+    table = table_of(Invoice)
     expressions: dict[str, Any] = {column.key: table.c[column.key] for column in GRID_COLUMNS}
     if customer_id is not None:
         return SqlRowSource(
@@ -66,7 +66,7 @@ def grid_source(db: Database, actor: Actor, *, customer_id: int | None = None) -
             key=table.c.id,
             where=table.c.customer_id == customer_id,
         )
-    customers = Customer.__table__  # type: ignore[attr-defined]
+    customers = table_of(Customer)
     expressions["customer"] = cast(
         select(customers.c.name).where(customers.c.id == table.c.customer_id).scalar_subquery(),
         String,

@@ -14,7 +14,7 @@ from sqlmodel import Session, col
 
 from carriertui.store.context import Actor
 from carriertui.store.db.database import Database
-from carriertui.store.db.tables import Customer, Invoice
+from carriertui.store.db.tables import Customer, Invoice, table_of
 from carriertui.store.db.tables import InvoiceLine as InvoiceLineRow
 from carriertui.store.enums import InvoiceStatus, Role
 from carriertui.store.errors import NotFoundError, ValidationError
@@ -131,7 +131,7 @@ def records_of(session: Session, invoices: Sequence[Invoice]) -> list[InvoiceRec
         return []
     ids = [invoice.id for invoice in invoices]
     lines: dict[int, list[InvoiceLine]] = defaultdict(list)
-    table = InvoiceLineRow.__table__  # type: ignore[attr-defined]
+    table = table_of(InvoiceLineRow)
     for offset in range(0, len(ids), _LINE_BATCH):
         part = ids[offset : offset + _LINE_BATCH]
         statement = select(table).where(table.c.invoice_id.in_(part)).order_by(table.c.day)

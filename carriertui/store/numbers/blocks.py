@@ -13,7 +13,7 @@ from carriertui.store import audit
 from carriertui.store.context import Actor
 from carriertui.store.db.database import Database
 from carriertui.store.db.locks import lock_number_plan
-from carriertui.store.db.tables import Customer, ExtensionNumber, NumberBlock
+from carriertui.store.db.tables import Customer, ExtensionNumber, NumberBlock, table_of
 from carriertui.store.enums import AuditAction, HttpVerb, Role
 from carriertui.store.errors import NotFoundError, StoreError
 from carriertui.store.numbers.records import (
@@ -36,7 +36,7 @@ def _used_in(session: Session, first: int, last: int, customer_id: int | None) -
     """How many numbers lie in [first, last]: the block owner's (another customer's number
     taken there before the block was assigned is theirs, not a use of the block), or with
     ``customer_id`` None everyone's."""
-    table = ExtensionNumber.__table__  # type: ignore[attr-defined]
+    table = table_of(ExtensionNumber)
     statement = select(func.count()).where(table.c.number.between(first, last))
     if customer_id is not None:
         statement = statement.where(table.c.customer_id == customer_id)
@@ -59,7 +59,7 @@ def _block_record(session: Session, block: NumberBlock, customer_name: str) -> B
 
 
 def _lowest_free_index(session: Session) -> int:
-    table = NumberBlock.__table__  # type: ignore[attr-defined]
+    table = table_of(NumberBlock)
     connection = session.connection()
     taken = connection.execute(select(table.c.id).where(table.c.block_index == 0)).first()
     if taken is None:
@@ -79,8 +79,8 @@ def _lowest_clear_index(
 
     Such a block given to this customer would hold an extension that is not theirs: the
     clash blocks exist to prevent. It stays free, for whoever holds the number there."""
-    table = NumberBlock.__table__  # type: ignore[attr-defined]
-    numbers = ExtensionNumber.__table__  # type: ignore[attr-defined]
+    table = table_of(NumberBlock)
+    numbers = table_of(ExtensionNumber)
     connection = session.connection()
     index = _lowest_free_index(session)
     passed: list[str] = []
@@ -149,7 +149,7 @@ def allocate_next_block(
 def _extensions_in(
     session: Session, first: int, last: int, customer_id: int
 ) -> list[ExtensionRecord]:
-    numbers = ExtensionNumber.__table__  # type: ignore[attr-defined]
+    numbers = table_of(ExtensionNumber)
     return _extension_records(
         session, numbers.c.number.between(first, last), numbers.c.customer_id == customer_id
     )

@@ -25,6 +25,7 @@ from carriertui.store.db.tables import (
     ExtensionNumber,
     NumberBlock,
     SipUser,
+    table_of,
 )
 from carriertui.store.enums import AuditAction, ExtensionKind, HttpVerb, Role
 from carriertui.store.errors import NotFoundError, StoreError, ValidationError
@@ -47,7 +48,7 @@ from carriertui.store.numbers.records import (
 def list_extensions(db: Database, actor: Actor, customer_id: int) -> list[ExtensionRecord]:
     """A customer's SIP users, conferences and aliases by number, as plain values."""
     actor.require(Role.VIEWER, "list extensions")
-    numbers = ExtensionNumber.__table__  # type: ignore[attr-defined]
+    numbers = table_of(ExtensionNumber)
     with db.read() as session:
         return _extension_records(session, numbers.c.customer_id == customer_id)
 
@@ -56,7 +57,7 @@ def _claim_number(session: Session, customer: Customer, number: int, kind: Exten
     """Insert the number's extension_number row after the account-wide and block rules;
     returns its id. Call with the number-plan lock held."""
     assert customer.id is not None
-    numbers = ExtensionNumber.__table__  # type: ignore[attr-defined]
+    numbers = table_of(ExtensionNumber)
     connection = session.connection()
     if connection.execute(select(numbers.c.id).where(numbers.c.number == number)).first():
         raise ValidationError("number", f"{DUPLICATE}: {number} is in use on this account")
@@ -97,7 +98,7 @@ def _claim_number(session: Session, customer: Customer, number: int, kind: Exten
 
 
 def _one_extension(session: Session, extension_id: int) -> ExtensionRecord:
-    numbers = ExtensionNumber.__table__  # type: ignore[attr-defined]
+    numbers = table_of(ExtensionNumber)
     return _extension_records(session, numbers.c.id == extension_id)[0]
 
 
@@ -242,7 +243,7 @@ def create_alias(
     actor.require(Role.OPERATOR, "create aliases")
     parsed = parse_number(number)
     target_number = parse_number(target, "target")
-    numbers = ExtensionNumber.__table__  # type: ignore[attr-defined]
+    numbers = table_of(ExtensionNumber)
     with db.write() as session:
         lock_number_plan(session)
         customer = _customer(session, customer_id)
@@ -285,7 +286,7 @@ def delete_extension(
     Refused for a SIP user or conference that aliases still point to."""
     actor.require(Role.OPERATOR, "remove extensions")
     parsed = parse_number(number)
-    numbers = ExtensionNumber.__table__  # type: ignore[attr-defined]
+    numbers = table_of(ExtensionNumber)
     with db.write() as session:
         lock_number_plan(session)
         customer = _customer(session, customer_id)
@@ -349,7 +350,7 @@ def resolve_dial(db: Database, actor: Actor, customer_id: int, dialled: Any) -> 
         raise ValidationError("dialled", "type the digits a phone would dial")
     if not raw.isdigit() or not raw.isascii() or len(raw) > MAX_DIGITS:
         raise ValidationError("dialled", f"must be 1 to {MAX_DIGITS} digits")
-    numbers = ExtensionNumber.__table__  # type: ignore[attr-defined]
+    numbers = table_of(ExtensionNumber)
     with db.read() as session:
         candidates: list[tuple[int, bool]] = []
         for block in _blocks(session, customer_id):
@@ -403,10 +404,10 @@ EXTENSION_COLUMNS = (
 def extensions_grid_source(db: Database, actor: Actor, customer_id: int) -> SqlRowSource:
     """The customer's extensions for the grid, paged in SQL (a block may hold 100,000)."""
     actor.require(Role.VIEWER, "list extensions")
-    numbers = ExtensionNumber.__table__  # type: ignore[attr-defined]
-    sip = SipUser.__table__  # type: ignore[attr-defined]
-    conference = Conference.__table__  # type: ignore[attr-defined]
-    alias = Alias.__table__  # type: ignore[attr-defined]
+    numbers = table_of(ExtensionNumber)
+    sip = table_of(SipUser)
+    conference = table_of(Conference)
+    alias = table_of(Alias)
     targets = numbers.alias("target")
     selectable = (
         numbers.outerjoin(sip, sip.c.extension_id == numbers.c.id)

@@ -22,6 +22,7 @@ from carriertui.store.db.tables import (
     NumberBlock,
     Option,
     SipUser,
+    table_of,
 )
 from carriertui.store.enums import ExtensionKind, Role
 from carriertui.store.errors import NotFoundError, StoreError, ValidationError
@@ -224,9 +225,9 @@ def _customer(session: Session, customer_id: int) -> Customer:
 
 
 def _blocks(session: Session, customer_id: int | None) -> list[BlockRecord]:
-    blocks = NumberBlock.__table__  # type: ignore[attr-defined]
-    customers = Customer.__table__  # type: ignore[attr-defined]
-    numbers = ExtensionNumber.__table__  # type: ignore[attr-defined]
+    blocks = table_of(NumberBlock)
+    customers = table_of(Customer)
+    numbers = table_of(ExtensionNumber)
     in_range = numbers.c.number.between(blocks.c.range_start, blocks.c.range_end)
     used = (
         select(func.count())
@@ -266,10 +267,10 @@ def _blocks(session: Session, customer_id: int | None) -> list[BlockRecord]:
 
 
 def _extension_statement() -> Any:
-    numbers = ExtensionNumber.__table__  # type: ignore[attr-defined]
-    sip = SipUser.__table__  # type: ignore[attr-defined]
-    conference = Conference.__table__  # type: ignore[attr-defined]
-    alias = Alias.__table__  # type: ignore[attr-defined]
+    numbers = table_of(ExtensionNumber)
+    sip = table_of(SipUser)
+    conference = table_of(Conference)
+    alias = table_of(Alias)
     targets = numbers.alias("target")
     return (
         select(

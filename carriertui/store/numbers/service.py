@@ -41,7 +41,7 @@ from carriertui.grid.model import (
 )
 from carriertui.store.context import Actor
 from carriertui.store.db.database import Database
-from carriertui.store.db.tables import ExtensionNumber, NumberBlock
+from carriertui.store.db.tables import ExtensionNumber, NumberBlock, table_of
 from carriertui.store.enums import Role
 from carriertui.store.numbers.blocks import (  # noqa: F401 (numbers.X for the callers)
     _block_audit,
@@ -438,7 +438,7 @@ def unused_numbers(
     With ``prime`` (the digits typed so far), the count and first rows for it are read now too
     (see :meth:`UnusedNumberSource.prime`)."""
     actor.require(Role.VIEWER, "list unused numbers")
-    numbers = ExtensionNumber.__table__  # type: ignore[attr-defined]
+    numbers = table_of(ExtensionNumber)
 
     def count_used(first: int, last: int) -> int:
         statement = select(func.count()).where(numbers.c.number.between(first, last))
