@@ -17,7 +17,7 @@ from carriertui.store.db import tables as models
 from carriertui.store.db.engine import BaseDatabase
 from carriertui.store.errors import SchemaVersionError
 
-SCHEMA_VERSION = 12
+SCHEMA_VERSION = 13
 
 
 def _audit_chain(session: Session) -> None:
@@ -103,6 +103,17 @@ def _rate_decks(session: Session) -> None:
         SQLModel.metadata.tables[name].create(connection, checkfirst=True)
 
 
+def _cdr_partitions(session: Session) -> None:
+    """Version 13: on PostgreSQL the CDR table becomes monthly range partitions on the call's
+    start (every row kept; store/db/partitions.py); SQLite is unchanged."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return
+    from carriertui.store.db import partitions
+
+    partitions.partition_cdr_table(connection)
+
+
 # version -> steps that bring a database from version-1 to version. create_all() adds new tables;
 # steps here alter existing ones (add a column, backfill) and run inside one write transaction.
 # A new database runs every step from 1, so each step also copes with a table create_all() has
@@ -119,6 +130,7 @@ _MIGRATIONS: dict[int, tuple[Any, ...]] = {
     10: (_operator_disabled_at,),
     11: (_audit_no_replace,),
     12: (_rate_decks,),
+    13: (_cdr_partitions,),
 }
 
 
