@@ -415,7 +415,9 @@ def main() -> int:
     parser.add_argument("--concurrent-cdrs", type=int, default=100_000)
     parser.add_argument("--audit", type=int, default=1_000_000, help="audit log entries")
     parser.add_argument("--sessions", type=int, default=20)
-    parser.add_argument("--think-ms", type=float, default=200.0)
+    parser.add_argument(
+        "--think-ms", type=float, default=1000.0, help="an operator's pause between actions"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the schema afterwards")
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args()

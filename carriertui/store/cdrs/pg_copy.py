@@ -2,15 +2,15 @@
 
 The parsed rows (the importer's stored form) stream through psycopg 3's binary ``COPY`` into a
 temporary table of the import's own transaction (``ON COMMIT DROP``, no index, no WAL). At the
-end one statement moves them into ``cdr``:
+end the staged rows are checked and one INSERT ... SELECT moves them into ``cdr``:
 
-- the first row of each call id in the file wins (``DISTINCT ON (call_id)`` in file order);
-- a call id already stored is left alone, in any month: ``NOT EXISTS`` over every partition's
-  ``(call_id, start_time)`` index (PostgreSQL can only make a call id unique per partition, so
-  the partitioned table's own constraint catches a re-import of the same call at the same time,
-  and this check catches the same call id at another time);
+- the first row of each call id in the file wins (the later ones are deleted from staging);
+- a call id already stored is left alone, in any month: the staged rows whose call id is in
+  ``cdr`` are deleted from staging first (``_CHECK``: PostgreSQL can only make a call id unique
+  per partition, so the partitioned table's own constraint catches a re-import of the same call
+  at the same time, and this check the same call id at another time);
 - two imports cannot both add one call id: the check and the insert run under a transaction
-  advisory lock (``IMPORT_LOCK``), taken only for this last statement, after the COPY;
+  advisory lock (``IMPORT_LOCK``), taken only for those two statements, after the COPY;
 - the hours that received a CDR are marked for the incremental roll-up in the same statement.
 
 Everything is in the import's transaction: killed half-way, nothing is left (the staging table
@@ -116,7 +116,10 @@ class PgCopyWriter:
             )
             months = [row[0] for row in cursor.fetchall()]
             partitions.ensure_months(self.connection.engine, months)
+            for statement in _PREPARE:
+                cursor.execute(statement)
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", (IMPORT_LOCK,))
+            cursor.execute(_CHECK)
             cursor.execute(_move_sql(self.columns))
             for customer_id, hour, added in cursor.fetchall():
                 self.hours.add((customer_id, hour))
@@ -129,17 +132,31 @@ class PgCopyWriter:
         """Nothing to give back: the staging table drops with the transaction."""
 
 
+# Run in this order in the import's transaction, the last two under IMPORT_LOCK. Constants
+# only: no value is interpolated.
+_PREPARE = (
+    # Memory for hashing the staged call ids (the default 4 MB spills 200,000 to disk).
+    "SET LOCAL work_mem = '256MB'",
+    # The planner's row count for the staging table, for its choice below.
+    f"ANALYZE {STAGING}",
+    # A call id repeated within the file: the first row (in file order) stays. A hash of the
+    # staged call ids; it usually finds none.
+    f"DELETE FROM {STAGING} s USING (SELECT call_id, MIN(ctid) AS first FROM {STAGING} "  # noqa: S608
+    "GROUP BY call_id HAVING COUNT(*) > 1) r WHERE s.call_id = r.call_id AND s.ctid <> r.first",
+)
+# A call id stored already, in any month. A join, not NOT EXISTS: PostgreSQL 15 can then hash
+# the staged call ids and read each partition once (a big file), or probe each partition's
+# (call_id, start_time) index per staged row (a small one); an anti join could only hash the
+# whole CDR table. Measured at 2.6M CDRs, 200,000 staged rows: the hash 3.8 s.
+_CHECK = f"DELETE FROM {STAGING} s USING cdr c WHERE c.call_id = s.call_id"  # noqa: S608
+
+
 def _move_sql(columns: tuple[str, ...]) -> str:
     names = ", ".join(columns)
-    picked = ", ".join(f"s.{name}" for name in columns)
     hour = "(date_trunc('hour', start_time AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')"
     # Column names are constants; no value is interpolated.
     return (
-        "WITH first_of_call AS ("  # noqa: S608
-        f"SELECT DISTINCT ON (s.call_id) {picked} FROM {STAGING} s "
-        "ORDER BY s.call_id, s.ctid), "
-        f"fresh AS (INSERT INTO cdr ({names}) SELECT {names} FROM first_of_call f "
-        "WHERE NOT EXISTS (SELECT 1 FROM cdr c WHERE c.call_id = f.call_id) "
+        f"WITH fresh AS (INSERT INTO cdr ({names}) SELECT {names} FROM {STAGING} "  # noqa: S608
         "ON CONFLICT (call_id, start_time) DO NOTHING "
         "RETURNING customer_id, start_time), "
         f"touched AS (SELECT customer_id, {hour} AS hour_start, COUNT(*) AS added "
