@@ -312,3 +312,42 @@ def stored_cdr_table(db) -> list[tuple]:
             tuple(row)
             for row in session.connection().execute(text("SELECT * FROM cdr ORDER BY id"))
         ]
+
+
+def test_carriertui_connections_run_without_jit(pg_backend) -> None:
+    """JIT compiled for about a second per roll-up of a partitioned year (engine.py)."""
+    db = pg_backend.open()
+    with db.read() as session:
+        assert session.connection().exec_driver_sql("SHOW jit").scalar() == "off"
+    with db.write() as session:
+        assert session.connection().exec_driver_sql("SHOW jit").scalar() == "off"
+
+
+def test_the_roll_up_of_marked_hours_reads_only_their_partitions(pg_backend, admin) -> None:
+    """The marks join the CDRs hour by hour (LATERAL): the plan touches no partition but the
+    marked hour's (a plain join scanned every partition of the year)."""
+    db = pg_backend.open()
+    ids = add_customers(db, admin, "ACME")
+    for month in range(1, 13):
+        insert(db, admin, [values(f"m{month}", ids["ACME"], datetime(2025, month, 3, tzinfo=UTC))])
+    rollups.rollup_incremental(db)
+    insert(db, admin, [values("late", ids["ACME"], datetime(2025, 6, 3, 0, 30, tzinfo=UTC))])
+    from carriertui.store.rollups import _MARKED_HOURS_SQL
+
+    select_part = _MARKED_HOURS_SQL[True].split(") ", 1)[1]
+    with db.read() as session:
+        plan = "\n".join(
+            row[0]
+            for row in session.connection().exec_driver_sql(
+                "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) " + select_part
+            )
+        )
+    scanned = {
+        line.split(" on ")[1].split()[0]
+        for line in plan.splitlines()
+        if " on cdr_y" in line and "never executed" not in line
+    }
+    assert scanned == {"cdr_y2025m06"}, plan
+    rollups.rollup_incremental(db)
+    hours = hourly_rows(db)
+    assert hours[(ids["ACME"], datetime(2025, 6, 3, tzinfo=UTC))][0] == 2
