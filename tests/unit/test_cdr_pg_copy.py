@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import textwrap
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -74,7 +74,10 @@ def stored_call_ids(db) -> list[tuple[str, datetime]]:
 
 
 def months_from_now(count: int) -> list[str]:
-    return [partitions.partition_name(m) for m in partitions.months_ahead(date.today(), count)]
+    return [
+        partitions.partition_name(m)
+        for m in partitions.months_ahead(datetime.now(UTC).date(), count)
+    ]
 
 
 def test_a_new_database_has_this_month_and_the_next_two_as_partitions(pg_backend) -> None:
@@ -100,6 +103,18 @@ def test_init_creates_the_months_ahead_again(pg_backend, capsys) -> None:
     assert partition_names(db) == ahead
     assert main(["init", "--db", cli_url(pg_backend)]) == 0
     assert "created ahead" not in capsys.readouterr().out  # nothing left to create
+
+
+def test_an_import_creates_the_months_ahead_too(pg_backend, admin) -> None:
+    db = pg_backend.open()
+    ids = add_customers(db, admin, "ACME")
+    ahead = months_from_now(2)
+    with db.write() as session:
+        for name in ahead:
+            session.connection().exec_driver_sql(f"DROP TABLE {name}")
+    assert partition_names(db) == []
+    insert(db, admin, [values("x-1", ids["ACME"], datetime(2026, 3, 10, tzinfo=UTC))])
+    assert partition_names(db) == ["cdr_y2026m03", *ahead]
 
 
 def test_an_import_spanning_three_months_creates_and_fills_their_partitions(
