@@ -24,6 +24,8 @@ from sqlalchemy import Engine
 AHEAD = 2  # months created ahead of the current one
 # pg_advisory_xact_lock key of "creating partitions": two imports may want the same new month.
 PARTITION_LOCK = 0x43445250  # "CDRP"
+# The wait for the lock creating a partition takes (a big import holds cdr for minutes).
+LOCK_TIMEOUT = "10min"
 PARENT = "cdr"
 # SQL for the UTC month of a timestamptz column, as a date (format with the column).
 MONTH_OF = "(date_trunc('month', {} AT TIME ZONE 'UTC'))::date"
@@ -122,6 +124,9 @@ def ensure_months(
         if wanted <= have:
             return []
         with connection.begin():
+            # A caller whose own transaction holds a lock on cdr would wait here forever (two
+            # connections of one process: no deadlock PostgreSQL can see); an error instead.
+            connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
             connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PARTITION_LOCK})")
             return create_partitions(connection, wanted)
 
