@@ -20,9 +20,10 @@ switches make them), then, on a fresh SQLite database in a temporary folder:
   from the tab's load (summary, invoice numbers and the grid's first page, as the operator
   opening the tab triggers it) to the first frame with rows; median of 5
 
-Budgets at N = 1,000,000 (issue 7): import >= 200,000 rows/s, rebuild <= 3 s, incremental
-<= 100 ms, summary_open <= 150 ms. The import is also shown against its floor,
-raw_insert_rows_per_s (issue 21: the floor issue 7 names; no ratio budget is set for it yet).
+Budgets at N = 1,000,000: import >= 0.85 x raw_insert_rows_per_s measured in the same run
+(issue 16; it replaces issue 7's absolute 200,000 rows/s, which SQLite itself could not reach on
+these machines: import_vs_raw_insert in the JSON), rebuild <= 3 s, incremental <= 100 ms,
+summary_open <= 150 ms (issue 7).
 Writes the common form (benchmarks/harness.py).
 """
 
@@ -209,6 +210,7 @@ def main() -> int:
         results["import_of_raw"] = round(
             results["import_rows_per_s"] / results["raw_insert_rows_per_s"], 2
         )
+        results["import_vs_raw_insert"] = results["import_of_raw"]
 
         rebuild = rollups.rollup_rebuild(db)
         results["rebuild_s"] = round(rebuild.elapsed_s, 3)
@@ -251,7 +253,7 @@ def main() -> int:
                 "rows/s",
                 results["raw_insert_rows_per_s"],
                 "bare sqlite3 executemany of the parsed rows into the cdr schema",
-                at_least(200_000, on="value"),
+                at_least(0.85),
             ),
             Measure("rebuild_s", results["rebuild_s"], "s", budget=at_most(3, on="value")),
             Measure(

@@ -195,6 +195,7 @@ SETTINGS: dict[str, frozenset[str] | None] = {
     "feeds": frozenset(
         {"format", "tz", "utc", "ambiguous", "template", "freeswitch_config", "direction", "spool"}
     ),
+    "cdr": frozenset({"keep_months"}),  # cdr_keep_months()
 }
 
 
@@ -359,3 +360,25 @@ def display_charset(environ: Mapping[str, str] | None = None) -> str:
             f"[display] charset must be one of {', '.join(DISPLAY_CHARSETS)}, not {raw!r}"
         )
     return value
+
+
+# `[cdr] keep_months` (or CARRIERTUI_CDR_KEEP_MONTHS): whole months of raw CDRs that
+# `carriertui cdr prune` without --before keeps, the current one not counted.
+CDR_KEEP_MONTHS_DEFAULT = 12
+
+
+def cdr_keep_months(environ: dict[str, str] | None = None) -> int:
+    raw = load_config(environ=environ).get("cdr", {}).get("keep_months")
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return CDR_KEEP_MONTHS_DEFAULT
+    try:
+        if isinstance(raw, bool) or float(raw) != int(raw):
+            raise ValueError(raw)
+        months = int(raw)
+    except (TypeError, ValueError):
+        months = 0
+    if not 1 <= months <= 1200:
+        raise ConfigError(
+            f"[cdr] keep_months must be a whole number of months (1 or more), not {raw!r}"
+        )
+    return months

@@ -85,6 +85,7 @@ def register(commands: Commands) -> None:
         cmd_rollup,
     )
     sub.add_argument("--rebuild", action="store_true", help="recompute every hour from all CDRs")
+    _register_prune(cdr_group)
 
 
 def cmd_cdr_import(args: argparse.Namespace) -> int:
@@ -209,4 +210,47 @@ def cmd_rollup(args: argparse.Namespace) -> int:
         run = rollups.rollup_rebuild if args.rebuild else rollups.rollup_incremental
         report = run(db)
     out(f"roll-up {report}")
+    return EXIT_OK
+
+
+# -- cdr prune ----------------------------------------------------------------------------------
+
+
+def _register_prune(cdr_group: Commands) -> None:
+    sub = cdr_group.add(
+        "prune",
+        "remove raw CDRs older than DATE (default: [cdr] keep_months); roll-ups, invoices and "
+        "the audit log stay",
+        cmd_cdr_prune,
+    )
+    sub.add_argument(
+        "--before",
+        metavar="DATE",
+        help="remove CDRs that started before DATE 00:00 UTC (YYYY-MM-DD); default: the first "
+        "of the month [cdr] keep_months months back",
+    )
+    sub.add_argument(
+        "--force",
+        action="store_true",
+        help="prune even where a customer with an invoice schedule is not invoiced yet",
+    )
+
+
+def cmd_cdr_prune(args: argparse.Namespace) -> int:
+    from carriertui import locations
+    from carriertui.store.cdrs import prune
+
+    if args.before:
+        before = parse_day(args.before, "--before")
+    else:
+        before = prune.default_before(locations.cdr_keep_months())
+    with opened(args) as db:
+        try:
+            report = prune.prune_cdrs(db, api_actor(), before, force=args.force)
+        except prune.UninvoicedError as error:
+            raise CommandError(error.message, EXIT_USAGE) from error
+    if report.forced:
+        for name, day in report.uninvoiced:
+            print(f"forced: {sanitize(name)} not invoiced from {day.isoformat()}", file=sys.stderr)
+    out(sanitize(str(report)))
     return EXIT_OK

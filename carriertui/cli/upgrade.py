@@ -52,6 +52,16 @@ def _confirmed(args: argparse.Namespace, question: str) -> None:
         raise CommandError("not upgraded: nothing was changed", EXIT_USAGE)
 
 
+def _partitions_ahead(db: object) -> None:
+    """PostgreSQL: the CDR partitions of this month and the next two (init from cron keeps
+    them ahead; the importer creates them too)."""
+    from carriertui.store.db import partitions
+
+    created = partitions.ensure_ahead(db)
+    if created:
+        _say(f"CDR partitions created ahead: {', '.join(created)}")
+
+
 def cmd_init(args: argparse.Namespace) -> int:
     """Create the schema of a new database, or upgrade an older one after a backup."""
     from pathlib import Path
@@ -77,6 +87,7 @@ def cmd_init(args: argparse.Namespace) -> int:
             if args.backup_to is not None and current == SCHEMA_VERSION:
                 _say(f"nothing to upgrade: no backup taken (schema version {current})")
             db.ensure_schema()
+            _partitions_ahead(db)
             _say(f"database ready: {where} (schema version {db.schema_version()})")
             return 0
         _say(f"{where} is at schema version {current}; this carriertui needs {SCHEMA_VERSION}.")
@@ -104,6 +115,7 @@ def cmd_init(args: argparse.Namespace) -> int:
             backup.run_pg_dump(db.url, target)
             _say(f"backup: {target}")
         db.ensure_schema(upgrade=True)
+        _partitions_ahead(db)
         _say(f"database upgraded: {where} from schema version {current} to {db.schema_version()}")
         if dump is None:
             _say(

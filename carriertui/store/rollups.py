@@ -25,10 +25,20 @@ from typing import Any
 from sqlalchemy import text
 
 from carriertui.store.db.database import Database
-from carriertui.store.db.tables import RollupState
+from carriertui.store.db.tables import Meta, RollupState
 from carriertui.store.db.types import utcnow
 
 _STATE_ID = 1
+# carriertui_meta: the date `cdr prune` removed CDRs to (store/cdrs/prune.py). The hours before
+# it keep their roll-ups; recomputing them from the CDRs left would lose the pruned calls.
+HORIZON_KEY = "cdr_pruned_before"
+
+
+def pruned_before(session: Any) -> datetime | None:
+    """The date CDRs were last pruned to (none before it are kept), or None."""
+    row = session.get(Meta, HORIZON_KEY)
+    return datetime.fromisoformat(row.value) if row is not None else None
+
 
 # Per hour and customer; "connected" is a call with talk time (duration > 0), as ASTPP counts it.
 _AGGREGATES = """
@@ -57,6 +67,33 @@ def hour_of(column: str, backend: str) -> str:
     if backend == "sqlite":
         return f"substr({column}, 1, 13) || ':00:00.000000'"
     return f"(date_trunc('hour', {column} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')"
+
+
+_MARKED_HOURS_SQL = (
+    f"INSERT INTO cdr_hourly ({_ROLLUP_COLUMNS}) "  # noqa: S608 - constants only
+    f"SELECT d.customer_id, d.hour_start, {_AGGREGATES} "
+    "FROM cdr_dirty_hour d JOIN cdr c ON c.customer_id = d.customer_id "
+    "AND c.start_time >= d.hour_start AND c.start_time < d.hour_end "
+    "GROUP BY d.customer_id, d.hour_start",
+    # PostgreSQL: one index range per mark (LATERAL), in the one partition of its hour. The
+    # join above made the planner scan every partition of the monthly CDR table (3 s for 112
+    # marks over 2M CDRs; this: under 2 ms).
+    f"INSERT INTO cdr_hourly ({_ROLLUP_COLUMNS}) "  # noqa: S608 - constants only
+    "SELECT d.customer_id, d.hour_start, x.* FROM cdr_dirty_hour d CROSS JOIN LATERAL "
+    f"(SELECT {_AGGREGATES} FROM cdr c WHERE c.customer_id = d.customer_id "
+    "AND c.start_time >= d.hour_start AND c.start_time < d.hour_end HAVING COUNT(*) > 0) x",
+)
+
+
+def _mark(backend: str) -> str:
+    return "?" if backend == "sqlite" else "%s"
+
+
+def _stored(moment: datetime, backend: str) -> Any:
+    """A bound UTC moment in UTCDateTime's stored form (text on SQLite)."""
+    if backend == "sqlite":
+        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return moment
 
 
 @dataclass(frozen=True)
@@ -109,6 +146,12 @@ def roll_up_marked_hours(session: Any, backend: str, now: datetime) -> int:
     """
     _lock_marks(session, backend)
     connection = session.connection()
+    horizon = pruned_before(session)
+    if horizon is not None:  # late CDRs of a pruned hour: its roll-up stays as it was
+        connection.exec_driver_sql(
+            f"DELETE FROM cdr_dirty_hour WHERE hour_start < {_mark(backend)}",  # noqa: S608
+            (_stored(horizon, backend),),
+        )
     hours = int(connection.exec_driver_sql("SELECT COUNT(*) FROM cdr_dirty_hour").scalar_one())
     if hours:
         connection.exec_driver_sql(
@@ -118,13 +161,7 @@ def roll_up_marked_hours(session: Any, backend: str, now: datetime) -> int:
         )
         # The marks carry both ends of their hour: the same range join on every backend,
         # served by ix_cdr_customer_start.
-        connection.exec_driver_sql(
-            f"INSERT INTO cdr_hourly ({_ROLLUP_COLUMNS}) "  # noqa: S608 - constants only
-            f"SELECT d.customer_id, d.hour_start, {_AGGREGATES} "
-            "FROM cdr_dirty_hour d JOIN cdr c ON c.customer_id = d.customer_id "
-            "AND c.start_time >= d.hour_start AND c.start_time < d.hour_end "
-            "GROUP BY d.customer_id, d.hour_start"
-        )
+        connection.exec_driver_sql(_MARKED_HOURS_SQL[backend == "postgresql"])
         connection.exec_driver_sql("DELETE FROM cdr_dirty_hour")
     _stamp(session, now, rebuilt=False)
     return hours
@@ -184,12 +221,18 @@ def rollup_rebuild(db: Database) -> RollupReport:
     with db.write() as session:
         _lock_marks(session, db.backend)
         connection = session.connection()
-        connection.exec_driver_sql("DELETE FROM cdr_hourly")
+        horizon = pruned_before(session)
+        # After a prune only the hours from its date on are recomputed (the CDRs before are gone).
+        kept = "" if horizon is None else f" WHERE hour_start >= {_mark(db.backend)}"
+        since = "" if horizon is None else f"WHERE c.start_time >= {_mark(db.backend)} "
+        bound = () if horizon is None else (_stored(horizon, db.backend),)
+        connection.exec_driver_sql(f"DELETE FROM cdr_hourly{kept}", bound)  # noqa: S608
         connection.exec_driver_sql("DELETE FROM cdr_dirty_hour")
         result = connection.exec_driver_sql(
             f"INSERT INTO cdr_hourly ({_ROLLUP_COLUMNS}) "  # noqa: S608 - constants only
-            f"SELECT c.customer_id, {hour}, {_AGGREGATES} FROM cdr c "
-            f"GROUP BY c.customer_id, {group}"
+            f"SELECT c.customer_id, {hour}, {_AGGREGATES} FROM cdr c {since}"
+            f"GROUP BY c.customer_id, {group}",
+            bound,
         )
         hours = max(result.rowcount, 0)
         _stamp(session, now, rebuilt=True)

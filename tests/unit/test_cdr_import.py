@@ -304,6 +304,19 @@ def test_a_killed_import_leaves_the_database_as_it_was(backend, admin, tmp_path,
             print("INSERTED", flush=True)
 
         cdrs._BulkWriter._insert = observed
+        # PostgreSQL: the first batch has gone into the COPY (then the import waits to be
+        # killed; tests/unit/test_cdr_pg_copy.py kills one after the INSERT ... SELECT).
+        import time
+        from carriertui.store.cdrs import pg_copy
+
+        write = pg_copy.PgCopyWriter.write
+
+        def copied(self, rows, hours=None):
+            write(self, rows, hours)
+            print("INSERTED", flush=True)
+            time.sleep(60)
+
+        pg_copy.PgCopyWriter.write = copied
         sys.exit(main(sys.argv[1:]))
         """
     )

@@ -221,6 +221,16 @@ class _BulkWriter:
 _HOUR = timedelta(hours=1)
 
 
+def _writer_for(session: Any, backend: str) -> Any:
+    """The import's writer: executemany on SQLite; COPY through a staging table on PostgreSQL
+    (store/cdrs/pg_copy.py: the same interface, partitions and the call-id check)."""
+    if backend == "postgresql":
+        from carriertui.store.cdrs.pg_copy import PgCopyWriter
+
+        return PgCopyWriter(session)
+    return _BulkWriter(session, backend)
+
+
 def _customer_codes(session: Any) -> dict[str, int]:
     rows = session.connection().execute(select(col(Customer.account_code), col(Customer.id)))
     return {code: customer_id for code, customer_id in rows if code}
@@ -365,7 +375,7 @@ def import_cdr_file(
                     cap=error_cap,
                     batch_rows=BATCH_ROWS,
                 )
-            writer = _BulkWriter(session, db.backend)
+            writer = _writer_for(session, db.backend)
             try:
                 writer.start()
                 try:
@@ -656,7 +666,7 @@ def insert_cdrs(
     report = ImportReport(file_name=source)
     sqlite = db.backend == "sqlite"
     with _collector_paused(), db.write() as session:
-        writer = _BulkWriter(session, db.backend)
+        writer = _writer_for(session, db.backend)
         try:
             writer.start()
             try:

@@ -21,7 +21,7 @@ from carriertui.store.db import tables as models
 from carriertui.store.db.engine import BaseDatabase
 from carriertui.store.errors import SchemaVersionError
 
-SCHEMA_VERSION = 14
+SCHEMA_VERSION = 15
 
 
 def _audit_chain(session: Session) -> None:
@@ -124,6 +124,17 @@ def _customer_match_rules(session: Session) -> None:
     SQLModel.metadata.tables["customer_match_rule"].create(session.connection(), checkfirst=True)
 
 
+def _cdr_partitions(session: Session) -> None:
+    """Version 15: on PostgreSQL the CDR table becomes monthly range partitions on the call's
+    start (every row kept; store/db/partitions.py); SQLite is unchanged."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return
+    from carriertui.store.db import partitions
+
+    partitions.partition_cdr_table(connection)
+
+
 # version -> steps that bring a database from version-1 to version. create_all() adds new tables;
 # steps here alter existing ones (add a column, backfill) and run inside one write transaction.
 # A new database runs every step from 1, so each step also copes with a table create_all() has
@@ -142,6 +153,7 @@ _MIGRATIONS: dict[int, tuple[Any, ...]] = {
     12: (_rate_decks,),
     13: (_noc_alarms,),
     14: (_customer_match_rules,),
+    15: (_cdr_partitions,),
 }
 
 
