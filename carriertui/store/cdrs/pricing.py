@@ -22,9 +22,7 @@ import pickle
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from functools import partial
-from itertools import compress, repeat
-from operator import getitem, is_, itemgetter
+from operator import itemgetter
 from typing import Any
 
 from carriertui.rating import BadNumberError, CardKind, dialled_digits
@@ -35,7 +33,6 @@ Priced = tuple[int, int, int]  # billed seconds, charge and cost in 10**-4
 
 FOREVER = float("inf")
 _START = itemgetter(0)
-_IS_NONE = partial(is_, None)
 # 10**-6 to 10**-4 and per minute to per second: (fee x 60 + billed x rate) / 6000.
 _DIVISOR = 6000
 _HALF = _DIVISOR // 2
@@ -100,49 +97,6 @@ class PriceTable:
                     return found[index]
                 index -= 1
         return None
-
-    def find_many(
-        self, digits: Sequence[str], at: Sequence[float], positions: list[int]
-    ) -> list[tuple[Any, ...]] | None:
-        """The version for ``digits[p]`` at ``at[p]`` of each p in ``positions`` (in that
-        order), or None if any has none. Each prefix length is one C-level pass (cut, probe)
-        over the numbers not resolved yet; only the hits are checked in Python."""
-        versions = self._versions
-        found: dict[int, tuple[Any, ...]] = {}
-        todo = positions
-        for length in self._lengths:
-            if not todo:
-                break
-            keys = map(getitem, map(digits.__getitem__, todo), repeat(slice(0, length)))
-            hits = list(map(versions.get, keys))  # type: ignore[arg-type]  # dict.get overloads
-            if not any(hits):
-                continue
-            missed = list(compress(todo, map(_IS_NONE, hits)))
-            for position, hit in zip(compress(todo, hits), filter(None, hits), strict=True):
-                if type(hit) is tuple and hit[0] <= at[position] < hit[1]:
-                    found[position] = hit
-                    continue
-                version = _in_force(hit, at[position])
-                if version is None:
-                    missed.append(position)  # a shorter prefix may be in force
-                else:
-                    found[position] = version
-            todo = missed
-        if todo:
-            return None
-        return list(map(found.__getitem__, positions))
-
-
-def _in_force(version: Any, at: float) -> tuple[Any, ...] | None:
-    """The version of a dict entry (one version, or a list sorted by start) in force at ``at``."""
-    if type(version) is tuple:
-        return version if version[0] <= at < version[1] else None
-    index = bisect_right(version, at, key=_START) - 1
-    while index >= 0:
-        if at < version[index][1]:
-            return version[index]
-        index -= 1
-    return None
 
 
 def price(version: tuple[Any, ...], duration: int) -> tuple[int, int]:
@@ -239,61 +193,40 @@ class RowRater:
         durations: Sequence[int],
     ) -> tuple[list[int], list[int], list[int]] | None:
         """The billed seconds, charges and costs of many calls; None if any cannot be rated
-        (the caller then goes row by row, to name each one).
-
-        The bulk path, a column at a time: the connected calls' numbers are cut to each prefix
-        length and probed in the card's dict with C-level map() calls, and only the hits are
-        looked at in Python (a number is resolved at its longest prefix in force)."""
-        count = len(numbers)
-        billed_seconds = [0] * count
-        charges = [0] * count
-        costs = [0] * count
-        connected = list(compress(range(count), durations))
-        if not connected:
-            return billed_seconds, charges, costs
-        digits = list(map(str.removeprefix, map(numbers.__getitem__, connected), repeat("+")))
-        if self.tech_prefix:
-            digits = list(map(str.removeprefix, digits, repeat(self.tech_prefix)))
-        joined = "".join(digits)
-        if not (joined.isdigit() and joined.isascii()) or not all(digits):
-            return None  # blanks, signs, letters: the row path says which
-        by_pair: dict[tuple[int, int], list[int]] = {}  # (sell, buy) table ids -> positions
-        pairs: dict[int, tuple[PriceTable | str, PriceTable | str]] = {}
-        for customer_id in set(map(customer_ids.__getitem__, connected)):
-            pair = self._tables_of(customer_id)
-            if isinstance(pair[0], str) or isinstance(pair[1], str):
+        (the caller then goes row by row, to name each one)."""
+        billed_seconds: list[int] = []
+        charges: list[int] = []
+        costs: list[int] = []
+        add_billed, add_charge, add_cost = billed_seconds.append, charges.append, costs.append
+        tables_of = self._tables_of
+        tech = self.tech_prefix
+        for customer_id, at, number, duration in zip(
+            customer_ids, starts, numbers, durations, strict=True
+        ):
+            if duration <= 0:
+                add_billed(0)
+                add_charge(0)
+                add_cost(0)
+                continue
+            digits = number.strip().removeprefix("+")
+            if tech:
+                digits = digits.removeprefix(tech)
+            if not (digits.isdigit() and digits.isascii()):
                 return None
-            pairs[customer_id] = pair
-        if len(pairs) == 1:
-            (pair,) = pairs.values()
-            groups = [(pair, list(range(len(connected))))]
-        else:
-            for position, row in enumerate(connected):
-                pair = pairs[customer_ids[row]]
-                by_pair.setdefault((id(pair[0]), id(pair[1])), []).append(position)
-            groups = [
-                (pairs[customer_ids[connected[positions[0]]]], positions)
-                for positions in by_pair.values()
-            ]
-        at = list(map(starts.__getitem__, connected))
-        duration = list(map(durations.__getitem__, connected))
-        for (sold_table, bought_table), positions in groups:
-            sold = sold_table.find_many(digits, at, positions)  # type: ignore[union-attr]
-            if sold is None:
+            sold_table, bought_table = tables_of(customer_id)
+            if isinstance(sold_table, str) or isinstance(bought_table, str):
                 return None
-            bought = bought_table.find_many(digits, at, positions)  # type: ignore[union-attr]
-            if bought is None:
+            sold = sold_table.find(digits, at)
+            bought = bought_table.find(digits, at)
+            if sold is None or bought is None:
                 return None
-            for position, sell, buy in zip(positions, sold, bought, strict=True):
-                seconds = duration[position]
-                _s, _e, mcd, pulse, rate, fee = sell
-                billed = mcd if seconds <= mcd else mcd + -(-(seconds - mcd) // pulse) * pulse
-                whole, rest = divmod(fee * 60 + billed * rate, _DIVISOR)
-                row = connected[position]
-                billed_seconds[row] = billed
-                charges[row] = whole + 1 if rest >= _HALF else whole
-                _s, _e, mcd, pulse, rate, fee = buy
-                billed = mcd if seconds <= mcd else mcd + -(-(seconds - mcd) // pulse) * pulse
-                whole, rest = divmod(fee * 60 + billed * rate, _DIVISOR)
-                costs[row] = whole + 1 if rest >= _HALF else whole
+            _s, _e, mcd, pulse, rate, fee = sold
+            billed = mcd if duration <= mcd else mcd + -(-(duration - mcd) // pulse) * pulse
+            whole, rest = divmod(fee * 60 + billed * rate, _DIVISOR)
+            add_billed(billed)
+            add_charge(whole + 1 if rest >= _HALF else whole)
+            _s, _e, mcd, pulse, rate, fee = bought
+            cost_billed = mcd if duration <= mcd else mcd + -(-(duration - mcd) // pulse) * pulse
+            whole, rest = divmod(fee * 60 + cost_billed * rate, _DIVISOR)
+            add_cost(whole + 1 if rest >= _HALF else whole)
         return billed_seconds, charges, costs
