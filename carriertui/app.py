@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import events
 from textual.app import App, SystemCommand
@@ -17,7 +17,9 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 
 from carriertui import charset
+from carriertui.background import BACKGROUND_INTERVAL_S, BackgroundWork  # noqa: F401
 from carriertui.commands import CustomerCommands, NavigationCommands, Palette
+from carriertui.navigation import Navigation
 from carriertui.screens.login import LoginScreen
 from carriertui.session_end import SessionEnd
 from carriertui.widgets.plain import notify_plain
@@ -34,10 +36,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("carriertui")
 
-_UNCHECKED = object()  # the background run could not read the logged-in account this time
-
-# How often the running app rolls up new CDRs, applies due delayed changes and sends due mail.
-BACKGROUND_INTERVAL_S = 30.0
 HOLD_KEYS_MAX_S = 5.0  # keys typed ahead wait at most this long for a form to take focus
 _FOCUS_MOVES = {"tab": "app.focus_next", "shift+tab": "app.focus_previous"}
 THEMES = ("textual-dark", "textual-light", "nord", "gruvbox", "tokyo-night")
@@ -57,7 +55,7 @@ class StoreFailed(Message):
         self.error = error
 
 
-class CarrierApp(SessionEnd, App[int]):
+class CarrierApp(SessionEnd, Navigation, BackgroundWork, App[int]):
     TITLE = "carriertui"
     CSS_PATH = "app.tcss"
     COMMANDS = App.COMMANDS | {NavigationCommands, CustomerCommands}
@@ -249,90 +247,6 @@ class CarrierApp(SessionEnd, App[int]):
             self.pop_screen()
         self.switch_screen(PortalLoginScreen())
 
-    # -- navigation used by screens and the palette -----------------------------------------
-
-    def open_customer(self, customer_id: int) -> None:
-        from carriertui.screens.customer import CustomerScreen
-
-        if self.actor is None:
-            return
-        current = self.screen
-        if isinstance(current, CustomerScreen):
-            self.switch_screen(CustomerScreen(customer_id))
-        else:
-            self.push_screen(CustomerScreen(customer_id))
-
-    def go_customers(self) -> None:
-        from carriertui.screens.customers import CustomersScreen
-
-        if self.actor is None:
-            return
-        while len(self.screen_stack) > 2 and not isinstance(self.screen, CustomersScreen):
-            self.pop_screen()
-
-    def new_customer(self) -> None:
-        from carriertui.screens.customers import CustomersScreen
-
-        self.go_customers()
-        screen = self.screen
-        if isinstance(screen, CustomersScreen):
-            screen.action_new_customer()
-
-    def go_options(self) -> None:
-        from carriertui.screens.options import OptionsScreen
-
-        if self.actor is None:
-            return
-        if not isinstance(self.screen, OptionsScreen):
-            self.push_screen(OptionsScreen())
-
-    def go_operators(self) -> None:
-        from carriertui.screens.operators import OperatorsScreen
-        from carriertui.store.enums import Role
-
-        if self.actor is None or not self.actor.can(Role.ADMIN):
-            return
-        self._push_once(OperatorsScreen, OperatorsScreen)
-
-    def go_audit_log(self) -> None:
-        from carriertui.screens.audit import AuditLogScreen
-
-        if self.actor is None:
-            return
-        if not isinstance(self.screen, AuditLogScreen):
-            self.push_screen(AuditLogScreen())
-
-    def _push_once(self, screen_type: type, factory: Callable[[], Screen[Any]]) -> None:
-        if self.actor is None:
-            return
-        if not isinstance(self.screen, screen_type):
-            self.push_screen(factory())
-
-    def go_contacts(self) -> None:
-        from carriertui.screens.contacts import GlobalContactsScreen
-
-        self._push_once(GlobalContactsScreen, GlobalContactsScreen)
-
-    def go_delay_log(self) -> None:
-        from carriertui.screens.delay import DelayLogScreen
-
-        self._push_once(DelayLogScreen, DelayLogScreen)
-
-    def go_outbox(self) -> None:
-        from carriertui.screens.outbox import OutboxScreen
-
-        self._push_once(OutboxScreen, OutboxScreen)
-
-    def go_alarms(self) -> None:
-        from carriertui.screens.alarms import AlarmsScreen
-
-        self._push_once(AlarmsScreen, AlarmsScreen)
-
-    def go_alarm_rules(self) -> None:
-        from carriertui.screens.alarm_rules import AlarmRulesScreen
-
-        self._push_once(AlarmRulesScreen, AlarmRulesScreen)
-
     def _start_alarm_watch(self) -> None:
         """Toasts and the top bar's count of raised alarms; evaluation too with `[alarms]
         evaluate` on (issue 17)."""
@@ -346,146 +260,6 @@ class CarrierApp(SessionEnd, App[int]):
             evaluate, interval = False, 1.0
         if self.alarm_watch is None:
             self.alarm_watch = AlarmWatch(self, interval_s=interval, evaluate=evaluate)
-
-    def go_feeds(self) -> None:
-        from carriertui.screens.feeds import FeedsScreen
-
-        self._push_once(FeedsScreen, FeedsScreen)
-
-    def go_rate_cards(self) -> None:
-        from carriertui.screens.rate_cards import RateCardsScreen
-
-        self._push_once(RateCardsScreen, RateCardsScreen)
-
-    # -- scheduled work: delayed changes and outgoing mail ----------------------------------
-
-    def _follow_account(self, account: object) -> None:
-        """Apply to this session what an admin changed of its account: disabled or removed
-        logs out; another role takes effect at once (keys and services follow app.actor)."""
-        from dataclasses import replace
-
-        actor = self.actor
-        assert actor is not None
-        disabled = account is None or getattr(account, "is_disabled", False)
-        if disabled:
-            notify_plain(
-                self,
-                f"The account {actor.name} was disabled by an admin: logged out.",
-                severity="error",
-                timeout=15,
-            )
-            self.action_logout()
-            return
-        role = getattr(account, "role", actor.role)
-        if role != actor.role:
-            self.actor = replace(actor, role=role)
-            notify_plain(
-                self,
-                f"An admin changed your role to {role.value}: what you may do changed with it.",
-                severity="warning",
-                timeout=12,
-            )
-            self.screen.refresh_bindings()
-
-    def _announce_background_changes(self, failures: dict[str, str]) -> None:
-        """A toast when a background job starts failing or fails differently (a wrong [mail]
-        setting, a database that stays busy), and one when it works again."""
-        before = self._background_failures
-        for name, error in failures.items():
-            if before.get(name) != error:
-                notify_plain(
-                    self,
-                    f"Background {name} failed (retried every {BACKGROUND_INTERVAL_S:.0f} s): "
-                    f"{error}",
-                    severity="warning",
-                    timeout=12,
-                )
-        for name in before.keys() - failures.keys():
-            notify_plain(self, f"Background {name} works again.", timeout=6)
-
-    def _start_background(self) -> None:
-        if self._background_timer is None:
-            self._background_timer = self.set_interval(
-                BACKGROUND_INTERVAL_S, lambda: self.run_background()
-            )
-
-    def run_background(
-        self, *, on_done: Callable[[], None] | None = None, announce: bool = False
-    ) -> None:
-        """Roll up new CDRs, apply due delayed changes and send due mail, in a worker (the same
-        services as `carriertui rollup`, `pending run` and `mail send`; safe beside them)."""
-        from carriertui.widgets.work import run_service
-
-        db = self.db
-        if db is None:
-            return
-        url = self.database_url
-        actor = self.actor
-
-        def work() -> tuple[str, dict[str, str], object]:
-            from carriertui.locations import mail_config
-            from carriertui.store import mail, operators, pending, rollups
-            from carriertui.store.context import client_ip
-            from carriertui.store.errors import NotFoundError
-
-            # The logged-in account as it is now: an admin may have changed its role or
-            # disabled it since the login (None: the account is gone).
-            account: object = _UNCHECKED
-            if actor is not None:
-                try:
-                    account = operators.get_operator(db, actor, actor.name)
-                except NotFoundError:
-                    account = None
-                except Exception as error:
-                    log.warning("background account check failed: %s", error)
-
-            def mail_run() -> str:
-                settings = mail.MailSettings.from_config(mail_config(url))
-                sent = mail.flush_outbox(
-                    db, settings.transport_object(), sender=settings.sender, ip=client_ip()
-                )
-                problem = sent.problem()  # nothing went out: a failure worth a notice
-                if problem is not None:
-                    raise mail.MailDeliveryError(problem)
-                return f"mail via {settings.describe()}: {sent}"
-
-            # Three independent jobs: one failing (a busy database, a wrong [mail] setting)
-            # must not hold up the others.
-            parts = []
-            failures: dict[str, str] = {}
-            for name, job in (
-                ("roll-up", lambda: str(rollups.rollup_incremental(db))),
-                ("delayed changes", lambda: str(pending.run_due(db))),
-                ("mail", mail_run),
-            ):
-                try:
-                    parts.append(f"{name}: {job()}")
-                except Exception as error:
-                    log.warning("background %s failed: %s", name, error)
-                    parts.append(f"{name} failed: {error}")
-                    failures[name] = str(error)
-            return ". ".join(parts) + ".", failures, account
-
-        def done(result: tuple[str, dict[str, str], object]) -> None:
-            summary, failures, account = result
-            if announce:
-                notify_plain(self, summary, timeout=6)
-            else:
-                self._announce_background_changes(failures)
-            self._background_failures = failures
-            if actor is not None and self.actor is actor and account is not _UNCHECKED:
-                self._follow_account(account)
-            if on_done is not None:
-                on_done()
-
-        def failed(error: Exception) -> None:
-            log.warning("background work failed: %s", error)
-            if announce:
-                from carriertui.widgets.work import report_error
-
-                report_error(self, error)
-
-        run_service(self, work, on_done=done, on_error=failed, group="background", exclusive=False)
 
     # -- Textual's built-in palette commands -------------------------------------------------
 
@@ -529,45 +303,6 @@ class CarrierApp(SessionEnd, App[int]):
         # is_open() is typed for App[object], and App is invariant in its return type.
         if self.use_command_palette and not Palette.is_open(self):  # type: ignore[arg-type]
             self.push_screen(Palette(id="--command-palette"))
-
-    def kick_outbox(self) -> None:
-        """Send due mail now, in a worker: called after a save that queued mail commits, so the
-        message leaves at once instead of on the next background run (up to 30 s later).
-
-        Kicks that arrive while a send runs are folded into one more send after it (the flag is
-        only touched on the UI thread, so no kick is lost). A timer run or another process
-        flushing at the same time is safe: each message is claimed atomically. A failure here is
-        only logged; the background run retries the message and tells the operator."""
-        from carriertui.widgets.work import run_service
-
-        db = self.db
-        if db is None:
-            return
-        if self._outbox_kick_running:
-            self._outbox_kick_again = True
-            return
-        self._outbox_kick_running = True
-        self._outbox_kick_again = False
-        url = self.database_url
-
-        def work() -> object:
-            from carriertui.locations import mail_config
-            from carriertui.store import mail
-            from carriertui.store.context import client_ip
-
-            settings = mail.MailSettings.from_config(mail_config(url))
-            return mail.flush_outbox(
-                db, settings.transport_object(), sender=settings.sender, ip=client_ip()
-            )
-
-        def finished(outcome: object) -> None:
-            if isinstance(outcome, Exception):
-                log.warning("sending mail now failed (the background run retries): %s", outcome)
-            self._outbox_kick_running = False
-            if self._outbox_kick_again:
-                self.kick_outbox()
-
-        run_service(self, work, on_done=finished, on_error=finished, group="outbox-kick")
 
     # -- keys typed in a burst ---------------------------------------------------------------
 
