@@ -26,7 +26,7 @@ from sqlalchemy import text
 
 from carriertui.store.db.database import Database
 from carriertui.store.db.tables import Meta, RollupState
-from carriertui.store.db.types import utcnow
+from carriertui.store.db.types import stored_utc, utcnow
 
 _STATE_ID = 1
 # carriertui_meta: the date `cdr prune` removed CDRs to (store/cdrs/prune.py). The hours before
@@ -89,13 +89,6 @@ def _mark(backend: str) -> str:
     return "?" if backend == "sqlite" else "%s"
 
 
-def _stored(moment: datetime, backend: str) -> Any:
-    """A bound UTC moment in UTCDateTime's stored form (text on SQLite)."""
-    if backend == "sqlite":
-        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    return moment
-
-
 @dataclass(frozen=True)
 class RollupReport:
     mode: str  # "incremental" or "rebuild"
@@ -150,7 +143,7 @@ def roll_up_marked_hours(session: Any, backend: str, now: datetime) -> int:
     if horizon is not None:  # late CDRs of a pruned hour: its roll-up stays as it was
         connection.exec_driver_sql(
             f"DELETE FROM cdr_dirty_hour WHERE hour_start < {_mark(backend)}",  # noqa: S608
-            (_stored(horizon, backend),),
+            (stored_utc(horizon, backend),),
         )
     hours = int(connection.exec_driver_sql("SELECT COUNT(*) FROM cdr_dirty_hour").scalar_one())
     if hours:
@@ -182,8 +175,7 @@ def roll_up_customer_hours(
         last = last.replace(minute=0, second=0, microsecond=0)
     sqlite = backend == "sqlite"
     mark = "?" if sqlite else "%s"
-    low: Any = _stored_time(first) if sqlite else first
-    high: Any = _stored_time(last) if sqlite else last
+    low, high = stored_utc(first, backend), stored_utc(last, backend)
     group = "substr(c.start_time, 1, 13)" if sqlite else hour_of("c.start_time", backend)
     connection = session.connection()
     connection.exec_driver_sql(
@@ -199,11 +191,6 @@ def roll_up_customer_hours(
         (customer_id, low, high),
     )
     return max(result.rowcount, 0)
-
-
-def _stored_time(moment: datetime) -> str:
-    # UTCDateTime's SQLite text (see hour_of).
-    return moment.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def rollup_rebuild(db: Database) -> RollupReport:
@@ -225,7 +212,7 @@ def rollup_rebuild(db: Database) -> RollupReport:
         # After a prune only the hours from its date on are recomputed (the CDRs before are gone).
         kept = "" if horizon is None else f" WHERE hour_start >= {_mark(db.backend)}"
         since = "" if horizon is None else f"WHERE c.start_time >= {_mark(db.backend)} "
-        bound = () if horizon is None else (_stored(horizon, db.backend),)
+        bound = () if horizon is None else (stored_utc(horizon, db.backend),)
         connection.exec_driver_sql(f"DELETE FROM cdr_hourly{kept}", bound)  # noqa: S608
         connection.exec_driver_sql("DELETE FROM cdr_dirty_hour")
         result = connection.exec_driver_sql(

@@ -34,7 +34,7 @@ from carriertui.store.context import Actor
 from carriertui.store.db import partitions
 from carriertui.store.db.database import Database
 from carriertui.store.db.tables import Customer, Invoice, Meta
-from carriertui.store.db.types import utcnow
+from carriertui.store.db.types import stored_utc, utcnow
 from carriertui.store.enums import AuditAction, HttpVerb, InvoiceSchedule, Role
 from carriertui.store.errors import ValidationError
 
@@ -106,7 +106,7 @@ def uninvoiced_days(session: Any, backend: str, before: datetime) -> list[tuple[
     ):
         covers.setdefault(customer_id, []).append((start, end))
     first_gap: dict[int, date] = {}
-    bound = _stored_time(before, backend)
+    bound = stored_utc(before, backend)
     rows = connection.exec_driver_sql(
         f"SELECT h.customer_id, {_day_sql(backend)} AS day FROM cdr_hourly h "  # noqa: S608
         f"WHERE h.hour_start < {'?' if backend == 'sqlite' else '%s'} AND h.attempts > 0 "
@@ -123,12 +123,6 @@ def uninvoiced_days(session: Any, backend: str, before: datetime) -> list[tuple[
         if at < 0 or not intervals[at][0] <= moment < intervals[at][1]:
             first_gap[customer_id] = day
     return sorted((scheduled[c], day) for c, day in first_gap.items())
-
-
-def _stored_time(moment: datetime, backend: str) -> Any:
-    if backend == "sqlite":
-        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    return moment
 
 
 def _refusal(gaps: list[tuple[str, date]], before: datetime) -> str:
@@ -243,7 +237,7 @@ def _prune_postgresql(db: Database, actor: Actor, report: PruneReport, force: bo
 
 
 def _prune_sqlite(db: Database, actor: Actor, report: PruneReport, force: bool) -> None:
-    bound = _stored_time(report.before, "sqlite")
+    bound = stored_utc(report.before, "sqlite")
     with db.write() as session:
         _checked(session, db, report, force)
         connection = session.connection()

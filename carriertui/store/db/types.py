@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
 
 from sqlalchemy import BigInteger, DateTime
 from sqlalchemy.types import TypeDecorator
@@ -35,6 +36,15 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def stored_utc(moment: datetime, backend: str) -> Any:
+    """A UTC moment as UTCDateTime stores it, for SQL bound without the type (the bare driver,
+    ``text()``): SQLAlchemy's ``YYYY-MM-DD HH:MM:SS.ffffff`` text on SQLite, the datetime on
+    PostgreSQL."""
+    if backend == "sqlite":
+        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return moment
 
 
 MONEY_SCALE = 4
