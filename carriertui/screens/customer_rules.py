@@ -197,7 +197,7 @@ class CustomerRulesPane(Vertical):
         yield Static("", id="alarm-rules-title", classes="rules-title")
         yield Grid(alarm_source([]), id="alarm-rules-grid")
         yield Static(
-            "a match rule · n alarm rule · x remove the row under the cursor · tab: other grid"
+            "a match rule · n alarm rule · x remove (grid in focus) · tab: other grid"
             if edit
             else "Read only (viewer). Tab: the other grid.",
             classes="rules-title tab-hint",
