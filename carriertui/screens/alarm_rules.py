@@ -62,7 +62,9 @@ def rules_source(rules: list[Any]) -> InMemoryRowSource:
 
 
 class RuleFormScreen(ModalScreen[Any]):
-    """A new rule; the service's validation shows under each field. Dismisses with the rule."""
+    """A new rule; the service's validation shows under each field. Dismisses with the rule.
+    With ``customer`` (its id and its code or name) the rule watches that customer only: the
+    Customer code field shows it and cannot be changed (the customer's Rules tab)."""
 
     HELP = (
         "A rule watches one metric over a window of CDRs: the last N minutes, or the last N "
@@ -79,6 +81,10 @@ class RuleFormScreen(ModalScreen[Any]):
     RuleFormScreen #rule-scroll { height: 1fr; }
     """
 
+    def __init__(self, customer: tuple[int, str] | None = None) -> None:
+        super().__init__()
+        self.customer = customer
+
     def compose(self) -> ComposeResult:
         def text(field: str, label: str, value: str = "", hint: str = "") -> FieldRow:
             return FieldRow(
@@ -90,11 +96,18 @@ class RuleFormScreen(ModalScreen[Any]):
             return FieldRow(label, control, field=field)
 
         with Vertical(classes="dialog", id="rule-dialog"):
-            yield Static(plain("New alarm rule"), classes="dialog-title")
+            title = "New alarm rule"
+            if self.customer is not None:
+                title += f" for {self.customer[1]}"
+            yield Static(plain(title), classes="dialog-title")
             with VerticalScroll(id="rule-scroll"), Form(id="rule-form"):
                 yield text("name", "Name")
                 yield choose("metric", "Metric", METRIC_CHOICES, "asr")
-                yield text("customer", "Customer code", hint="empty: every customer")
+                if self.customer is None:
+                    yield text("customer", "Customer code", hint="empty: every customer")
+                else:
+                    fixed = Input(self.customer[1], compact=True, id="f-customer", disabled=True)
+                    yield FieldRow("Customer code", fixed, field="customer", hint="this customer")
                 yield text("dest_prefix", "Destination prefix")
                 yield choose(
                     "window_kind",
@@ -133,11 +146,14 @@ class RuleFormScreen(ModalScreen[Any]):
         values = form.values()
         app: Any = self.app
         db, actor = app.db, app.actor
-        code = str(values.pop("customer") or "").strip()
+        code = str(values.pop("customer", None) or "").strip()
+        fixed = self.customer
 
         def save() -> Any:
             customer_id = None
-            if code:
+            if fixed is not None:
+                customer_id = fixed[0]
+            elif code:
                 try:
                     customer_id = customers.find_customer(db, actor, code).id
                 except Exception as error:

@@ -1,5 +1,5 @@
 """One customer: a header strip with the switcher, then the Main, Contacts, Number Block,
-Summary and Audit Log tabs."""
+Summary, Rules and Audit Log tabs."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from carriertui.screens.customer_form import (
     fill_form,
     form_texts,
 )
+from carriertui.screens.customer_rules import CustomerRulesPane
 from carriertui.screens.edit_session import EditSession
 from carriertui.screens.numbers import NumberBlockPane, NumbersChanged
 from carriertui.screens.summary import SummaryPane
@@ -44,6 +45,7 @@ TABS = (
     ("contacts", "Contacts"),
     ("numbers", "Number Block"),
     ("summary", "Summary"),
+    ("rules", "Rules"),
     ("audit", "Audit Log"),
 )
 
@@ -104,6 +106,11 @@ class CustomerScreen(BaseScreen):
         "periods (closed ones only); {summary.auto} creates every missing invoice; "
         "{summary.cdr_report} writes the row's CDR report; {summary.rollup} rolls up new CDRs "
         "now; {summary.paid} marks an invoice paid; {summary.chart} shows or hides the chart.\n\n"
+        "Rules: the CDR match rules that name this customer (a source IP or network, a tech "
+        "prefix, a SIP user, another account code) and the alarm rules that watch it only. "
+        "{customer_rules.add_match} adds a match rule, {customer_rules.add_alarm} an alarm rule "
+        "for this customer, {customer_rules.remove} removes the rule under the cursor of the "
+        "grid in focus (Tab moves between the grids); viewers read only.\n\n"
         "{customer.prev_tab} and {customer.next_tab} move between tabs; {customer.back} goes back "
         "to the list."
     )
@@ -152,12 +159,13 @@ class CustomerScreen(BaseScreen):
             yield Button(
                 "Switch \u25be", id="switch", compact=True, tooltip="Switch customer (ctrl+o)"
             )
-        # Number Block and Summary are built when first shown. Contacts and Audit Log are
+        # Number Block, Summary and Rules are built when first shown. Contacts and Audit Log are
         # built now: their grids are there as soon as the tab is chosen, and a save on the
         # Main tab refreshes the audit log.
         lazy: dict[str, Callable[[], Iterable[Widget]]] = {
             "numbers": lambda: [NumberBlockPane(self.customer_id, id="numbers-pane")],
             "summary": lambda: [SummaryPane(self.customer_id, id="summary-pane")],
+            "rules": lambda: [CustomerRulesPane(self.customer_id, id="rules-pane")],
         }
         with LazyTabbedContent(id="customer-tabs", lazy=lazy):
             with TabPane("Main", id="main"), VerticalScroll(id="main-scroll"):
@@ -172,6 +180,7 @@ class CustomerScreen(BaseScreen):
                 yield ContactsPane(self.customer_id, id="customer-contacts")
             yield TabPane("Number Block", id="numbers")
             yield TabPane("Summary", id="summary")
+            yield TabPane("Rules", id="rules")
             with TabPane("Audit Log", id="audit"), Vertical():
                 yield Label(
                     "This customer's changes, newest first. Enter or d: View Difference.",
@@ -412,6 +421,11 @@ class CustomerScreen(BaseScreen):
             if not fresh:
                 numbers.load()
             numbers.focus_default()
+        elif pane == "rules":
+            rules = self.query_one(CustomerRulesPane)
+            if not fresh:  # an alarm rule may have been added in go: alarm rules meanwhile
+                rules.load()
+            rules.focus_default()
         elif pane == "audit":
             # What was done in the other tabs since (a contact saved, an invoice generated)
             # shows at once; the cursor stays on the entry it was on.
@@ -445,6 +459,9 @@ class CustomerScreen(BaseScreen):
         numbers = self.query_one_optional(NumberBlockPane)
         if numbers is not None and numbers.is_mounted:  # else it is still reading them
             numbers.reload_all()
+        rules = self.query_one_optional(CustomerRulesPane)
+        if rules is not None and rules.is_mounted:
+            rules.load()
 
     @on(NumbersChanged)
     def _numbers_changed(self) -> None:

@@ -5,6 +5,7 @@ rules; each change is audited on the customer."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
@@ -29,6 +30,7 @@ class MatchRule:
     customer: str  # the customer's account code (or name when it has none)
     kind: str
     value: str
+    created: datetime | None = None  # when the rule was added
 
     def __str__(self) -> str:
         return f"#{self.id} {self.customer}: {LABELS[self.kind]} {self.value}"
@@ -92,7 +94,7 @@ def add_rule(db: Database, actor: Actor, customer_id: int, kind: str, value: str
             after={"kind": kind, "value": stored},
             customer_id=customer_id,
         )
-        return MatchRule(rule.id, customer_id, _label(customer), kind, stored)  # type: ignore[arg-type]
+        return MatchRule(rule.id, customer_id, _label(customer), kind, stored, rule.created_at)  # type: ignore[arg-type]
 
 
 def remove_rule(db: Database, actor: Actor, rule_id: int) -> MatchRule:
@@ -133,7 +135,14 @@ def list_rules(db: Database, actor: Actor, customer_id: int | None = None) -> li
             query = query.where(CustomerMatchRule.customer_id == customer_id)
         rows = session.exec(query.order_by(CustomerMatchRule.kind, CustomerMatchRule.value)).all()
         return [
-            MatchRule(rule.id or 0, rule.customer_id, _label(customer), rule.kind, rule.value)
+            MatchRule(
+                rule.id or 0,
+                rule.customer_id,
+                _label(customer),
+                rule.kind,
+                rule.value,
+                rule.created_at,
+            )
             for rule, customer in rows
         ]
 

@@ -240,7 +240,7 @@ async def test_audit_tab_lists_this_customers_entries(tmp_path: Path) -> None:
         await log_in(pilot)
         screen = await _open(pilot, "Bluefin Voice GmbH")
         await pilot.press("tab")
-        for _ in range(4):
+        for _ in range(5):  # Contacts, Number Block, Summary, Rules, Audit Log
             await pilot.press("right_square_bracket")
         tabs = screen.query_one(TabbedContent)
         assert tabs.active == "audit"
@@ -260,7 +260,7 @@ async def test_audit_tab_lists_this_customers_entries(tmp_path: Path) -> None:
         ]
         # A save shows up in the tab at once, newest first.
         await pilot.press("shift+tab")
-        screen.action_tab(-4)
+        screen.action_tab(-5)
         await settle(pilot)
         screen.query_one("#field-channels", Input).value = "31"
         await pilot.press("ctrl+s")
@@ -273,7 +273,7 @@ async def test_audit_tab_lists_this_customers_entries(tmp_path: Path) -> None:
         customers.update_customer(
             open_db(url), ADMIN, screen.record.id, {"channels": 32}, expected_version=2
         )
-        screen.action_tab(4)
+        screen.action_tab(5)
         assert tabs.active == "audit"
         await wait_for(pilot, lambda: view.row_count == 3 and view.row_at(0) is not None)
         assert view.row_at(0)[1][1] == "UPDATE"  # Date / Time, Action, Message, ...
