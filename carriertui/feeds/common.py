@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from carriertui.feeds.matching import MatchRules
 
-# store.cdrs.child.CSV_COLUMNS (the base layer cannot import the store); a test checks they agree.
+# store.cdrs.fields.CSV_COLUMNS (the base layer cannot import the store); a test checks they agree.
 NATIVE_COLUMNS = (
     "call_id",
     "customer",

@@ -7,7 +7,7 @@ the CDR import's parser rates with it, in its child process too). The rates are 
 the bare driver: SQLAlchemy's per-value conversion of 300,000 rows would cost seconds.
 
 :class:`CdrRater` rates rows in the importer's stored form (the CDR table's columns in
-``child._INSERT_COLUMNS`` order: start time as SQLite text or an aware datetime, money as a
+``fields._INSERT_COLUMNS`` order: start time as SQLite text or an aware datetime, money as a
 scaled integer of 4 places) and fills in billed_duration, charge and cost; a row it cannot rate
 is a reject reason naming the number, never a silent zero.
 """
@@ -26,7 +26,7 @@ from carriertui.store.db.rate_tables import RateCard, RateCardAssignment
 from carriertui.store.db.tables import Customer
 from carriertui.store.enums import Role
 
-# Positions in the stored row (child._INSERT_COLUMNS, the cdr table's CSV order).
+# Positions in the stored row (fields._INSERT_COLUMNS, the cdr table's CSV order).
 CUSTOMER, START, DEST_NUMBER, DURATION, BILLED, CHARGE, COST = 1, 2, 4, 6, 7, 11, 12
 
 

@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from carriertui.store.cdrs import child as cdr_parse
+from carriertui.store.cdrs import csvsource, protocol
 from carriertui.store.cdrs import importer as cdrs
 from carriertui.store.cdrs.importer import CSV_COLUMNS, CdrImportError, import_cdr_file
 from carriertui.store.db.tables import Cdr, CdrDirtyHour
@@ -125,7 +126,7 @@ def test_the_child_imports_what_the_in_process_parser_imports(
     backend, admin, tmp_path, monkeypatch, name, skip_bad
 ) -> None:
     # Small chunks and batches: chunk ends fall inside records, and many messages are sent.
-    monkeypatch.setattr(cdr_parse, "_CHUNK_BYTES", 700)
+    monkeypatch.setattr(csvsource, "_CHUNK_BYTES", 700)
     monkeypatch.setattr(cdrs, "BATCH_ROWS", 7)
     path = tmp_path / "in.csv"
     path.write_bytes(BODIES[name])
@@ -265,8 +266,8 @@ def test_a_child_that_crashes_reports_its_stderr(db, admin, codes, tmp_path, mon
     left behind either."""
     crashing = textwrap.dedent(
         """
-        from carriertui.store.cdrs import child as cdr_parse
-        parse_batch = cdr_parse._RowParser.parse_batch
+        from carriertui.store.cdrs import protocol, rows
+        parse_batch = rows._RowParser.parse_batch
         calls = []
 
         def failing(self, records):
@@ -275,14 +276,14 @@ def test_a_child_that_crashes_reports_its_stderr(db, admin, codes, tmp_path, mon
                 raise RuntimeError("parser bug on purpose")
             return parse_batch(self, records)
 
-        cdr_parse._RowParser.parse_batch = failing
-        cdr_parse.child_main()
+        rows._RowParser.parse_batch = failing
+        protocol.child_main()
         """
     )
-    monkeypatch.setattr(cdrs, "_CHILD_CODE", crashing)
+    monkeypatch.setattr(protocol, "_CHILD_CODE", crashing)
     monkeypatch.setattr(cdrs, "CHILD_MIN_BYTES", 0)
     monkeypatch.setattr(cdrs, "BATCH_ROWS", 10)
-    monkeypatch.setattr(cdr_parse, "_GROUP_ROWS", 10)
+    monkeypatch.setattr(csvsource, "_GROUP_ROWS", 10)
     path = write_csv_file(tmp_path / "c.csv", [csv_row(i) for i in range(100)])
     with pytest.raises(CdrImportError) as raised:
         import_cdr_file(db, admin, path, skip_bad=True)
@@ -300,7 +301,7 @@ def test_a_child_that_crashes_reports_its_stderr(db, admin, codes, tmp_path, mon
 
 
 def test_a_child_that_cannot_start_is_a_clear_error(db, admin, codes, tmp_path, monkeypatch):
-    monkeypatch.setattr(cdrs, "_CHILD_CODE", "raise SystemExit('no such parser')")
+    monkeypatch.setattr(protocol, "_CHILD_CODE", "raise SystemExit('no such parser')")
     monkeypatch.setattr(cdrs, "CHILD_MIN_BYTES", 0)
     path = write_csv_file(tmp_path / "s.csv", [csv_row(1)])
     with pytest.raises(CdrImportError) as raised:

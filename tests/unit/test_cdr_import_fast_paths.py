@@ -16,6 +16,7 @@ from cdr_helpers import csv_row
 
 from carriertui.store import enums as models
 from carriertui.store.cdrs import child as cdr_parse
+from carriertui.store.cdrs import csvsource
 from carriertui.store.cdrs.child import CSV_COLUMNS, CdrImportError
 from carriertui.store.db import types
 
@@ -76,8 +77,8 @@ def test_the_source_reads_what_the_csv_module_reads_with_the_same_lines(
     name, chunk, tmp_path, monkeypatch
 ) -> None:
     """Small chunks put chunk ends inside records and quoted line breaks."""
-    monkeypatch.setattr(cdr_parse, "_CHUNK_BYTES", chunk)
-    monkeypatch.setattr(cdr_parse, "_GROUP_ROWS", 2)
+    monkeypatch.setattr(csvsource, "_CHUNK_BYTES", chunk)
+    monkeypatch.setattr(csvsource, "_GROUP_ROWS", 2)
     body = BODIES[name]
     path = tmp_path / "f.csv"
     path.write_bytes(body)
@@ -87,7 +88,7 @@ def test_the_source_reads_what_the_csv_module_reads_with_the_same_lines(
 def test_the_csv_module_reports_a_bad_quote_after_simple_chunks_on_its_line(
     tmp_path, monkeypatch
 ) -> None:
-    monkeypatch.setattr(cdr_parse, "_CHUNK_BYTES", 32)
+    monkeypatch.setattr(csvsource, "_CHUNK_BYTES", 32)
     path = tmp_path / "f.csv"
     path.write_bytes(b"a,b,c\r\n" + b"1,2,3\r\n" * 20 + b'4,"5"x,6\r\n')
     with pytest.raises(CdrImportError, match="line 22"):

@@ -33,7 +33,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from carriertui.store import customers, rates
-from carriertui.store.cdrs import child as cdr_parse
+from carriertui.store.cdrs import csvsource
 from carriertui.store.cdrs import importer as cdrs
 from carriertui.store.cdrs.importer import CSV_COLUMNS, import_cdr_file
 
@@ -59,7 +59,7 @@ def parsing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(cdrs, "_CHILD_BACKENDS", frozenset({"sqlite", "postgresql"}))
     # Groups of 3 rows: a group whose rows all rate goes through the column path
     # (RowRater.price_columns), one with a reject or with money given row by row.
-    monkeypatch.setattr(cdr_parse, "_GROUP_ROWS", 3)
+    monkeypatch.setattr(csvsource, "_GROUP_ROWS", 3)
     return request.param
 
 

@@ -10,8 +10,9 @@ incremental roll-up) and one audit entry commit together, or nothing does, also 
 is killed half-way. ``ON CONFLICT (call_id) DO NOTHING`` makes re-importing a file add nothing.
 
 Parsing and inserting each take about half of an import's time. For a big file on SQLite a
-child process parses (store/cdr_parse.py, which starts without SQLAlchemy) while this process
-inserts, so the two run on two cores; the transaction stays here, so the guarantees above hold.
+child process parses (protocol.py; the parser is fields.py, rows.py and csvsource.py, which start
+without SQLAlchemy) while this process inserts (writer.py; pg_copy.py on PostgreSQL), so the two
+run on two cores; the transaction stays here, so the guarantees above hold.
 """
 
 from __future__ import annotations
@@ -20,17 +21,10 @@ import contextlib
 import gc
 import operator
 import os
-import queue
-import signal
-import sqlite3
-import subprocess
-import sys
-import tempfile
-import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -38,22 +32,33 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import col
 
-import carriertui
 from carriertui.store import audit
 from carriertui.store.cdr_rating import CdrRater, load_rater
-from carriertui.store.cdrs import child as cdr_parse
-from carriertui.store.cdrs.child import (
-    _INSERT_COLUMNS,
+from carriertui.store.cdrs import csvsource
+from carriertui.store.cdrs.csvsource import (  # noqa: F401 (cdrs.X for the callers)
     ParsedBatch,
     _CsvSource,
-    _RowParser,
-    _sqlite_time,
-    encode_message,
     parsed_batches,
-    rates_every_row,
-    read_message,
     touched_hours,
 )
+from carriertui.store.cdrs.fields import (  # noqa: F401 (cdrs.X for the callers)
+    _INSERT_COLUMNS,
+    CSV_COLUMNS,
+    MAX_CALL_ID,
+    MAX_DEST_NAME,
+    MAX_MONEY,
+    MAX_NUMBER,
+    MAX_PDD_MS,
+    MAX_REASON,
+    MAX_SECONDS,
+    RATED_COLUMNS,
+    REJECT_COLUMNS,
+    CdrImportError,
+    _sqlite_time,
+    check_header,
+    rates_every_row,
+)
+from carriertui.store.cdrs.protocol import _ParsingProcess
 from carriertui.store.cdrs.reports import (  # noqa: F401 (cdrs.X for the callers)
     _REPORT_TYPES,
     REPORT_COLUMNS,
@@ -73,6 +78,8 @@ from carriertui.store.cdrs.results import (
     _Rejects,
     default_rejects_path,
 )
+from carriertui.store.cdrs.rows import _RowParser
+from carriertui.store.cdrs.writer import _BulkWriter
 from carriertui.store.context import Actor
 from carriertui.store.db.database import Database
 from carriertui.store.db.tables import Customer
@@ -81,144 +88,8 @@ from carriertui.store.enums import AuditAction, HttpVerb, Role
 
 TABLE = "cdr"
 
-# Moved to cdr_parse (which the parsing child process imports without SQLAlchemy); other
-# modules and tests import them from here.
-CSV_COLUMNS = cdr_parse.CSV_COLUMNS
-RATED_COLUMNS = cdr_parse.RATED_COLUMNS
-REJECT_COLUMNS = cdr_parse.REJECT_COLUMNS
-MAX_CALL_ID = cdr_parse.MAX_CALL_ID
-MAX_NUMBER = cdr_parse.MAX_NUMBER
-MAX_DEST_NAME = cdr_parse.MAX_DEST_NAME
-MAX_REASON = cdr_parse.MAX_REASON
-MAX_SECONDS = cdr_parse.MAX_SECONDS
-MAX_PDD_MS = cdr_parse.MAX_PDD_MS
-MAX_MONEY = cdr_parse.MAX_MONEY
-CdrImportError = cdr_parse.CdrImportError
-check_header = cdr_parse.check_header
-
 DEFAULT_ERROR_CAP = 100
 BATCH_ROWS = 20_000
-
-
-# -- writing ------------------------------------------------------------------------------------
-
-
-class _BulkWriter:
-    """executemany on the driver's connection, inside the session's write transaction."""
-
-    def __init__(self, session: Any, backend: str) -> None:
-        self.sqlite = backend == "sqlite"
-        self.connection = session.connection()
-        self.driver = self.connection.connection.driver_connection
-        mark = "?" if self.sqlite else "%s"
-        # Column names and placeholders only: the values are bound.
-        self.insert_sql = (
-            f"INSERT INTO cdr ({', '.join(_INSERT_COLUMNS)}) "  # noqa: S608
-            f"VALUES ({', '.join([mark] * len(_INSERT_COLUMNS))}) "
-            "ON CONFLICT (call_id) DO NOTHING"
-        )
-        self.dirty_sql = (
-            "INSERT INTO cdr_dirty_hour (customer_id, hour_start, hour_end) "  # noqa: S608
-            f"VALUES ({mark}, {mark}, {mark}) "
-            "ON CONFLICT (customer_id, hour_start) DO NOTHING"
-        )
-        self.hours: set[tuple[int, Any]] = set()
-        self.inserted = 0
-        self.customers: set[int] = set()
-        if self.sqlite:
-            # A bigger page cache for this connection: the call_id index takes random inserts.
-            self.driver.execute("PRAGMA cache_size=-262144")
-
-    # PostgreSQL: the driver does the inserts on a thread of its own while this one parses the
-    # next batch; psycopg waits for the server without the GIL, so the two overlap.
-    # SQLite: the inserts run on this thread, between batches. sqlite3's executemany takes the
-    # GIL back after every row's step, and while the parser holds it (its column checks are
-    # long C calls) the insert thread waits up to the switch interval per row: measured, the
-    # thread made the import a quarter slower, not faster.
-
-    def start(self) -> None:
-        self._failure: BaseException | None = None
-        if self.sqlite:
-            return
-        self._queue: queue.Queue[tuple[list[tuple[Any, ...]], Any] | None] = queue.Queue(maxsize=3)
-        self._thread = threading.Thread(target=self._run, name="cdr-insert", daemon=True)
-        self._thread.start()
-
-    def write(self, rows: list[tuple[Any, ...]], hours: set[tuple[int, Any]] | None = None) -> None:
-        """Insert ``rows`` (a list this writer now owns), or queue them for the insert thread.
-        ``hours``: their touched_hours() when the caller has them already."""
-        if self._failure is not None:
-            raise self._failure
-        if not rows:
-            return
-        if self.sqlite:
-            self._insert_and_mark(rows, hours)
-        else:
-            self._queue.put((rows, hours))
-
-    def _run(self) -> None:
-        try:
-            while (item := self._queue.get()) is not None:
-                if self._failure is None:
-                    self._insert_and_mark(*item)
-        except BaseException as error:  # handed to the parsing thread, raised there
-            self._failure = error
-            while self._queue.get() is not None:  # let the producer finish putting
-                pass
-
-    def stop(self) -> None:
-        """Wait until every queued row is inserted; raise what the insert thread raised."""
-        if not self.sqlite:
-            self._queue.put(None)
-            self._thread.join()
-        if self._failure is not None:
-            raise self._failure
-
-    def _insert_and_mark(
-        self, rows: list[tuple[Any, ...]], hours: set[tuple[int, Any]] | None
-    ) -> None:
-        before = self.inserted
-        self._insert(rows)
-        if self.inserted > before:  # only batches that added something can have changed an hour
-            self.hours.update(hours if hours is not None else touched_hours(rows, self.sqlite))
-
-    def _insert(self, rows: list[tuple[Any, ...]]) -> None:
-        cursor = self.driver.cursor()
-        try:
-            cursor.executemany(self.insert_sql, rows)
-            added = cursor.rowcount
-        finally:
-            cursor.close()
-        self.inserted += max(added, 0)
-
-    def finish(self) -> None:
-        """Mark the touched hours for the incremental roll-up."""
-        marks = []
-        bounds: dict[str, tuple[str, str]] = {}  # customers share hours: convert each once
-        for customer_id, hour in sorted(self.hours):
-            self.customers.add(customer_id)
-            if self.sqlite:
-                if hour not in bounds:
-                    start = datetime.fromisoformat(hour + ":00:00")
-                    bounds[hour] = (_sqlite_time(start), _sqlite_time(start + _HOUR))
-                marks.append((customer_id, *bounds[hour]))
-            else:
-                marks.append((customer_id, hour, hour + _HOUR))
-        if marks:
-            cursor = self.driver.cursor()
-            try:
-                cursor.executemany(self.dirty_sql, marks)
-            finally:
-                cursor.close()
-
-    def close(self) -> None:
-        """Give the pooled connection its usual page cache back (also after a failure)."""
-        if self.sqlite:
-            with contextlib.suppress(sqlite3.Error):
-                self.driver.execute("PRAGMA cache_size=-2000")
-
-
-_HOUR = timedelta(hours=1)
 
 
 def _writer_for(session: Any, backend: str) -> Any:
@@ -317,7 +188,7 @@ def import_cdr_file(
         raise CdrImportError(f"cannot read {path}: {error.strerror or error}") from error
     with raw, contextlib.ExitStack() as cleanup:
         size = os.fstat(raw.fileno()).st_size
-        group_rows = min(cdr_parse._GROUP_ROWS, BATCH_ROWS)
+        group_rows = min(csvsource._GROUP_ROWS, BATCH_ROWS)
         source = _CsvSource(raw, path.name, group_rows=group_rows)
         header_cells = source.header()
         if header_cells is None:
@@ -362,7 +233,7 @@ def import_cdr_file(
                     cap=error_cap,
                     batch_rows=BATCH_ROWS,
                     hours=True,  # work the child does instead of this process
-                    chunk_bytes=cdr_parse._CHUNK_BYTES,
+                    chunk_bytes=csvsource._CHUNK_BYTES,
                     group_rows=group_rows,
                     rater=rater,
                 )
@@ -493,117 +364,6 @@ CHILD_MIN_BYTES = 16 << 20
 # Not PostgreSQL: there the server is the bottleneck (about 15,000 rows/s here, child or not)
 # and the insert thread already overlaps the parsing. The child works there too (tested).
 _CHILD_BACKENDS = frozenset({"sqlite"})
-# How the child is started: python -c with this (tests swap in a child that fails).
-_CHILD_CODE = "from carriertui.store.cdrs.child import child_main; child_main()"
-_CHILD_STDERR_SHOWN = 2000  # characters of a crashed child's stderr put in the error message
-
-
-class _ParsingProcess:
-    """A child process that reads and validates the file (cdr_parse.child_main) and hands over
-    the stored rows through a pipe, while this process inserts them (see the protocol there).
-
-    The child gets the open file itself, not its path. It ends when this process closes its
-    stdin (here, in close()) or dies (the pipe closes with it): no orphan parses on. Its stderr
-    goes to a temporary file (a pipe nobody reads could fill and block it) and into the error
-    message if it fails.
-    """
-
-    @staticmethod
-    def available() -> bool:
-        return os.name == "posix" and bool(sys.executable)  # pass_fds; SIGPIPE in the child
-
-    def __init__(self, raw: Any, name: str) -> None:
-        self.name = name
-        self.fd = raw.fileno()
-        self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
-        # The child imports this very package, wherever it was imported from here.
-        package_root = str(Path(carriertui.__file__).resolve().parents[1])
-        python_path = os.pathsep.join([package_root, *filter(None, [os.environ.get("PYTHONPATH")])])
-        try:
-            self.process = subprocess.Popen(  # noqa: S603 - our interpreter, our code
-                # -P: no current directory on sys.path (a csv.py there must not be imported).
-                [sys.executable, "-P", "-c", _CHILD_CODE],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=self.stderr,
-                pass_fds=(self.fd,),
-                env={**os.environ, "PYTHONPATH": python_path},
-            )
-        except OSError as error:
-            self.stderr.close()
-            raise CdrImportError(f"cannot start the CSV reader process: {error}") from error
-
-    def __enter__(self) -> _ParsingProcess:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def send_job(self, **job: Any) -> None:
-        stdin = self.process.stdin
-        assert stdin is not None
-        try:
-            stdin.write(encode_message({"fd": self.fd, "name": self.name, **job}))
-            stdin.flush()
-        except BrokenPipeError:
-            pass  # the child is gone: batches() reports how
-        # stdin stays open: closing it tells the child to stop.
-
-    def batches(self) -> Iterator[ParsedBatch]:
-        stdout = self.process.stdout
-        assert stdout is not None
-        while True:
-            try:
-                message = read_message(stdout)
-            except EOFError:
-                raise self._failed() from None
-            if message[0] == "batch":
-                yield message[1]
-            elif message[0] == "error":
-                raise CdrImportError(message[1])
-            else:  # "done"
-                break
-        try:
-            returncode = self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            returncode = None
-        if returncode != 0:
-            raise self._failed()
-
-    def _failed(self) -> CdrImportError:
-        """The child died or misbehaved: what it said on stderr, and nothing imported."""
-        try:
-            returncode = self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            returncode = self.process.wait()
-        if returncode < 0:
-            ended = f"was killed by {signal.Signals(-returncode).name}"
-        else:
-            ended = f"exited with status {returncode}"
-        self.stderr.seek(0)
-        said = self.stderr.read().decode("utf-8", "replace").strip()[-_CHILD_STDERR_SHOWN:]
-        # The first line is the summary (the CLI shows only that): with the last thing the
-        # child said, usually its exception. Then the rest of what it said (a traceback).
-        last = f" ({said.splitlines()[-1].strip()})" if said else ""
-        return CdrImportError(
-            f"{self.name}: the CSV reader process {ended} before the end of the file; "
-            f"nothing was imported{last}" + (f"\n{said}" if said else "")
-        )
-
-    def close(self) -> None:
-        """Stop the child (if it still runs) and reap it: no zombie, no orphan."""
-        with contextlib.suppress(OSError):
-            self.process.stdin.close()  # type: ignore[union-attr]
-        if self.process.poll() is None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=1)  # it exits when its stdin closes
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait()
-        with contextlib.suppress(OSError):
-            self.process.stdout.close()  # type: ignore[union-attr]
-        self.stderr.close()
 
 
 # -- generated CDRs -----------------------------------------------------------------------------

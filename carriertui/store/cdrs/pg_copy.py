@@ -24,7 +24,7 @@ import queue
 import threading
 from typing import Any
 
-from carriertui.store.cdrs.child import _INSERT_COLUMNS
+from carriertui.store.cdrs.fields import _INSERT_COLUMNS
 from carriertui.store.db import partitions
 
 STAGING = "cdr_staging"
@@ -34,7 +34,7 @@ _QUEUED_BATCHES = 3
 
 
 class PgCopyWriter:
-    """The importer's writer on PostgreSQL (the interface of importer._BulkWriter): ``start``,
+    """The importer's writer on PostgreSQL (the interface of writer._BulkWriter): ``start``,
     ``write`` each batch, ``stop``, ``finish`` (the INSERT ... SELECT), ``close``; then
     ``inserted``, ``hours`` and ``customers`` say what it did."""
 

@@ -13,7 +13,7 @@ from sqlalchemy import String, and_, literal
 
 from carriertui.grid.export import write_csv
 from carriertui.grid.model import Column, ColumnType, Query, SortKey
-from carriertui.store.cdrs.child import CSV_COLUMNS
+from carriertui.store.cdrs.fields import CSV_COLUMNS
 from carriertui.store.context import Actor
 from carriertui.store.db.database import Database
 from carriertui.store.db.rowsource import SqlRowSource

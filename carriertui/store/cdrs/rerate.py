@@ -25,7 +25,7 @@ from sqlmodel import col, select
 
 from carriertui.store import audit, rollups
 from carriertui.store.cdr_rating import load_rater, stored_timestamp
-from carriertui.store.cdrs.child import _sqlite_time
+from carriertui.store.cdrs.fields import _sqlite_time
 from carriertui.store.context import Actor
 from carriertui.store.db.database import Database
 from carriertui.store.db.locks import lock_invoice_numbers

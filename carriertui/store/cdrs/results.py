@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from carriertui.grid.export import csv_text
-from carriertui.store.cdrs.child import REJECT_COLUMNS
+from carriertui.store.cdrs.fields import REJECT_COLUMNS
 
 
 @dataclass(frozen=True)
