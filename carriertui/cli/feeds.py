@@ -234,7 +234,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
     if args.interval <= 0:
         raise CommandError("--interval must be more than 0", EXIT_USAGE)
     fmt, options = feed_settings(args)
-    with opened(args) as db:
+    stopping = _StopOnSignal()
+    with opened(args) as db, stopping:
         try:
             spool.watch(
                 db,
@@ -244,13 +245,46 @@ def cmd_watch(args: argparse.Namespace) -> int:
                 options,
                 interval=args.interval,
                 report=_spool_print,
+                stop=stopping.asked,
                 on_imported=lambda: evaluate_after_import(db),
             )
         except spool.SpoolError as error:
             raise CommandError(str(error)) from error
         except KeyboardInterrupt:
-            _spool_print("stopped")
+            pass
+    _spool_print("stopped")
     return EXIT_OK
+
+
+class _StopOnSignal:
+    """SIGINT or SIGTERM ask `cdr watch` to stop once the file (and the alarms' evaluation) in
+    hand is done, between two looks: an interrupt never lands in the middle of a transaction.
+    A second signal stops at once (KeyboardInterrupt; the import rolls back, as after kill -9)."""
+
+    def __init__(self) -> None:
+        self._asked = False
+        self._previous: dict[int, Any] = {}
+
+    def asked(self) -> bool:
+        return self._asked
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self._asked:
+            raise KeyboardInterrupt
+        self._asked = True
+
+    def __enter__(self) -> _StopOnSignal:
+        import signal
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        import signal
+
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
 
 
 # -- carriertui feeds ... -----------------------------------------------------------------------
