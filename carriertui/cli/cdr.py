@@ -20,7 +20,15 @@ from carriertui.cli.common import (
     path_argument,
     period_options,
 )
-from carriertui.cli.output import ProgressBar, iso_utc, out, print_table, write_csv_to_stdout
+from carriertui.cli.output import (
+    ProgressBar,
+    iso_utc,
+    out,
+    print_import_report,
+    print_table,
+    refused_import,
+    write_csv_to_stdout,
+)
 from carriertui.text import sanitize
 
 
@@ -99,7 +107,7 @@ def cmd_cdr_import(args: argparse.Namespace) -> int:
     path = path_argument(args.file)
     bar = ProgressBar(f"importing {sanitize(path.name)}")
     with opened(args) as db:
-        try:
+        with refused_import(bar):
             report = cdrs.import_cdr_file(
                 db,
                 api_actor(),
@@ -109,20 +117,8 @@ def cmd_cdr_import(args: argparse.Namespace) -> int:
                 on_progress=bar.update,
                 tech_prefix=args.tech_prefix,
             )
-        except cdrs.CdrImportError as error:
-            bar.close()
-            for bad in error.errors:
-                print(sanitize(str(bad)), file=sys.stderr)
-            raise CommandError(str(error)) from error
-        finally:
-            bar.close()
         evaluate_after_import(db)  # the rules whose window received these CDRs (issue 17)
-    for bad in report.errors:
-        print(f"skipped {sanitize(str(bad))}", file=sys.stderr)
-    out(sanitize(str(report)))
-    if report.rejects_path is not None and report.bad_rows:
-        out(f"bad rows written to {sanitize(report.rejects_path)}")
-    out(f"throughput: {report.rows_per_s:,.0f} rows/s")
+    print_import_report(report)
     return EXIT_OK
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from carriertui.cli.alarms import evaluate_after_import
 from carriertui.cli.common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CommandError, api_actor, opened
 from carriertui.cli.common import path_argument as _path
-from carriertui.cli.output import ProgressBar, out
+from carriertui.cli.output import ProgressBar, out, print_import_report, refused_import
 from carriertui.text import sanitize
 
 FORMAT_CHOICES = (
@@ -127,7 +127,6 @@ def feed_settings(args: argparse.Namespace) -> tuple[str, Any]:
 def cmd_feed_import(args: argparse.Namespace) -> int:
     """``cdr import FILE`` in any format (native goes to the native importer unchanged)."""
     from carriertui.store import feeds as store_feeds
-    from carriertui.store.cdrs.importer import CdrImportError
 
     if args.rejects and not args.skip_bad:
         raise CommandError("--rejects needs --skip-bad", EXIT_USAGE)
@@ -140,7 +139,7 @@ def cmd_feed_import(args: argparse.Namespace) -> int:
             print(f"format: {chosen} ({sanitize(why)})", file=sys.stderr)
 
     with opened(args) as db:
-        try:
+        with refused_import(bar):
             result = store_feeds.import_feed(
                 db,
                 api_actor(),
@@ -153,24 +152,8 @@ def cmd_feed_import(args: argparse.Namespace) -> int:
                 on_format=said,
                 tech_prefix=getattr(args, "tech_prefix", "") or "",
             )
-        except CdrImportError as error:
-            bar.close()
-            for bad in error.errors:
-                print(sanitize(str(bad)), file=sys.stderr)
-            raise CommandError(str(error)) from error
-        finally:
-            bar.close()
         evaluate_after_import(db)  # the rules whose window received these CDRs (issue 17)
-    report = result.report
-    for bad in report.errors:
-        print(f"skipped {sanitize(str(bad))}", file=sys.stderr)
-    out(sanitize(str(report)))
-    extra = result.tally.text()
-    if extra:
-        out(sanitize(extra))
-    if report.rejects_path is not None and report.bad_rows:
-        out(f"bad rows written to {sanitize(report.rejects_path)}")
-    out(f"throughput: {report.rows_per_s:,.0f} rows/s")
+    print_import_report(result.report, result.tally.text())
     return EXIT_OK
 
 

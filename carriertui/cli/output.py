@@ -7,8 +7,9 @@ Every data string printed passes through :func:`carriertui.text.sanitize`; CSV i
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -220,3 +221,36 @@ class ProgressBar:
         if self._drawn:
             sys.stderr.write("\r\x1b[K")
             sys.stderr.flush()
+
+
+# -- CDR imports ---------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def refused_import(bar: ProgressBar) -> Iterator[None]:
+    """Around a CDR import (`cdr import`, any format): the bar closed, and a refused file's bad
+    lines on stderr before the command's error."""
+    from carriertui.store.cdrs.importer import CdrImportError  # loaded: the import runs next
+
+    try:
+        yield
+    except CdrImportError as error:
+        bar.close()
+        for bad in error.errors:
+            print(sanitize(str(bad)), file=sys.stderr)
+        raise CommandError(str(error)) from error
+    finally:
+        bar.close()
+
+
+def print_import_report(report: Any, extra: str = "") -> None:
+    """A CDR import's outcome: the rows skipped on stderr, the summary (and ``extra``, what the
+    switch format adds), the reject file and the throughput."""
+    for bad in report.errors:
+        print(f"skipped {sanitize(str(bad))}", file=sys.stderr)
+    out(sanitize(str(report)))
+    if extra:
+        out(sanitize(extra))
+    if report.rejects_path is not None and report.bad_rows:
+        out(f"bad rows written to {sanitize(report.rejects_path)}")
+    out(f"throughput: {report.rows_per_s:,.0f} rows/s")
