@@ -173,6 +173,34 @@ def _timestamp(moment: datetime) -> float:
     return moment.timestamp()
 
 
+def version_in_force(
+    versions: dict[str, Any], lengths: Iterable[int], digits: str, at: float
+) -> tuple[Any, ...] | None:
+    """The longest prefix of ``digits`` with a version in force at timestamp ``at``.
+
+    ``versions`` maps a prefix to its one version or a list of them sorted by start, each a
+    tuple starting ``(start, end, ...)`` (timestamps, end exclusive); ``lengths`` are the
+    prefix lengths, longest first. RateMatcher and the import's light rater (store/cdrs/
+    pricing.py) both keep their rates so."""
+    size = len(digits)
+    for length in lengths:
+        if length > size:
+            continue
+        found = versions.get(digits[:length])
+        if found is None:
+            continue
+        if type(found) is tuple:
+            if found[0] <= at < found[1]:
+                return found
+            continue
+        index = bisect_right(found, at, key=_start) - 1
+        while index >= 0:
+            if at < found[index][1]:
+                return found[index]
+            index -= 1
+    return None
+
+
 class RateMatcher:
     """The rates of one card in memory, for rating many calls.
 
@@ -243,24 +271,7 @@ class RateMatcher:
         return None if version is None else version[2]
 
     def _version(self, digits: str, at: float) -> tuple[Any, ...] | None:
-        versions = self._versions
-        size = len(digits)
-        for length in self._lengths:
-            if length > size:
-                continue
-            found = versions.get(digits[:length])
-            if found is None:
-                continue
-            if type(found) is tuple:
-                if found[0] <= at < found[1]:
-                    return found
-                continue
-            index = bisect_right(found, at, key=_start) - 1
-            while index >= 0:
-                if at < found[index][1]:
-                    return found[index]
-                index -= 1
-        return None
+        return version_in_force(self._versions, self._lengths, digits, at)
 
     def match(self, number: str, at: datetime, tech_prefix: str = "") -> Rate:
         digits = dialled_digits(number, tech_prefix)

@@ -19,13 +19,12 @@ the reason it cannot: a reject reason naming the number, never a silent zero.
 from __future__ import annotations
 
 import pickle
-from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
-from carriertui.rating import BadNumberError, CardKind, dialled_digits
+from carriertui.rating import BadNumberError, CardKind, dialled_digits, version_in_force
 
 # (prefix, start, end, mcd, pulse, rate in 10**-6, connect fee in 10**-6), in load order.
 RateRow = tuple[str, float, float, int, int, int, int]
@@ -79,24 +78,7 @@ class PriceTable:
 
     def find(self, digits: str, at: float) -> tuple[Any, ...] | None:
         """The version ``(start, end, mcd, pulse, rate, fee)`` for ``digits`` at ``at``."""
-        versions = self._versions
-        size = len(digits)
-        for length in self._lengths:
-            if length > size:
-                continue
-            found = versions.get(digits[:length])
-            if found is None:
-                continue
-            if type(found) is tuple:
-                if found[0] <= at < found[1]:
-                    return found
-                continue
-            index = bisect_right(found, at, key=_START) - 1
-            while index >= 0:
-                if at < found[index][1]:
-                    return found[index]
-                index -= 1
-        return None
+        return version_in_force(self._versions, self._lengths, digits, at)
 
 
 def price(version: tuple[Any, ...], duration: int) -> tuple[int, int]:
