@@ -115,6 +115,7 @@ class CarrierApp(SessionEnd, Navigation, BackgroundWork, App[int]):
         self._held_keys: list[events.Key] = []
         self._held_since = 0.0
         self.portal_identity = None  # the session's state: session_end.SessionEnd
+        self.login_lock = threading.Lock()
         self.idle = None
         self.ending = None
         self._session_ending = False

@@ -5,6 +5,7 @@ the idle watch. A mixin of CarrierApp, kept apart so that app.py stays about scr
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -40,6 +41,10 @@ class SessionEnd(_AppBase):
     actor: Actor | None
     portal: bool
     portal_identity: PortalIdentity | None = None
+    # Held by a login in flight from its check of the password until the session records who
+    # logged in, and by the session's end while it decides whom to log out: a session that
+    # ends (the server killed, a hangup) just after a login was audited still audits its logout.
+    login_lock: threading.Lock
     idle: IdleWatch | None = None
     ending: int | None = None
     _session_ending: bool = False
@@ -56,6 +61,25 @@ class SessionEnd(_AppBase):
         if not self.portal and actor is not None:
             return lambda: sessions.operator_logout(db, actor, reason)
         return None
+
+    def record_login(self, authenticate: Callable[[], object]) -> object:
+        """In a login's worker: ``authenticate()`` (audits the login, raises on a refusal),
+        and the session knows who is logged in before the login's screen is shown."""
+        with self.login_lock:
+            identity = authenticate()
+            if self.portal:
+                self.portal_identity = identity  # type: ignore[assignment]
+            else:
+                self.actor = identity  # type: ignore[assignment]
+            return identity
+
+    def _logout_now(self, reason: str) -> None:
+        """In a worker, at the end of the session: a login in flight settles first."""
+        with self.login_lock:
+            call = self._logout_call(reason)
+            self.portal_identity = None
+        if call is not None:
+            call()
 
     def _audit_logout(self) -> None:
         """Esc in the portal, logout in the TUI: the session's end goes into the audit log."""
@@ -120,14 +144,24 @@ class SessionEnd(_AppBase):
                 left = True
                 self.exit(code, return_code=code)
 
+        def waited() -> None:
+            if not left:
+                log.warning(
+                    "the end of the session (%s) was not audited within %.1f s; leaving",
+                    reason,
+                    SESSION_END_WAIT_S,
+                )
+            leave()
+
         def failed(error: Exception) -> None:
             log.warning("could not audit the end of the session: %s", error)
             leave()
 
-        call = self._logout_call(reason)
-        self.portal_identity = None
-        if call is None:
-            leave()
-            return
-        self.set_timer(SESSION_END_WAIT_S, leave)
-        run_service(self, call, on_done=leave, on_error=failed, group="session-end")
+        self.set_timer(SESSION_END_WAIT_S, waited)
+        run_service(
+            self,
+            lambda: self._logout_now(reason),
+            on_done=leave,
+            on_error=failed,
+            group="session-end",
+        )

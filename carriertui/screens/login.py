@@ -188,7 +188,8 @@ class CredentialsScreen(BaseScreen):
                 raise RuntimeError(f"the database is not available: {app.store_error}")
             from carriertui.store.context import client_ip
 
-            return self.authenticate(app.db, name, password, client_ip())
+            db, ip = app.db, client_ip()
+            return app.record_login(lambda: self.authenticate(db, name, password, ip))
 
         run_service(
             self,

@@ -148,3 +148,43 @@ async def test_a_bad_idle_setting_keeps_the_portal_default(
         await pilot.pause()
         assert app.idle is not None and app.idle.idle_s == 15 * 60
         assert any("idle_minutes" in text for text in _toasts(app))
+
+
+async def test_a_session_ending_just_after_an_audited_login_audits_its_logout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server killed (or the SSH connection dropped) right after the login was written to
+    the audit log, before the portal was shown: the logout is audited all the same (it used to
+    exit without one, as nobody was logged in yet on screen)."""
+    import threading
+
+    from carriertui.store.contacts import service as contacts
+
+    url, contact_id = seed_portal(tmp_path)
+    audited = threading.Event()
+    real = contacts.authenticate
+
+    def authenticate_then_pause(*args: object) -> object:
+        identity = real(*args)  # type: ignore[arg-type]
+        audited.set()  # the LOGIN is committed; the login screen has not heard of it yet
+        threading.Event().wait(0.5)
+        return identity
+
+    monkeypatch.setattr(contacts, "authenticate", authenticate_then_pause)
+    app = CarrierApp(url, portal=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.store_ready.is_set())
+        screen = app.screen
+        screen.query_one("#portal-email").value = CONTACT_EMAIL  # type: ignore[attr-defined]
+        password = screen.query_one("#portal-password")
+        password.value = PORTAL_PASSWORD  # type: ignore[attr-defined]
+        password.focus()
+        await pilot.press("enter")
+        await wait_for(pilot, audited.is_set)
+        app.terminal_gone("hangup: SIGHUP", 129)
+        await _wait_exit(app)
+    assert app.return_code == 129
+    logout, login = _entries(url)[:2]
+    assert (login.action, logout.action) == ("LOGIN", "LOGOUT")
+    assert logout.primary_key == str(contact_id)
+    assert logout.message == f"Portal logout of Jane Doe <{CONTACT_EMAIL}> (hangup: SIGHUP)"

@@ -107,6 +107,11 @@ class Served:
     def log_text(self) -> str:
         return self.log.read_text(errors="replace")
 
+    def session_log(self) -> str:
+        """What the sessions (and the server) wrote into carriertui's log file."""
+        path = self.log.parent / "serve-home" / "logs" / "carriertui.log"
+        return path.read_text(errors="replace") if path.exists() else "(no log file)"
+
     def stop(self, timeout: float = 10.0) -> list[int]:
         """SIGTERM the server, as a service manager does; returns what was still running
         (its group, and any session it ever had) after ``timeout``. Then kills the rest."""
