@@ -19,7 +19,7 @@ test: $(INSTALLED_DEV)
 	$(BIN)/ruff format --check $(FORMAT_PATHS)
 	$(BIN)/lint-imports
 	$(BIN)/mypy
-	$(BIN)/pytest -q -n 2
+	$(BIN)/pytest -q -n 2 --durations=15
 
 lint: $(INSTALLED_DEV)
 	$(BIN)/ruff check .

@@ -59,6 +59,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
+@pytest.fixture
+def short_demo(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A demo build of SHORT_DEMO_DAYS days of CDRs (what it checks does not need 90)."""
+    from tests.demo_seed import shorten_demo
+
+    shorten_demo(monkeypatch)
+
+
 @pytest.fixture(autouse=True)
 def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every file the app writes goes under a temporary CARRIERTUI_HOME; no SSH or DB variables

@@ -87,7 +87,9 @@ async def test_first_admin_is_offered_on_an_empty_database(tmp_path: Path) -> No
     ]
 
 
-async def test_demo_opens_logged_in_with_a_banner_and_the_login_is_audited(tmp_path: Path) -> None:
+async def test_demo_opens_logged_in_with_a_banner_and_the_login_is_audited(
+    tmp_path: Path, short_demo: None
+) -> None:
     from carriertui.demo.builder import DEMO_OPERATOR, build_demo
 
     url = f"sqlite:///{tmp_path / 'demo.sqlite'}"

@@ -732,6 +732,7 @@ def test_tui_and_demo_hand_the_right_database_to_the_app(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
     fast_argon2: object,
+    short_demo: None,
 ) -> None:
     """Only the hand-over is checked here: a stand-in replaces carriertui.app."""
     import types

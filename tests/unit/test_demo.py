@@ -16,11 +16,15 @@ from carriertui.demo.builder import DEMO_OPERATOR, build_demo, demo_actor, seed_
 from carriertui.store import audit, customers, operators, options
 from carriertui.store.enums import CustomerStatus, InvoiceSchedule, Role
 from carriertui.store.errors import ValidationError
+from tests.demo_seed import shorten_demo
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fast_argon2: object) -> Path:
-    """A private CARRIERTUI_HOME; argon2 at minimal cost (the demo hashes one password a build)."""
+def home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fast_argon2: object, short_demo: None
+) -> Path:
+    """A private CARRIERTUI_HOME; argon2 at minimal cost (the demo hashes one password a build);
+    SHORT_DEMO_DAYS days of CDRs (nothing here depends on 90)."""
     monkeypatch.setenv("CARRIERTUI_HOME", str(tmp_path))
     monkeypatch.delenv("CARRIERTUI_DB", raising=False)
     monkeypatch.delenv("CARRIERTUI_BUSY_TIMEOUT", raising=False)
@@ -184,35 +188,32 @@ def test_reset_refuses_a_non_sqlite_url() -> None:
         build_demo("postgresql://u@127.0.0.1:1/x", reset=True)
 
 
-def test_the_demo_has_number_blocks_and_extensions(home: Path) -> None:
+def test_the_demo_has_number_blocks_and_extensions(demo_db) -> None:
     from carriertui.store.enums import ExtensionKind
     from carriertui.store.numbers import service as numbers
 
-    db = build_demo(f"sqlite:///{home / 'demo.sqlite'}")
-    try:
-        actor = demo_actor()
-        records = customers.list_customers(db, actor)
-        blocks = numbers.list_blocks(db, actor)
-        holders = {block.customer_id for block in blocks}
-        assert len(holders) > len(records) / 2  # most customers hold a block
-        assert [b.block_index for b in blocks] == list(range(len(blocks)))
-        extensions = [e for r in records for e in numbers.list_extensions(db, actor, r.id)]
-        kinds = {kind: sum(e.kind is kind for e in extensions) for kind in ExtensionKind}
-        assert len(extensions) >= 36
-        assert kinds[ExtensionKind.SIP_USER] >= 24
-        assert kinds[ExtensionKind.CONFERENCE] >= 6 and kinds[ExtensionKind.ALIAS] >= 4
-        # every extension lies in its customer's blocks, and every alias reaches its target
-        for extension in extensions:
-            own = [b for b in blocks if b.customer_id == extension.customer_id]
-            assert any(b.contains(extension.number) for b in own), extension
-        for alias in (e for e in extensions if e.kind is ExtensionKind.ALIAS):
-            dialled = numbers.resolve_dial(db, actor, alias.customer_id, str(alias.number))
-            assert dialled.reaches is not None and dialled.reaches.number == alias.target_number
-        entries = audit.list_entries(db, actor, limit=5000)
-        assert sum(e.table == "sip_user" for e in entries) == kinds[ExtensionKind.SIP_USER]
-        assert all(e.customer_id for e in entries if e.table in ("number_block", "sip_user"))
-    finally:
-        db.dispose()
+    db = demo_db
+    actor = demo_actor()
+    records = customers.list_customers(db, actor)
+    blocks = numbers.list_blocks(db, actor)
+    holders = {block.customer_id for block in blocks}
+    assert len(holders) > len(records) / 2  # most customers hold a block
+    assert [b.block_index for b in blocks] == list(range(len(blocks)))
+    extensions = [e for r in records for e in numbers.list_extensions(db, actor, r.id)]
+    kinds = {kind: sum(e.kind is kind for e in extensions) for kind in ExtensionKind}
+    assert len(extensions) >= 36
+    assert kinds[ExtensionKind.SIP_USER] >= 24
+    assert kinds[ExtensionKind.CONFERENCE] >= 6 and kinds[ExtensionKind.ALIAS] >= 4
+    # every extension lies in its customer's blocks, and every alias reaches its target
+    for extension in extensions:
+        own = [b for b in blocks if b.customer_id == extension.customer_id]
+        assert any(b.contains(extension.number) for b in own), extension
+    for alias in (e for e in extensions if e.kind is ExtensionKind.ALIAS):
+        dialled = numbers.resolve_dial(db, actor, alias.customer_id, str(alias.number))
+        assert dialled.reaches is not None and dialled.reaches.number == alias.target_number
+    entries = audit.list_entries(db, actor, limit=5000)
+    assert sum(e.table == "sip_user" for e in entries) == kinds[ExtensionKind.SIP_USER]
+    assert all(e.customer_id for e in entries if e.table in ("number_block", "sip_user"))
 
 
 # -- rate cards ------------------------------------------------------------------------------
@@ -220,7 +221,7 @@ def test_the_demo_has_number_blocks_and_extensions(home: Path) -> None:
 
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory: pytest.TempPathFactory):
-    """One demo build for the rate card checks (about 10 s), argon2 at minimal cost."""
+    """One demo build for the rate card checks, argon2 at minimal cost, SHORT_DEMO_DAYS days."""
     from argon2 import PasswordHasher
 
     from carriertui.store import passwords
@@ -232,6 +233,7 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory):
     )
     patch.setenv("CARRIERTUI_HOME", str(home))
     patch.delenv("CARRIERTUI_DB", raising=False)
+    shorten_demo(patch)
     try:
         db = build_demo(f"sqlite:///{home / 'demo.sqlite'}")
         yield db
@@ -321,7 +323,7 @@ def test_every_demo_cdr_is_charged_and_costed_as_its_cards_rate_it(demo_db) -> N
                 Cdr.cost,
             )
         ).all()
-    assert len(cdrs) > 100_000
+    assert len(cdrs) > 10_000  # SHORT_DEMO_DAYS of the demo's traffic
     connected = 0
     changed = {"before": 0, "after": 0}
     change = demo_module.load_seed()["rates"]["change_days_ago"]
