@@ -154,9 +154,7 @@ class ImportDeckScreen(ModalScreen[Any]):
                 form.show_error("effective", "a date (2026-03-01) or a date-time, in UTC")
                 return
         currency = str(values["currency"] or "").strip() or None
-        # The Select's own value: a blank one is Select.NULL (FieldRow.value does not map it).
-        chosen = self.query_one("#deck-kind", Select).value
-        kind = chosen if isinstance(chosen, str) else None
+        kind = values.get("kind")
         self._start(path, card, effective, currency, kind)
 
     def _start(self, path: Path, card: str, effective: Any, currency: Any, kind: Any) -> None:

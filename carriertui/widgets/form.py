@@ -75,7 +75,7 @@ class FieldRow(Vertical):
         if isinstance(control, Input):
             return control.value
         if isinstance(control, Select):
-            return None if control.value is Select.BLANK else control.value
+            return None if control.is_blank() else control.value  # blank: Select.NULL
         if isinstance(control, Switch):
             return control.value
         if isinstance(control, TextArea):
