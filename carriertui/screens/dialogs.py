@@ -85,7 +85,8 @@ class ConflictScreen(ModalScreen[str]):
             yield Static(
                 plain(
                     f"{self._who} saved this {self._what} after you opened it. Nothing of yours "
-                    "was saved. Compare, then load their version or keep editing yours."
+                    "was saved. Compare, then load their version, or keep yours: what you "
+                    "changed stays, their other changes are taken into the form."
                 ),
                 classes="dialog-text",
             )

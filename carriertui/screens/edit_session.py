@@ -39,7 +39,8 @@ class EditSession(Generic[R]):
     one); ``texts`` gives a record's fields as the form shows them, ``labels`` their names in
     the conflict dialog (the field key when absent), ``shown`` how a value reads there.
     ``reload`` shows another operator's version in the form; ``keep`` keeps the typed text
-    against it (saving again is then an informed overwrite). ``stale`` is the error class of a
+    against it: the fields the operator changed stay as typed, the ones only the other operator
+    changed show their value (saving again does not undo them). ``stale`` is the error class of a
     stale edit; ``stale_message`` replaces the dialog with a line (the portal's way).
     ``ask_reason`` False: never ask for an audit reason (a contact in the portal is no
     operator; the reason is an operator's Options setting).
@@ -126,21 +127,39 @@ class EditSession(Generic[R]):
             return getattr(error, "current", None)
         return None
 
-    def conflict_rows(self, current: R, changes: Mapping[str, Any]) -> list[tuple[str, str, str]]:
-        """(field, yours, theirs) for each field typed, then the fields only they changed."""
+    def theirs_only(self, current: R, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """The fields only the other operator changed since the form opened, as shown."""
         opened = self.opened()
         theirs = self.texts(current)
         before = self.texts(opened) if opened is not None else theirs
+        return {
+            field: text
+            for field, text in theirs.items()
+            if field not in changes and text != before.get(field)
+        }
+
+    def conflict_rows(self, current: R, changes: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+        """(field, yours, theirs) for each field typed, then the fields only they changed."""
+        theirs = self.texts(current)
         rows = [
             (self.labels.get(field, field), self.shown(mine), self.shown(theirs[field]))
             for field, mine in changes.items()
         ]
         rows += [
             (self.labels.get(field, field), NOT_CHANGED_BY_YOU, self.shown(text))
-            for field, text in theirs.items()
-            if field not in changes and text != before.get(field)
+            for field, text in self.theirs_only(current, changes).items()
         ]
         return rows
+
+    def keep_mine(self, current: R, changes: Mapping[str, Any]) -> None:
+        """Keep editing against ``current``: what the operator typed stays; a field only the
+        other operator changed takes their value, so saving again keeps their change."""
+        form = self.form()
+        for field, text in self.theirs_only(current, changes).items():
+            row = form.row(field)
+            if row is not None:
+                row.show(text)
+        self.keep(current)
 
     def conflict(self, current: R, changes: Mapping[str, Any]) -> None:
         """Someone saved first: both versions, and the operator chooses."""
@@ -150,7 +169,7 @@ class EditSession(Generic[R]):
             if choice == "reload":
                 self.reload(current)
             else:
-                self.keep(current)
+                self.keep_mine(current, changes)
 
         rows = self.conflict_rows(current, changes)
         self.screen.app.push_screen(ConflictScreen(rows, "Someone", self.what), chosen)

@@ -82,6 +82,24 @@ class FieldRow(Vertical):
             return control.text
         raise TypeError(f"unsupported control {type(control).__name__}")
 
+    def show(self, value: object) -> None:
+        """Put ``value`` (as the form shows it: text, a Switch's bool, a Select's option
+        value, None for a blank Select) into the control."""
+        control = self.control
+        if isinstance(control, Input):
+            control.value = "" if value is None else str(value)
+        elif isinstance(control, Select):
+            if value is None:
+                control.clear()
+            else:
+                control.value = value
+        elif isinstance(control, Switch):
+            control.value = bool(value)
+        elif isinstance(control, TextArea):
+            control.text = "" if value is None else str(value)
+        else:
+            raise TypeError(f"unsupported control {type(control).__name__}")
+
 
 class Form(Vertical):
     """A column of FieldRows with helpers to read values and show errors, and to tell whether

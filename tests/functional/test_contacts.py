@@ -354,14 +354,16 @@ async def test_delay_and_save_over_a_newer_version_shows_the_conflict(tmp_path: 
         await pilot.press("escape")  # keep mine, now against their version
         await wait_for(pilot, lambda: app.screen is form_screen)
         assert form_screen.record.version == 2
+        assert form_screen.query_one("#field-name", Input).value == "Jane Q. Roe"
+        assert form_screen.query_one("#field-phone", Input).value == "+44 20 7946 0958"
         await pilot.press("ctrl+d")
         await wait_for(pilot, lambda: isinstance(app.screen, DelayScreen))
         await pilot.press(*"2h", "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, CustomerScreen))
-    # "Keep my edits" keeps the whole form as shown, against their version: the name shown
-    # (the one opened) is scheduled too, as the dialog said (an informed overwrite).
+    # "Keep mine" keeps what was typed (the phone) on top of their version: their new name
+    # came into the form, so the delayed change does not put the old name back.
     (change,) = pending.list_changes(open_db(url), ADMIN)
-    assert change.changes == {"name": "Jane Roe", "phone": "+442079460958"}
+    assert change.changes == {"phone": "+442079460958"}
 
 
 def change_created(url: str):

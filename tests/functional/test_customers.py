@@ -184,6 +184,38 @@ async def test_someone_elses_save_is_never_overwritten_silently(tmp_path: Path) 
         assert screen.record.version == 2
 
 
+async def test_keep_mine_saves_my_field_and_keeps_their_other_change(tmp_path: Path) -> None:
+    """Two operators on one customer: she raised the debit limit, he typed a new channel
+    count. "Keep mine" keeps his channels and takes her limit into the form, so his save
+    does not put the old limit back."""
+    url = seed(tmp_path / "c.sqlite")
+    app = CarrierApp(url)
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot)
+        screen = await _open(pilot, "Bluefin Voice GmbH")
+        opened = screen.record
+        customers.update_customer(
+            open_db(url), ADMIN, opened.id, {"debit_limit": "999"}, expected_version=1
+        )
+        screen.query_one("#field-channels", Input).value = "45"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConflictScreen))
+        rows = app.screen.query_one("#conflict-table", DataTable)
+        table = [[cell.plain for cell in rows.get_row_at(i)] for i in range(rows.row_count)]
+        assert table == [
+            ["channels", "45", str(opened.channels)],
+            ["debit_limit", "(not changed by you)", "999"],
+        ]
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is screen)
+        assert screen.query_one("#field-channels", Input).value == "45"
+        assert screen.query_one("#field-debit_limit", Input).value.startswith("999")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: screen.record.version == 3)
+    saved = _by_name(url, "Bluefin Voice GmbH")
+    assert (saved.channels, saved.debit_limit) == (45, Decimal("999"))
+
+
 async def test_viewer_reads_but_cannot_change(tmp_path: Path) -> None:
     url = seed(tmp_path / "c.sqlite")
     app = CarrierApp(url)
