@@ -117,8 +117,8 @@ def cmd_cdr_import(args: argparse.Namespace) -> int:
                 on_progress=bar.update,
                 tech_prefix=args.tech_prefix,
             )
+        print_import_report(report)  # what came in, then what it raised
         evaluate_after_import(db)  # the rules whose window received these CDRs (issue 17)
-    print_import_report(report)
     return EXIT_OK
 
 

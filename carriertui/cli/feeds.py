@@ -152,8 +152,8 @@ def cmd_feed_import(args: argparse.Namespace) -> int:
                 on_format=said,
                 tech_prefix=getattr(args, "tech_prefix", "") or "",
             )
+        print_import_report(result.report, result.tally.text())  # what came in, then alarms
         evaluate_after_import(db)  # the rules whose window received these CDRs (issue 17)
-    print_import_report(result.report, result.tally.text())
     return EXIT_OK
 
 

@@ -111,6 +111,8 @@ def test_import_raises_check_reports_ack_and_a_good_import_clears(home, capsys, 
     code, out, err = run(capsys, "cdr", "import", traffic(tmp_path, answered=2, failed=18))
     assert code == 0, err
     assert "alarms: 20 new CDRs, 1 rule evaluations, 1 raised, 0 cleared" in out
+    # The import's own summary first, then what its CDRs raised (the last line).
+    assert out.splitlines()[-1].startswith("alarms: 20 new CDRs")
     code, out, _ = run(capsys, "alarms", "check")
     assert code == 2
     assert out.startswith(
