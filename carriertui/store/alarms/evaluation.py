@@ -9,9 +9,11 @@ over every affected customer; one per customer for a last-N-calls window), then 
 Raising, clearing and lifting a penalty are audited, in the same transaction as the change and
 its mail (the outbox), so a rolled-back evaluation leaves no alarm, no mail and no penalty.
 
-Known limit: on PostgreSQL, CDRs committed by an import whose ids are below those of an import
-that committed first (two imports at once) are seen only by a later, full evaluation
-(``evaluate(..., full=True)``, ``carriertui alarms check --full``).
+On PostgreSQL two imports at once may commit out of the order of their ids; a watermark moved
+past ids still uncommitted would never see them. So an evaluation reads new CDRs only when no
+import is in flight (locks.cdr_ids_settled; an import holds the shared side from before its
+first id until it commits). While one runs, the evaluation defers the new CDRs (it still lifts
+due penalties) and the import, once committed, evaluates them (evaluate_after_import).
 """
 
 from __future__ import annotations
@@ -67,12 +69,15 @@ class EvaluationReport:
     raised: list[int] = field(default_factory=list)  # alarm ids
     cleared: list[int] = field(default_factory=list)
     penalties_lifted: int = 0
+    # New CDRs left for later: an import was in flight (PostgreSQL), its ids not all committed.
+    deferred: bool = False
 
     def __str__(self) -> str:
         return (
             f"{self.new_cdrs} new CDRs, {self.evaluated} rule evaluations, "
             f"{len(self.raised)} raised, {len(self.cleared)} cleared"
             + (f", {self.penalties_lifted} penalties lifted" if self.penalties_lifted else "")
+            + ("; new CDRs deferred: an import is running" if self.deferred else "")
         )
 
 
@@ -430,6 +435,10 @@ def evaluate(
         return report
     with db.write() as session:
         locks.lock_alarms(session)
+        if not locks.cdr_ids_settled(session):
+            report.deferred = True
+            report.penalties_lifted = lift_due_penalties(session, actor, now)
+            return report
         mark = _watermark(session)
         counts, top = _new_cdrs(session, mark.last_cdr_id)
         report.new_cdrs = sum(counts.values())

@@ -94,7 +94,12 @@ BATCH_ROWS = 20_000
 
 def _writer_for(session: Any, backend: str) -> Any:
     """The import's writer: executemany on SQLite; COPY through a staging table on PostgreSQL
-    (store/cdrs/pg_copy.py: the same interface, partitions and the call-id check)."""
+    (store/cdrs/pg_copy.py: the same interface, partitions and the call-id check). Before
+    the first row takes an id the import holds the CDR ids' shared lock (locks.share_cdr_ids),
+    so an alarm evaluation knows when every id below the highest is committed."""
+    from carriertui.store.db import locks
+
+    locks.share_cdr_ids(session)
     if backend == "postgresql":
         from carriertui.store.cdrs.pg_copy import PgCopyWriter
 

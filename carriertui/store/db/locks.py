@@ -18,6 +18,11 @@ _PG_LOCK_CLASS = 0x6E756D62  # "numb": the first key; the number_block table's O
 _PG_INVOICE_LOCK_CLASS = 0x696E7663  # "invc": the first key; the invoice table's OID the second
 _PG_OPERATOR_LOCK_CLASS = 0x6F707273  # "oprs": the first key; the operator table's OID the second
 _PG_ALARM_LOCK_CLASS = 0x616C726D  # "alrm": the first key; the alarm table's OID the second
+_PG_CDR_LOCK_CLASS = 0x63647273  # "cdrs": the first key; the cdr table's OID the second
+_PG_KEY = (
+    "SELECT {function}(:lock_class, "
+    "((CAST(:table AS regclass))::oid::bigint - 2147483648)::integer)"
+)
 
 
 def _advisory_xact_lock(session: Session, lock_class: int, table: str) -> None:
@@ -28,10 +33,7 @@ def _advisory_xact_lock(session: Session, lock_class: int, table: str) -> None:
     if connection.dialect.name != "postgresql":
         return
     connection.execute(
-        text(
-            "SELECT pg_advisory_xact_lock(:lock_class, "
-            "((CAST(:table AS regclass))::oid::bigint - 2147483648)::integer)"
-        ),
+        text(_PG_KEY.format(function="pg_advisory_xact_lock")),
         {"lock_class": lock_class, "table": table},
     )
 
@@ -62,3 +64,32 @@ def lock_alarms(session: Session) -> None:
     """Serialise alarm evaluation and acknowledgement: two processes evaluating the same new
     CDRs raise each condition once, not twice (the active-alarm UNIQUE index is the net)."""
     _advisory_xact_lock(session, _PG_ALARM_LOCK_CLASS, "alarm")
+
+
+def share_cdr_ids(session: Session) -> None:
+    """A CDR import, before its first row takes an id: held (shared: imports do not wait for
+    each other) until it commits. On PostgreSQL two imports at once can commit out of the
+    order of their ids; an alarm evaluation that saw the higher ids first would never see the
+    lower ones (its watermark is the highest id seen). See :func:`cdr_ids_settled`."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return
+    connection.execute(
+        text(_PG_KEY.format(function="pg_advisory_xact_lock_shared")),
+        {"lock_class": _PG_CDR_LOCK_CLASS, "table": "cdr"},
+    )
+
+
+def cdr_ids_settled(session: Session) -> bool:
+    """Whether no CDR import is in flight, so every CDR id up to the highest is committed (and
+    none can commit below it until this transaction ends: the lock is held until then). False
+    at once, without waiting, while an import runs. Always True on SQLite (one writer)."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return True
+    return bool(
+        connection.execute(
+            text(_PG_KEY.format(function="pg_try_advisory_xact_lock")),
+            {"lock_class": _PG_CDR_LOCK_CLASS, "table": "cdr"},
+        ).scalar_one()
+    )
