@@ -13,7 +13,8 @@ integers and rounded once to 4 places half-up (the CDR's scale).
 A :class:`RowRater` knows which card rates each customer's charge (its customer card) and cost
 (the provider card assigned to it), and turns (customer, start, number, duration) into
 (billed seconds, charge, cost), the money scaled by 10**4 as the CDR table stores it, or into
-the reason it cannot: a reject reason naming the number, never a silent zero.
+the reason it cannot: a reject reason naming the number, never a silent zero. Its bulk path
+(``price_columns``) probes a customer's two cards in one pass (:class:`PairTable`).
 """
 
 from __future__ import annotations
