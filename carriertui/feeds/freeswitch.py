@@ -36,6 +36,27 @@ from carriertui.feeds.groups import (
     sip_column,
 )
 
+# The variables ChannelRows.rows_of_columns reads (a record's other variables cannot change
+# the row it gives; "direction" only tells a B-leg, which a JSON group drops before).
+COLUMN_VARIABLES = (
+    "uuid",
+    "start_epoch",
+    "start_uepoch",
+    "start_stamp",
+    "billsec",
+    "hangup_cause",
+    "sip_term_status",
+    "proto_specific_hangup_cause",
+    "progress_mediamsec",
+    "progressmsec",
+    "caller_id_number",
+    "ani",
+    "network_addr",
+    "sip_network_ip",
+    "destination_number",
+    "accountcode",
+)
+
 
 class ChannelRows:
     """Native rows from dicts of channel variables (one per leg)."""

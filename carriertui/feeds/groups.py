@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
+from itertools import repeat
 from typing import Any, NamedTuple
 
 from carriertui.feeds.common import Converted, FeedError, FeedOptions
@@ -25,6 +26,7 @@ class Block(NamedTuple):
 
     lines: list[int]
     rows: list[tuple[str, ...]]
+    sources: list[str] | None = None  # each row's file, when a directory is read (JSON)
 
 
 def csv_groups(
@@ -230,8 +232,10 @@ def flattened(items: Iterator[Converted | Block]) -> Iterator[Converted]:
     """Every record as a Converted, the blocks' rows one by one (for callers that want rows)."""
     for item in items:
         if isinstance(item, Block):
+            sources = item.sources or repeat("")
             yield from (
-                Converted(line, row) for line, row in zip(item.lines, item.rows, strict=True)
+                Converted(line, row, "", source)
+                for line, row, source in zip(item.lines, item.rows, sources, strict=False)
             )
         else:
             yield item

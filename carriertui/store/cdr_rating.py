@@ -14,12 +14,14 @@ is a reject reason naming the number, never a silent zero.
 
 from __future__ import annotations
 
+from array import array
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlmodel import Session, select
 
-from carriertui.store.cdrs.pricing import FOREVER, PriceTable, RateRow, RowRater
+from carriertui.store.cdrs.pricing import FOREVER, PriceTable, RowRater
 from carriertui.store.context import Actor
 from carriertui.store.db.database import Database
 from carriertui.store.db.rate_tables import RateCard, RateCardAssignment
@@ -37,7 +39,9 @@ def stored_timestamp(stored: Any) -> float:
     return float(stored.timestamp())
 
 
-def _card_rows(session: Session, card_id: int) -> list[RateRow]:
+def _card_table(session: Session, name: str, card_id: int) -> PriceTable:
+    """The card's rates as a PriceTable's columns, built with C-level calls (map, dict): each
+    distinct version (dates, increments, prices) converted once, the rows only numbered."""
     connection = session.connection()
     sqlite = connection.dialect.name == "sqlite"
     mark = "?" if sqlite else "%s"
@@ -48,6 +52,16 @@ def _card_rows(session: Session, card_id: int) -> list[RateRow]:
         "SELECT prefix, effective_from, effective_to, mcd, pulse, rate, connect_fee "  # noqa: S608
         f"FROM rate WHERE card_id = {mark} ORDER BY id"
     )
+    prefixes: list[str] = []
+    keys: list[tuple[Any, ...]] = []
+    try:
+        cursor.execute(query, (card_id,))
+        while batch := cursor.fetchmany(20_000):
+            prefixes += map(_PREFIX, batch)
+            keys += map(_VERSION, batch)
+    finally:
+        cursor.close()
+    numbered = {key: number for number, key in enumerate(dict.fromkeys(keys))}
     moments: dict[Any, float] = {None: FOREVER}  # a deck's rates share a few dates
 
     def stamp(stored: Any) -> float:
@@ -56,17 +70,15 @@ def _card_rows(session: Session, card_id: int) -> list[RateRow]:
             value = moments[stored] = stored_timestamp(stored)
         return value
 
-    rows: list[RateRow] = []
-    try:
-        cursor.execute(query, (card_id,))
-        while batch := cursor.fetchmany(20_000):
-            rows += [
-                (prefix, stamp(start), stamp(end), mcd, pulse, rate, fee)
-                for prefix, start, end, mcd, pulse, rate, fee in batch
-            ]
-    finally:
-        cursor.close()
-    return rows
+    versions = [
+        (stamp(start), stamp(end), mcd, pulse, rate, fee)
+        for start, end, mcd, pulse, rate, fee in numbered
+    ]
+    return PriceTable(name, prefixes, array("I", map(numbered.__getitem__, keys)), versions)
+
+
+_PREFIX = itemgetter(0)
+_VERSION = itemgetter(1, 2, 3, 4, 5, 6)
 
 
 def load_rater(
@@ -95,9 +107,7 @@ def load_rater(
             select(Customer.id, Customer.account_code, Customer.name)
         ).all()
     }
-    tables = {
-        name: PriceTable(name, _card_rows(session, card_id)) for name, card_id in card_ids.items()
-    }
+    tables = {name: _card_table(session, name, card_id) for name, card_id in card_ids.items()}
     return RowRater(cards, tables, labels, tech_prefix)
 
 

@@ -105,9 +105,11 @@ class _NativeFile:
 
     def add_block(self, block: Block) -> None:
         self.flush()
+        if block.sources is not None and self.sources is None:
+            self.sources = [""] * len(self.lines)
         self.lines.extend(block.lines)
         if self.sources is not None:
-            self.sources.extend([""] * len(block.rows))
+            self.sources.extend(block.sources or [""] * len(block.rows))
         self.batch = block.rows
         self.flush()
 

@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from itertools import repeat
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -267,40 +269,45 @@ def _sqlite_time(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
-def _stored_rows(card_id: int, deck: Deck, sqlite: bool) -> Iterator[tuple[Any, ...]]:
-    stamps: dict[datetime, Any] = {}
-
-    def stored(moment: datetime | None) -> Any:
-        if moment is None or not sqlite:
-            return moment
-        value = stamps.get(moment)
-        if value is None:
-            value = stamps[moment] = _sqlite_time(moment)
-        return value
-
-    scaled: dict[Decimal, int] = {}
-
-    def price(value: Decimal) -> int:
-        stored = scaled.get(value)
-        if stored is None:
-            stored = scaled[value] = int(value * _FACTOR)
-        return stored
-
-    for row in deck.rows:
-        yield (
-            card_id,
-            row.prefix,
-            row.destination,
-            price(row.rate),
-            price(row.connect_fee),
-            row.mcd,
-            row.pulse,
-            stored(row.effective_from),
-            stored(row.effective_to),
+def _stored_rows(card_id: int, deck: Deck, sqlite: bool) -> list[tuple[Any, ...]]:
+    """The deck's rows as the rate table stores them. A deck repeats a few prices and dates:
+    each distinct one is converted once, and the rows are zipped from their columns (map over
+    the slots' getters), not built one at a time in Python."""
+    rows = deck.rows
+    rates_, fees = list(map(_RATE_OF, rows)), list(map(_FEE_OF, rows))
+    starts, ends = list(map(_FROM_OF, rows)), list(map(_TO_OF, rows))
+    scaled = {value: int(value * _FACTOR) for value in {*rates_, *fees}}
+    if sqlite:
+        stamps = {
+            moment: None if moment is None else _sqlite_time(moment) for moment in {*starts, *ends}
+        }
+        starts, ends = list(map(stamps.__getitem__, starts)), list(map(stamps.__getitem__, ends))
+    return list(
+        zip(
+            repeat(card_id),
+            map(_PREFIX_OF, rows),
+            map(_DESTINATION_OF, rows),
+            map(scaled.__getitem__, rates_),
+            map(scaled.__getitem__, fees),
+            map(_MCD_OF, rows),
+            map(_PULSE_OF, rows),
+            starts,
+            ends,
         )
+    )
 
 
-def _insert_rates(session: Session, backend: str, rows: Iterator[tuple[Any, ...]]) -> None:
+_PREFIX_OF = attrgetter("prefix")
+_DESTINATION_OF = attrgetter("destination")
+_RATE_OF = attrgetter("rate")
+_FEE_OF = attrgetter("connect_fee")
+_MCD_OF = attrgetter("mcd")
+_PULSE_OF = attrgetter("pulse")
+_FROM_OF = attrgetter("effective_from")
+_TO_OF = attrgetter("effective_to")
+
+
+def _insert_rates(session: Session, backend: str, rows: list[tuple[Any, ...]]) -> None:
     driver: Any = session.connection().connection.driver_connection
     names = ", ".join(_INSERT_COLUMNS)
     if backend == "sqlite":

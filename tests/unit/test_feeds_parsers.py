@@ -446,3 +446,60 @@ def test_column_paths_of_the_other_formats_match_their_careful_paths(
     fast = list(flattened(iter(fast_items)))
     assert len(fast) == 2500 and all(item.row for item in fast)
     assert fast == careful
+
+
+def _json_documents(folder: Path, count: int) -> None:
+    """mod_json_cdr documents as the switch writes them (encode-values on), with B-legs."""
+    import json
+
+    folder.mkdir()
+    for i in range(count):
+        talk = 0 if i % 4 == 0 else 30 + i % 400
+        uuid = f"4f6c2d10-2222-4333-8444-{i:012d}"
+        variables = {
+            "uuid": uuid,
+            "accountcode": "ACME",
+            "caller_id_number": f"%2B44207{i:06d}",
+            "destination_number": f"4930{i:07d}",
+            "start_stamp": "2026-07-01%2010%3A00%3A00",
+            "start_epoch": str(1782900000 + i),
+            "billsec": str(talk),
+            "hangup_cause": "NORMAL_CLEARING" if talk else "USER_BUSY",
+            "progress_mediamsec": str(i % 900),
+            "network_addr": f"192.0.2.{i % 250}",
+        }
+        direction = "outbound" if i % 7 == 3 else "inbound"  # B-legs: left out
+        if i < 1000:  # the first group by sip_term_status, the others by hangup_cause
+            variables["sip_term_status"] = "200" if talk else "486"
+        document = {"channel_data": {"direction": direction}, "variables": variables}
+        (folder / f"a_{uuid}.cdr.json").write_text(json.dumps(document), encoding="utf-8")
+
+
+def test_freeswitch_json_column_path_matches_its_careful_path(tmp_path: Path, monkeypatch) -> None:
+    from carriertui.feeds import freeswitch_json
+
+    _json_documents(tmp_path / "json", 2300)
+    fast_opts = options(zone=None)
+    fast_items = list(feeds.convert(tmp_path / "json", "freeswitch-json", fast_opts))
+    assert sum(isinstance(item, Block) for item in fast_items) == 3  # every group whole
+    monkeypatch.setattr(freeswitch_json, "_fast_group", lambda *args: None)
+    careful_opts = options(zone=None)
+    careful = list(flattened(feeds.convert(tmp_path / "json", "freeswitch-json", careful_opts)))
+    fast = list(flattened(iter(fast_items)))
+    assert len(fast) == sum(1 for i in range(2300) if i % 7 != 3)
+    assert fast == careful and all(item.row for item in fast)
+    assert fast_opts.tally.b_legs == careful_opts.tally.b_legs > 0
+    assert fast[0].row[3] == "+44207000000"  # %2B decoded in the column
+
+
+def test_freeswitch_json_group_with_an_odd_document_goes_document_by_document(
+    tmp_path: Path,
+) -> None:
+    _json_documents(tmp_path / "json", 20)
+    odd = tmp_path / "json" / "a_zz.cdr.json"
+    odd.write_text('{"variables": {"uuid": "x", "billsec": 5}}', encoding="utf-8")  # a number
+    items = list(feeds.convert(tmp_path / "json", "freeswitch-json", options(zone=None)))
+    assert not any(isinstance(item, Block) for item in items)
+    assert [item.reason.split(":")[0] for item in items if item.row is None] == [
+        "no result"  # the careful path's reason for the odd document
+    ]
