@@ -36,6 +36,10 @@ from carriertui.feeds.groups import (
     sip_column,
 )
 
+# What a column-path group's direction may be; anything else (a B-leg's "outbound" in any
+# case or spacing) sends the group to the careful path, which tells them apart (is_b_leg).
+_A_LEG_DIRECTIONS = frozenset({"inbound", ""})
+
 # The variables ChannelRows.rows_of_columns reads (a record's other variables cannot change
 # the row it gives; "direction" only tells a B-leg, which a JSON group drops before).
 COLUMN_VARIABLES = (
@@ -166,8 +170,8 @@ class ChannelRows:
             return None
         count = len(uuids)
         direction = get("direction")
-        if direction is not None and "outbound" in direction:
-            return None
+        if direction is not None and not set(direction) <= _A_LEG_DIRECTIONS:
+            return None  # a B-leg, however written (is_b_leg): the careful path drops it
         epochs = get("start_epoch")
         if epochs is not None and digits_column(epochs):
             starts = self.epoch_column(epochs)

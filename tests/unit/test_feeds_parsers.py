@@ -503,3 +503,38 @@ def test_freeswitch_json_group_with_an_odd_document_goes_document_by_document(
     assert [item.reason.split(":")[0] for item in items if item.row is None] == [
         "no result"  # the careful path's reason for the odd document
     ]
+
+
+@pytest.mark.parametrize("written", ["OUTBOUND", " outbound", "Outbound"])
+def test_a_b_leg_however_its_direction_is_written_is_left_out_by_the_column_path(
+    written: str, tmp_path: Path
+) -> None:
+    """The column path (a clean group) and the careful path agree on what a B-leg is: the
+    careful path strips and lower-cases the direction; the column path used to look for the
+    exact "outbound" only, and let such a leg through as a second call."""
+    template = (
+        "uuid",
+        "direction",
+        "accountcode",
+        "start_epoch",
+        "billsec",
+        "hangup_cause",
+        "destination_number",
+    )
+    lines = []
+    for i in range(1200):
+        direction = written if i == 7 else "inbound"
+        talk = i % 50
+        cause = "NORMAL_CLEARING" if talk else "USER_BUSY"
+        lines.append(
+            f'"9d8e7f60-1111-4222-8333-{i:012d}","{direction}","ACME","{1782900000 + i}",'
+            f'"{talk}","{cause}","4930{i:07d}"'
+        )
+    source = tmp_path / "Master.csv"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    opts = options(customers=frozenset({"ACME"}), template=template, zone=None)
+    items = list(feeds.convert(source, "freeswitch-csv", opts))
+    assert any(isinstance(item, Block) for item in items)  # the clean groups: column path
+    got = rows(list(flattened(iter(items))))
+    assert len(got) == 1199 and "9d8e7f60-1111-4222-8333-000000000007" not in got
+    assert opts.tally.b_legs == 1
