@@ -287,17 +287,29 @@ class Grid(Vertical):
                     tooltip="Clear the search",
                 )
             )
-        chips.set_class(bool(buttons), "-active")
+        if not buttons:
+            chips.set_class(False, "-active")
         # Chips already shown as they should be stay: a new search or filter then mounts one
         # button, not all of them again (each mount is a layout pass of the screen).
         shown = [(chip.name, str(chip.label)) for chip in chips.query(Button)]
         wanted = [(chip.name, str(chip.label)) for chip in buttons]
         if shown == wanted[: len(shown)]:
             if len(buttons) > len(shown):  # even an empty mount lays the screen out again
-                chips.mount_all(buttons[len(shown) :])
+                self._show_chips(chips, chips.mount_all(buttons[len(shown) :]))
             return
         chips.remove_children()
-        chips.mount_all(buttons)
+        self._show_chips(chips, chips.mount_all(buttons))
+
+    def _show_chips(self, chips: Horizontal, mounting: Any) -> None:
+        """The chip row shows once its buttons are mounted: shown first (empty, no height)
+        and filled after, it made two layout passes of the screen, each repainting the grid
+        (issue 21's filter)."""
+
+        async def show() -> None:
+            await mounting
+            chips.set_class(bool(chips.children), "-active")
+
+        self.call_next(show)
 
     @on(Button.Pressed, ".grid-chip")
     def _chip_pressed(self, event: Button.Pressed) -> None:
