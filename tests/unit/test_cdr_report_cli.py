@@ -368,3 +368,48 @@ def test_cli_cdr_export_and_rollup_rebuild(cli_db, tmp_path, capsys) -> None:
         "March 2",
     )
     assert code == 2 and "not a date" in err
+
+
+def test_the_report_file_is_byte_for_byte_what_write_csv_makes_of_its_values(
+    db, admin, tmp_path: Path
+) -> None:
+    """The report's cells are spelled by the database (the grid's export path, issue 16): the
+    file must be exactly what write_csv writes from the values report_batches gives, on tricky
+    text (quotes, line breaks, a leading = + - @ or TAB), money of every scale and sign, and
+    times with and without microseconds."""
+    from dataclasses import replace
+
+    from carriertui.grid.export import write_csv
+
+    ids = add_customers(db, admin, "ACME")
+    day = datetime(2026, 3, 10, tzinfo=UTC)
+    texts = ['=HYPERLINK("x")', "+4930901234", "-2+3", "@SUM(1)", "\tx", 'say "hi", twice']
+    texts += ["line\nbreak", "cr\rhere", "'quoted", "É=😀", "plain"]
+    money = ["0", "0.0100", "-0.5", "12345678.9999", "-0.0001", "7"]
+    moments = [day, day + timedelta(microseconds=10), day + timedelta(hours=23, seconds=59.5)]
+    rows = [
+        replace(
+            values(
+                f"tricky-{i}",
+                ids["ACME"],
+                moments[i % 3] + timedelta(minutes=i),
+                duration=i,
+                charge=money[i % len(money)],
+                cost=money[(i + 1) % len(money)],
+                dest_number=text[:60],
+            ),
+            dest_name=text,
+            release_reason=texts[(i + 3) % len(texts)],
+            source_cli=texts[(i + 1) % len(texts)][:60],
+        )
+        for i, text in enumerate(texts)
+    ]
+    insert(db, admin, rows)
+    report = cdrs.export_cdr_report(db, admin, ids["ACME"], "daily", day.date(), tmp_path / "r.csv")
+    _report, batches = cdrs.report_batches(db, admin, ids["ACME"], "daily", day.date())
+    expected = write_csv(tmp_path / "values.csv", cdrs.REPORT_COLUMNS, batches)
+    assert report.rows == expected == len(texts)
+    written = report.path.read_bytes()
+    assert written == (tmp_path / "values.csv").read_bytes()
+    assert b"'=HYPERLINK" in written and b'"say ""hi"", twice"' in written
+    assert b"2026-03-10T00:00:00Z" in written and b"2026-03-10T00:01:00.000010Z" in written

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import String, and_, literal
 
-from carriertui.grid.export import write_csv
+from carriertui.grid.export import write_csv_cells
 from carriertui.grid.model import Column, ColumnType, Query, SortKey
 from carriertui.store.cdrs.fields import CSV_COLUMNS
 from carriertui.store.context import Actor
@@ -102,14 +102,20 @@ def report_batches(
     batch: int = 5000,
 ) -> tuple[CdrReport, Iterator[list[Any]]]:
     """The report's description and its rows in batches (oldest call first), streamed."""
+    report, source = _report_source(db, actor, customer_id, kind, day)
+    return report, source.iter_rows(REPORT_ORDER, batch=batch)
+
+
+REPORT_ORDER = Query(sort=(SortKey("start_time"),))
+
+
+def _report_source(
+    db: Database, actor: Actor, customer_id: int, kind: PeriodKind | str, day: date
+) -> tuple[CdrReport, SqlRowSource]:
     kind, start, end = report_period(kind, day)
     source = cdr_source(db, actor, customer_id, start, end)
     code = source.name.removeprefix("cdrs-")
-    query = Query(sort=(SortKey("start_time"),))
-    return (
-        CdrReport(None, 0, code, kind, start, end),
-        source.iter_rows(query, batch=batch),
-    )
+    return CdrReport(None, 0, code, kind, start, end), source
 
 
 def default_report_name(report: CdrReport) -> str:
@@ -135,14 +141,19 @@ def export_cdr_report(
     ``path`` may be a folder: the file is then named by :func:`default_report_name`.
     ``overwrite`` and ``within`` as for :func:`carriertui.grid.export.write_csv` (the TUI asks
     before it replaces a file and keeps to the export folder unless told otherwise)."""
-    report, batches = report_batches(db, actor, customer_id, kind, day)
+    report, source = _report_source(db, actor, customer_id, kind, day)
     path = Path(path)
     if path.is_dir():
         path = path / default_report_name(report)
-    written = write_csv(
+    # The grid's export path: the database spells each cell (UTC times, money in plain
+    # notation, formulas neutralised) and batches of plain text are joined as they are, the
+    # same file write_csv writes from the values (tests compare the two), at about six times
+    # the speed (issue 16: converting to datetimes and Decimals, then formatting each value in
+    # Python, took four fifths of the report).
+    written = write_csv_cells(
         path,
         REPORT_COLUMNS,
-        batches,
+        source.iter_csv_cells(REPORT_ORDER),
         on_progress=on_progress,
         cancelled=cancelled,
         overwrite=overwrite,

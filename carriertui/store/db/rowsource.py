@@ -1,7 +1,8 @@
 """A row source over SQL: the grid's sort, filters and search become WHERE / ORDER BY / LIMIT.
 
 Nothing here loads a table into Python: a page is one query, a count is one query (cached per
-filter set until :meth:`SqlRowSource.refresh`), an export is one streaming query.
+filter set until :meth:`SqlRowSource.refresh`), an export is one streaming query
+(store/db/rowstreams.py, mixed in).
 
 Both backends give the results :mod:`carriertui.grid.model` defines:
 
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import ROUND_CEILING, ROUND_FLOOR
 from typing import Any
 
@@ -62,10 +63,8 @@ from carriertui.grid.model import (
     search_text_columns,
 )
 from carriertui.store.db.cells import (
-    FORMULA_START_CHARACTERS,
     bound,
     csv_reader,
-    csv_text_cell,
     is_integer,
     is_text,
     nullable,
@@ -81,6 +80,8 @@ from carriertui.store.db.like import (  # noqa: F401 (rowsource.X for the caller
     like_pattern,
     sqlite_like,
 )
+from carriertui.store.db.rowstreams import RowStreams
+from carriertui.store.db.rowstreams import check_range as _check_range
 
 _COUNT_CACHE_SIZE = 32
 # A search whose index candidates are at most this many is answered from them (read, test,
@@ -91,7 +92,7 @@ FEW_CANDIDATES = 30_000
 DEFAULT_REVERSE_MIN_OFFSET = 1000
 
 
-class SqlRowSource:
+class SqlRowSource(RowStreams):
     """Rows of ``selectable`` (a table or a join), one value per column from ``expressions``.
 
     ``expressions`` maps each column key to its SQL expression (normally the table's column, so
@@ -322,111 +323,6 @@ class SqlRowSource:
             )
             return int(connection.execute(statement).scalar_one())
 
-    def iter_rows(
-        self, query: Query, offset: int = 0, limit: int | None = None, batch: int = 5000
-    ) -> Iterator[list[Row]]:
-        _check_range(offset, 0 if limit is None else limit)
-        if batch <= 0:
-            raise ValueError("batch must be positive")
-        # The raw stored values, converted below a column at a time: SQLAlchemy's per-value
-        # TypeDecorator calls would make this (and so every export) twice as slow.
-        statement = (
-            select(self._key, *self._raw_values)
-            .select_from(self._selectable)
-            .where(*self._conditions(query))
-            .order_by(*self._order_by(query))
-        )
-        if offset:
-            statement = statement.offset(offset)
-        if limit is not None:
-            statement = statement.limit(limit)
-        statement = statement.execution_options(stream_results=True, yield_per=batch)
-        converters = self._raw_converters
-        with self._db.read() as session:
-            result = session.connection().execute(statement)
-            try:
-                for part in result.partitions(batch):
-                    if len(self._raw_values) == 0:
-                        yield [(row[0], ()) for row in part]
-                        continue
-                    columns: list[Any] = list(zip(*part, strict=True))
-                    for index, convert in converters:
-                        columns[index] = [None if v is None else convert(v) for v in columns[index]]
-                    yield list(zip(columns[0], zip(*columns[1:], strict=True), strict=True))
-            finally:
-                result.close()
-
-    def iter_csv_cells(
-        self,
-        query: Query,
-        offset: int = 0,
-        limit: int | None = None,
-        *,
-        positions: Sequence[int] | None = None,
-        batch: int = 5000,
-    ) -> Iterator[list[Sequence[Any]]]:
-        _check_range(offset, 0 if limit is None else limit)
-        if batch <= 0:
-            raise ValueError("batch must be positive")
-        chosen = range(len(self.columns)) if positions is None else tuple(positions)
-        readers = [self._csv_readers[i] for i in chosen]
-        cells: list[ColumnElement[Any]] = [
-            cell.label(f"c{i}") for i, (cell, _convert) in enumerate(readers)
-        ]
-        statement = (
-            select(*cells or [self._key])
-            .select_from(self._selectable)
-            .where(*self._conditions(query))
-            .order_by(*self._order_by(query))
-        )
-        if offset:
-            statement = statement.offset(offset)
-        if limit is not None:
-            statement = statement.limit(limit)
-        if self._postgres:
-            # A server-side cursor: the whole result never sits in memory.
-            statement = statement.execution_options(stream_results=True, yield_per=batch)
-        # Computed text is neutralised here, in place, in the few rows that need it; other
-        # conversions rebuild the batch a column at a time.
-        texts = [i for i, (_cell, convert) in enumerate(readers) if convert is csv_text_cell]
-        converters = [
-            (i, convert)
-            for i, (_cell, convert) in enumerate(readers)
-            if convert is not None and convert is not csv_text_cell
-        ]
-        with self._db.read() as session:
-            result = session.connection().execute(statement)
-            if self._postgres:
-                # Any: a list of plain tuples on SQLite, a sequence of Rows on PostgreSQL.
-                batches: Iterator[Any] = result.partitions(batch)
-            else:
-                # The DBAPI cursor's plain tuples (SQLite's cursor steps as rows are fetched):
-                # the SQL gives each column's cell already (or the converters below, which
-                # apply the column type's own result processing, do), and a Row per record
-                # would cost a fifth of the export.
-                cursor = result.cursor
-                batches = iter(lambda: cursor.fetchmany(batch), [])
-            try:
-                for rows in batches:
-                    if not cells:
-                        yield [() for _ in rows]
-                        continue
-                    if converters:
-                        columns: list[Any] = list(zip(*rows, strict=True))
-                        for index, convert in converters:
-                            columns[index] = [convert(v) for v in columns[index]]
-                        rows = list(zip(*columns, strict=True))
-                    elif texts:
-                        rows = list(rows)
-                    for index in texts:
-                        for number, row in enumerate(rows):
-                            value = row[index]
-                            if value and value[0] in FORMULA_START_CHARACTERS:
-                                rows[number] = (*row[:index], "'" + value, *row[index + 1 :])
-                    yield rows
-            finally:
-                result.close()
-
     # -- SQL building ---------------------------------------------------------------------------
 
     def _column(self, key: str) -> Column:
@@ -626,8 +522,3 @@ def table_source(
         expressions={column.key: table.c[column.key] for column in columns},
         key=table.c.id,
     )
-
-
-def _check_range(offset: int, limit: int) -> None:
-    if offset < 0 or limit < 0:
-        raise ValueError(f"offset and limit must not be negative (got {offset}, {limit})")

@@ -76,6 +76,18 @@ def describe_filter(grid: DataGrid, item: Filter) -> str:
     return f"{column.title}: {text or 'nothing'}"
 
 
+def _add_chip_css(app: Any) -> None:
+    """The chips are Buttons: their CSS joins the app's stylesheet with the grid's own, parsed
+    in the one pass that mounting the grid makes. Added by the first chip instead, it made the
+    whole stylesheet parse again while the operator waited for the first filter (issue 21:
+    15-45 ms of a filter's 145). The same sources a mounted Button adds (Textual's own list of
+    its CSS), so mounting one later adds nothing."""
+    for read_from, css, tie_breaker, scope in Button("")._get_default_css():
+        app.stylesheet.add_source(
+            css, read_from=read_from, is_default_css=True, tie_breaker=tie_breaker, scope=scope
+        )
+
+
 class Grid(Vertical):
     """A DataGrid with everything around it. ``enter``: "view" shows the cell's whole value,
     "activate" posts RowActivated (the screen opens the record)."""
@@ -174,6 +186,7 @@ class Grid(Vertical):
         self.last_portal_csv: Any = None
 
     def compose(self) -> ComposeResult:
+        _add_chip_css(self.app)
         # The search box is mounted on the first `/`: an Input per grid costs time on every
         # screen that shows a grid, and most are never searched.
         yield Horizontal(id="grid-chips")
@@ -274,17 +287,29 @@ class Grid(Vertical):
                     tooltip="Clear the search",
                 )
             )
-        chips.set_class(bool(buttons), "-active")
+        if not buttons:
+            chips.set_class(False, "-active")
         # Chips already shown as they should be stay: a new search or filter then mounts one
         # button, not all of them again (each mount is a layout pass of the screen).
         shown = [(chip.name, str(chip.label)) for chip in chips.query(Button)]
         wanted = [(chip.name, str(chip.label)) for chip in buttons]
         if shown == wanted[: len(shown)]:
             if len(buttons) > len(shown):  # even an empty mount lays the screen out again
-                chips.mount_all(buttons[len(shown) :])
+                self._show_chips(chips, chips.mount_all(buttons[len(shown) :]))
             return
         chips.remove_children()
-        chips.mount_all(buttons)
+        self._show_chips(chips, chips.mount_all(buttons))
+
+    def _show_chips(self, chips: Horizontal, mounting: Any) -> None:
+        """The chip row shows once its buttons are mounted: shown first (empty, no height)
+        and filled after, it made two layout passes of the screen, each repainting the grid
+        (issue 21's filter)."""
+
+        async def show() -> None:
+            await mounting
+            chips.set_class(bool(chips.children), "-active")
+
+        self.call_next(show)
 
     @on(Button.Pressed, ".grid-chip")
     def _chip_pressed(self, event: Button.Pressed) -> None:

@@ -211,6 +211,8 @@ class DataGrid(GridMouse, GridCursor, GridRender, ScrollView, can_focus=True):
         self.source = source
         self.columns: Sequence[Column] = tuple(source.columns)
         self._toned = any(column.tone is not None for column in self.columns)
+        self._groups_of: Sequence[Column] | None = None
+        self._has_groups = False
         self.query = query or Query()
         self.checkable = checkable
         self.checked: set[RowKey] = set()
@@ -239,7 +241,12 @@ class DataGrid(GridMouse, GridCursor, GridRender, ScrollView, can_focus=True):
 
     @property
     def has_groups(self) -> bool:
-        return any(column.group for column in self.columns)
+        # Asked for every line drawn: remembered per columns (set_source changes them).
+        columns = self.columns
+        if self._groups_of is not columns:
+            self._groups_of = columns
+            self._has_groups = any(column.group for column in columns)
+        return self._has_groups
 
     @property
     def header_height(self) -> int:
@@ -253,12 +260,15 @@ class DataGrid(GridMouse, GridCursor, GridRender, ScrollView, can_focus=True):
         keys = key_columns_of(self.source)
         return tuple(i for i, column in enumerate(self.columns) if column.key in keys)
 
-    def pinned(self) -> tuple[int, int]:
+    def pinned(self, width: int | None = None) -> tuple[int, int]:
         """(columns, cells) pinned on the left: every column up to the last key column, with
         the tick gutter, so scrolling right keeps each row's label (Period, Name, Time) on
-        screen. Fewer (or none) when they would take more than half the width."""
+        screen. Fewer (or none) when they would take more than half the width (``width``: the
+        view's, when the caller has it already)."""
         count = max(self._key_positions, default=-1) + 1
-        room = self.scrollable_content_region.width // 2
+        if width is None:
+            width = self.scrollable_content_region.width
+        room = width // 2
         while count and self._offsets[count - 1] + self._widths[count - 1] + CELL_PAD > room:
             count -= 1
         if not count:
@@ -308,7 +318,28 @@ class DataGrid(GridMouse, GridCursor, GridRender, ScrollView, can_focus=True):
 
     def _update_virtual_size(self) -> None:
         rows = self.count if self.count is not None else self._known_rows()
-        self.virtual_size = Size(self._content_width, rows + self.header_height)
+        size = Size(self._content_width, rows + self.header_height)
+        old = self.virtual_size
+        if size == old:
+            return
+        window = self.scrollable_content_region.height
+        if (
+            size.width == old.width
+            and min(size.height, old.height) > window > 0
+            and self.show_vertical_scrollbar
+        ):
+            # More rows or fewer, the vertical scroll bar stays and the width is the same: the
+            # bar's thumb and this view change, nothing else on the screen does. Set without
+            # the screen's layout pass and its repaint of every widget (issue 21: the count
+            # arriving after the first page cost a second full frame in open and filter).
+            self.set_reactive(DataGrid.virtual_size, size)
+            bar = self.vertical_scrollbar
+            bar.window_virtual_size = size.height
+            bar.refresh()
+            self.scroll_y = self.validate_scroll_y(self.scroll_y)
+            self.refresh()
+            return
+        self.virtual_size = size
 
     def _known_rows(self) -> int:
         page0 = self._pages.get(0)
