@@ -35,7 +35,7 @@ snapshots-update: $(INSTALLED_DEV)
 # ratio, budget, OK/SHORT) and writes benchmarks/results/summary.json (benchmarks/README.md).
 # `make bench BENCHES="diff_bench numbers_bench"` runs a few; bench-<name> runs one.
 BENCHES ?= grid_bench diff_bench numbers_bench summary_bench startup first_frame interaction_bench \
-	rating_bench feeds_bench alarms_bench
+	rating_bench feeds_bench alarms_bench report_bench
 BENCH_ARGS_grid_bench ?= --rows 1000000 --db benchmarks/results/grid-1000000.sqlite
 BENCH_ARGS_summary_bench ?= --cdrs 1000000
 
