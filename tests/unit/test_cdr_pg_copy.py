@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import textwrap
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -261,9 +261,10 @@ def test_two_imports_at_once_add_a_call_id_once(pg_backend, admin, tmp_path: Pat
 def _unpartitioned_database(backend, monkeypatch):
     """A database at the version before the partitions (the CDR table one plain table), as
     an older carriertui left it."""
-    steps = {v: s for v, s in migrations._MIGRATIONS.items() if s != (migrations._cdr_partitions,)}
+    later = {(migrations._cdr_partitions,), (migrations._cdr_call_ids,)}
+    steps = {v: s for v, s in migrations._MIGRATIONS.items() if s not in later}
     monkeypatch.setattr(migrations, "_MIGRATIONS", steps)
-    monkeypatch.setattr(migrations, "SCHEMA_VERSION", SCHEMA_VERSION - 1)
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", SCHEMA_VERSION - 2)
     db = backend.open()
     with db.read() as session:
         assert not partitions.is_partitioned(session.connection())
@@ -319,6 +320,58 @@ def test_init_partitions_an_existing_cdr_table_keeping_every_row_and_roll_up(
     assert report.imported == 1
     assert max(row[0] for row in stored_cdr_table(db)) == 1501
     assert insert(db, admin, [rows[5]]).duplicates == 1
+
+
+def test_init_fills_the_call_id_table_of_a_partitioned_database_with_cdrs(
+    pg_backend, admin, monkeypatch, capsys
+) -> None:
+    """A database at version 15 (partitioned, no cdr_call_id) holding CDRs in three months:
+    `carriertui init` makes cdr_call_id from them, and then a stored call id is refused in
+    another month and the rows and roll-ups are those of before."""
+    with monkeypatch.context() as old:
+        steps = {v: s for v, s in migrations._MIGRATIONS.items() if v < SCHEMA_VERSION}
+        old.setattr(migrations, "_MIGRATIONS", steps)
+        old.setattr(migrations, "SCHEMA_VERSION", SCHEMA_VERSION - 1)
+        db = pg_backend.open()
+        ids = add_customers(db, admin, "ACME")
+        start = datetime(2026, 1, 20, tzinfo=UTC)
+        with db.write() as session:
+            connection = session.connection()
+            assert connection.exec_driver_sql("SELECT to_regclass('cdr_call_id')").scalar() is None
+            partitions.create_partitions(connection, [date(2026, m, 1) for m in (1, 2, 3)])
+            # What version 15's importer stored (no call-id table to claim in).
+            connection.exec_driver_sql(
+                "INSERT INTO cdr (call_id, customer_id, start_time, source_cli, dest_number, "
+                "dest_name, duration, billed_duration, sip_code, release_reason, pdd_ms, "
+                "charge, cost, direction, source_ip) SELECT 'v15-' || g, %s, "
+                "%s + g * interval '1 hour', '442079460000', '4930901234', 'Germany', g %% 300, "
+                "g %% 300, 200, 'Normal Clearing', 900, 100 * g, 50 * g, 'outbound', "
+                "'192.0.2.10' FROM generate_series(1, 1500) g",
+                (ids["ACME"], start),
+            )
+        rollups.rollup_rebuild(db)
+        before_rows = stored_cdr_table(db)
+        before_hours = hourly_rows(db)
+        db.dispose()
+    assert len(per_partition(pg_backend.open(create=False))) >= 3
+    monkeypatch.setattr("sys.stdin", None)
+    assert main(["init", "--yes", "--db", cli_url(pg_backend)]) == 0
+    assert f"to {SCHEMA_VERSION}" in capsys.readouterr().out
+    db = pg_backend.open(create=False)
+    with db.read() as session:
+        claimed = session.connection().exec_driver_sql(
+            "SELECT call_id FROM cdr_call_id ORDER BY call_id"
+        )
+        assert [row[0] for row in claimed] == sorted(f"v15-{g}" for g in range(1, 1501))
+    assert stored_cdr_table(db) == before_rows
+    assert hourly_rows(db) == before_hours
+    # v15-10 is stored in January; the same call id in March is refused, a new one taken.
+    march = datetime(2026, 3, 25, tzinfo=UTC)
+    report = insert(
+        db, admin, [values("v15-10", ids["ACME"], march), values("new-1", ids["ACME"], march)]
+    )
+    assert (report.imported, report.duplicates) == (1, 1)
+    assert cdr_count(db) == 1501
 
 
 def stored_cdr_table(db) -> list[tuple]:
