@@ -192,9 +192,7 @@ def cdr_megabytes(bench: Bench) -> tuple[float, float, float]:
         "SELECT COALESCE(SUM(pg_total_relation_size(i.inhrelid)), 0) FROM pg_inherits i "
         "WHERE i.inhparent = 'cdr'::regclass"
     )
-    ((call_ids,),) = bench.sql(
-        f"SELECT pg_total_relation_size('{partitions.CALL_IDS}'::regclass)"
-    )
+    ((call_ids,),) = bench.sql(f"SELECT pg_total_relation_size('{partitions.CALL_IDS}'::regclass)")
     ((schema,),) = bench.sql(
         "SELECT SUM(pg_total_relation_size(c.oid)) FROM pg_class c "
         "JOIN pg_namespace n ON n.oid = c.relnamespace "
@@ -339,7 +337,7 @@ def executemany_rate(bench: Bench, rows: list[tuple[Any, ...]]) -> float:
     insert = (
         f"INSERT INTO cdr ({', '.join(columns)}) "
         f"VALUES ({', '.join(['%s'] * len(columns))}) "
-        "ON CONFLICT (call_id, start_time) DO NOTHING"
+        "ON CONFLICT DO NOTHING"
     )
     with bench.db.engine.connect() as connection:
         cursor = connection.connection.driver_connection.cursor()

@@ -159,6 +159,34 @@ def test_importing_twice_adds_nothing_and_a_file_repeating_a_call_keeps_the_firs
     assert hourly_rows(db) == before
 
 
+def test_a_later_batch_repeating_a_call_or_reaching_an_older_month_is_taken_in_order(
+    pg_backend, admin
+) -> None:
+    """Batches are claimed and COPYed one after the other: a call id of the first batch is a
+    duplicate in the second, and a month with no partition first met in the second batch (the
+    import has written cdr already) gets its partition in the import's own transaction."""
+    db = pg_backend.open()
+    ids = add_customers(db, admin, "ACME")
+    march = datetime(2026, 3, 10, 9, tzinfo=UTC)
+    old = datetime(2024, 6, 5, 8, tzinfo=UTC)
+    assert partitions.partition_name(old.date()) not in partition_names(db)
+    first = [values(f"b1-{n}", ids["ACME"], march + timedelta(minutes=n)) for n in range(50)]
+    second = [
+        values("b1-7", ids["ACME"], old),  # a repeat of the first batch's call, another month
+        values("b2-1", ids["ACME"], old),
+        values("b2-1", ids["ACME"], old + timedelta(hours=1)),  # repeated in its own batch
+        values("b2-2", ids["ACME"], march),
+    ]
+    report = cdrs.insert_cdrs(db, admin, [first, second], source="test")
+    assert (report.imported, report.duplicates, report.hours_touched) == (52, 2, 2)
+    assert per_partition(db) == {"cdr_y2026m03": 51, "cdr_y2024m06": 1}
+    stored = dict(stored_call_ids(db))
+    assert (stored["b1-7"], stored["b2-1"]) == (march + timedelta(minutes=7), old)
+    with db.read() as session:
+        claimed = session.connection().exec_driver_sql("SELECT COUNT(*) FROM cdr_call_id")
+        assert claimed.scalar() == 52
+
+
 def test_a_call_id_already_stored_in_another_month_is_refused(pg_backend, admin) -> None:
     db = pg_backend.open()
     ids = add_customers(db, admin, "ACME")
@@ -363,6 +391,11 @@ def test_init_fills_the_call_id_table_of_a_partitioned_database_with_cdrs(
             "SELECT call_id FROM cdr_call_id ORDER BY call_id"
         )
         assert [row[0] for row in claimed] == sorted(f"v15-{g}" for g in range(1, 1501))
+        # cdr_call_id is the call id's constraint now: cdr's own per-month UNIQUE is gone.
+        constraints = session.connection().exec_driver_sql(
+            "SELECT conname FROM pg_constraint WHERE conrelid = 'cdr'::regclass"
+        )
+        assert "uq_cdr_call_id" not in {row[0] for row in constraints}
     assert stored_cdr_table(db) == before_rows
     assert hourly_rows(db) == before_hours
     # v15-10 is stored in January; the same call id in March is refused, a new one taken.

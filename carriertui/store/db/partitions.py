@@ -7,11 +7,11 @@ current month and the ``AHEAD`` months after it are created ahead (by the import
 ``carriertui init``), so the hour a new month starts never waits for DDL.
 
 PostgreSQL enforces a UNIQUE constraint of a partitioned table per partition, so it must hold the
-partition key: the table's own constraint is ``(call_id, start_time)``. A call id is unique
-across months through ``cdr_call_id`` (``CALL_IDS``), one plain table of every call id stored,
-its primary key the call id: the importer claims each new call id there in the statement that
-inserts the CDR (store/cdrs/pg_copy.py). A prune leaves it as it is (a pruned call id stays
-refused). SQLite has one plain table and none of this.
+partition key. A call id is unique across months through ``cdr_call_id`` (``CALL_IDS``), one
+plain table of every call id stored, its primary key the call id (schema version 16; version 15
+had a UNIQUE ``(call_id, start_time)`` on ``cdr``, dropped then): the importer claims each call
+id there before it COPYs the CDR (store/cdrs/pg_copy.py). A prune leaves it as it is (a pruned
+call id stays refused). SQLite has one plain table and none of this.
 """
 
 from __future__ import annotations
@@ -190,7 +190,9 @@ def partition_cdr_table(connection: Any, *, today: date | None = None) -> int:
 def create_call_ids(connection: Any) -> int:
     """``cdr_call_id`` (the call id, its primary key; the type of cdr's) filled with the call
     ids of ``cdr``; returns the call ids added. In the caller's transaction. The index is built
-    after the fill (one sort, not a random insert per row)."""
+    after the fill (one sort, not a random insert per row). ``cdr``'s own UNIQUE (call_id,
+    start_time) goes: this table is the call id's constraint, and nothing reads ``cdr`` by
+    call id (an index less to write per CDR)."""
     spelled = connection.exec_driver_sql(
         "SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
         "WHERE attrelid = to_regclass('cdr') AND attname = 'call_id'"
@@ -207,6 +209,7 @@ def create_call_ids(connection: Any) -> int:
         f"ALTER TABLE {CALL_IDS} ADD CONSTRAINT {CALL_IDS}_pkey PRIMARY KEY (call_id)"
     )
     connection.exec_driver_sql(f"ANALYZE {CALL_IDS}")
+    connection.exec_driver_sql(f"ALTER TABLE {PARENT} DROP CONSTRAINT IF EXISTS uq_cdr_call_id")
     return max(added, 0)
 
 
