@@ -208,6 +208,26 @@ def test_a_call_id_already_stored_in_another_month_is_refused(pg_backend, admin)
     ]
 
 
+def test_a_pruned_call_id_stays_refused(pg_backend, admin) -> None:
+    """The prune drops January's partition but not its call ids: the same calls imported again
+    add nothing (their roll-ups are still there), a new call of January is taken."""
+    from carriertui.store.cdrs import prune
+
+    db = pg_backend.open()
+    ids = add_customers(db, admin, "ACME")
+    january = datetime(2026, 1, 12, 9, tzinfo=UTC)
+    rows = [values(f"jan-{n}", ids["ACME"], january + timedelta(minutes=n)) for n in range(30)]
+    insert(db, admin, rows)
+    rollups.rollup_incremental(db)
+    before = hourly_rows(db)
+    pruned = prune.prune_cdrs(db, admin, date(2026, 2, 1), force=True)
+    assert (pruned.removed, pruned.partitions_dropped) == (30, ["cdr_y2026m01"])
+    report = insert(db, admin, [*rows, values("jan-new", ids["ACME"], january)])
+    assert (report.imported, report.duplicates) == (1, 30)
+    assert [call_id for call_id, _ in stored_call_ids(db)] == ["jan-new"]
+    assert hourly_rows(db) == before
+
+
 def test_a_killed_import_after_its_insert_select_leaves_nothing(
     pg_backend, admin, tmp_path: Path
 ) -> None:
