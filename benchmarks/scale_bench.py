@@ -10,8 +10,10 @@ through the customer service. Then:
 - build: N CDRs over the 12 whole UTC months before the current one, generated server-side
   (``generate_series``: random 128-bit call ids, time-ordered, the busiest customer about a sixth
   of the traffic), then ``rollup --rebuild`` (both timed for information, no budget)
-- mb_per_million: the CDR partitions with their indexes (pg_total_relation_size), MB per
-  1,000,000 CDRs; db_mb_per_million: the whole schema
+- call_id_fill_s: cdr_call_id filled from the built CDRs as the version 16 migration does
+- mb_per_million: the CDR partitions with their indexes and cdr_call_id (pg_total_relation_size),
+  MB per 1,000,000 CDRs (call_id_mb_per_million: cdr_call_id alone); db_mb_per_million: the
+  whole schema
 - audit_open_ms: the audit log filled to ``--audit`` entries (server-side; their MACs are not
   a chain), then the Audit Log grid's first page and count, newest first, account-wide and the
   busiest customer's tab (median of 5 each; the slower)
@@ -172,19 +174,32 @@ def build_cdrs(bench: Bench, count: int, start: datetime, end: datetime) -> None
     bench.sql("ANALYZE cdr")
 
 
-def cdr_megabytes(bench: Bench) -> tuple[float, float]:
-    """(the CDR partitions with their indexes, the whole schema) in MB."""
-    ((table,),) = bench.sql(
+def fill_call_ids(bench: Bench) -> float:
+    """cdr_call_id made again from the built CDRs, as the version 16 migration fills it on a
+    database with CDRs (server-side, as the build); returns the seconds."""
+    began = time.perf_counter()
+    with bench.db.write() as session:
+        connection = session.connection()
+        connection.exec_driver_sql(f"DROP TABLE {partitions.CALL_IDS}")
+        partitions.create_call_ids(connection)
+    return time.perf_counter() - began
+
+
+def cdr_megabytes(bench: Bench) -> tuple[float, float, float]:
+    """(the CDR partitions with their indexes and cdr_call_id, the whole schema, cdr_call_id)
+    in MB."""
+    ((partitioned,),) = bench.sql(
         "SELECT COALESCE(SUM(pg_total_relation_size(i.inhrelid)), 0) FROM pg_inherits i "
         "WHERE i.inhparent = 'cdr'::regclass"
     )
+    ((call_ids,),) = bench.sql(f"SELECT pg_total_relation_size('{partitions.CALL_IDS}'::regclass)")
     ((schema,),) = bench.sql(
         "SELECT SUM(pg_total_relation_size(c.oid)) FROM pg_class c "
         "JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE n.nspname = %s AND c.relkind IN ('r', 'm')",
         (bench.schema,),
     )
-    return int(table) / 1e6, int(schema) / 1e6
+    return (int(partitioned) + int(call_ids)) / 1e6, int(schema) / 1e6, int(call_ids) / 1e6
 
 
 def fill_audit(bench: Bench, entries: int) -> int:
@@ -322,7 +337,7 @@ def executemany_rate(bench: Bench, rows: list[tuple[Any, ...]]) -> float:
     insert = (
         f"INSERT INTO cdr ({', '.join(columns)}) "
         f"VALUES ({', '.join(['%s'] * len(columns))}) "
-        "ON CONFLICT (call_id, start_time) DO NOTHING"
+        "ON CONFLICT DO NOTHING"
     )
     with bench.db.engine.connect() as connection:
         cursor = connection.connection.driver_connection.cursor()
@@ -434,12 +449,14 @@ def main() -> int:
         began = time.perf_counter()
         build_cdrs(bench, args.cdrs, start, end)
         results["build_s"] = round(time.perf_counter() - began, 1)
+        results["call_id_fill_s"] = round(fill_call_ids(bench), 1)
         rebuild = rollups.rollup_rebuild(bench.db)
         results["rebuild_s"] = round(rebuild.elapsed_s, 2)
         say(f"built and rolled up in {results['build_s']} + {results['rebuild_s']} s")
-        table_mb, schema_mb = cdr_megabytes(bench)
+        table_mb, schema_mb, call_id_mb = cdr_megabytes(bench)
         results["cdr_mb"] = round(table_mb, 1)
         results["mb_per_million"] = round(table_mb / args.cdrs * 1e6, 1)
+        results["call_id_mb_per_million"] = round(call_id_mb / args.cdrs * 1e6, 1)
         results["db_mb_per_million"] = round(schema_mb / args.cdrs * 1e6, 1)
         results["year_at_10m_per_day_gb"] = round(results["db_mb_per_million"] * 3650 / 1000, 0)
 

@@ -70,6 +70,8 @@ def _forget_cdrs(db) -> None:
         connection = session.connection()
         connection.execute(CdrDirtyHour.__table__.delete())
         connection.execute(Cdr.__table__.delete())
+        if db.backend == "postgresql":  # the call ids stored (store/db/partitions.py)
+            connection.exec_driver_sql("DELETE FROM cdr_call_id")
 
 
 def _import(db, admin, path: Path, threshold: int, **options):

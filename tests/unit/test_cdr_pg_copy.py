@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import textwrap
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -159,6 +159,34 @@ def test_importing_twice_adds_nothing_and_a_file_repeating_a_call_keeps_the_firs
     assert hourly_rows(db) == before
 
 
+def test_a_later_batch_repeating_a_call_or_reaching_an_older_month_is_taken_in_order(
+    pg_backend, admin
+) -> None:
+    """Batches are claimed and COPYed one after the other: a call id of the first batch is a
+    duplicate in the second, and a month with no partition first met in the second batch (the
+    import has written cdr already) gets its partition in the import's own transaction."""
+    db = pg_backend.open()
+    ids = add_customers(db, admin, "ACME")
+    march = datetime(2026, 3, 10, 9, tzinfo=UTC)
+    old = datetime(2024, 6, 5, 8, tzinfo=UTC)
+    assert partitions.partition_name(old.date()) not in partition_names(db)
+    first = [values(f"b1-{n}", ids["ACME"], march + timedelta(minutes=n)) for n in range(50)]
+    second = [
+        values("b1-7", ids["ACME"], old),  # a repeat of the first batch's call, another month
+        values("b2-1", ids["ACME"], old),
+        values("b2-1", ids["ACME"], old + timedelta(hours=1)),  # repeated in its own batch
+        values("b2-2", ids["ACME"], march),
+    ]
+    report = cdrs.insert_cdrs(db, admin, [first, second], source="test")
+    assert (report.imported, report.duplicates, report.hours_touched) == (52, 2, 2)
+    assert per_partition(db) == {"cdr_y2026m03": 51, "cdr_y2024m06": 1}
+    stored = dict(stored_call_ids(db))
+    assert (stored["b1-7"], stored["b2-1"]) == (march + timedelta(minutes=7), old)
+    with db.read() as session:
+        claimed = session.connection().exec_driver_sql("SELECT COUNT(*) FROM cdr_call_id")
+        assert claimed.scalar() == 52
+
+
 def test_a_call_id_already_stored_in_another_month_is_refused(pg_backend, admin) -> None:
     db = pg_backend.open()
     ids = add_customers(db, admin, "ACME")
@@ -178,6 +206,26 @@ def test_a_call_id_already_stored_in_another_month_is_refused(pg_backend, admin)
         ("dup-1", march),
         ("new-1", march + timedelta(days=45)),
     ]
+
+
+def test_a_pruned_call_id_stays_refused(pg_backend, admin) -> None:
+    """The prune drops January's partition but not its call ids: the same calls imported again
+    add nothing (their roll-ups are still there), a new call of January is taken."""
+    from carriertui.store.cdrs import prune
+
+    db = pg_backend.open()
+    ids = add_customers(db, admin, "ACME")
+    january = datetime(2026, 1, 12, 9, tzinfo=UTC)
+    rows = [values(f"jan-{n}", ids["ACME"], january + timedelta(minutes=n)) for n in range(30)]
+    insert(db, admin, rows)
+    rollups.rollup_incremental(db)
+    before = hourly_rows(db)
+    pruned = prune.prune_cdrs(db, admin, date(2026, 2, 1), force=True)
+    assert (pruned.removed, pruned.partitions_dropped) == (30, ["cdr_y2026m01"])
+    report = insert(db, admin, [*rows, values("jan-new", ids["ACME"], january)])
+    assert (report.imported, report.duplicates) == (1, 30)
+    assert [call_id for call_id, _ in stored_call_ids(db)] == ["jan-new"]
+    assert hourly_rows(db) == before
 
 
 def test_a_killed_import_after_its_insert_select_leaves_nothing(
@@ -261,9 +309,10 @@ def test_two_imports_at_once_add_a_call_id_once(pg_backend, admin, tmp_path: Pat
 def _unpartitioned_database(backend, monkeypatch):
     """A database at the version before the partitions (the CDR table one plain table), as
     an older carriertui left it."""
-    steps = {v: s for v, s in migrations._MIGRATIONS.items() if s != (migrations._cdr_partitions,)}
+    later = {(migrations._cdr_partitions,), (migrations._cdr_call_ids,)}
+    steps = {v: s for v, s in migrations._MIGRATIONS.items() if s not in later}
     monkeypatch.setattr(migrations, "_MIGRATIONS", steps)
-    monkeypatch.setattr(migrations, "SCHEMA_VERSION", SCHEMA_VERSION - 1)
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", SCHEMA_VERSION - 2)
     db = backend.open()
     with db.read() as session:
         assert not partitions.is_partitioned(session.connection())
@@ -319,6 +368,63 @@ def test_init_partitions_an_existing_cdr_table_keeping_every_row_and_roll_up(
     assert report.imported == 1
     assert max(row[0] for row in stored_cdr_table(db)) == 1501
     assert insert(db, admin, [rows[5]]).duplicates == 1
+
+
+def test_init_fills_the_call_id_table_of_a_partitioned_database_with_cdrs(
+    pg_backend, admin, monkeypatch, capsys
+) -> None:
+    """A database at version 15 (partitioned, no cdr_call_id) holding CDRs in three months:
+    `carriertui init` makes cdr_call_id from them, and then a stored call id is refused in
+    another month and the rows and roll-ups are those of before."""
+    with monkeypatch.context() as old:
+        steps = {v: s for v, s in migrations._MIGRATIONS.items() if v < SCHEMA_VERSION}
+        old.setattr(migrations, "_MIGRATIONS", steps)
+        old.setattr(migrations, "SCHEMA_VERSION", SCHEMA_VERSION - 1)
+        db = pg_backend.open()
+        ids = add_customers(db, admin, "ACME")
+        start = datetime(2026, 1, 20, tzinfo=UTC)
+        with db.write() as session:
+            connection = session.connection()
+            assert connection.exec_driver_sql("SELECT to_regclass('cdr_call_id')").scalar() is None
+            partitions.create_partitions(connection, [date(2026, m, 1) for m in (1, 2, 3)])
+            # What version 15's importer stored (no call-id table to claim in).
+            connection.exec_driver_sql(
+                "INSERT INTO cdr (call_id, customer_id, start_time, source_cli, dest_number, "
+                "dest_name, duration, billed_duration, sip_code, release_reason, pdd_ms, "
+                "charge, cost, direction, source_ip) SELECT 'v15-' || g, %s, "
+                "%s + g * interval '1 hour', '442079460000', '4930901234', 'Germany', g %% 300, "
+                "g %% 300, 200, 'Normal Clearing', 900, 100 * g, 50 * g, 'outbound', "
+                "'192.0.2.10' FROM generate_series(1, 1500) g",
+                (ids["ACME"], start),
+            )
+        rollups.rollup_rebuild(db)
+        before_rows = stored_cdr_table(db)
+        before_hours = hourly_rows(db)
+        db.dispose()
+    assert len(per_partition(pg_backend.open(create=False))) >= 3
+    monkeypatch.setattr("sys.stdin", None)
+    assert main(["init", "--yes", "--db", cli_url(pg_backend)]) == 0
+    assert f"to {SCHEMA_VERSION}" in capsys.readouterr().out
+    db = pg_backend.open(create=False)
+    with db.read() as session:
+        claimed = session.connection().exec_driver_sql(
+            "SELECT call_id FROM cdr_call_id ORDER BY call_id"
+        )
+        assert [row[0] for row in claimed] == sorted(f"v15-{g}" for g in range(1, 1501))
+        # cdr_call_id is the call id's constraint now: cdr's own per-month UNIQUE is gone.
+        constraints = session.connection().exec_driver_sql(
+            "SELECT conname FROM pg_constraint WHERE conrelid = 'cdr'::regclass"
+        )
+        assert "uq_cdr_call_id" not in {row[0] for row in constraints}
+    assert stored_cdr_table(db) == before_rows
+    assert hourly_rows(db) == before_hours
+    # v15-10 is stored in January; the same call id in March is refused, a new one taken.
+    march = datetime(2026, 3, 25, tzinfo=UTC)
+    report = insert(
+        db, admin, [values("v15-10", ids["ACME"], march), values("new-1", ids["ACME"], march)]
+    )
+    assert (report.imported, report.duplicates) == (1, 1)
+    assert cdr_count(db) == 1501
 
 
 def stored_cdr_table(db) -> list[tuple]:

@@ -87,6 +87,8 @@ def _clear(db):
     with db.write() as session:
         for model in (CdrHourly, CdrDirtyHour, Cdr):
             session.execute(delete(model))
+        if db.backend == "postgresql":  # the call ids stored (store/db/partitions.py)
+            session.connection().exec_driver_sql("DELETE FROM cdr_call_id")
 
 
 def _period_key(view: SummaryView, moment: datetime):

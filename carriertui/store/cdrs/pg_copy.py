@@ -1,41 +1,57 @@
-"""The CDR import's PostgreSQL writer: COPY into a staging table, then one INSERT ... SELECT.
+"""The CDR import's PostgreSQL writer: each batch's call ids claimed, then its new rows COPYed.
 
-The parsed rows (the importer's stored form) stream through psycopg 3's binary ``COPY`` into a
-temporary table of the import's own transaction (``ON COMMIT DROP``, no index, no WAL). At the
-end the staged rows are checked and one INSERT ... SELECT moves them into ``cdr``:
+For each batch of parsed rows (the importer's stored form), on a thread of its own:
 
-- the first row of each call id in the file wins (the later ones are deleted from staging);
-- a call id already stored is left alone, in any month: the staged rows whose call id is in
-  ``cdr`` are deleted from staging first (``_CHECK``: PostgreSQL can only make a call id unique
-  per partition, so the partitioned table's own constraint catches a re-import of the same call
-  at the same time, and this check the same call id at another time);
-- two imports cannot both add one call id: the check and the insert run under a transaction
-  advisory lock (``IMPORT_LOCK``), taken only for those two statements, after the COPY;
-- the hours that received a CDR are marked for the incremental roll-up in the same statement.
+1. the batch's call ids are claimed in ``cdr_call_id`` (every call id stored, its primary key;
+   store/db/partitions.py) with one ``INSERT ... SELECT unnest(...) ON CONFLICT DO NOTHING
+   RETURNING call_id``: what it returns are the call ids not stored before, in any month and in
+   no earlier batch of this import. PostgreSQL can only make a call id unique per partition of
+   ``cdr``; this table is the constraint across months, one index probe and insert per row
+   whatever ``cdr`` holds;
+2. the batch's rows whose call id was claimed (the first row of a call id repeated in the file)
+   go into ``cdr`` through psycopg 3's binary ``COPY``, straight into the partitions;
+3. the hours they fall in are kept, and marked for the incremental roll-up at the end.
 
-Everything is in the import's transaction: killed half-way, nothing is left (the staging table
-goes with the connection); imported twice, the second adds nothing. The months the rows fall in
-get their partitions first, in a short transaction of their own (store/db/partitions.py).
+Everything is in the import's transaction: killed half-way, nothing is left (claims, CDRs and
+marks roll back together); imported twice, the second claims nothing and adds nothing. Two
+imports at once: the first claim takes a transaction advisory lock (``IMPORT_LOCK``), so a second
+import's claims wait until the first commits (it then finds the first's call ids claimed; two
+imports claiming shared call ids in different orders cannot deadlock).
+
+The months the rows fall in get their partitions before the first COPY, in a short transaction
+of their own (store/db/partitions.py). A later batch of a month with no partition yet (a file
+reaching back before every month seen so far) creates it in the import's own transaction: the
+import then holds ``cdr``'s exclusive lock until it commits, and readers of ``cdr`` wait.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
+from datetime import date, timedelta
 from typing import Any
 
 from carriertui.store.cdrs.fields import _INSERT_COLUMNS
 from carriertui.store.db import partitions
 
-STAGING = "cdr_staging"
-# pg_advisory_xact_lock key of "the call-id check and insert": any constant both imports share.
+# pg_advisory_xact_lock key of "claiming call ids": any constant every import shares.
 IMPORT_LOCK = 0x43445249  # "CDRI"
 _QUEUED_BATCHES = 3
+_HOUR = timedelta(hours=1)
+# Constants only: the call ids are bound as one array.
+_CLAIM = (
+    f"INSERT INTO {partitions.CALL_IDS} (call_id) SELECT unnest(%s::text[]) "
+    "ON CONFLICT (call_id) DO NOTHING RETURNING call_id"
+)
+_MARK = (
+    "INSERT INTO cdr_dirty_hour (customer_id, hour_start, hour_end) VALUES (%s, %s, %s) "
+    "ON CONFLICT (customer_id, hour_start) DO NOTHING"
+)
 
 
 class PgCopyWriter:
     """The importer's writer on PostgreSQL (the interface of writer._BulkWriter): ``start``,
-    ``write`` each batch, ``stop``, ``finish`` (the INSERT ... SELECT), ``close``; then
+    ``write`` each batch, ``stop``, ``finish`` (the roll-up marks), ``close``; then
     ``inserted``, ``hours`` and ``customers`` say what it did."""
 
     def __init__(self, session: Any) -> None:
@@ -43,29 +59,31 @@ class PgCopyWriter:
         self.connection = session.connection()
         self.driver = self.connection.connection.driver_connection
         self.columns = tuple(_INSERT_COLUMNS)
+        self._call = self.columns.index("call_id")
+        self._customer = self.columns.index("customer_id")
+        self._start = self.columns.index("start_time")
         self.hours: set[tuple[int, Any]] = set()
         self.customers: set[int] = set()
         self.inserted = 0
         self.staged = 0
+        self._months: set[date] | None = None  # the partitions known, once cdr is written
         self._failure: BaseException | None = None
 
-    # The COPY runs on a thread of its own while the importer's thread parses the next batch:
-    # psycopg sends without the GIL, so the two overlap (as the executemany writer did).
+    # The claims and COPYs run on a thread of their own while the importer's thread parses the
+    # next batch: psycopg waits for the server without the GIL, so the two overlap.
 
     def start(self) -> None:
         cursor = self.driver.cursor()
-        # The staging columns take cdr's own types (whatever a migration made them), read from
-        # the catalog: a query on cdr itself would hold a lock on it until the commit, and the
-        # partitions for new months are created (in another transaction) before the insert.
+        # cdr's own column types (whatever a migration made them), read from the catalog: a
+        # query on cdr itself would lock it until the commit, and the partitions for new months
+        # are created (in another transaction) before the first COPY.
         cursor.execute(
-            "SELECT attname, format_type(atttypid, atttypmod), atttypid FROM pg_attribute "
+            "SELECT attname, atttypid FROM pg_attribute "
             "WHERE attrelid = 'cdr'::regclass AND attnum > 0 AND NOT attisdropped"
         )
-        found = {name: (spelled, oid) for name, spelled, oid in cursor.fetchall()}
-        definition = ", ".join(f"{name} {found[name][0]}" for name in self.columns)
-        cursor.execute(f"CREATE TEMP TABLE {STAGING} ({definition}) ON COMMIT DROP")
-        types = [found[name][1] for name in self.columns]
+        found = dict(cursor.fetchall())
         cursor.close()
+        types = [found[name] for name in self.columns]
         self._queue: queue.Queue[list[tuple[Any, ...]] | None] = queue.Queue(_QUEUED_BATCHES)
         self._thread = threading.Thread(
             target=self._run, args=(types,), name="cdr-copy", daemon=True
@@ -75,94 +93,76 @@ class PgCopyWriter:
     def _run(self, types: list[int]) -> None:
         try:
             cursor = self.driver.cursor()
-            statement = f"COPY {STAGING} ({', '.join(self.columns)}) FROM STDIN (FORMAT BINARY)"
-            with cursor.copy(statement) as copy:
-                copy.set_types(types)
-                while (rows := self._queue.get()) is not None:
-                    for row in rows:
+            statement = f"COPY cdr ({', '.join(self.columns)}) FROM STDIN (FORMAT BINARY)"
+            while (rows := self._queue.get()) is not None:
+                self.staged += len(rows)
+                fresh = self._claim(cursor, rows)
+                if not fresh:
+                    continue
+                with cursor.copy(statement) as copy:
+                    copy.set_types(types)
+                    for row in fresh:
                         copy.write_row(row)
-                    self.staged += len(rows)
+                self.inserted += len(fresh)
+                at, of = self._start, self._customer
+                for row in fresh:
+                    self.hours.add((row[of], row[at].replace(minute=0, second=0, microsecond=0)))
             cursor.close()
         except BaseException as error:  # handed to the parsing thread, raised there
             self._failure = error
             while self._queue.get() is not None:  # let the producer finish putting
                 pass
 
+    def _claim(self, cursor: Any, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """The rows of call ids new to cdr (the first of a call id repeated in the batch), after
+        their months' partitions are made."""
+        months = {partitions.first_of_month(row[self._start]) for row in rows}
+        if self._months is None:
+            partitions.ensure_months(self.connection.engine, months)
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", (IMPORT_LOCK,))
+            self._months = set(months)
+        elif not months <= self._months:
+            cursor.execute(f"SET LOCAL lock_timeout = '{partitions.LOCK_TIMEOUT}'")
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", (partitions.PARTITION_LOCK,))
+            partitions.create_partitions(self.connection, months)
+        self._months.update(months)
+        call = self._call
+        cursor.execute(_CLAIM, ([row[call] for row in rows],))
+        claimed = {found for (found,) in cursor.fetchall()}
+        fresh = []
+        for row in rows:
+            if row[call] in claimed:
+                claimed.discard(row[call])  # a later row of the same call id is a duplicate
+                fresh.append(row)
+        return fresh
+
     def write(self, rows: list[tuple[Any, ...]], hours: set[tuple[int, Any]] | None = None) -> None:
-        """Queue ``rows`` (stored form, a list this writer now owns) for the COPY. ``hours`` is
-        not needed: the marks come from the rows actually inserted, in SQL."""
+        """Queue ``rows`` (stored form, a list this writer now owns). ``hours`` is not needed:
+        the marks come from the rows actually inserted."""
         if self._failure is not None:
             raise self._failure
         if rows:
             self._queue.put(rows)
 
     def stop(self) -> None:
-        """End the COPY; raise what the COPY thread raised."""
+        """Wait for the queued batches; raise what the COPY thread raised."""
         self._queue.put(None)
         self._thread.join()
         if self._failure is not None:
             raise self._failure
 
     def finish(self) -> None:
-        """Partitions for the staged months, then the staged rows into ``cdr`` (new call ids
-        only) and their hours into ``cdr_dirty_hour``, in one statement."""
-        if not self.staged:
-            return
-        cursor = self.driver.cursor()
-        try:
-            cursor.execute(
-                f"SELECT DISTINCT {partitions.MONTH_OF.format('start_time')} "  # noqa: S608
-                f"FROM {STAGING}"
-            )
-            months = [row[0] for row in cursor.fetchall()]
-            partitions.ensure_months(self.connection.engine, months)
-            for statement in _PREPARE:
-                cursor.execute(statement)
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", (IMPORT_LOCK,))
-            cursor.execute(_CHECK)
-            cursor.execute(_move_sql(self.columns))
-            for customer_id, hour, added in cursor.fetchall():
-                self.hours.add((customer_id, hour))
-                self.customers.add(customer_id)
-                self.inserted += added
-        finally:
-            cursor.close()
+        """The hours that received a CDR, marked for the incremental roll-up."""
+        marks = []
+        for customer_id, hour in sorted(self.hours):
+            self.customers.add(customer_id)
+            marks.append((customer_id, hour, hour + _HOUR))
+        if marks:
+            cursor = self.driver.cursor()
+            try:
+                cursor.executemany(_MARK, marks)
+            finally:
+                cursor.close()
 
     def close(self) -> None:
-        """Nothing to give back: the staging table drops with the transaction."""
-
-
-# Run in this order in the import's transaction, the last two under IMPORT_LOCK. Constants
-# only: no value is interpolated.
-_PREPARE = (
-    # Memory for hashing the staged call ids (the default 4 MB spills 200,000 to disk).
-    "SET LOCAL work_mem = '256MB'",
-    # The planner's row count for the staging table, for its choice below.
-    f"ANALYZE {STAGING}",
-    # A call id repeated within the file: the first row (in file order) stays. A hash of the
-    # staged call ids; it usually finds none.
-    f"DELETE FROM {STAGING} s USING (SELECT call_id, MIN(ctid) AS first FROM {STAGING} "  # noqa: S608
-    "GROUP BY call_id HAVING COUNT(*) > 1) r WHERE s.call_id = r.call_id AND s.ctid <> r.first",
-)
-# A call id stored already, in any month. A join, not NOT EXISTS: PostgreSQL 15 can then hash
-# the staged call ids and read each partition once (a big file), or probe each partition's
-# (call_id, start_time) index per staged row (a small one); an anti join could only hash the
-# whole CDR table. Measured at 2.6M CDRs, 200,000 staged rows: the hash 3.8 s.
-_CHECK = f"DELETE FROM {STAGING} s USING cdr c WHERE c.call_id = s.call_id"  # noqa: S608
-
-
-def _move_sql(columns: tuple[str, ...]) -> str:
-    names = ", ".join(columns)
-    hour = "(date_trunc('hour', start_time AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')"
-    # Column names are constants; no value is interpolated.
-    return (
-        f"WITH fresh AS (INSERT INTO cdr ({names}) SELECT {names} FROM {STAGING} "  # noqa: S608
-        "ON CONFLICT (call_id, start_time) DO NOTHING "
-        "RETURNING customer_id, start_time), "
-        f"touched AS (SELECT customer_id, {hour} AS hour_start, COUNT(*) AS added "
-        "FROM fresh GROUP BY 1, 2), "
-        "marked AS (INSERT INTO cdr_dirty_hour (customer_id, hour_start, hour_end) "
-        "SELECT customer_id, hour_start, hour_start + interval '1 hour' FROM touched "
-        "ON CONFLICT (customer_id, hour_start) DO NOTHING) "
-        "SELECT customer_id, hour_start, added FROM touched"
-    )
+        """Nothing to give back."""

@@ -1,7 +1,9 @@
 """Retention: remove raw CDRs older than a date (``carriertui cdr prune --before DATE``).
 
 What stays: the hourly roll-ups (the Summary, the invoices' source), invoices and their lines,
-and the audit log. Raw CDRs are only for drill-down and CDR reports (FEEDS-AND-ALARMS.md 3.2).
+the audit log, and on PostgreSQL ``cdr_call_id`` (a pruned call id stays refused by the
+importer; store/db/partitions.py). Raw CDRs are only for drill-down and CDR reports
+(FEEDS-AND-ALARMS.md 3.2).
 
 - PostgreSQL: every monthly partition wholly before DATE is dropped (a catalog change, not a
   delete); CDRs before DATE in the month that holds DATE are deleted. One transaction, the

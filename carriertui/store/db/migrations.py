@@ -21,7 +21,7 @@ from carriertui.store.db import tables as models
 from carriertui.store.db.engine import BaseDatabase
 from carriertui.store.errors import SchemaVersionError
 
-SCHEMA_VERSION = 15
+SCHEMA_VERSION = 16
 
 
 def _audit_chain(session: Session) -> None:
@@ -135,6 +135,18 @@ def _cdr_partitions(session: Session) -> None:
     partitions.partition_cdr_table(connection)
 
 
+def _cdr_call_ids(session: Session) -> None:
+    """Version 16: on PostgreSQL a table of every call id stored (cdr_call_id, the call id its
+    primary key), filled from the CDRs, which keeps a call id unique across monthly partitions
+    (store/db/partitions.py); SQLite is unchanged."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return
+    from carriertui.store.db import partitions
+
+    partitions.create_call_ids(connection)
+
+
 # version -> steps that bring a database from version-1 to version. create_all() adds new tables;
 # steps here alter existing ones (add a column, backfill) and run inside one write transaction.
 # A new database runs every step from 1, so each step also copes with a table create_all() has
@@ -154,6 +166,7 @@ _MIGRATIONS: dict[int, tuple[Any, ...]] = {
     13: (_noc_alarms,),
     14: (_customer_match_rules,),
     15: (_cdr_partitions,),
+    16: (_cdr_call_ids,),
 }
 
 
