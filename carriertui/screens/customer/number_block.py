@@ -1,5 +1,5 @@
 """The customer's Number Block tab: blocks, the extensions that use their numbers, the dial plan
-(its modals are screens/number_dialogs.py)."""
+(its modals are number_dialogs.py, beside this module)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from textual.worker import Worker, WorkerCancelled
 from carriertui.grid.memory import InMemoryRowSource
 from carriertui.grid.model import Column, ColumnType, Query, SortKey
 from carriertui.screens.base import report_error, run_service, save_with_reason
-from carriertui.screens.number_dialogs import ExtensionFormScreen, PasswordOnceScreen
+from carriertui.screens.customer.number_dialogs import ExtensionFormScreen, PasswordOnceScreen
 from carriertui.store.enums import ExtensionKind, Role
 from carriertui.widgets.grid import Grid, RowActivated
 from carriertui.widgets.plain import join, notify_plain, plain

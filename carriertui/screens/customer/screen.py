@@ -18,17 +18,17 @@ from carriertui.screens.base import (
     BaseScreen,
     run_service,
 )
-from carriertui.screens.contacts import ContactsPane
+from carriertui.screens.customer.contacts import ContactsPane
+from carriertui.screens.customer.number_block import NumberBlockPane, NumbersChanged
+from carriertui.screens.customer.rules import CustomerRulesPane
+from carriertui.screens.customer.summary import SummaryPane
 from carriertui.screens.customer_form import (
     changed_values,
     customer_rows,
     fill_form,
     form_texts,
 )
-from carriertui.screens.customer_rules import CustomerRulesPane
 from carriertui.screens.edit_session import EditSession
-from carriertui.screens.numbers import NumberBlockPane, NumbersChanged
-from carriertui.screens.summary import SummaryPane
 from carriertui.store.customers import CustomerRecord, status_tone
 from carriertui.store.enums import Role
 from carriertui.widgets.footer import KeyFooter
@@ -476,7 +476,7 @@ class CustomerScreen(BaseScreen):
             await pane.loaded()  # the number plan decides whether a block can be assigned
         if action == "allocate":
             if pane.plan is None:
-                from carriertui.screens.numbers import UNSET_HINT
+                from carriertui.screens.customer.number_block import UNSET_HINT
                 from carriertui.widgets.plain import notify_plain
 
                 notify_plain(self.app, UNSET_HINT, severity="warning", timeout=8)
