@@ -31,6 +31,13 @@ from carriertui.widgets.grid import Grid, RowAction, RowActivated
 from carriertui.widgets.plain import join, notify_plain, plain
 from carriertui.widgets.work import session_of
 
+# The tab's paragraph of the Customer screen's F1 help.
+TAB_HELP = (
+    "Contacts: {contacts.add} adds a contact, {grid.enter} or {contacts.edit} edits, "
+    "{contacts.password} Change Password, {contacts.portal} Portal Login, {contacts.delete} "
+    "Delete; {grid.menu} opens the row menu with the same (its keys work in the menu)."
+)
+
 __all__ = [
     "ContactsPane",
     "PickCustomerScreen",

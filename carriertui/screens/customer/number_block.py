@@ -26,6 +26,15 @@ from carriertui.widgets.work import session_of
 if TYPE_CHECKING:
     from carriertui.store.numbers.service import BlockRecord
 
+# The tab's paragraph of the Customer screen's F1 help.
+TAB_HELP = (
+    "Number Block: {numbers.allocate} assigns the next free block (needs Number Range Start "
+    "and Block Size in Settings > Options); {numbers.new_sip_user} adds a SIP user, "
+    "{numbers.new_conference} a conference, {numbers.new_alias} an alias ({extension.pick} in "
+    "the form picks an unused number); {numbers.remove} releases the block or removes the "
+    "extension under the cursor; {numbers.dial} tests what a dialled number reaches."
+)
+
 BLOCK_COLUMNS = (
     Column("block", "Block", ColumnType.INTEGER, width=5),
     Column("range", "Range", width=33),
