@@ -25,8 +25,8 @@ from textual.widgets import TabbedContent
 
 from carriertui.app import CarrierApp
 from carriertui.ascii_screen import screen_text
-from carriertui.screens.customer import CustomerScreen
-from carriertui.screens.summary import SummaryPane
+from carriertui.screens.customer.screen import CustomerScreen
+from carriertui.screens.customer.summary import SummaryPane
 from tests.functional.harness import log_in, settle, wait_for
 from tests.functional.summary_harness import seed_traffic
 

@@ -125,7 +125,7 @@ async def measure_picker(
 ) -> tuple[list[float], list[float]]:
     from textual.app import App
 
-    from carriertui.screens.number_dialogs import NumberPickerScreen
+    from carriertui.screens.customer.number_dialogs import NumberPickerScreen
     from carriertui.store.numbers import service as numbers
     from carriertui.widgets.grid import Grid
     from carriertui.widgets.grid.view import PAGE_SIZE

@@ -153,7 +153,7 @@ async def measure_summary_open(db: object, actor: Actor, customer_id: int) -> li
     """The Summary tab's Daily view: load -> first frame with rows (ms), REPEATS times."""
     from textual.app import App, ComposeResult
 
-    from carriertui.screens.summary import SummaryPane
+    from carriertui.screens.customer.summary import SummaryPane
 
     class SummaryApp(App[None]):
         def __init__(self) -> None:

@@ -24,7 +24,7 @@ class Navigation(_AppBase):
         actor: Actor | None
 
     def open_customer(self, customer_id: int) -> None:
-        from carriertui.screens.customer import CustomerScreen
+        from carriertui.screens.customer.screen import CustomerScreen
 
         if self.actor is None:
             return
@@ -81,7 +81,7 @@ class Navigation(_AppBase):
             self.push_screen(factory())
 
     def go_contacts(self) -> None:
-        from carriertui.screens.contacts import GlobalContactsScreen
+        from carriertui.screens.global_contacts import GlobalContactsScreen
 
         self._push_once(GlobalContactsScreen, GlobalContactsScreen)
 

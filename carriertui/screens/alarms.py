@@ -227,7 +227,7 @@ class AlarmsScreen(BaseScreen):
         await self.action_summary()
 
     async def action_summary(self) -> None:
-        from carriertui.screens.customer import CustomerScreen
+        from carriertui.screens.customer.screen import CustomerScreen
 
         alarm = self._current()
         if alarm is None:

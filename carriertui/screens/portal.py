@@ -127,7 +127,7 @@ class PortalScreen(BaseScreen):
     def compose_number_blocks(self) -> ComposeResult:
         """The customer's number blocks and extensions, read only (copy and export work)."""
         from carriertui.grid.model import Query, SortKey
-        from carriertui.screens.numbers import blocks_source
+        from carriertui.screens.customer.number_block import blocks_source
         from carriertui.store import portal
 
         db = self.carrier.db
@@ -157,7 +157,7 @@ class PortalScreen(BaseScreen):
     @on(TabbedContent.TabActivated)
     async def _tab_shown(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id == "summary":
-            from carriertui.screens.summary import SummaryPane
+            from carriertui.screens.customer.summary import SummaryPane
 
             tabs = self.query_one("#portal-tabs", LazyTabbedContent)
             await tabs.wait_built("summary")  # built on its first show
@@ -197,7 +197,7 @@ class PortalScreen(BaseScreen):
         run_service(self, blocks, on_done=self.show_blocks, group="portal-blocks", exclusive=True)
 
     def show_blocks(self, blocks: list[Any]) -> None:
-        from carriertui.screens.numbers import blocks_source
+        from carriertui.screens.customer.number_block import blocks_source
 
         self.query_one("#portal-blocks", Grid).set_source(blocks_source(blocks))
 

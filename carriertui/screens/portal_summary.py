@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from carriertui.screens.base import run_service
-from carriertui.screens.summary import SummaryPane
+from carriertui.screens.customer.summary import SummaryPane
 
 if TYPE_CHECKING:
     from carriertui.store.contacts.service import PortalIdentity

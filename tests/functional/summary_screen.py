@@ -6,8 +6,8 @@ from __future__ import annotations
 from textual.pilot import Pilot
 from textual.widgets import TabbedContent
 
-from carriertui.screens.customer import CustomerScreen
-from carriertui.screens.summary import SummaryPane
+from carriertui.screens.customer.screen import CustomerScreen
+from carriertui.screens.customer.summary import SummaryPane
 from carriertui.widgets.grid import DataGrid
 from tests.functional.harness import log_in, settle, wait_for
 

@@ -15,7 +15,7 @@ from carriertui.app import CarrierApp
 from carriertui.screens.alarm_rules import AlarmRulesScreen, RuleFormScreen
 from carriertui.screens.alarms import AcknowledgeScreen, AlarmsScreen
 from carriertui.screens.base import TopBar
-from carriertui.screens.customer import CustomerScreen
+from carriertui.screens.customer.screen import CustomerScreen
 from carriertui.store import alarms, customers
 from carriertui.store.cdrs import importer
 from carriertui.store.context import Actor

@@ -9,7 +9,7 @@ from textual.widgets import Input, TabbedContent
 
 from carriertui.app import CarrierApp
 from carriertui.screens.audit import AuditLogScreen, DiffScreen
-from carriertui.screens.customer import CustomerScreen
+from carriertui.screens.customer.screen import CustomerScreen
 from carriertui.widgets.diff_view import DiffView, FullDiff
 from carriertui.widgets.grid import Grid
 from tests.functional.harness import (

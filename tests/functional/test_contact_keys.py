@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from carriertui.app import CarrierApp
-from carriertui.screens.contact_form import ContactFormScreen
-from carriertui.screens.contact_password import ContactPasswordScreen
-from carriertui.screens.customer import CustomerScreen
+from carriertui.screens.customer.contact_form import ContactFormScreen
+from carriertui.screens.customer.contact_password import ContactPasswordScreen
+from carriertui.screens.customer.screen import CustomerScreen
 from carriertui.screens.row_menu import RowMenu
 from carriertui.widgets.confirm import ConfirmScreen
 from tests.functional.harness import seed, settle, wait_for

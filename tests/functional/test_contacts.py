@@ -10,16 +10,13 @@ from textual.command import CommandPalette
 from textual.widgets import DataTable, Input, Label, Switch
 
 from carriertui.app import CarrierApp
-from carriertui.screens.contact_form import ContactFormScreen
-from carriertui.screens.contact_password import ContactPasswordScreen
-from carriertui.screens.contacts import (
-    ContactsPane,
-    GlobalContactsScreen,
-    PickCustomerScreen,
-)
-from carriertui.screens.customer import CustomerScreen
+from carriertui.screens.customer.contact_form import ContactFormScreen
+from carriertui.screens.customer.contact_password import ContactPasswordScreen
+from carriertui.screens.customer.contacts import ContactsPane, PickCustomerScreen
+from carriertui.screens.customer.screen import CustomerScreen
 from carriertui.screens.delay import DelayLogScreen, DelayScreen
 from carriertui.screens.dialogs import ConflictScreen
+from carriertui.screens.global_contacts import GlobalContactsScreen
 from carriertui.store import audit, customers, mail, pending
 from carriertui.store.contacts import service as contacts
 from carriertui.store.context import Actor

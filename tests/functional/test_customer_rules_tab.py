@@ -9,8 +9,8 @@ from textual.widgets import Input, Select, Static, TabbedContent
 
 from carriertui.app import CarrierApp
 from carriertui.screens.alarm_rules import AlarmRulesScreen, RuleFormScreen
-from carriertui.screens.customer import CustomerScreen
-from carriertui.screens.customer_rules import CustomerRulesPane, MatchRuleFormScreen
+from carriertui.screens.customer.rules import CustomerRulesPane, MatchRuleFormScreen
+from carriertui.screens.customer.screen import CustomerScreen
 from carriertui.store import alarms, audit, customers, match_rules
 from carriertui.store.context import Actor
 from carriertui.store.enums import Role

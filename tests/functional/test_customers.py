@@ -8,7 +8,7 @@ from pathlib import Path
 from textual.widgets import DataTable, Input, Label, TabbedContent
 
 from carriertui.app import CarrierApp
-from carriertui.screens.customer import CustomerHeader, CustomerScreen
+from carriertui.screens.customer.screen import CustomerHeader, CustomerScreen
 from carriertui.screens.customer_form import NewCustomerScreen
 from carriertui.screens.customers import CustomersScreen
 from carriertui.screens.dialogs import ConflictScreen, ReasonScreen

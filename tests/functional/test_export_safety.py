@@ -91,7 +91,7 @@ def _portal_traffic(url: str) -> None:
 
 
 async def _portal_summary_grid(pilot) -> Grid:
-    from carriertui.screens.summary import SummaryPane
+    from carriertui.screens.customer.summary import SummaryPane
 
     app = pilot.app
     await portal_login(pilot, CONTACT_EMAIL, CONTACT_PASSWORD)

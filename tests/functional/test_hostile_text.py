@@ -13,7 +13,7 @@ import pytest
 from textual.widgets import OptionList
 
 from carriertui.app import CarrierApp
-from carriertui.screens.customer import CustomerHeader, CustomerScreen
+from carriertui.screens.customer.screen import CustomerHeader, CustomerScreen
 from carriertui.screens.customers import CustomersScreen
 from carriertui.text import sanitize
 from carriertui.widgets.grid.view import cell_text

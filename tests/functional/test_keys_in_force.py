@@ -120,7 +120,7 @@ async def _home(pilot) -> None:
 
 
 async def _customer_tab(pilot, tab: str, *, in_field: bool = False) -> None:
-    from carriertui.screens.customer import CustomerScreen
+    from carriertui.screens.customer.screen import CustomerScreen
 
     app: CarrierApp = pilot.app
     await _home(pilot)
@@ -143,7 +143,7 @@ async def _contacts_grid(pilot) -> None:
 
 
 async def _contact_form(pilot) -> None:
-    from carriertui.screens.contact_form import ContactFormScreen
+    from carriertui.screens.customer.contact_form import ContactFormScreen
 
     await _contacts_grid(pilot)
     await pilot.press("e")

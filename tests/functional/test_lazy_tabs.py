@@ -10,9 +10,9 @@ from textual import events
 from textual.widgets import TabbedContent
 
 from carriertui.app import CarrierApp
-from carriertui.screens.customer import CustomerScreen
-from carriertui.screens.numbers import NumberBlockPane
-from carriertui.screens.summary import SummaryPane
+from carriertui.screens.customer.number_block import NumberBlockPane
+from carriertui.screens.customer.screen import CustomerScreen
+from carriertui.screens.customer.summary import SummaryPane
 from carriertui.store import customers, options
 from carriertui.store.context import Actor
 from carriertui.store.enums import Role

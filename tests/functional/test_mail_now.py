@@ -17,8 +17,8 @@ from aiosmtpd.controller import Controller
 
 from carriertui import app as app_module
 from carriertui.app import CarrierApp
-from carriertui.screens.contact_form import ContactFormScreen
-from carriertui.screens.contact_password import ContactPasswordScreen
+from carriertui.screens.customer.contact_form import ContactFormScreen
+from carriertui.screens.customer.contact_password import ContactPasswordScreen
 from carriertui.store import customers, mail
 from carriertui.store.contacts import service as contacts
 from carriertui.store.context import Actor

@@ -10,13 +10,13 @@ from sqlmodel import select
 from textual.widgets import Input, Static, TabbedContent
 
 from carriertui.app import CarrierApp
-from carriertui.screens.customer import CustomerScreen
-from carriertui.screens.number_dialogs import (
+from carriertui.screens.customer.number_block import NumberBlockPane
+from carriertui.screens.customer.number_dialogs import (
     ExtensionFormScreen,
     NumberPickerScreen,
     PasswordOnceScreen,
 )
-from carriertui.screens.numbers import NumberBlockPane
+from carriertui.screens.customer.screen import CustomerScreen
 from carriertui.store import audit, customers, options, passwords
 from carriertui.store.context import Actor
 from carriertui.store.db.tables import SipUser

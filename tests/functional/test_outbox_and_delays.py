@@ -11,7 +11,7 @@ import pytest
 from textual.widgets import Input
 
 from carriertui.app import CarrierApp
-from carriertui.screens.customer import CustomerScreen
+from carriertui.screens.customer.screen import CustomerScreen
 from carriertui.screens.delay import DelayScreen
 from carriertui.screens.outbox import OutboxScreen
 from carriertui.store import customers, mail, pending

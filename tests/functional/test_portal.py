@@ -408,7 +408,7 @@ async def test_the_portal_shows_the_customers_summary_read_only(tmp_path: Path) 
     from datetime import UTC, datetime, timedelta
     from decimal import Decimal
 
-    from carriertui.screens.summary import SummaryPane
+    from carriertui.screens.customer.summary import SummaryPane
     from carriertui.store import customers, invoices, rollups
     from carriertui.store.cdrs import importer as cdrs
     from tests.functional.harness import grid_column

@@ -12,8 +12,8 @@ from textual.widgets import OptionList, TabbedContent
 
 from carriertui.app import CarrierApp
 from carriertui.grid.export import write_csv_cells
+from carriertui.screens.customer.summary import SummaryPane
 from carriertui.screens.portal import PortalScreen
-from carriertui.screens.summary import SummaryPane
 from carriertui.store import customers, invoices, rollups
 from carriertui.store.cdrs import importer as cdrs
 from carriertui.store.enums import InvoiceStatus

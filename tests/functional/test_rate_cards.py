@@ -327,7 +327,7 @@ async def test_a_viewer_reads_and_rates_but_cannot_import(url: str, tmp_path: Pa
 
 
 async def test_customer_main_shows_the_assigned_cards_or_none(url: str) -> None:
-    from carriertui.screens.customer import CustomerScreen
+    from carriertui.screens.customer.screen import CustomerScreen
 
     app = CarrierApp(url)
     async with app.run_test(size=SIZE) as pilot:

@@ -12,8 +12,8 @@ from textual.widgets import Input, TabbedContent
 from carriertui import locations
 from carriertui.app import CarrierApp
 from carriertui.grid.export import to_tsv
-from carriertui.screens.customer import CustomerScreen
-from carriertui.screens.summary import SummaryPane
+from carriertui.screens.customer.screen import CustomerScreen
+from carriertui.screens.customer.summary import SummaryPane
 from carriertui.store import invoices
 from carriertui.widgets.grid.dialogs import ExportScreen
 from carriertui.widgets.grid.view import cell_text

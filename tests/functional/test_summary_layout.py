@@ -14,9 +14,9 @@ from textual.theme import Theme
 from textual.widgets import Sparkline, TabbedContent
 
 from carriertui.app import CarrierApp
-from carriertui.screens.customer import CustomerScreen
+from carriertui.screens.customer.screen import CustomerScreen
+from carriertui.screens.customer.summary import SummaryPane
 from carriertui.screens.customers import CustomersScreen
-from carriertui.screens.summary import SummaryPane
 from carriertui.widgets.grid.dialogs import CellScreen
 from carriertui.widgets.grid.status import FitLine, fit_parts
 from tests.functional.harness import settle, wait_for

@@ -10,8 +10,8 @@ from textual.theme import Theme
 from textual.widgets import Switch
 
 from carriertui.app import CarrierApp
-from carriertui.screens.contact_form import ContactFormScreen
-from carriertui.screens.contact_password import ContactPasswordScreen
+from carriertui.screens.customer.contact_form import ContactFormScreen
+from carriertui.screens.customer.contact_password import ContactPasswordScreen
 from tests.functional.harness import seed, settle, wait_for
 from tests.functional.rendered import rendered_lines
 from tests.functional.test_contacts import SIZE, _add_contact, _contacts_tab

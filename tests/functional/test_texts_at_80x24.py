@@ -10,8 +10,8 @@ from textual.widgets import TabbedContent
 
 from carriertui.app import CarrierApp
 from carriertui.screens.audit import AuditLogScreen
-from carriertui.screens.contact_password import ContactPasswordScreen
-from carriertui.screens.customer import CustomerScreen
+from carriertui.screens.customer.contact_password import ContactPasswordScreen
+from carriertui.screens.customer.screen import CustomerScreen
 from carriertui.store import customers, options
 from carriertui.store.numbers import service as numbers
 from tests.functional.harness import log_in, open_db, seed, settle, wait_for

@@ -13,9 +13,9 @@ from textual.command import CommandPalette
 from textual.widgets import Input, Switch, TabbedContent
 
 from carriertui.app import CarrierApp
-from carriertui.screens.contact_form import ContactFormScreen
-from carriertui.screens.contact_password import ContactPasswordScreen
-from carriertui.screens.customer import CustomerScreen
+from carriertui.screens.customer.contact_form import ContactFormScreen
+from carriertui.screens.customer.contact_password import ContactPasswordScreen
+from carriertui.screens.customer.screen import CustomerScreen
 from carriertui.screens.operators import AccountFormScreen, OperatorsScreen
 from carriertui.screens.options import OptionsScreen
 from carriertui.store import customers

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from carriertui.app import CarrierApp
-from carriertui.screens.contact_password import ContactPasswordScreen
-from carriertui.screens.customer import CustomerScreen
+from carriertui.screens.customer.contact_password import ContactPasswordScreen
+from carriertui.screens.customer.screen import CustomerScreen
 from carriertui.screens.portal_login import PortalLoginScreen
 from carriertui.store import audit
 from carriertui.store.contacts import service as contacts

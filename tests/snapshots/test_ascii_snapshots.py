@@ -15,9 +15,9 @@ from carriertui import charset, locations
 from carriertui.app import CarrierApp
 from carriertui.ascii_screen import screen_text
 from carriertui.screens.audit import DiffScreen
-from carriertui.screens.customer import CustomerScreen
+from carriertui.screens.customer.screen import CustomerScreen
+from carriertui.screens.customer.summary import SummaryPane
 from carriertui.screens.login import LoginScreen
-from carriertui.screens.summary import SummaryPane
 from tests.functional.harness import freeze_cursors, log_in, seed, settle, wait_for
 from tests.functional.portal_harness import (
     CONTACT_EMAIL,

@@ -13,7 +13,7 @@ from textual.pilot import Pilot
 from textual.widgets import TabbedContent
 
 from carriertui.screens.audit import DiffScreen
-from carriertui.screens.customer import CustomerScreen
+from carriertui.screens.customer.screen import CustomerScreen
 from carriertui.store.audit import AuditRecord
 from tests.functional.harness import freeze_cursors, log_in, seed, settle, wait_for
 

@@ -15,8 +15,8 @@ from textual.pilot import Pilot
 from textual.widgets import TabbedContent
 
 from carriertui.app import CarrierApp
-from carriertui.screens.contact_form import ContactFormScreen
-from carriertui.screens.customer import CustomerScreen
+from carriertui.screens.customer.contact_form import ContactFormScreen
+from carriertui.screens.customer.screen import CustomerScreen
 from carriertui.screens.delay import DelayLogScreen
 from carriertui.store import customers, pending
 from carriertui.store.contacts import service as contacts

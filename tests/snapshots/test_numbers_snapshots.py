@@ -12,9 +12,9 @@ from argon2 import PasswordHasher
 from textual.pilot import Pilot
 
 from carriertui.app import CarrierApp
-from carriertui.screens.customer import CustomerScreen
-from carriertui.screens.number_dialogs import NumberPickerScreen
-from carriertui.screens.numbers import NumberBlockPane
+from carriertui.screens.customer.number_block import NumberBlockPane
+from carriertui.screens.customer.number_dialogs import NumberPickerScreen
+from carriertui.screens.customer.screen import CustomerScreen
 from carriertui.store import customers, options, passwords
 from carriertui.store.context import Actor
 from carriertui.store.enums import Role

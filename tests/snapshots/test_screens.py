@@ -12,7 +12,7 @@ import pytest
 from textual.pilot import Pilot
 
 from carriertui.app import CarrierApp
-from carriertui.screens.customer import CustomerScreen
+from carriertui.screens.customer.screen import CustomerScreen
 from carriertui.screens.login import LoginScreen
 from tests.functional.harness import freeze_cursors, log_in, seed, settle, wait_for
 

@@ -12,8 +12,8 @@ from textual.pilot import Pilot
 from textual.widgets import TabbedContent
 
 from carriertui.app import CarrierApp
-from carriertui.screens.customer import CustomerScreen
-from carriertui.screens.summary import SummaryPane
+from carriertui.screens.customer.screen import CustomerScreen
+from carriertui.screens.customer.summary import SummaryPane
 from tests.functional.harness import freeze_cursors, log_in, settle, wait_for
 from tests.functional.summary_harness import NOW, seed_traffic
 

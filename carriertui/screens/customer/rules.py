@@ -24,6 +24,15 @@ from carriertui.widgets.grid import Grid
 from carriertui.widgets.plain import join, notify_plain, plain
 from carriertui.widgets.work import session_of
 
+# The tab's paragraph of the Customer screen's F1 help.
+TAB_HELP = (
+    "Rules: the CDR match rules that name this customer (a source IP or network, a tech "
+    "prefix, a SIP user, another account code) and the alarm rules that watch it only. "
+    "{customer_rules.add_match} adds a match rule, {customer_rules.add_alarm} an alarm rule "
+    "for this customer, {customer_rules.remove} removes the rule under the cursor of the "
+    "grid in focus (Tab moves between the grids); viewers read only."
+)
+
 MATCH_COLUMNS = (
     Column("kind", "Kind", width=12),
     Column("value", "Value", width=34),

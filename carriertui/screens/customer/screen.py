@@ -1,45 +1,44 @@
-"""One customer: a header strip with the switcher, then the Main, Contacts, Number Block,
-Summary, Rules and Audit Log tabs."""
+"""The Customer screen: a header strip with the switcher, then the Main, Contacts, Number
+Block, Summary, Rules and Audit Log tabs (one module each beside this one). The screen holds the
+record, the header, the keys and the palette commands; each tab's content is its own pane."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal
 from textual.widget import Widget
-from textual.widgets import Button, Label, Static, TabbedContent, TabPane
+from textual.widgets import Button, Static, TabbedContent, TabPane
 
-from carriertui.grid.model import Query, SortKey
 from carriertui.screens.base import (
     BaseScreen,
     run_service,
 )
-from carriertui.screens.contacts import ContactsPane
-from carriertui.screens.customer_form import (
-    changed_values,
-    customer_rows,
-    fill_form,
-    form_texts,
-)
-from carriertui.screens.customer_rules import CustomerRulesPane
-from carriertui.screens.edit_session import EditSession
-from carriertui.screens.numbers import NumberBlockPane, NumbersChanged
-from carriertui.screens.summary import SummaryPane
+from carriertui.screens.customer.audit import CustomerAuditPane
+from carriertui.screens.customer.contacts import TAB_HELP as CONTACTS_HELP
+from carriertui.screens.customer.contacts import ContactsPane
+from carriertui.screens.customer.main import TAB_HELP as MAIN_HELP
+from carriertui.screens.customer.main import CustomerMainPane
+from carriertui.screens.customer.number_block import TAB_HELP as NUMBER_BLOCK_HELP
+from carriertui.screens.customer.number_block import NumberBlockPane, NumbersChanged
+from carriertui.screens.customer.rules import TAB_HELP as RULES_HELP
+from carriertui.screens.customer.rules import CustomerRulesPane
+from carriertui.screens.customer.summary import TAB_HELP as SUMMARY_HELP
+from carriertui.screens.customer.summary import SummaryPane
 from carriertui.store.customers import CustomerRecord, status_tone
 from carriertui.store.enums import Role
 from carriertui.widgets.footer import KeyFooter
-from carriertui.widgets.form import Form
-from carriertui.widgets.format import money, tone_style, utc
-from carriertui.widgets.grid import Grid, RowActivated
+from carriertui.widgets.format import money, tone_style
 from carriertui.widgets.lazy_tabs import LazyTabbedContent
-from carriertui.widgets.plain import join, plain
-from carriertui.widgets.work import session_of
+from carriertui.widgets.plain import join
 
-AUDIT_QUERY = Query(sort=(SortKey("created_at", descending=True),))
+if TYPE_CHECKING:
+    from carriertui.screens.customer.main import CustomerHost
+
 TABS = (
     ("main", "Main"),
     ("contacts", "Contacts"),
@@ -81,38 +80,18 @@ class CustomerScreen(BaseScreen):
     DEFAULT_CSS = """
     CustomerScreen .card-info { color: $text-muted; }
     """
-    HELP = (
-        "One customer. The header shows status, balance, debit limit and channels; "
-        "{customer.switch} switches to another customer.\n\n"
-        "Contacts: {contacts.add} adds a contact, {grid.enter} or {contacts.edit} edits, "
-        "{contacts.password} Change Password, {contacts.portal} Portal Login, {contacts.delete} "
-        "Delete; {grid.menu} opens the row menu with the same (its keys work in the menu).\n\n"
-        "Main: edit the details. {customer.save_stay} is Save and Stay, {customer.save_continue} "
-        "is Save and Continue (saves, then back to the list), {customer.delay_save} is Delay and "
-        "Save (the change waits in the Delay Log). Every change is audited; with Audit Comment on "
-        "(Settings > Options) a save asks for a reason. If someone else saved the customer after "
-        "you opened it, nothing is overwritten: you see both versions and choose.\n\n"
-        "Number Block: {numbers.allocate} assigns the next free block (needs Number Range Start "
-        "and Block Size in Settings > Options); {numbers.new_sip_user} adds a SIP user, "
-        "{numbers.new_conference} a conference, {numbers.new_alias} an alias ({extension.pick} in "
-        "the form picks an unused number); {numbers.remove} releases the block or removes the "
-        "extension under the cursor; {numbers.dial} tests what a dialled number reaches.\n\n"
-        "Summary: {summary.24h} 24 hours, {summary.daily} Daily, {summary.weekly} Weekly, "
-        "{summary.monthly} Monthly (UTC), {summary.invoices} Invoices. Select cells for sum and "
-        "average (the status line adds the weighted ASR and ACD of the selected rows; "
-        "{grid.status} shows every figure); {grid.find_column} goes to a column by its title, "
-        "{grid.select_to_last} selects to the last row; {grid.menu} copies or exports. Tick rows "
-        "with {grid.check} and press {summary.generate} to Generate Invoice for the ticked "
-        "periods (closed ones only); {summary.auto} creates every missing invoice; "
-        "{summary.cdr_report} writes the row's CDR report; {summary.rollup} rolls up new CDRs "
-        "now; {summary.paid} marks an invoice paid; {summary.chart} shows or hides the chart.\n\n"
-        "Rules: the CDR match rules that name this customer (a source IP or network, a tech "
-        "prefix, a SIP user, another account code) and the alarm rules that watch it only. "
-        "{customer_rules.add_match} adds a match rule, {customer_rules.add_alarm} an alarm rule "
-        "for this customer, {customer_rules.remove} removes the rule under the cursor of the "
-        "grid in focus (Tab moves between the grids); viewers read only.\n\n"
-        "{customer.prev_tab} and {customer.next_tab} move between tabs; {customer.back} goes back "
-        "to the list."
+    HELP = "\n\n".join(
+        (
+            "One customer. The header shows status, balance, debit limit and channels; "
+            "{customer.switch} switches to another customer.",
+            CONTACTS_HELP,
+            MAIN_HELP,
+            NUMBER_BLOCK_HELP,
+            SUMMARY_HELP,
+            RULES_HELP,
+            "{customer.prev_tab} and {customer.next_tab} move between tabs; {customer.back} goes "
+            "back to the list.",
+        )
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save(False)", "Save & stay", id="customer.save_stay", priority=True),
@@ -149,10 +128,6 @@ class CustomerScreen(BaseScreen):
     # -- layout -----------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        from carriertui.store import audit
-
-        app = self.carrier
-        assert app.db is not None and app.actor is not None
         yield from self.compose_top()
         with Horizontal(id="customer-header-row", classes="header-row"):
             yield CustomerHeader("Loading…", id="customer-header")
@@ -168,31 +143,15 @@ class CustomerScreen(BaseScreen):
             "rules": lambda: [CustomerRulesPane(self.customer_id, id="rules-pane")],
         }
         with LazyTabbedContent(id="customer-tabs", lazy=lazy):
-            with TabPane("Main", id="main"), VerticalScroll(id="main-scroll"):
-                yield Form(id="customer-form")
-                yield Label("", id="main-info", classes="record-info", markup=False)
-                yield Label("", id="main-cards", classes="card-info", markup=False)
-                with Horizontal(classes="form-buttons", id="main-buttons"):
-                    yield Button("Save & Stay ^s", id="save-stay", variant="primary", compact=True)
-                    yield Button("Save & Continue ^g", id="save-continue", compact=True)
-                    yield Button("Delay & Save ^d", id="delay-save", compact=True)
+            with TabPane("Main", id="main"):
+                yield CustomerMainPane(id="main-scroll")
             with TabPane("Contacts", id="contacts"):
                 yield ContactsPane(self.customer_id, id="customer-contacts")
             yield TabPane("Number Block", id="numbers")
             yield TabPane("Summary", id="summary")
             yield TabPane("Rules", id="rules")
-            with TabPane("Audit Log", id="audit"), Vertical():
-                yield Label(
-                    "This customer's changes, newest first. Enter or d: View Difference.",
-                    classes="tab-hint",
-                    markup=False,
-                )
-                yield Grid(
-                    audit.grid_source(app.db, app.actor, customer_id=self.customer_id),
-                    query=AUDIT_QUERY,
-                    enter="activate",
-                    id="audit-grid",
-                )
+            with TabPane("Audit Log", id="audit"):
+                yield CustomerAuditPane(self.customer_id)
         yield KeyFooter()
 
     def on_mount(self) -> None:
@@ -233,141 +192,42 @@ class CustomerScreen(BaseScreen):
         run_service(
             self,
             lambda: rate_cards.assigned_card_names(db, actor, customer_id),
-            on_done=self.show_cards,
+            on_done=self.main_tab.show_cards,
             group="customer-cards",
             exclusive=True,
         )
 
-    def show_cards(self, names: dict[Any, str | None]) -> None:
-        """The rate cards the customer's calls are rated with (read only: `rates assign`)."""
-        from carriertui.rating import CardKind
+    @property
+    def main_tab(self) -> CustomerMainPane:
+        return self.query_one("#main-scroll", CustomerMainPane)
 
-        customer = names.get(CardKind.CUSTOMER) or "none"
-        provider = names.get(CardKind.PROVIDER) or "none"
-        self.query_one("#main-cards", Label).update(
-            plain(f"Rate cards: customer {customer} · provider {provider}")
-        )
+    @property
+    def audit_tab(self) -> CustomerAuditPane:
+        return self.query_one(CustomerAuditPane)
 
     def show_record(self, record: CustomerRecord) -> None:
         self.record = record
         self.query_one(CustomerHeader).show(record)
         self.query_one(ContactsPane).customer_name = record.name
-        form = self.query_one(Form)
-        if form.row("name") is None:
-            form.mount_all(customer_rows(record, editable=self.can_edit))
-        else:
-            fill_form(form, record)
-        info = (
-            f"Created {utc(record.created_at)} · currency {record.currency} is fixed"
-            f" · version {record.version}"
-        )
-        if not self.can_edit:
-            info += " · read only (viewer)"
-        self.query_one("#main-info", Label).update(plain(info))
-        self.query_one("#main-buttons").display = self.can_edit
+        self.main_tab.show(record, editable=self.can_edit)
         self.refresh_bindings()
 
-    # -- saving -----------------------------------------------------------------------------
+    def keep_record(self, record: CustomerRecord) -> None:
+        """Another operator's version is the one opened now; the form keeps what was typed."""
+        self.record = record
+        self.query_one(CustomerHeader).show(record)
 
-    @on(Button.Pressed, "#save-stay")
-    def _save_stay(self) -> None:
-        self.action_save(False)
+    def audit_changed(self) -> None:
+        """A change was saved: the Audit Log tab shows its entry."""
+        self.audit_tab.refresh_entries()
 
-    @on(Button.Pressed, "#save-continue")
-    def _save_continue(self) -> None:
-        self.action_save(True)
-
-    @property
-    def edit(self) -> EditSession[CustomerRecord]:
-        """The Main tab's edit of the customer (save, conflicts, Delay and Save)."""
-
-        def reload(current: CustomerRecord) -> None:
-            self.show_record(current)
-            self.query_one("#audit-grid", Grid).refresh_data()
-
-        def keep(current: CustomerRecord) -> None:
-            self.record = current
-            self.query_one(CustomerHeader).show(current)
-
-        return EditSession(
-            self,
-            what="customer",
-            form=lambda: self.query_one(Form),
-            opened=lambda: self.record,
-            texts=form_texts,
-            reload=reload,
-            keep=keep,
-        )
-
-    def _changes(self) -> tuple[CustomerRecord, dict[str, Any]] | None:
-        if self.record is None or not self.can_edit:
-            return None
-        form = self.query_one(Form)
-        form.clear_errors()
-        return self.record, changed_values(form, self.record)
+    # -- the Main tab's keys ----------------------------------------------------------------
 
     def action_save(self, leave: bool) -> None:
-        edited = self._changes()
-        if edited is None:
-            return
-        record, changes = edited
-        if not changes:
-            self.notify("No changes to save", timeout=3)
-            if leave:
-                self.dismiss_to_list()
-            return
-        db, actor = session_of(self)
-        from carriertui.store import customers
+        self.main_tab.save(leave)
 
-        self.edit.save(
-            lambda reason: customers.update_customer(
-                db, actor, record.id, changes, expected_version=record.version, comment=reason
-            ),
-            changes,
-            on_done=lambda saved: self._saved(saved, leave),
-            group="customer-save",
-        )
-
-    @on(Button.Pressed, "#delay-save")
     def action_delay(self) -> None:
-        """Delay and Save: the Main tab's changes wait in the Delay Log until their time."""
-        edited = self._changes()
-        if edited is None:
-            return
-        record, changes = edited
-        if not changes:
-            self.notify("No changes to delay", timeout=3)
-            return
-        from carriertui.store import customers
-
-        self.edit.delay(
-            customers.TABLE,
-            record.id,
-            record.version,
-            changes,
-            on_done=self._scheduled,
-            group="customer-delay",
-        )
-
-    def _scheduled(self, scheduled: Any) -> None:
-        from carriertui.widgets.plain import notify_plain
-
-        assert self.record is not None
-        notify_plain(
-            self.app,
-            f"Scheduled for {utc(scheduled.due_at)} UTC: {scheduled.description} (go: delay log)",
-            timeout=6,
-        )
-        fill_form(self.query_one(Form), self.record)  # the form shows what is saved now
-        self.query_one("#audit-grid", Grid).refresh_data()
-
-    def _saved(self, record: CustomerRecord, leave: bool) -> None:
-        self.notify("Saved", timeout=3)
-        if leave:
-            self.dismiss_to_list()
-            return
-        self.show_record(record)
-        self.query_one("#audit-grid", Grid).refresh_data()
+        self.main_tab.delay()
 
     # -- navigation -------------------------------------------------------------------------
 
@@ -375,12 +235,7 @@ class CustomerScreen(BaseScreen):
         self.carrier.go_customers()
 
     def action_back(self) -> None:
-        dirty = (
-            self.record is not None
-            and self.can_edit
-            and bool(changed_values(self.query_one(Form), self.record))
-        )
-        self.edit.close(dirty, self.dismiss_to_list)
+        self.main_tab.leave(self.dismiss_to_list)
 
     @on(Button.Pressed, "#switch")
     def action_switch_customer(self) -> None:
@@ -429,9 +284,9 @@ class CustomerScreen(BaseScreen):
         elif pane == "audit":
             # What was done in the other tabs since (a contact saved, an invoice generated)
             # shows at once; the cursor stays on the entry it was on.
-            audit_grid = self.query_one("#audit-grid", Grid)
-            audit_grid.refresh_data()
-            audit_grid.focus()
+            audit = self.audit_tab
+            audit.refresh_entries()
+            audit.focus_default()
 
     def action_tab(self, step: int) -> None:
         tabs = self.tabs
@@ -439,22 +294,13 @@ class CustomerScreen(BaseScreen):
         current = ids.index(tabs.active) if tabs.active in ids else 0
         tabs.active = ids[(current + step) % len(ids)]
 
-    @on(RowActivated)
-    def _audit_entry_activated(self, event: RowActivated) -> None:
-        from carriertui.screens.audit import open_difference
-
-        open_difference(self, int(event.key))
-
     def action_difference(self) -> None:
-        from carriertui.screens.audit import open_difference
-
-        key = self.query_one("#audit-grid", Grid).view.cursor_key
-        if key is not None and self.query_one(TabbedContent).active == "audit":
-            open_difference(self, int(key))
+        if self.query_one(TabbedContent).active == "audit":
+            self.audit_tab.show_difference()
 
     def action_refresh(self) -> None:
         self.load()
-        self.query_one("#audit-grid", Grid).refresh_data()
+        self.audit_tab.refresh_entries()
         self.query_one(ContactsPane).refresh_contacts()
         numbers = self.query_one_optional(NumberBlockPane)
         if numbers is not None and numbers.is_mounted:  # else it is still reading them
@@ -465,7 +311,7 @@ class CustomerScreen(BaseScreen):
 
     @on(NumbersChanged)
     def _numbers_changed(self) -> None:
-        self.query_one("#audit-grid", Grid).refresh_data()
+        self.audit_changed()
 
     async def _numbers_command(self, action: str, kind: str | None) -> None:
         tabs = self.tabs
@@ -476,7 +322,7 @@ class CustomerScreen(BaseScreen):
             await pane.loaded()  # the number plan decides whether a block can be assigned
         if action == "allocate":
             if pane.plan is None:
-                from carriertui.screens.numbers import UNSET_HINT
+                from carriertui.screens.customer.number_block import UNSET_HINT
                 from carriertui.widgets.plain import notify_plain
 
                 notify_plain(self.app, UNSET_HINT, severity="warning", timeout=8)
@@ -516,3 +362,9 @@ class CustomerScreen(BaseScreen):
                 ("customer: save and continue", lambda: self.action_save(True), "ctrl+g")
             )
         return commands
+
+
+if TYPE_CHECKING:
+
+    def _hosts_the_main_tab(screen: CustomerScreen) -> CustomerHost:
+        return screen  # the type checker sees that the screen gives the Main tab what it needs

@@ -1,5 +1,5 @@
 """The customer's Number Block tab: blocks, the extensions that use their numbers, the dial plan
-(its modals are screens/number_dialogs.py)."""
+(its modals are number_dialogs.py, beside this module)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from textual.worker import Worker, WorkerCancelled
 from carriertui.grid.memory import InMemoryRowSource
 from carriertui.grid.model import Column, ColumnType, Query, SortKey
 from carriertui.screens.base import report_error, run_service, save_with_reason
-from carriertui.screens.number_dialogs import ExtensionFormScreen, PasswordOnceScreen
+from carriertui.screens.customer.number_dialogs import ExtensionFormScreen, PasswordOnceScreen
 from carriertui.store.enums import ExtensionKind, Role
 from carriertui.widgets.grid import Grid, RowActivated
 from carriertui.widgets.plain import join, notify_plain, plain
@@ -25,6 +25,15 @@ from carriertui.widgets.work import session_of
 
 if TYPE_CHECKING:
     from carriertui.store.numbers.service import BlockRecord
+
+# The tab's paragraph of the Customer screen's F1 help.
+TAB_HELP = (
+    "Number Block: {numbers.allocate} assigns the next free block (needs Number Range Start "
+    "and Block Size in Settings > Options); {numbers.new_sip_user} adds a SIP user, "
+    "{numbers.new_conference} a conference, {numbers.new_alias} an alias ({extension.pick} in "
+    "the form picks an unused number); {numbers.remove} releases the block or removes the "
+    "extension under the cursor; {numbers.dial} tests what a dialled number reaches."
+)
 
 BLOCK_COLUMNS = (
     Column("block", "Block", ColumnType.INTEGER, width=5),

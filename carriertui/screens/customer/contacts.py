@@ -1,6 +1,6 @@
-"""Contacts: the customer's Contacts tab and the Global Contacts screen share one pane (a grid
-with its keys and row menu); the form is screens/contact_form.py, Change Password
-screens/contact_password.py."""
+"""The customer's Contacts tab: one pane (a grid with its keys and row menu) that the Global
+Contacts screen (screens/global_contacts.py) shows too, for every customer; the form is
+contact_form.py, Change Password contact_password.py, beside this module."""
 
 from __future__ import annotations
 
@@ -16,26 +16,30 @@ from textual.widgets.option_list import Option
 
 from carriertui.grid.model import Query, SortKey
 from carriertui.screens.base import (
-    BaseScreen,
     report_error,
     run_service,
     save_with_reason,
 )
-from carriertui.screens.contact_form import ContactFormScreen
-from carriertui.screens.contact_password import ContactPasswordScreen
+from carriertui.screens.customer.contact_form import ContactFormScreen
+from carriertui.screens.customer.contact_password import ContactPasswordScreen
 from carriertui.screens.row_menu import RowMenuGrid
 from carriertui.store.contacts.service import (
     ContactRecord,
 )
 from carriertui.store.enums import Role
-from carriertui.widgets.footer import KeyFooter
 from carriertui.widgets.grid import Grid, RowAction, RowActivated
 from carriertui.widgets.plain import join, notify_plain, plain
 from carriertui.widgets.work import session_of
 
+# The tab's paragraph of the Customer screen's F1 help.
+TAB_HELP = (
+    "Contacts: {contacts.add} adds a contact, {grid.enter} or {contacts.edit} edits, "
+    "{contacts.password} Change Password, {contacts.portal} Portal Login, {contacts.delete} "
+    "Delete; {grid.menu} opens the row menu with the same (its keys work in the menu)."
+)
+
 __all__ = [
     "ContactsPane",
-    "GlobalContactsScreen",
     "PickCustomerScreen",
 ]
 
@@ -329,27 +333,3 @@ class ContactsPane(Vertical):
             on_error=lambda error: report_error(self.app, error),
             group="contact-delete",
         )
-
-
-class GlobalContactsScreen(BaseScreen):
-    TITLE_TEXT = "Contacts (all customers)"
-    HELP = (
-        "Every contact of every customer. {contacts.add} adds one (choose the customer first); "
-        "{grid.enter} or {contacts.edit} edits; {contacts.password} Change Password, "
-        "{contacts.portal} Portal Login, {contacts.delete} Delete; {grid.menu} opens the row menu "
-        "with the same (its keys work in the menu too). All grid keys work: {grid.sort} sorts, "
-        "{grid.filter} filters, {grid.search} searches.\n\n"
-        "{contacts.back} goes back."
-    )
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back", id="contacts.back")]
-
-    def compose(self) -> ComposeResult:
-        yield from self.compose_top()
-        yield ContactsPane(None, id="global-contacts")
-        yield KeyFooter()
-
-    def on_mount(self) -> None:
-        self.query_one(Grid).focus()
-
-    def action_back(self) -> None:
-        self.dismiss()

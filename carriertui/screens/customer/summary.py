@@ -26,6 +26,19 @@ from carriertui.widgets.grid.status import FitLine, Part
 from carriertui.widgets.plain import notify_plain, plain
 from carriertui.widgets.sparkline import Sparkline
 
+# The tab's paragraph of the Customer screen's F1 help.
+TAB_HELP = (
+    "Summary: {summary.24h} 24 hours, {summary.daily} Daily, {summary.weekly} Weekly, "
+    "{summary.monthly} Monthly (UTC), {summary.invoices} Invoices. Select cells for sum and "
+    "average (the status line adds the weighted ASR and ACD of the selected rows; "
+    "{grid.status} shows every figure); {grid.find_column} goes to a column by its title, "
+    "{grid.select_to_last} selects to the last row; {grid.menu} copies or exports. Tick rows "
+    "with {grid.check} and press {summary.generate} to Generate Invoice for the ticked "
+    "periods (closed ones only); {summary.auto} creates every missing invoice; "
+    "{summary.cdr_report} writes the row's CDR report; {summary.rollup} rolls up new CDRs "
+    "now; {summary.paid} marks an invoice paid; {summary.chart} shows or hides the chart."
+)
+
 VIEWS = (
     ("24h", "24 hours"),
     ("daily", "Daily"),
