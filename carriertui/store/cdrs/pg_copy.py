@@ -119,11 +119,11 @@ class PgCopyWriter:
         months = {partitions.first_of_month(row[self._start]) for row in rows}
         if self._months is None:
             partitions.ensure_months(self.connection.engine, months)
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", (IMPORT_LOCK,))
+            cursor.execute(partitions.lock_sql(IMPORT_LOCK))
             self._months = set(months)
         elif not months <= self._months:
             cursor.execute(f"SET LOCAL lock_timeout = '{partitions.LOCK_TIMEOUT}'")
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", (partitions.PARTITION_LOCK,))
+            cursor.execute(partitions.lock_sql(partitions.PARTITION_LOCK))
             partitions.create_partitions(self.connection, months)
         self._months.update(months)
         call = self._call

@@ -26,6 +26,7 @@ from sqlalchemy import Engine
 AHEAD = 2  # months created ahead of the current one
 # pg_advisory_xact_lock key of "creating partitions": two imports may want the same new month.
 PARTITION_LOCK = 0x43445250  # "CDRP"
+
 # The wait for the lock creating a partition takes (a big import holds cdr for minutes).
 LOCK_TIMEOUT = "10min"
 PARENT = "cdr"
@@ -33,6 +34,16 @@ PARENT = "cdr"
 CALL_IDS = "cdr_call_id"
 # SQL for the UTC month of a timestamptz column, as a date (format with the column).
 MONTH_OF = "(date_trunc('month', {} AT TIME ZONE 'UTC'))::date"
+
+
+def lock_sql(key: int) -> str:
+    """``SELECT pg_advisory_xact_lock`` of ``key`` and this schema's cdr table (its OID the
+    second key, as store/db/locks.py does), so carriertui databases in two schemas of one
+    PostgreSQL database (the tests' xdist workers) do not wait for each other."""
+    return (
+        f"SELECT pg_advisory_xact_lock({int(key)}, "
+        f"((CAST('{PARENT}' AS regclass))::oid::bigint - 2147483648)::integer)"
+    )
 
 
 @dataclass(frozen=True)
@@ -131,7 +142,7 @@ def ensure_months(
             # A caller whose own transaction holds a lock on cdr would wait here forever (two
             # connections of one process: no deadlock PostgreSQL can see); an error instead.
             connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
-            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PARTITION_LOCK})")
+            connection.exec_driver_sql(lock_sql(PARTITION_LOCK))
             return create_partitions(connection, wanted)
 
 
