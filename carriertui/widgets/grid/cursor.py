@@ -32,6 +32,7 @@ class GridCursor(_MixedInto):
         selection: Selection | None
         checked: set[RowKey]
         _had_selection: bool
+        _restore_key: RowKey | None
         _offsets: list[int]
         _widths: list[int]
         query: Query  # type: ignore[assignment]
@@ -48,7 +49,13 @@ class GridCursor(_MixedInto):
         def pinned(self) -> tuple[int, int]: ...
         def set_query(self, query: Query) -> None: ...
 
-    def _set_cursor(self, row: int, column: int, *, scroll: bool = True) -> None:
+    def _set_cursor(
+        self, row: int, column: int, *, scroll: bool = True, restoring: bool = False
+    ) -> None:
+        """Move the cursor. Unless ``restoring`` (a reload putting it back on its record), a
+        move is the operator's: a reload still in flight no longer moves it back."""
+        if not restoring:
+            self._restore_key = None
         last_row = max(0, self.row_count - 1)
         row = min(max(0, row), last_row)
         column = min(max(0, column), max(0, len(self.columns) - 1))

@@ -480,7 +480,9 @@ class DataGrid(GridMouse, GridCursor, GridRender, ScrollView, can_focus=True):
         if self._restore_key is not None and message.cursor is not None:
             row = message.cursor
         self._restore_key = None
-        self._set_cursor(min(row, max(0, message.count - 1)), self.cursor[1], scroll=True)
+        self._set_cursor(
+            min(row, max(0, message.count - 1)), self.cursor[1], scroll=True, restoring=True
+        )
         self.refresh()
         self.post_message(self.CountChanged())
         self.post_message(self.Loading(False))
