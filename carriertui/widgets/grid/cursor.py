@@ -91,9 +91,11 @@ class GridCursor(_MixedInto):
             if left < self.scroll_x:
                 self.scroll_to(x=left, animate=False)
             elif right > self.scroll_x + view:
-                # To the next column's start: the first column in view is whole.
+                # To the next column's start: the first column in view is whole. A column
+                # wider than the room (or a view not laid out yet) starts at the left edge.
                 starts = (o - pinned for o in self._offsets[pinned_columns:])
-                self.scroll_to(x=min(x for x in starts if x >= right - view), animate=False)
+                x = min((x for x in starts if x >= right - view), default=left)
+                self.scroll_to(x=x, animate=False)
 
     def move_cursor(self, row: int, column: int | None = None) -> None:
         """Put the cursor on ``row`` (and ``column``), clearing any selection."""
