@@ -256,7 +256,7 @@ async def open_customer(s: Session) -> None:
 
 
 async def switch_tabs(s: Session) -> None:
-    """Main -> Contacts -> Number Block -> Summary -> Audit Log -> Main, with ``]``."""
+    """Main -> Contacts -> Number Block -> Summary -> Rules -> Audit Log -> Main, with ``]``."""
     from textual.widgets import TabbedContent
 
     screen = await s.to_tab("main")
@@ -287,6 +287,13 @@ async def switch_tabs(s: Session) -> None:
 
         return ready
 
+    def rules() -> Predicate:  # the tab reads the customer's match and alarm rules
+        before = generation("#alarm-rules-grid")
+        return lambda: (  # the demo customer may have no rules: an empty grid, its title read
+            grid_ready(screen.query_one("#alarm-rules-grid"), after=before, rows=False)
+            and "Loading" not in str(screen.query_one("#match-title").render())
+        )
+
     def audit() -> Predicate:  # the tab re-reads the audit log
         before = generation("#audit-grid")
         return lambda: grid_ready(screen.query_one("#audit-grid"), after=before)
@@ -298,6 +305,7 @@ async def switch_tabs(s: Session) -> None:
         ("contacts", "tab: Contacts (])", contacts),
         ("numbers", "tab: Number Block (])", numbers),
         ("summary", "tab: Summary (])", summary),
+        ("rules", "tab: Rules (])", rules),
         ("audit", "tab: Audit Log (])", audit),
         ("main", "tab: Main (])", main),
     ):
@@ -326,7 +334,7 @@ async def contact_forms(s: Session) -> None:
         return ready
 
     def password() -> bool:
-        return s.screen_is("ChangePasswordScreen") and bool(s.app.screen.query("Switch"))
+        return s.screen_is("ContactPasswordScreen") and bool(s.app.screen.query("Switch"))
 
     for name, key, ready in (
         ("form: new contact (a)", "a", form(new=True)),
