@@ -25,6 +25,18 @@ _PG_KEY = (
 )
 
 
+def xact_lock_sql(lock_class: int, table: str) -> str:
+    """The ``pg_advisory_xact_lock`` statement of ``lock_class`` and ``table``'s OID as plain
+    SQL (nothing bound), for a driver cursor: the key every lock here uses, per schema."""
+    if not table.isidentifier():
+        raise ValueError(f"not a table name: {table!r}")
+    return (
+        _PG_KEY.format(function="pg_advisory_xact_lock")
+        .replace(":lock_class", str(int(lock_class)))
+        .replace(":table", f"'{table}'")
+    )
+
+
 def _advisory_xact_lock(session: Session, lock_class: int, table: str) -> None:
     """PostgreSQL: an advisory lock held until the transaction ends, keyed by ``lock_class``
     and the table's OID, so databases in different schemas (tests) do not wait for each

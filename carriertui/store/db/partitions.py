@@ -23,6 +23,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from carriertui.store.db.locks import xact_lock_sql
+
 AHEAD = 2  # months created ahead of the current one
 # pg_advisory_xact_lock key of "creating partitions": two imports may want the same new month.
 PARTITION_LOCK = 0x43445250  # "CDRP"
@@ -38,12 +40,9 @@ MONTH_OF = "(date_trunc('month', {} AT TIME ZONE 'UTC'))::date"
 
 def lock_sql(key: int) -> str:
     """``SELECT pg_advisory_xact_lock`` of ``key`` and this schema's cdr table (its OID the
-    second key, as store/db/locks.py does), so carriertui databases in two schemas of one
-    PostgreSQL database (the tests' xdist workers) do not wait for each other."""
-    return (
-        f"SELECT pg_advisory_xact_lock({int(key)}, "
-        f"((CAST('{PARENT}' AS regclass))::oid::bigint - 2147483648)::integer)"
-    )
+    second key, as every lock of store/db/locks.py), so carriertui databases in two schemas of
+    one PostgreSQL database (the tests' xdist workers) do not wait for each other."""
+    return xact_lock_sql(key, PARENT)
 
 
 @dataclass(frozen=True)
