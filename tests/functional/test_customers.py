@@ -162,20 +162,28 @@ async def test_bad_value_on_main_tab_is_shown_under_the_field(tmp_path: Path) ->
     assert _by_name(url, "Atlas Comms [UK]").version == 1
 
 
+async def _conflict_over_debit_limit(pilot, url: str, field: str, typed: str):
+    """Bluefin opened; another operator saves a debit limit of 999 first; ``typed`` goes into
+    ``field`` and ctrl+s shows the conflict dialog. Returns the customer screen, the record as
+    opened and the dialog's table."""
+    app = pilot.app
+    await log_in(pilot)
+    screen = await _open(pilot, "Bluefin Voice GmbH")
+    opened = screen.record
+    customers.update_customer(
+        open_db(url), ADMIN, opened.id, {"debit_limit": "999"}, expected_version=1
+    )
+    screen.query_one(f"#field-{field}", Input).value = typed
+    await pilot.press("ctrl+s")
+    await wait_for(pilot, lambda: isinstance(app.screen, ConflictScreen))
+    return screen, opened, app.screen.query_one("#conflict-table", DataTable)
+
+
 async def test_someone_elses_save_is_never_overwritten_silently(tmp_path: Path) -> None:
     url = seed(tmp_path / "c.sqlite")
     app = CarrierApp(url)
     async with app.run_test(size=SIZE) as pilot:
-        await log_in(pilot)
-        screen = await _open(pilot, "Bluefin Voice GmbH")
-        opened = screen.record
-        customers.update_customer(
-            open_db(url), ADMIN, opened.id, {"debit_limit": "999"}, expected_version=1
-        )
-        screen.query_one("#field-debit_limit", Input).value = "10"
-        await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConflictScreen))
-        rows = app.screen.query_one("#conflict-table", DataTable)
+        screen, _opened, rows = await _conflict_over_debit_limit(pilot, url, "debit_limit", "10")
         assert [cell.plain for cell in rows.get_row_at(0)] == ["debit_limit", "10", "999"]
         assert _by_name(url, "Bluefin Voice GmbH").debit_limit == Decimal("999")
         await pilot.press("r")
@@ -191,16 +199,7 @@ async def test_keep_mine_saves_my_field_and_keeps_their_other_change(tmp_path: P
     url = seed(tmp_path / "c.sqlite")
     app = CarrierApp(url)
     async with app.run_test(size=SIZE) as pilot:
-        await log_in(pilot)
-        screen = await _open(pilot, "Bluefin Voice GmbH")
-        opened = screen.record
-        customers.update_customer(
-            open_db(url), ADMIN, opened.id, {"debit_limit": "999"}, expected_version=1
-        )
-        screen.query_one("#field-channels", Input).value = "45"
-        await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConflictScreen))
-        rows = app.screen.query_one("#conflict-table", DataTable)
+        screen, opened, rows = await _conflict_over_debit_limit(pilot, url, "channels", "45")
         table = [[cell.plain for cell in rows.get_row_at(i)] for i in range(rows.row_count)]
         assert table == [
             ["channels", "45", str(opened.channels)],
